@@ -1,0 +1,50 @@
+# Shared shell helpers for mesh-vm's scripts. Sourced, not run.
+# shellcheck shell=bash
+
+MESH_VM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export MESH_VM_ROOT
+export MESH_VM_CACHE="${MESH_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mesh-vm}"
+
+log() { printf '[mesh-vm %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf '[mesh-vm] error: %s\n' "$*" >&2; exit 1; }
+
+# Debian packages the test bed needs: network namespaces and veth (iproute2), per-host
+# root filesystems (debootstrap), the VM hosts' SSH servers and the tests' SSH client,
+# podman behind a docker CLI, and openssl for test certificates.
+MESH_VM_APT_PACKAGES=(
+  iproute2 debootstrap openssh-client openssh-server openssl
+  podman podman-docker runc uidmap slirp4netns
+  curl ca-certificates procps psmisc util-linux xz-utils
+)
+
+# Install the Debian packages that are missing. Needs root (the test bed creates network
+# namespaces, so it needs root anyway).
+ensure_apt_packages() {
+  local missing=()
+  for p in "${MESH_VM_APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" -eq 0 ] || die "missing Debian packages (${missing[*]}); install them as root: apt-get install ${missing[*]}"
+  log "installing Debian packages: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Put the toolchain (Node 24, pulumi, plugins, kube-apiserver, etcd) in place and into the
+# environment of this shell.
+ensure_toolchain() {
+  "$MESH_VM_ROOT/scripts/toolchain.sh" >&2
+  eval "$("$MESH_VM_ROOT/scripts/toolchain.sh" env)"
+}
+
+# Install the npm dependencies exactly as locked, only when the lock file changed.
+ensure_node_modules() {
+  local stamp="$MESH_VM_ROOT/node_modules/.mesh-vm-lock-sha"
+  local want
+  want=$(sha256sum "$MESH_VM_ROOT/package-lock.json" | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
+  log "installing npm dependencies (npm ci)"
+  (cd "$MESH_VM_ROOT" && npm ci --ignore-scripts --no-audit --no-fund >&2)
+  echo "$want" >"$stamp"
+}
