@@ -1,0 +1,36 @@
+// All mesh-side objects of one VM, rendered from resolved inputs.
+import type { ResolvedMeshVm } from "../meshVmArgs";
+import type { ServiceEntryObject, SidecarObject, WorkloadEntryObject, WorkloadGroupObject } from "./objects";
+import { renderServiceEntry } from "./serviceEntry";
+import { renderSidecar } from "./sidecar";
+import { renderWorkloadEntry } from "./workloadEntry";
+import { renderWorkloadGroup } from "./workloadGroup";
+
+export interface ServiceAccountObject {
+  apiVersion: "v1";
+  kind: "ServiceAccount";
+  metadata: { name: string; namespace: string };
+}
+
+export interface MeshVmObjects {
+  workloadEntry: WorkloadEntryObject;
+  sidecar?: SidecarObject;
+  serviceEntry?: ServiceEntryObject;
+  workloadGroup?: WorkloadGroupObject;
+  serviceAccount?: ServiceAccountObject;
+}
+
+export function renderMeshVmObjects(vm: ResolvedMeshVm): MeshVmObjects {
+  const objects: MeshVmObjects = { workloadEntry: renderWorkloadEntry(vm) };
+  if (vm.sidecar.enabled) objects.sidecar = renderSidecar(vm);
+  if (vm.serviceEntry.enabled) objects.serviceEntry = renderServiceEntry(vm);
+  if (vm.workloadGroup.enabled) objects.workloadGroup = renderWorkloadGroup(vm);
+  if (vm.createServiceAccount) {
+    objects.serviceAccount = {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: vm.serviceAccount, namespace: vm.namespace },
+    };
+  }
+  return objects;
+}

@@ -1,0 +1,35 @@
+// Validation results shared by every check: one issue names the input field, the problem and the fix, so a
+// failing `pulumi preview` tells the user exactly what to change.
+
+/** One problem with the inputs: `field` is a path such as `MeshVmArgs.ports[0].number`. */
+export interface ValidationIssue {
+  field: string;
+  problem: string;
+  fix: string;
+}
+
+export function issue(field: string, problem: string, fix: string): ValidationIssue {
+  return { field, problem, fix };
+}
+
+export function formatIssue(i: ValidationIssue): string {
+  return `${i.field}: ${i.problem}; ${i.fix}`;
+}
+
+/** Thrown (synchronously, or from an apply() once values are known) when inputs are invalid. */
+export class MeshVmValidationError extends Error {
+  readonly issues: ValidationIssue[];
+  constructor(resource: string, issues: ValidationIssue[]) {
+    const lines = issues.map((i) => `  - ${formatIssue(i)}`);
+    super(`invalid inputs for ${resource}:\n${lines.join("\n")}`);
+    this.name = "MeshVmValidationError";
+    this.issues = issues;
+  }
+}
+
+/** Throws a MeshVmValidationError when `issues` is not empty. */
+export function throwIfIssues(resource: string, issues: ValidationIssue[]): void {
+  if (issues.length > 0) {
+    throw new MeshVmValidationError(resource, issues);
+  }
+}
