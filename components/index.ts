@@ -1,2 +1,22 @@
 // Package entry: every public component and its Args type is exported from here.
-export {};
+export { MeshVm, meshVmType } from "./meshVm";
+export type { MeshVmHostContext } from "./meshVm";
+export type {
+  MeshVmArgs,
+  MeshVmEgressArgs,
+  MeshVmListenerPortArgs,
+  MeshVmPortArgs,
+  MeshVmServiceEntryArgs,
+  MeshVmSidecarArgs,
+  MeshVmWorkloadGroupArgs,
+  PlainMeshVmArgs,
+  ResolvedMeshVm,
+} from "./meshVmArgs";
+export { resolveMeshVmArgs } from "./meshVmArgs";
+export { validateMeshVmArgs } from "./validation/meshVm";
+export { MeshVmValidationError } from "./validation/issues";
+export type { ValidationIssue } from "./validation/issues";
+export { renderMeshVmObjects } from "./mesh/render";
+export type { MeshVmObjects } from "./mesh/render";
+export { bootstrapAnnotations, bootstrapDefaults } from "./mesh/annotations";
+export { spiffeId } from "./mesh/identity";
