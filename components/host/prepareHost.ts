@@ -1,0 +1,85 @@
+// The VM preparation the runbooks ask an admin to do by hand, as one idempotent script run with root:
+// docker present, the proxy user (with a home) in the docker group, the config directory, and the proxy
+// user's authorized key. Undo removes the key and the (empty) directory; the user and group stay.
+import { shellQuote } from "./shell";
+
+export interface PrepareHostSpec {
+  /** The user the proxy is run and managed as (default in MeshVm: istio-proxy). */
+  user: string;
+  /** proxyConfigDir; created mode 775, owned by the user. */
+  configDir: string;
+  /** One authorized_keys line (`ssh-ed25519 AAAA… comment`) for the user, or undefined to leave keys alone. */
+  authorizedKey?: string;
+  /** Group that may use the docker daemon (default `docker`). */
+  dockerGroup?: string;
+}
+
+function checkSpec(spec: PrepareHostSpec): void {
+  if (!/^[a-z_][a-z0-9_-]*[$]?$/.test(spec.user)) {
+    throw new Error(`"${spec.user}" is not a valid user name`);
+  }
+  if (!spec.configDir.startsWith("/") || spec.configDir === "/") {
+    throw new Error(`proxyConfigDir must be an absolute directory other than /: "${spec.configDir}"`);
+  }
+  if (spec.authorizedKey !== undefined && /[\r\n]/.test(spec.authorizedKey)) {
+    throw new Error("authorized key must be a single line");
+  }
+}
+
+export function prepareHostScript(spec: PrepareHostSpec): string {
+  checkSpec(spec);
+  const lines = [
+    "set -eu",
+    `user=${shellQuote(spec.user)}`,
+    `dir=${shellQuote(spec.configDir)}`,
+    `docker_group=${shellQuote(spec.dockerGroup ?? "docker")}`,
+    "if ! command -v docker >/dev/null 2>&1; then",
+    `  echo "mesh-vm: docker is not installed on this host (no 'docker' on PATH); install it first, e.g. 'apt-get install docker.io'" >&2`,
+    "  exit 3",
+    "fi",
+    `if ! id -u "$user" >/dev/null 2>&1; then`,
+    `  if command -v useradd >/dev/null 2>&1; then useradd --create-home --shell /bin/sh "$user"; else adduser -D -s /bin/sh "$user"; fi`,
+    `  echo "created user $user"`,
+    "fi",
+    `group=$(id -gn "$user")`,
+    `home=$(getent passwd "$user" | cut -d: -f6)`,
+    `if [ -z "$home" ] || [ "$home" = / ]; then echo "mesh-vm: user $user has no home directory" >&2; exit 3; fi`,
+    `[ -d "$home" ] || install -d -m 755 -o "$user" -g "$group" "$home"`,
+    `getent group "$docker_group" >/dev/null 2>&1 || groupadd --system "$docker_group" 2>/dev/null || addgroup -S "$docker_group"`,
+    `if ! id -nG "$user" | tr ' ' '\\n' | grep -qxF "$docker_group"; then`,
+    `  usermod -aG "$docker_group" "$user" 2>/dev/null || addgroup "$user" "$docker_group"`,
+    "fi",
+    `install -d -m 775 -o "$user" -g "$group" "$dir"`,
+  ];
+  if (spec.authorizedKey !== undefined) {
+    lines.push(
+      `key=${shellQuote(spec.authorizedKey)}`,
+      `install -d -m 700 -o "$user" -g "$group" "$home/.ssh"`,
+      `ak="$home/.ssh/authorized_keys"`,
+      `[ -f "$ak" ] || install -m 600 -o "$user" -g "$group" /dev/null "$ak"`,
+      `chmod 600 "$ak"; chown "$user:$group" "$ak"`,
+      `grep -qxF "$key" "$ak" || printf '%s\\n' "$key" >> "$ak"`,
+    );
+  }
+  lines.push(`echo "prepared $user $dir"`);
+  return lines.join("\n");
+}
+
+export function unprepareHostScript(spec: PrepareHostSpec): string {
+  checkSpec(spec);
+  const lines = ["set -eu", `user=${shellQuote(spec.user)}`, `dir=${shellQuote(spec.configDir)}`];
+  if (spec.authorizedKey !== undefined) {
+    lines.push(
+      `key=${shellQuote(spec.authorizedKey)}`,
+      `home=$(getent passwd "$user" | cut -d: -f6 || true)`,
+      `ak="$home/.ssh/authorized_keys"`,
+      `if [ -n "$home" ] && [ -f "$ak" ] && grep -qxF "$key" "$ak"; then`,
+      `  grep -vxF "$key" "$ak" > "$ak.mesh-vm.tmp" || true`,
+      `  cat "$ak.mesh-vm.tmp" > "$ak"; rm -f "$ak.mesh-vm.tmp"`,
+      "fi",
+    );
+  }
+  // Only an empty directory goes: anything left in it is not ours to delete.
+  lines.push(`rmdir "$dir" 2>/dev/null || true`);
+  return lines.join("\n");
+}

@@ -1,0 +1,88 @@
+// Scripts that converge and remove the istio-proxy container. The container is recreated only when the
+// digest label differs from the declared one (image, arguments, mounts, env file or roots changed);
+// otherwise it is at most started again. Either way the script then waits for the proxy's readiness endpoint.
+import { posix } from "node:path";
+import { CONFIG_DIGEST_LABEL, CONFIG_FILES, ContainerSpec, dockerRunArgs } from "./proxyContainer";
+import { shellJoin, shellQuote } from "./shell";
+
+export interface ReadinessSettings {
+  /** Host the readiness endpoint is probed on, from the VM itself (default 127.0.0.1). */
+  host?: string;
+  /** Readiness port (default 15021, the proxy's status port). */
+  port?: number;
+  /** Readiness path (default /healthz/ready). */
+  path?: string;
+  /** Seconds to wait before failing (default 120). */
+  timeoutSeconds?: number;
+  /** Container log lines shown when readiness fails (default 40). */
+  logLines?: number;
+}
+
+export function readinessUrl(readiness: ReadinessSettings): string {
+  const host = readiness.host || "127.0.0.1";
+  const hostPart = host.includes(":") ? `[${host}]` : host;
+  return `http://${hostPart}:${readiness.port ?? 15021}${readiness.path ?? "/healthz/ready"}`;
+}
+
+/**
+ * Runs (or keeps) the container and waits until ready. Prints one JSON line:
+ * `{"action":"created|started|unchanged","containerId":…,"state":…}`.
+ */
+export function runProxyScript(
+  spec: ContainerSpec,
+  digest: string,
+  readiness: ReadinessSettings = {},
+): string {
+  const timeout = readiness.timeoutSeconds ?? 120;
+  const url = new URL(readinessUrl(readiness));
+  const probeHost = url.hostname.replace(/^\[|\]$/g, "");
+  const probePort = url.port || "80";
+  const probePath = url.pathname + url.search;
+  return [
+    "set -eu",
+    `name=${shellQuote(spec.name)}`,
+    `want=${shellQuote(digest)}`,
+    `url=${shellQuote(url.toString())}`,
+    `current=$(docker inspect --format '{{ index .Config.Labels "${CONFIG_DIGEST_LABEL}" }}' "$name" 2>/dev/null || true)`,
+    `running=$(docker inspect --format '{{ .State.Running }}' "$name" 2>/dev/null || true)`,
+    `if [ -n "$current" ] && [ "$current" = "$want" ]; then`,
+    `  if [ "$running" = true ]; then action=unchanged; else docker start "$name" >/dev/null; action=started; fi`,
+    "else",
+    `  docker rm --force "$name" >/dev/null 2>&1 || true`,
+    // The certs dir must exist before docker run, or the daemon creates it owned by root.
+    `  mkdir -p ${shellQuote(posix.join(spec.configDir, CONFIG_FILES.certsDir))}`,
+    `  chmod 750 ${shellQuote(posix.join(spec.configDir, CONFIG_FILES.certsDir))}`,
+    `  docker ${shellJoin(dockerRunArgs(spec, digest))} >/dev/null`,
+    "  action=created",
+    "fi",
+    "probe() {",
+    `  if command -v curl >/dev/null 2>&1; then curl -fsS -o /dev/null --max-time 2 "$url" >/dev/null 2>&1`,
+    `  elif command -v wget >/dev/null 2>&1; then wget -q -O /dev/null -T 2 "$url" >/dev/null 2>&1`,
+    `  elif command -v bash >/dev/null 2>&1; then`,
+    `    bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "GET %s HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n" "$2" "$0" >&3 && head -n 1 <&3 | grep -q " 200"' ${shellQuote(probeHost)} ${shellQuote(probePort)} ${shellQuote(probePath)} 2>/dev/null`,
+    `  else echo "mesh-vm: no curl, wget or bash on the host to probe $url" >&2; return 2; fi`,
+    "}",
+    `deadline=$(( $(date +%s) + ${timeout} ))`,
+    "until probe; do",
+    `  state=$(docker inspect --format '{{ .State.Status }}' "$name" 2>/dev/null || echo missing)`,
+    `  if [ "$(date +%s)" -ge "$deadline" ] || [ "$state" = exited ] || [ "$state" = dead ] || [ "$state" = missing ]; then`,
+    `    echo "mesh-vm: proxy container $name not ready at $url after ${timeout}s (state: $state); last log lines:" >&2`,
+    `    docker logs --tail ${readiness.logLines ?? 40} "$name" 2>&1 | sed 's/^/  | /' >&2 || true`,
+    "    exit 1",
+    "  fi",
+    "  sleep 1",
+    "done",
+    `id=$(docker inspect --format '{{ .Id }}' "$name")`,
+    `state=$(docker inspect --format '{{ .State.Status }}' "$name")`,
+    `printf '{"action":"%s","containerId":"%s","state":"%s"}\\n' "$action" "$id" "$state"`,
+  ].join("\n");
+}
+
+/** Stops and removes the container and the agent's issued certificates. */
+export function removeProxyScript(spec: Pick<ContainerSpec, "name" | "configDir">): string {
+  return [
+    "set -eu",
+    `docker rm --force ${shellQuote(spec.name)} >/dev/null 2>&1 || true`,
+    `rm -rf ${shellQuote(posix.join(spec.configDir, CONFIG_FILES.certsDir))}`,
+  ].join("\n");
+}

@@ -1,0 +1,221 @@
+// Renders `sidecar.env`, the docker `--env-file` for the istio-proxy container, with every variable
+// `tctl x sidecar-bootstrap` writes, in its order and derived the same way (reference section 1.7).
+import { isIP } from "node:net";
+
+/** Where the agent keeps its provisioned and issued certificates (tctl's value; a host dir is mounted here). */
+export const PROXY_CERTS_PATH = "/var/run/secrets/istio";
+
+/** The WorkloadEntry identity and addressing the proxy runs as. */
+export interface WorkloadIdentity {
+  /** WorkloadEntry name (POD_NAME). */
+  name: string;
+  /** WorkloadEntry namespace (POD_NAMESPACE). */
+  namespace: string;
+  /** ServiceAccount the token is minted for (SERVICE_ACCOUNT). */
+  serviceAccount: string;
+  /** WorkloadEntry `spec.address`: the address pods reach the VM on (IDENTITY_IP, HOST_IP). */
+  address: string;
+  /** IP the proxy binds inbound listeners to; default `address` when that is an IP (INSTANCE_IP). */
+  proxyInstanceIp?: string;
+  /** WorkloadEntry `spec.network` (ISTIO_META_NETWORK); empty for the pods' network. */
+  network?: string;
+  /** WorkloadEntry `spec.labels`. */
+  labels?: Record<string, string>;
+  /** WorkloadEntry `metadata.labels` (canonical service/revision labels live here). */
+  metadataLabels?: Record<string, string>;
+  /** WorkloadEntry `metadata.annotations`; the `istio.io/` ones are passed to the proxy. */
+  annotations?: Record<string, string>;
+}
+
+/** Mesh-wide settings tctl reads from the Istio install values and mesh config. */
+export interface MeshSettings {
+  /** Namespace of istiod (default `istio-system`). */
+  istioNamespace?: string;
+  /** istiod address the proxy connects to (default `istiod.<istioNamespace>.svc:15012`). */
+  discoveryAddress?: string;
+  /** CA address when it differs from `discoveryAddress` (`values.global.caAddress`). */
+  caAddress?: string;
+  /** `values.global.multiCluster.clusterName` (default `Kubernetes`). */
+  clusterId?: string;
+  /** `values.global.network`, used when the workload has no network. */
+  defaultNetwork?: string;
+  /** `values.global.meshID` (default: the trust domain). */
+  meshId?: string;
+  /** Trust domain (default `cluster.local`). */
+  trustDomain?: string;
+  /** ProxyConfig fields (mesh `defaultConfig` merged with overrides) for PROXY_CONFIG; `proxyMetadata` entries become variables. */
+  proxyConfig?: Record<string, unknown>;
+}
+
+/** A rendered variable list (kept as pairs so tests and previews can show it key by key). */
+export type EnvEntries = [string, string][];
+
+export function istioNamespaceOf(mesh: MeshSettings): string {
+  return mesh.istioNamespace ?? "istio-system";
+}
+
+export function discoveryAddressOf(mesh: MeshSettings): string {
+  return mesh.discoveryAddress ?? `istiod.${istioNamespaceOf(mesh)}.svc:15012`;
+}
+
+/** `<app-or-serviceAccount>.<namespace>`, tctl's serviceCluster. */
+export function serviceClusterOf(workload: WorkloadIdentity): string {
+  return `${workloadNameOf(workload)}.${workload.namespace}`;
+}
+
+/** spec.labels.app, else metadata.labels.app, else the ServiceAccount (ISTIO_META_WORKLOAD_NAME). */
+export function workloadNameOf(workload: WorkloadIdentity): string {
+  return workload.labels?.app || workload.metadataLabels?.app || workload.serviceAccount;
+}
+
+/** INSTANCE_IP: the explicit proxy instance IP, else the address when it is an IP; anything else is an error. */
+export function instanceIpOf(workload: WorkloadIdentity): string {
+  const ip = workload.proxyInstanceIp || workload.address;
+  if (isIP(ip) === 0) {
+    throw new Error(
+      workload.proxyInstanceIp
+        ? `proxyInstanceIp "${workload.proxyInstanceIp}" is not an IP address`
+        : `address "${workload.address}" is not an IP address; set proxyInstanceIp to the IP the proxy binds to`,
+    );
+  }
+  return ip;
+}
+
+/** Host part of `host:port` (IPv6 in brackets allowed). */
+export function hostOf(address: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(address);
+  if (bracketed) {
+    return bracketed[1];
+  }
+  const colon = address.lastIndexOf(":");
+  return colon > 0 && address.indexOf(":") === colon ? address.slice(0, colon) : address;
+}
+
+/** True for Kubernetes Service names (`svc.ns.svc`, `…svc.cluster.local`), which a VM cannot resolve by itself. */
+export function isClusterLocal(host: string): boolean {
+  return /\.svc$/.test(host) || /\.svc\./.test(host);
+}
+
+/** CA_SNI / PILOT_SNI rule: empty for a cluster-local address (reached via --add-host), else istiod's name. */
+function sniFor(address: string, mesh: MeshSettings): string {
+  return isClusterLocal(hostOf(address)) ? "" : `istiod.${istioNamespaceOf(mesh)}.svc`;
+}
+
+/** Go's encoding/json output for a string map: sorted keys, HTML-sensitive characters escaped. */
+export function goJsonMap(map: Record<string, string>): string {
+  const sorted: Record<string, string> = {};
+  for (const key of Object.keys(map).sort()) {
+    sorted[key] = map[key];
+  }
+  return JSON.stringify(sorted).replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026");
+}
+
+/** The merged ProxyConfig tctl serialises into PROXY_CONFIG (defaults from its goldens, then the mesh's fields). */
+export function proxyConfigOf(workload: WorkloadIdentity, mesh: MeshSettings): Record<string, unknown> {
+  const merged: Record<string, unknown> = {
+    configPath: "./etc/istio/proxy",
+    binaryPath: "/usr/local/bin/envoy",
+    serviceCluster: serviceClusterOf(workload),
+    discoveryAddress: discoveryAddressOf(mesh),
+    proxyAdminPort: 15000,
+    controlPlaneAuthPolicy: "MUTUAL_TLS",
+    statusPort: 15020,
+    ...(mesh.proxyConfig ?? {}),
+  };
+  if (mesh.discoveryAddress !== undefined) {
+    merged.discoveryAddress = mesh.discoveryAddress;
+  }
+  // tctl clears concurrency in the merged config; it is passed as a proxy argument instead.
+  delete merged.concurrency;
+  return merged;
+}
+
+function stringMap(value: unknown): Record<string, string> {
+  if (value === undefined || value === null) {
+    return {};
+  }
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw new Error("proxyConfig.proxyMetadata must be a map of strings");
+  }
+  const out: Record<string, string> = {};
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    out[key] = String(v);
+  }
+  return out;
+}
+
+/** Every sidecar.env variable, in tctl's order: proxyMetadata (sorted by key) first, then the fixed list. */
+export function sidecarEnvEntries(workload: WorkloadIdentity, mesh: MeshSettings): EnvEntries {
+  const proxyConfig = proxyConfigOf(workload, mesh);
+  const metadata = stringMap(proxyConfig.proxyMetadata);
+  const discoveryAddress = String(proxyConfig.discoveryAddress);
+  const caAddress = mesh.caAddress || discoveryAddress;
+  const metadataLabels = workload.metadataLabels ?? {};
+  const labels = { ...metadataLabels, ...(workload.labels ?? {}) };
+  const istioAnnotations: Record<string, string> = {};
+  for (const [key, value] of Object.entries(workload.annotations ?? {})) {
+    if (key.includes("istio.io/") && !key.includes("istioctl.istio.io/")) {
+      istioAnnotations[key] = value;
+    }
+  }
+  const trustDomain = mesh.trustDomain || "cluster.local";
+  const entries: EnvEntries = Object.keys(metadata)
+    .sort()
+    .map((key): [string, string] => [key, metadata[key]]);
+  entries.push(
+    ["JWT_POLICY", "third-party-jwt"],
+    ["PROV_CERT", PROXY_CERTS_PATH],
+    ["OUTPUT_CERTS", PROXY_CERTS_PATH],
+    ["PILOT_CERT_PROVIDER", "istiod"],
+    ["CA_ADDR", caAddress],
+    ["CA_SNI", sniFor(caAddress, mesh)],
+    ["PILOT_SNI", sniFor(discoveryAddress, mesh)],
+    ["POD_NAME", workload.name],
+    ["POD_NAMESPACE", workload.namespace],
+    ["IDENTITY_IP", workload.address],
+    ["INSTANCE_IP", instanceIpOf(workload)],
+    ["SERVICE_ACCOUNT", workload.serviceAccount],
+    ["HOST_IP", workload.address],
+    ["CANONICAL_SERVICE", metadataLabels["service.istio.io/canonical-name"] ?? ""],
+    ["CANONICAL_REVISION", metadataLabels["service.istio.io/canonical-revision"] ?? ""],
+    ["PROXY_CONFIG", JSON.stringify(proxyConfig)],
+    ["ISTIO_META_CLUSTER_ID", mesh.clusterId || "Kubernetes"],
+    ["ISTIO_META_INTERCEPTION_MODE", workload.annotations?.["sidecar.istio.io/interceptionMode"] || "NONE"],
+    ["ISTIO_META_NETWORK", workload.network || mesh.defaultNetwork || ""],
+    ["ISTIO_METAJSON_LABELS", Object.keys(labels).length > 0 ? goJsonMap(labels) : ""],
+    [
+      "ISTIO_METAJSON_ISTIO_ANNOTATIONS",
+      Object.keys(istioAnnotations).length > 0 ? goJsonMap(istioAnnotations) : "",
+    ],
+    ["ISTIO_META_WORKLOAD_NAME", workloadNameOf(workload)],
+    [
+      "ISTIO_META_OWNER",
+      `kubernetes://apis/networking.istio.io/v1beta1/namespaces/${workload.namespace}/workloadentries/${workload.name}`,
+    ],
+    ["ISTIO_META_MESH_ID", mesh.meshId || trustDomain],
+  );
+  return entries;
+}
+
+/**
+ * docker `--env-file` text: `KEY=value` lines, unquoted (docker keeps quotes literally), no trailing newline.
+ * docker cannot represent a newline inside a value, so one is an error rather than a silently broken file.
+ */
+export function renderEnvFile(entries: EnvEntries): string {
+  for (const [key, value] of entries) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      throw new Error(`sidecar.env: invalid variable name "${key}"`);
+    }
+    if (/[\r\n]/.test(value)) {
+      throw new Error(
+        `sidecar.env: the value of ${key} contains a line break, which docker --env-file cannot carry`,
+      );
+    }
+  }
+  return entries.map(([key, value]) => `${key}=${value}`).join("\n");
+}
+
+/** Renders sidecar.env for a workload. */
+export function renderSidecarEnv(workload: WorkloadIdentity, mesh: MeshSettings): string {
+  return renderEnvFile(sidecarEnvEntries(workload, mesh));
+}
