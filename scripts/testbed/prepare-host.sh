@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Prepares an unpacked bookworm tree (argument 1) as the shared, read-only base of test VM hosts:
+# admin user with passwordless sudo, sshd settings, podman behind `docker`, and the stand-in proxy
+# image (fixture dir, argument 2) imported into podman's storage. Per-host parts (host key, admin
+# key, hostname, address) are added by test/harness/hosts.ts on each host's own overlay layer.
+set -euo pipefail
+root="$1"
+fixture="$2"
+
+# Settings verified in ../shared/reference/testbed-notes.md: crun fails on setrlimit and hybrid
+# cgroups here, so runc + cgroupfs; no systemd in the hosts.
+install -d "$root/etc/containers"
+cat >"$root/etc/containers/containers.conf" <<'CONF'
+[containers]
+default_ulimits = []
+[engine]
+cgroup_manager = "cgroupfs"
+runtime = "runc"
+events_logger = "file"
+CONF
+# Host roots are overlay mounts: overlay-on-overlay is refused, vfs works anywhere.
+cat >"$root/etc/containers/storage.conf" <<'CONF'
+[storage]
+driver = "vfs"
+runroot = "/run/containers/storage"
+graphroot = "/var/lib/containers/storage"
+CONF
+# No registry is reachable: never try one for a short name.
+cat >"$root/etc/containers/registries.conf" <<'CONF'
+unqualified-search-registries = []
+CONF
+touch "$root/etc/containers/nodocker"
+
+cat >"$root/etc/ssh/sshd_config.d/mesh-vm-testbed.conf" <<'CONF'
+# mesh-vm test host: no PAM (no systemd/logind here), keys only, verbose log to count sessions.
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+HostKey /etc/ssh/ssh_host_ed25519_key
+PidFile /run/sshd.pid
+LogLevel VERBOSE
+CONF
+
+chroot "$root" useradd --create-home --shell /bin/bash --user-group admin
+# '*' instead of useradd's '!': sshd without PAM refuses locked ('!') accounts even for key logins.
+chroot "$root" usermod --password '*' admin
+install -d -m 0700 -o 1000 -g 1000 "$root/home/admin/.ssh"
+echo 'admin ALL=(ALL:ALL) NOPASSWD: ALL' >"$root/etc/sudoers.d/admin"
+chmod 0440 "$root/etc/sudoers.d/admin"
+chroot "$root" id admin >/dev/null
+
+# The stand-in proxy image: busybox-static + the fixture script, imported (no registry).
+img="$root/tmp/standin-image"
+rm -rf "$img"
+install -d "$img/bin" "$img/tmp" "$img/var/run/secrets/istio" "$img/var/run/secrets/tokens"
+chmod 1777 "$img/tmp"
+cp "$root/bin/busybox" "$img/bin/busybox"
+chroot "$img" /bin/busybox --install -s /bin
+install -m 0755 "$fixture/standin-proxy.sh" "$img/standin-proxy"
+(
+  cd "$img"
+  tar --numeric-owner -cf "$root/tmp/standin-image.tar" .
+)
+rm -rf "$img"
+# podman needs /proc, /dev and a /run of its own: a private mount + pid namespace drops them on exit.
+unshare --mount --pid --fork --propagation private bash -euo pipefail -c '
+  root="$1"
+  # podman applies layers in a chroot that remounts / private: / must be a mount point.
+  mount --bind "$root" "$root"
+  mount -t proc proc "$root/proc"
+  mount --rbind /dev "$root/dev"
+  mount --rbind /sys "$root/sys"
+  mount -t tmpfs tmpfs "$root/run"
+  chroot "$root" podman import --quiet \
+    --change "ENTRYPOINT [\"/standin-proxy\"]" \
+    --change "LABEL org.opencontainers.image.title=mesh-vm-standin-proxy" \
+    /tmp/standin-image.tar localhost/mesh-vm-standin-proxy:test >/dev/null
+  chroot "$root" podman images --format "{{.Repository}}:{{.Tag}}" | grep -qx localhost/mesh-vm-standin-proxy:test
+' prepare "$root"
+rm -f "$root/tmp/standin-image.tar"

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Builds (once) the root filesystem that every test VM host starts from, and prints its path.
+#
+#   scripts/testbed/rootfs.sh          ensure both cache entries, print the prepared tree's path
+#
+# Two cache entries under $MESH_VM_CACHE/rootfs (default ${XDG_CACHE_HOME:-$HOME/.cache}/mesh-vm):
+#   bookworm-<key>.tar  debootstrap of Debian bookworm with the packages below (the slow step, minutes);
+#                       the key hashes suite, variant, package list and this script's base section.
+#   host-<key>/         that tarball unpacked and prepared for hosts (admin user, sshd drop-in, podman
+#                       configuration, the stand-in proxy image imported); key = tarball key + the
+#                       preparation script + the stand-in fixture. Hosts mount it read-only as the lower
+#                       layer of an overlay, so creating a host copies nothing.
+# Needs root and: debootstrap, tar, coreutils, util-linux (unshare), sha256sum.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+cache="${MESH_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mesh-vm}"
+dir="$cache/rootfs"
+mirror="${MESH_VM_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+
+suite=bookworm
+variant=minbase
+# What a seeds-like VM needs: sshd + sftp, sudo, a docker CLI (podman-docker) on runc, and tools the
+# provisioning scripts and tests use.
+packages=(
+  openssh-server openssh-sftp-server sudo passwd
+  podman podman-docker runc conmon catatonit golang-github-containers-common
+  iproute2 iputils-ping procps curl ca-certificates busybox-static
+)
+log() { printf '[rootfs] %s\n' "$*" >&2; }
+
+base_key="$(printf '%s\n' "v2" "$suite" "$variant" "${packages[*]}" | sha256sum | cut -c1-12)"
+tarball="$dir/$suite-$base_key.tar"
+prep_key="$(
+  {
+    echo "$base_key"
+    cat "$here/prepare-host.sh"
+    find "$repo/test/fixtures/standin-proxy" -type f | LC_ALL=C sort | xargs cat
+  } | sha256sum | cut -c1-12
+)"
+tree="$dir/host-$prep_key"
+
+mkdir -p "$dir"
+exec 9>"$dir/.lock"
+flock 9
+
+if [[ ! -f "$tarball" ]]; then
+  log "building $tarball (debootstrap $suite, $variant; takes a few minutes)"
+  work="$(mktemp -d "$dir/.build-XXXXXX")"
+  trap 'rm -rf "$work"' EXIT
+  start=$SECONDS
+  # debootstrap only the minimal base: it configures packages in a fixed order that podman's
+  # dependencies do not survive; apt inside the new root resolves that order itself.
+  debootstrap --variant="$variant" "$suite" "$work/root" "$mirror" >"$work/build.log" 2>&1 || {
+    tail -30 "$work/build.log" >&2
+    exit 1
+  }
+  unshare --mount --pid --fork --propagation private bash -euo pipefail -c '
+    root="$1"
+    shift
+    mount -t proc proc "$root/proc"
+    mount --rbind /dev "$root/dev"
+    mount --rbind /sys "$root/sys"
+    cp /etc/resolv.conf "$root/etc/resolv.conf"
+    # Nothing may start services inside the build root.
+    printf "#!/bin/sh\nexit 101\n" >"$root/usr/sbin/policy-rc.d"
+    chmod 0755 "$root/usr/sbin/policy-rc.d"
+    chroot "$root" apt-get update -q
+    DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -y -q --no-install-recommends "$@"
+    chroot "$root" apt-get clean
+    rm -f "$root/usr/sbin/policy-rc.d"
+    : >"$root/etc/resolv.conf"
+  ' build "$work/root" "${packages[@]}" >>"$work/build.log" 2>&1 || {
+    tail -30 "$work/build.log" >&2
+    exit 1
+  }
+  # Keys and caches made at install time must not be shared by every host.
+  rm -f "$work/root"/etc/ssh/ssh_host_* "$work/root"/var/cache/apt/archives/*.deb
+  rm -rf "$work/root"/var/lib/apt/lists/*
+  tar --numeric-owner --xattrs -C "$work/root" -cf "$tarball.partial" .
+  mv "$tarball.partial" "$tarball"
+  rm -rf "$work"
+  trap - EXIT
+  log "built $tarball in $((SECONDS - start))s ($(du -h "$tarball" | cut -f1))"
+fi
+
+if [[ ! -f "$tree/.mesh-vm-ready" ]]; then
+  log "preparing $tree from $(basename "$tarball")"
+  start=$SECONDS
+  rm -rf "$tree" "$tree.partial"
+  mkdir -p "$tree.partial"
+  tar --numeric-owner --xattrs -C "$tree.partial" -xf "$tarball"
+  bash "$here/prepare-host.sh" "$tree.partial" "$repo/test/fixtures/standin-proxy"
+  touch "$tree.partial/.mesh-vm-ready"
+  mv "$tree.partial" "$tree"
+  # Older prepared trees are only kept while something may still mount them: drop the rest.
+  for old in "$dir"/host-*; do
+    [[ "$old" == "$tree" ]] && continue
+    grep -qF "lowerdir=$old" /proc/mounts || rm -rf "$old"
+  done
+  log "prepared in $((SECONDS - start))s"
+fi
+echo "$tree"
