@@ -20,3 +20,5 @@ export { renderMeshVmObjects } from "./mesh/render";
 export type { MeshVmObjects } from "./mesh/render";
 export { bootstrapAnnotations, bootstrapDefaults } from "./mesh/annotations";
 export { spiffeId } from "./mesh/identity";
+export { MeshExpansion, meshExpansionType, validateMeshExpansionArgs } from "./meshExpansion";
+export type { MeshExpansionArgs, PlainMeshExpansionArgs } from "./meshExpansion";
