@@ -1,0 +1,131 @@
+// SSH connection settings for the host steps, turned into `@pulumi/command` connections with safe defaults:
+// pinned host key (opting out is explicit and warns), bounded dialing that still rides out a booting host.
+import * as pulumi from "@pulumi/pulumi";
+import type * as command from "@pulumi/command";
+
+/** A jump host the connection goes through (SSH `direct-tcpip`). */
+export interface BastionArgs {
+  host: pulumi.Input<string>;
+  /** Default 22. */
+  port?: pulumi.Input<number>;
+  /** Default root. */
+  user?: pulumi.Input<string>;
+  /** OpenSSH/PEM private key (kept secret). */
+  privateKey?: pulumi.Input<string>;
+  privateKeyPassword?: pulumi.Input<string>;
+  /** ssh-agent socket, instead of a key. */
+  agentSocketPath?: pulumi.Input<string>;
+  /** The bastion's public host key in authorized_keys format (`ssh-ed25519 AAAA…`). Required unless `insecureIgnoreHostKey`. */
+  hostKey?: pulumi.Input<string>;
+}
+
+/** Where and how to reach the VM over SSH. */
+export interface SshConnectionArgs {
+  /** Host name or IP the SSH client dials (MeshVm default: the workload address). */
+  host: pulumi.Input<string>;
+  /** Default 22. */
+  port?: pulumi.Input<number>;
+  /** SSH user (proxy steps default to the proxy user, preparation to root). */
+  user?: pulumi.Input<string>;
+  /** OpenSSH/PEM private key (kept secret). */
+  privateKey?: pulumi.Input<string>;
+  privateKeyPassword?: pulumi.Input<string>;
+  /** ssh-agent socket, instead of a key. */
+  agentSocketPath?: pulumi.Input<string>;
+  /** The VM's public host key in authorized_keys format (`ssh-ed25519 AAAA…`), pinned for every connection. */
+  hostKey?: pulumi.Input<string>;
+  /** Set to true to connect without checking the host key (prints a warning). Never the default. */
+  insecureIgnoreHostKey?: boolean;
+  /** Optional bastion. */
+  bastion?: BastionArgs;
+  /** Failed dials before giving up (default 20, about a minute with backoff: enough for a booting host). */
+  dialErrorLimit?: pulumi.Input<number>;
+  /** Seconds per dial attempt (default 10). */
+  perDialTimeout?: pulumi.Input<number>;
+}
+
+/** Credentials for a second user on the same host (host, port, host key and bastion are shared). */
+export interface SshCredentialsArgs {
+  /** Default root (a non-root user needs password-less sudo). */
+  user?: pulumi.Input<string>;
+  privateKey?: pulumi.Input<string>;
+  privateKeyPassword?: pulumi.Input<string>;
+  agentSocketPath?: pulumi.Input<string>;
+}
+
+function secretIfSet(value: pulumi.Input<string> | undefined): pulumi.Input<string> | undefined {
+  return value === undefined ? undefined : pulumi.secret(value);
+}
+
+function hostKeyOrFail(
+  hostKey: pulumi.Input<string> | undefined,
+  insecure: boolean | undefined,
+  what: string,
+): pulumi.Input<string> | undefined {
+  if (insecure) {
+    return undefined;
+  }
+  if (hostKey === undefined) {
+    throw new Error(
+      `${what}: hostKey is required to pin the SSH host key (authorized_keys format, e.g. the content of ` +
+        `/etc/ssh/ssh_host_ed25519_key.pub); set insecureIgnoreHostKey: true to connect without checking it`,
+    );
+  }
+  return pulumi.output(hostKey).apply((key) => {
+    if (!/^(ssh-|ecdsa-|sk-)\S+ \S+/.test(key.trim())) {
+      throw new Error(`${what}: hostKey is not an authorized_keys-format public key`);
+    }
+    return key.trim();
+  });
+}
+
+/**
+ * Builds a `remote.Command` connection. Throws when neither a host key nor the explicit opt-out is given;
+ * `warn` is called once when the opt-out is used.
+ */
+export function toConnection(
+  args: SshConnectionArgs,
+  credentials: SshCredentialsArgs & { user: pulumi.Input<string> },
+  warn: (message: string) => void,
+): command.types.input.remote.ConnectionArgs {
+  if (args.insecureIgnoreHostKey) {
+    warn(
+      `SSH host key checking is disabled for ${typeof args.host === "string" ? args.host : "the host"} ` +
+        `(insecureIgnoreHostKey): anyone able to intercept the connection receives the bootstrap token`,
+    );
+  }
+  if (!credentials.privateKey && !credentials.agentSocketPath) {
+    throw new Error("SSH connection needs a privateKey or an agentSocketPath");
+  }
+  const connection: command.types.input.remote.ConnectionArgs = {
+    host: args.host,
+    port: args.port ?? 22,
+    user: credentials.user,
+    privateKey: secretIfSet(credentials.privateKey),
+    privateKeyPassword: secretIfSet(credentials.privateKeyPassword),
+    agentSocketPath: credentials.agentSocketPath,
+    hostKey: hostKeyOrFail(args.hostKey, args.insecureIgnoreHostKey, "ssh"),
+    dialErrorLimit: args.dialErrorLimit ?? 20,
+    perDialTimeout: args.perDialTimeout ?? 10,
+  };
+  if (args.bastion) {
+    const b = args.bastion;
+    connection.proxy = compact({
+      host: b.host,
+      port: b.port ?? 22,
+      user: b.user ?? "root",
+      privateKey: secretIfSet(b.privateKey),
+      privateKeyPassword: secretIfSet(b.privateKeyPassword),
+      agentSocketPath: b.agentSocketPath,
+      hostKey: hostKeyOrFail(b.hostKey, args.insecureIgnoreHostKey, "ssh bastion"),
+      dialErrorLimit: args.dialErrorLimit ?? 20,
+      perDialTimeout: args.perDialTimeout ?? 10,
+    });
+  }
+  return compact(connection);
+}
+
+/** Drops undefined fields: the provider rejects unknown or empty connection fields, and they would show as diffs. */
+function compact<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,287 @@
+// The VmProxy resource graph under Pulumi mocks: which steps exist, where they run, what they run, that no
+// secret is ever part of a command line, and what triggers a new token.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+
+import { GENERATED_KEY, KUBE_CLIENT_KEY, TOKEN, isSecretValue, registrations } from "./mocks";
+import { VmProxy, VmProxyArgs as Args } from "../../../components/host/vmProxy";
+
+const kubeconfig = `apiVersion: v1
+kind: Config
+current-context: test
+contexts: [{ name: test, context: { cluster: c, user: u } }]
+clusters: [{ name: c, cluster: { server: "https://127.0.0.1:6443", certificate-authority-data: ${Buffer.from("CA").toString("base64")} } }]
+users: [{ name: u, user: { client-certificate-data: ${Buffer.from("CERT").toString("base64")}, client-key-data: ${Buffer.from(KUBE_CLIENT_KEY).toString("base64")} } }]
+`;
+
+function baseArgs(overrides: Partial<Args> = {}): Args {
+  return {
+    ssh: { host: "203.0.113.10", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey" },
+    prepare: { admin: { privateKey: "ADMIN-PRIVATE-KEY-SECRET" } },
+    workload: {
+      name: "ratings-vm",
+      namespace: "bookinfo",
+      serviceAccount: "bookinfo-ratings",
+      address: "203.0.113.10",
+      proxyInstanceIp: "198.51.100.10",
+      labels: { app: "ratings", class: "vm", version: "v3" },
+    },
+    kubeconfig,
+    image: { hub: "docker.io/tetrate", tag: "1.8.6" },
+    egressHosts: ["reviews.bookinfo.svc"],
+    ...overrides,
+  };
+}
+
+function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
+  return (o as unknown as { promise(): Promise<T> }).promise();
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+}
+
+async function build(name: string, args: Args) {
+  const start = registrations.length;
+  const vm = new VmProxy(name, args);
+  await valueOf(vm.containerId);
+  await valueOf(vm.hostsBlock);
+  await settle();
+  const mine = registrations.slice(start).filter((r) => r.name.startsWith(`${name}-`));
+  const byName = (suffix: string) => {
+    const found = mine.find((r) => r.name === `${name}-${suffix}`);
+    assert.ok(found, `${name}-${suffix} registered`);
+    return found;
+  };
+  return { vm, mine, byName };
+}
+
+describe("VmProxy resource graph", () => {
+  it("declares each host step, the token and the key, and renders what preview shows", async () => {
+    const { vm, mine, byName } = await build("g1", baseArgs());
+    assert.deepEqual(mine.map((r) => `${r.type} ${r.name}`).sort(), [
+      "command:local:Command g1-bootstrap-token",
+      "command:local:Command g1-registration-gate",
+      "command:remote:Command g1-egress-hosts",
+      "command:remote:Command g1-istio-ca-pem",
+      "command:remote:Command g1-istio-token",
+      "command:remote:Command g1-k8s-ca-pem",
+      "command:remote:Command g1-prepare-host",
+      "command:remote:Command g1-proxy-container",
+      "command:remote:Command g1-sidecar-env",
+      "kubernetes:core/v1:ConfigMap g1-istio-ca-root-cert",
+      "kubernetes:core/v1:ConfigMap g1-kube-root-ca",
+      "tls:index/privateKey:PrivateKey g1-ssh-key",
+    ]);
+    assert.equal(byName("ssh-key").inputs.algorithm, "ED25519");
+
+    // Where each step runs: preparation and /etc/hosts as the admin, the rest as the proxy user with the generated key.
+    const connection = (suffix: string) => byName(suffix).inputs.connection as Record<string, unknown>;
+    assert.equal(connection("prepare-host").user, "root");
+    assert.equal(connection("prepare-host").privateKey, "ADMIN-PRIVATE-KEY-SECRET");
+    assert.equal(connection("egress-hosts").user, "root");
+    for (const step of ["sidecar-env", "istio-ca-pem", "k8s-ca-pem", "istio-token", "proxy-container"]) {
+      assert.equal(connection(step).user, "istio-proxy");
+      assert.equal(connection(step).privateKey, GENERATED_KEY);
+      assert.equal(connection(step).hostKey, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey");
+      assert.equal(connection(step).host, "203.0.113.10");
+      assert.equal(connection(step).dialErrorLimit, 20);
+      assert.equal(connection(step).perDialTimeout, 10);
+      assert.equal(byName(step).inputs.addPreviousOutputInEnv, false);
+      assert.equal(byName(step).inputs.environment, undefined, "no environment: sshd would refuse it");
+    }
+    assert.match(
+      String(byName("prepare-host").inputs.create),
+      /ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGeneratedPublicKey mesh-vm:bookinfo\/ratings-vm/,
+    );
+
+    // Content travels on stdin: the rendered files are visible in the step inputs (what preview shows).
+    const sidecarEnv = await valueOf(vm.sidecarEnv);
+    assert.equal(byName("sidecar-env").inputs.stdin, sidecarEnv);
+    assert.match(sidecarEnv, /^INSTANCE_IP=198\.51\.100\.10$/m);
+    assert.equal(byName("istio-ca-pem").inputs.stdin, "MESH ROOT PEM");
+    assert.equal(byName("k8s-ca-pem").inputs.stdin, "K8S ROOT PEM");
+    assert.equal(byName("istio-token").inputs.stdin, TOKEN);
+    assert.equal(byName("istio-token").inputs.logging, "none");
+    assert.ok(isSecretValue(byName("istio-token").raw.stdin), "the token is a secret input");
+    assert.ok(!isSecretValue(byName("sidecar-env").raw.stdin), "sidecar.env stays readable in preview");
+    for (const step of ["prepare-host", "sidecar-env", "istio-token", "proxy-container", "egress-hosts"]) {
+      assert.ok(isSecretValue(byName(step).raw.connection), `${step}: the connection is secret`);
+    }
+    assert.match(String(byName("istio-token").inputs.create), /chmod 640/);
+    assert.match(String(byName("sidecar-env").inputs.create), /\/etc\/istio-proxy\/sidecar\.env/);
+
+    const run = await valueOf(vm.dockerRunCommand);
+    assert.match(run, /^docker run -d --name istio-proxy --restart unless-stopped --network host /);
+    assert.match(
+      run,
+      / docker\.io\/tetrate\/proxyv2:1\.8\.6 proxy sidecar --serviceCluster ratings\.bookinfo /,
+    );
+    assert.ok(String(byName("proxy-container").inputs.create).includes(run.replace(/^docker /, "")));
+    assert.equal(await valueOf(vm.containerId), "abc123");
+    assert.equal(await valueOf(vm.containerState), "running");
+    assert.equal(await valueOf(vm.tokenExpiry), "2026-11-23T05:00:00Z");
+    assert.equal(
+      await valueOf(vm.hostsBlock),
+      "# BEGIN mesh-vm bookinfo/ratings-vm\n127.0.0.2 reviews.bookinfo.svc\n# END mesh-vm bookinfo/ratings-vm\n",
+    );
+    const digests = await valueOf(vm.fileDigests);
+    assert.deepEqual(Object.keys(digests).sort(), [
+      "istio-ca.pem",
+      "istio-token",
+      "k8s-ca.pem",
+      "sidecar.env",
+    ]);
+    assert.equal(await pulumi.isSecret(vm.fileDigests), false, "digests are plain outputs");
+    assert.deepEqual(await valueOf(vm.sshIdentity), {
+      user: "istio-proxy",
+      host: "203.0.113.10",
+      port: 22,
+      publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGeneratedPublicKey",
+    });
+    assert.equal(byName("registration-gate").inputs.delete, "sleep 5");
+  });
+
+  it("never puts a secret into a command line, interpreter or trigger", async () => {
+    const { mine } = await build("g2", baseArgs());
+    const secrets = [
+      TOKEN,
+      "SECRET-TOKEN-PAYLOAD",
+      "KUBE-CLIENT-KEY-SECRET",
+      "GENERATED-SSH-KEY-SECRET",
+      "ADMIN-PRIVATE-KEY-SECRET",
+    ];
+    for (const r of mine) {
+      for (const field of ["create", "update", "delete", "interpreter", "triggers", "environment"]) {
+        const text = JSON.stringify(r.inputs[field] ?? "");
+        for (const secret of secrets) {
+          assert.ok(!text.includes(secret), `${r.name}.${field} contains a secret`);
+        }
+      }
+    }
+  });
+
+  it("mints with a constant program, the request on stdin, and triggers on identity, lifetime, rotation and window", async () => {
+    const { byName } = await build(
+      "g3",
+      baseArgs({ token: { expirationSeconds: 7200, renewBeforeSeconds: 600, rotation: "r1" } }),
+    );
+    const mint = byName("bootstrap-token").inputs;
+    assert.deepEqual(mint.interpreter, ["node", "-e"]);
+    assert.equal(mint.logging, "none");
+    assert.ok(isSecretValue(byName("bootstrap-token").raw.stdin), "cluster credentials on stdin are secret");
+    assert.equal(mint.addPreviousOutputInEnv, false);
+    const request = JSON.parse(String(mint.stdin)) as Record<string, unknown>;
+    assert.deepEqual(
+      { ...request, access: undefined },
+      {
+        access: undefined,
+        namespace: "bookinfo",
+        serviceAccount: "bookinfo-ratings",
+        audiences: ["istio-ca"],
+        expirationSeconds: 7200,
+      },
+    );
+    assert.equal((request.access as Record<string, string>).server, "https://127.0.0.1:6443");
+    const triggers = mint.triggers as unknown[];
+    assert.deepEqual(triggers.slice(0, 4), ["bookinfo/bookinfo-ratings", "istio-ca", 7200, "r1"]);
+    assert.equal(triggers[4], Math.floor(Date.now() / 1000 / (7200 - 600)));
+
+    const other = await build("g3b", baseArgs());
+    assert.equal(
+      String(other.byName("bootstrap-token").inputs.create),
+      String(mint.create),
+      "program text is constant",
+    );
+  });
+
+  it("a lifetime change touches the token only; an image change touches the container only", async () => {
+    const a = await build("g4", baseArgs());
+    const b = await build("g4", baseArgs({ token: { expirationSeconds: 3600 } }));
+    const c = await build("g4", baseArgs({ image: { hub: "docker.io/tetrate", tag: "1.8.7" } }));
+    const steps = [
+      "prepare-host",
+      "sidecar-env",
+      "istio-ca-pem",
+      "k8s-ca-pem",
+      "proxy-container",
+      "egress-hosts",
+    ];
+    for (const step of steps) {
+      assert.equal(
+        JSON.stringify(b.byName(step).inputs.create),
+        JSON.stringify(a.byName(step).inputs.create),
+        step,
+      );
+    }
+    assert.notDeepEqual(
+      b.byName("bootstrap-token").inputs.triggers,
+      a.byName("bootstrap-token").inputs.triggers,
+    );
+    for (const step of steps.filter((s) => s !== "proxy-container")) {
+      assert.equal(
+        JSON.stringify(c.byName(step).inputs.create),
+        JSON.stringify(a.byName(step).inputs.create),
+        step,
+      );
+    }
+    assert.notEqual(c.byName("proxy-container").inputs.create, a.byName("proxy-container").inputs.create);
+  });
+
+  it("refuses an unpinned host key unless explicitly opted out, and needs some credential", async () => {
+    assert.throws(
+      () => new VmProxy("g5", baseArgs({ ssh: { host: "203.0.113.10" } })),
+      /hostKey is required/,
+    );
+    assert.throws(
+      () =>
+        new VmProxy("g6", baseArgs({ prepare: undefined, ssh: { host: "h", hostKey: "ssh-ed25519 AAAA" } })),
+      /privateKey or agentSocketPath/,
+    );
+    const { byName } = await build(
+      "g7",
+      baseArgs({ ssh: { host: "203.0.113.10", insecureIgnoreHostKey: true } }),
+    );
+    assert.equal((byName("sidecar-env").inputs.connection as Record<string, unknown>).hostKey, undefined);
+  });
+
+  it("uses the caller's key and a bastion without preparation", async () => {
+    const { mine, byName } = await build(
+      "g8",
+      baseArgs({
+        prepare: undefined,
+        egressHosts: undefined,
+        ssh: {
+          host: "10.0.0.5",
+          user: "proxy",
+          privateKey: "USER-KEY",
+          hostKey: "ssh-ed25519 AAAAvm",
+          bastion: {
+            host: "203.0.113.1",
+            user: "jump",
+            privateKey: "JUMP-KEY",
+            hostKey: "ssh-ed25519 AAAAbastion",
+          },
+        },
+      }),
+    );
+    assert.ok(
+      !mine.some(
+        (r) => r.name === "g8-prepare-host" || r.name === "g8-ssh-key" || r.name === "g8-egress-hosts",
+      ),
+    );
+    const connection = byName("proxy-container").inputs.connection as Record<string, unknown>;
+    assert.equal(connection.user, "proxy");
+    assert.equal(connection.privateKey, "USER-KEY");
+    assert.deepEqual(connection.proxy, {
+      host: "203.0.113.1",
+      port: 22,
+      user: "jump",
+      privateKey: "JUMP-KEY",
+      hostKey: "ssh-ed25519 AAAAbastion",
+      dialErrorLimit: 20,
+      perDialTimeout: 10,
+    });
+  });
+});
