@@ -107,7 +107,11 @@ describe(
 
     after(async () => {
       await destroyHosts(hosts);
-      assert.deepEqual(await leftovers(), { netns: [], mounts: [], processes: [] }, "nothing left behind");
+      assert.deepEqual(
+        await leftovers(),
+        { netns: [], mounts: [], processes: [], cgroups: [] },
+        "nothing left behind",
+      );
     });
 
     it("puts the hosts on different networks, with no route anywhere else", async () => {
@@ -254,10 +258,21 @@ describe(
       await waitFor("readiness after reboot", () => ready(vm1.address));
       await vm1.exec("true");
 
+      // A crash: podman applies the restart policy (no daemon needed).
+      const [running] = (await vm1.containers()).filter((c) => c.name === "istio-proxy");
       await vm1.killContainer("istio-proxy");
-      const [killed] = (await vm1.containers()).filter((c) => c.name === "istio-proxy");
-      assert.ok(killed);
-      assert.notEqual(killed.state, "running");
+      await waitFor("the proxy to be restarted", async () => {
+        const [c] = (await vm1.containers()).filter((x) => x.name === "istio-proxy");
+        return c && c.state === "running" && c.pid !== running!.pid ? c : undefined;
+      });
+      await waitFor("readiness after the crash", () => ready(vm1.address));
+
+      // Stopped by a user: unless-stopped keeps it down, across a reboot too.
+      await vm1.stopContainer("istio-proxy");
+      assert.deepEqual((await vm1.reboot()).restarted, []);
+      const [stopped] = (await vm1.containers()).filter((c) => c.name === "istio-proxy");
+      assert.notEqual(stopped!.state, "running");
+      await assert.rejects(ready(vm1.address));
     });
   },
 );

@@ -79,8 +79,8 @@ export interface ContainerInfo {
   mounts: ContainerMount[];
   env: Record<string, string>;
   args: string[];
-  /** Stopped with `docker stop` (so `unless-stopped` does not bring it back at boot). */
-  stoppedByUser: boolean;
+  /** Main process id as seen from the host (0 when not running). */
+  pid: number;
 }
 
 export interface TestHost {
@@ -116,8 +116,14 @@ export interface TestHost {
   sshLogins(): Promise<number>;
   stopSshd(): Promise<void>;
   startSshd(): Promise<void>;
-  /** SIGKILL a container's processes (as a crash would; restart policy applies). */
+  /**
+   * The container's main process dies (SIGKILL from outside, as a crash or the OOM killer would):
+   * its restart policy applies, so `unless-stopped` brings it back. Unlike `docker kill`, which
+   * podman counts as stopped by the user (no restart).
+   */
   killContainer(name: string): Promise<void>;
+  /** `docker stop` as a user would: no restart, not even at the next boot for `unless-stopped`. */
+  stopContainer(name: string): Promise<void>;
   /**
    * Simulated reboot: every process in the host dies at once (containers too, not "stopped by the
    * user"), /run and /tmp start empty, sshd starts again, then containers are started the way Docker
@@ -168,6 +174,8 @@ function run(
         }
       },
     );
+    // A command may exit without reading its input.
+    child.stdin?.on("error", () => undefined);
     child.stdin?.end(options.input ?? "");
   });
 }
@@ -267,6 +275,8 @@ function teardownSync(record: HostRecord): void {
   const script = [
     ...record.veths.map((v) => `ip link del ${v} 2>/dev/null || true`),
     `ip netns del ${record.netns} 2>/dev/null || true`,
+    // podman's shared cgroup parents (cgroupfs manager) go when empty; rmdir refuses busy ones.
+    "rmdir /sys/fs/cgroup/*/libpod_parent/conmon /sys/fs/cgroup/*/libpod_parent 2>/dev/null || true",
     // A bridge goes when its last host does.
     ...record.bridges.map(
       (b) =>
@@ -571,13 +581,24 @@ class NetnsHost implements TestHost {
   }
 
   async killContainer(name: string): Promise<void> {
-    await this.run(`podman kill --signal KILL ${shellQuote(name)} >/dev/null`);
+    const [container] = (await this.containers()).filter((c) => c.name === name);
+    if (!container || container.state !== "running" || !container.pid) {
+      throw new Error(`container ${name} is not running on ${this.name}`);
+    }
+    await this.run(`kill -KILL ${container.pid}`);
+  }
+
+  async stopContainer(name: string): Promise<void> {
+    await this.run(`podman stop --time 2 ${shellQuote(name)} >/dev/null 2>&1`);
   }
 
   async reboot(): Promise<{ restarted: string[] }> {
     const toStart = (await this.containers())
+      // Podman 4.3 does not expose "stopped by user": an unless-stopped container that is not running
+      // was stopped (podman itself restarts those that exit on their own), so only running ones count.
       .filter(
-        (c) => c.restartPolicy === "always" || (c.restartPolicy === "unless-stopped" && !c.stoppedByUser),
+        (c) =>
+          c.restartPolicy === "always" || (c.restartPolicy === "unless-stopped" && c.state === "running"),
       )
       .map((c) => c.name);
     await this.halt();
@@ -651,7 +672,7 @@ interface PodmanInspect {
   ImageName?: string;
   Image: string;
   Args?: string[];
-  State: { Status: string; ExitCode: number; StoppedByUser?: boolean };
+  State: { Status: string; ExitCode: number; Pid?: number };
   HostConfig: { RestartPolicy?: { Name?: string }; NetworkMode?: string };
   Mounts?: { Source: string; Destination: string; RW: boolean }[];
   Config: { Env?: string[] };
@@ -674,7 +695,7 @@ function toContainerInfo(c: PodmanInspect): ContainerInfo {
     mounts: (c.Mounts ?? []).map((m) => ({ source: m.Source, destination: m.Destination, readOnly: !m.RW })),
     env,
     args: c.Args ?? [],
-    stoppedByUser: c.State.StoppedByUser ?? false,
+    pid: c.State.Pid ?? 0,
   };
 }
 
@@ -804,7 +825,12 @@ export async function destroyHosts(hosts: TestHost[]): Promise<void> {
 }
 
 /** What a test run may have left behind on the machine (for "nothing left" assertions). */
-export async function leftovers(): Promise<{ netns: string[]; mounts: string[]; processes: string[] }> {
+export async function leftovers(): Promise<{
+  netns: string[];
+  mounts: string[];
+  processes: string[];
+  cgroups: string[];
+}> {
   const netns = (await run("ip", ["netns", "list"])).stdout
     .split("\n")
     .map((l) => l.split(" ")[0]!)
@@ -826,5 +852,11 @@ export async function leftovers(): Promise<{ netns: string[]; mounts: string[]; 
         return false;
       }
     });
-  return { netns, mounts, processes };
+  // Container cgroups podman made (cgroupfs manager) and did not remove.
+  const cgroups = (
+    await run("sh", ["-c", "ls -d /sys/fs/cgroup/*/libpod_parent/libpod-* 2>/dev/null"], { check: false })
+  ).stdout
+    .split("\n")
+    .filter(Boolean);
+  return { netns, mounts, processes, cgroups };
 }
