@@ -22,3 +22,4 @@ export { bootstrapAnnotations, bootstrapDefaults } from "./mesh/annotations";
 export { spiffeId } from "./mesh/identity";
 export { MeshExpansion, meshExpansionType, validateMeshExpansionArgs } from "./meshExpansion";
 export type { MeshExpansionArgs, PlainMeshExpansionArgs } from "./meshExpansion";
+export { fromManifests } from "./manifests";
