@@ -1,0 +1,168 @@
+// Runs Pulumi programs with the real engine through the Automation API: the toolchain's CLI
+// (PulumiCommand.get, never install), a file backend and passphrase secrets in a temp dir,
+// the isolated PULUMI_HOME plugin cache and no plugin downloads or update checks. Each
+// preview/up/destroy returns the engine's summary and every engine event, so tests assert on
+// what the engine did, not on what the program hoped.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  LocalWorkspace,
+  PulumiCommand,
+  type ConfigMap,
+  type Deployment,
+  type DestroyResult,
+  type EngineEvent,
+  type OutputMap,
+  type PreviewResult,
+  type PulumiFn,
+  type Stack,
+  type UpResult,
+} from "@pulumi/pulumi/automation";
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pulumiRoot, toolchainEnv } from "./toolchain";
+
+export interface TestStackOptions {
+  /** Inline program (runs in this process; needs no language host). */
+  program?: PulumiFn;
+  /** Directory of a Pulumi project (runs through pulumi-language-nodejs). */
+  workDir?: string;
+  /** Project name for inline programs (default "mesh-vm-test"). */
+  projectName?: string;
+  /** Stack name (default "test"). */
+  stackName?: string;
+  config?: ConfigMap;
+}
+
+export interface RunResult<T> {
+  result: T;
+  /** Every engine event of the operation, in order. */
+  events: EngineEvent[];
+}
+
+export interface TestStack {
+  stack: Stack;
+  /** The temp dir holding the file backend (state) of this stack. */
+  backendDir: string;
+  preview(): Promise<RunResult<PreviewResult>>;
+  up(): Promise<RunResult<UpResult>>;
+  destroy(): Promise<RunResult<DestroyResult>>;
+  outputs(): Promise<OutputMap>;
+  /** The stack's checkpoint as stored by the backend (secrets stay encrypted). */
+  exportState(): Promise<Deployment>;
+  /** Removes the stack and its backend dir (after destroy). */
+  dispose(): Promise<void>;
+}
+
+let cliPromise: Promise<PulumiCommand> | undefined;
+/** The toolchain's pulumi CLI. Its version is stamped, so the Automation API's check passes. */
+export function pulumiCli(): Promise<PulumiCommand> {
+  cliPromise ??= PulumiCommand.get({ root: pulumiRoot() });
+  return cliPromise;
+}
+
+export async function createTestStack(opts: TestStackOptions): Promise<TestStack> {
+  if (!opts.program === !opts.workDir)
+    throw new Error("createTestStack: give exactly one of program or workDir");
+  const env = toolchainEnv();
+  const backendDir = await mkdtemp(join(tmpdir(), "mesh-vm-pulumi-"));
+  await mkdir(join(backendDir, "state"));
+  const envVars: Record<string, string> = {
+    ...env,
+    PULUMI_BACKEND_URL: `file://${join(backendDir, "state")}`,
+    // Random per stack and only in the CLI's environment: never on a command line.
+    PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex"),
+    PULUMI_SKIP_CONFIRMATIONS: "true",
+    PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
+  };
+  const pulumiCommand = await pulumiCli();
+  const wsOpts = {
+    pulumiCommand,
+    pulumiHome: env.PULUMI_HOME,
+    envVars,
+    secretsProvider: "passphrase",
+  };
+  const stackName = opts.stackName ?? "test";
+  const stack = opts.program
+    ? await LocalWorkspace.createOrSelectStack(
+        { stackName, projectName: opts.projectName ?? "mesh-vm-test", program: opts.program },
+        {
+          ...wsOpts,
+          projectSettings: {
+            name: opts.projectName ?? "mesh-vm-test",
+            runtime: "nodejs",
+            backend: { url: envVars.PULUMI_BACKEND_URL },
+          },
+        },
+      )
+    : await LocalWorkspace.createOrSelectStack({ stackName, workDir: opts.workDir as string }, wsOpts);
+  if (opts.config) await stack.setAllConfig(opts.config);
+
+  const collect = (): { events: EngineEvent[]; onEvent: (e: EngineEvent) => void } => {
+    const events: EngineEvent[] = [];
+    return { events, onEvent: (e) => events.push(e) };
+  };
+
+  return {
+    stack,
+    backendDir,
+    async preview() {
+      const { events, onEvent } = collect();
+      const result = await stack.preview({ onEvent, color: "never", diff: true });
+      return { result, events };
+    },
+    async up() {
+      const { events, onEvent } = collect();
+      const result = await stack.up({ onEvent, color: "never", diff: true });
+      return { result, events };
+    },
+    async destroy() {
+      const { events, onEvent } = collect();
+      const result = await stack.destroy({ onEvent, color: "never" });
+      return { result, events };
+    },
+    outputs: () => stack.outputs(),
+    exportState: () => stack.exportStack(),
+    async dispose() {
+      await stack.workspace.removeStack(stackName, { force: true }).catch(() => undefined);
+      await rm(backendDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Steps the engine reported, as "op type name" strings (from resource-pre events). */
+export function steps(events: EngineEvent[]): string[] {
+  return events
+    .filter((e) => e.resourcePreEvent)
+    .map((e) => {
+      const m = e.resourcePreEvent!.metadata;
+      return `${m.op} ${m.type} ${m.urn.split("::").pop()}`;
+    });
+}
+
+/** Diagnostics of severity error the engine reported. */
+export function errors(events: EngineEvent[]): string[] {
+  return events.filter((e) => e.diagnosticEvent?.severity === "error").map((e) => e.diagnosticEvent!.message);
+}
+
+/**
+ * A Kubernetes provider for a test cluster. The fixed clusterIdentifier keeps a fresh
+ * apiserver (new port, new kubeconfig) from replacing the provider and every resource; the
+ * kubeconfig holds an admin token, so it is a secret in state. The plugin version is the one
+ * scripts/toolchain.sh installed (it differs from the npm SDK's when the Go module proxy
+ * could not serve that version's source).
+ */
+export function kubernetesProvider(
+  name: string,
+  kubeconfig: string,
+  opts: pulumi.CustomResourceOptions = {},
+): k8s.Provider {
+  const version = toolchainEnv().MESH_VM_PLUGIN_VERSION_KUBERNETES;
+  return new k8s.Provider(
+    name,
+    { kubeconfig: pulumi.secret(kubeconfig), clusterIdentifier: "mesh-vm-test-cluster" },
+    { ...opts, ...(version ? { version } : {}) },
+  );
+}
