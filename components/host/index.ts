@@ -7,3 +7,5 @@ export type { ProxyImageSettings, ProxyArgsSettings } from "./proxyContainer";
 export type { ReadinessSettings } from "./proxyScripts";
 export { renderSidecarEnv, sidecarEnvEntries } from "./sidecarEnv";
 export { proxyImageOf } from "./proxyContainer";
+export { workloadIdentityFromWorkloadEntry } from "./workloadIdentity";
+export type { WorkloadEntryLike } from "./workloadIdentity";

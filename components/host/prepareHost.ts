@@ -38,7 +38,12 @@ export function prepareHostScript(spec: PrepareHostSpec): string {
     "  exit 3",
     "fi",
     `if ! id -u "$user" >/dev/null 2>&1; then`,
-    `  if command -v useradd >/dev/null 2>&1; then useradd --create-home --shell /bin/sh "$user"; else adduser -D -s /bin/sh "$user"; fi`,
+    `  if command -v useradd >/dev/null 2>&1; then`,
+    `    useradd --create-home --user-group --shell /bin/sh "$user"`,
+    // useradd leaves the password field "!" (locked); sshd without PAM then refuses even key logins.
+    // "*" means: no password can match, but the account is not locked.
+    `    usermod --password '*' "$user"`,
+    `  else adduser -D -s /bin/sh "$user"; fi`,
     `  echo "created user $user"`,
     "fi",
     `group=$(id -gn "$user")`,

@@ -65,7 +65,7 @@ export interface VmProxyArgs {
   /** Create the proxy user, docker group membership, config directory and SSH key as an admin first. */
   prepare?: HostPreparationArgs;
   /** Proxy user (default `istio-proxy`): owns the config directory, runs docker. Also the SSH user unless `ssh.user` says otherwise. */
-  proxyUser?: string;
+  proxyUser?: pulumi.Input<string>;
   /** The WorkloadEntry identity and addresses (name, namespace, serviceAccount, address, proxyInstanceIp, network, labels, annotations). */
   workload: pulumi.Input<Inputs<WorkloadIdentity>>;
   /** Mesh settings for sidecar.env and the proxy arguments. */
@@ -81,7 +81,7 @@ export interface VmProxyArgs {
   /** Kubernetes root CA PEM; default: `ca.crt` of ConfigMap `kube-root-ca.crt` in the workload namespace. */
   kubernetesRootCert?: pulumi.Input<string>;
   /** Directory for the bootstrap files on the VM (default `/etc/istio-proxy`; tctl's `/tmp` would not survive a reboot). */
-  proxyConfigDir?: string;
+  proxyConfigDir?: pulumi.Input<string>;
   /** Container name (default `istio-proxy`; unique per proxy on a host). */
   proxyContainerName?: pulumi.Input<string>;
   /** Proxy image: full `image`, or `hub` + `imageName` + `tag`. */
@@ -145,11 +145,13 @@ export class VmProxy extends pulumi.ComponentResource {
     super("mesh-vm:index:VmProxy", name, {}, opts);
     const parent = { parent: this };
     const warn = (message: string) => pulumi.log.warn(message, this);
-    const proxyUser = args.proxyUser ?? "istio-proxy";
-    const configDir = args.proxyConfigDir ?? "/etc/istio-proxy";
-    if (!posix.isAbsolute(configDir)) {
-      throw new Error(`proxyConfigDir must be an absolute path: "${configDir}"`);
-    }
+    const proxyUser = pulumi.output(args.proxyUser ?? "istio-proxy");
+    const configDir = pulumi.output(args.proxyConfigDir ?? "/etc/istio-proxy").apply((dir) => {
+      if (!posix.isAbsolute(dir) || posix.normalize(dir) === "/") {
+        throw new Error(`proxyConfigDir must be an absolute directory other than /: "${dir}"`);
+      }
+      return posix.normalize(dir).replace(/\/$/, "");
+    });
     const retain = args.hostGone ? { retainOnDelete: true } : {};
     if (args.hostGone) {
       warn(`hostGone is set: destroying ${name} will not contact the VM or undo anything on it`);
@@ -187,10 +189,10 @@ export class VmProxy extends pulumi.ComponentResource {
         () => undefined, // already warned for the proxy connection
       );
       const spec = pulumi
-        .all([generatedKey?.publicKeyOpenssh, owner, args.prepare.dockerGroup])
-        .apply(([publicKey, who, dockerGroup]) => ({
-          user: proxyUser,
-          configDir,
+        .all([generatedKey?.publicKeyOpenssh, owner, args.prepare.dockerGroup, proxyUser, configDir])
+        .apply(([publicKey, who, dockerGroup, user, dir]) => ({
+          user,
+          configDir: dir,
           authorizedKey: publicKey ? `${publicKey.trim()} mesh-vm:${who}` : undefined,
           dockerGroup,
         }));
@@ -274,13 +276,13 @@ export class VmProxy extends pulumi.ComponentResource {
       content: pulumi.Input<string>,
       secret: boolean,
     ): command.remote.Command => {
-      const file = { path: posix.join(configDir, fileName), mode };
+      const file = configDir.apply((dir) => ({ path: posix.join(dir, fileName), mode }));
       return new command.remote.Command(
         `${name}-${key}`,
         {
           connection: proxyConnection,
-          create: wrapScript(writeFileScript(file)),
-          delete: wrapScript(removeFileScript(file)),
+          create: file.apply((f) => wrapScript(writeFileScript(f))),
+          delete: file.apply((f) => wrapScript(removeFileScript(f))),
           stdin: secret ? pulumi.secret(content) : content,
           addPreviousOutputInEnv: false,
           ...(secret ? { logging: "none" as const } : {}),
@@ -312,16 +314,17 @@ export class VmProxy extends pulumi.ComponentResource {
       pulumi.output(args.proxyContainerName ?? "istio-proxy"),
       pulumi.output(args.gatewayAddress) as pulumi.Output<string | undefined>,
       owner,
+      configDir,
     ]);
     const contents = pulumi.all([this.sidecarEnv, meshRootCert, kubernetesRootCert]);
     const container = pulumi
       .all([settings, contents])
-      .apply(([[w, m, image, proxyArgs, containerName, gateway, who], [env, root, k8sRoot]]) => {
+      .apply(([[w, m, image, proxyArgs, containerName, gateway, who, dir], [env, root, k8sRoot]]) => {
         const spec: ContainerSpec = {
           name: containerName,
           image: proxyImageOf(image),
           args: proxyArgsOf(w, m, proxyArgs),
-          configDir,
+          configDir: dir,
           addHosts: addHostsOf(m, gateway),
           owner: who,
         };
