@@ -173,8 +173,12 @@ export class MeshExpansion extends pulumi.ComponentResource {
   public readonly istiodHost: pulumi.Output<string>;
   /** TCP ports VMs must be allowed to reach on the gateway (feed firewall rules from this). */
   public readonly firewallPorts: pulumi.Output<number[]>;
-  /** The rendered objects (ControlPlane patch, or Gateway and VirtualService). */
-  public readonly objects: pulumi.Output<KubeObject<unknown>[]>;
+  /**
+   * The rendered objects (ControlPlane patch, or Gateway and VirtualService); typed `any` (Pulumi schema `Any`)
+   * so that the component stays consumable from other Pulumi languages.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  public readonly objects: pulumi.Output<any[]>;
 
   constructor(name: string, args: MeshExpansionArgs, opts?: pulumi.ComponentResourceOptions) {
     if (isPlainKnown(args))

@@ -2,6 +2,7 @@
 // @pulumi/kubernetes; the host half (SSH provisioning) plugs in through `provisionHost`.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { stringify } from "yaml";
 import { isPlainKnown } from "./inputs";
 import {
   customResourceType,
@@ -30,6 +31,28 @@ export interface MeshVmHostContext {
   meshResources: pulumi.Resource[];
   /** SPIFFE identity of the workload. */
   spiffeId: pulumi.Output<string>;
+}
+
+/**
+ * The rendered objects as sent to the API server. Typed `any` (Pulumi schema `Any`) so that the component
+ * stays consumable from other Pulumi languages; TypeScript users can cast to `MeshVmObjects`.
+ */
+export interface MeshVmRenderedObjects {
+  /* eslint-disable @typescript-eslint/no-explicit-any */
+  workloadEntry: any;
+  sidecar?: any;
+  serviceEntry?: any;
+  workloadGroup?: any;
+  serviceAccount?: any;
+  /* eslint-enable @typescript-eslint/no-explicit-any */
+}
+
+/** Multi-document YAML of the rendered objects, in apply order (what a tctl user would `kubectl apply`). */
+export function objectsToYaml(o: MeshVmObjects): string {
+  return [o.serviceAccount, o.workloadEntry, o.sidecar, o.serviceEntry, o.workloadGroup]
+    .filter((x) => x !== undefined)
+    .map((x) => stringify(x))
+    .join("---\n");
 }
 
 /** Everything a MeshVm knows after validation: settings and rendered objects. */
@@ -75,8 +98,10 @@ export class MeshVm extends pulumi.ComponentResource {
   public readonly namespace: pulumi.Output<string>;
   /** `spiffe://<trust-domain>/ns/<namespace>/sa/<serviceAccount>`. */
   public readonly spiffeId: pulumi.Output<string>;
-  /** The rendered objects (as sent to the API server), for inspection and for tctl users. */
-  public readonly objects: pulumi.Output<MeshVmObjects>;
+  /** The rendered objects (as sent to the API server). */
+  public readonly objects: pulumi.Output<MeshVmRenderedObjects>;
+  /** The rendered objects as multi-document YAML, interchangeable with a tctl user's manifests. */
+  public readonly manifests: pulumi.Output<string>;
   /** All settings after defaults, including the tctl bootstrap settings. */
   public readonly settings: pulumi.Output<ResolvedMeshVm>;
 
@@ -89,8 +114,9 @@ export class MeshVm extends pulumi.ComponentResource {
 
     const prepared = pulumi.output(args).apply((plain) => prepare(name, plain as PlainMeshVmArgs));
     this.settings = prepared.settings;
-    this.objects = prepared.objects;
-    const objects = prepared.objects;
+    const objects = prepared.apply((p) => p.objects);
+    this.objects = objects;
+    this.manifests = objects.apply(objectsToYaml);
 
     // apiVersion is part of the type token; aliases on the other served versions make a switch an in-place
     // update (the provider diffs apiVersion like any other field) instead of a delete + create.
@@ -167,6 +193,7 @@ export class MeshVm extends pulumi.ComponentResource {
       namespace: this.namespace,
       spiffeId: this.spiffeId,
       objects: this.objects,
+      manifests: this.manifests,
       settings: this.settings,
       ...hostOutputs,
     });

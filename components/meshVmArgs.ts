@@ -175,11 +175,47 @@ export interface ResolvedPort {
   targetPort?: number;
 }
 
+export interface ResolvedListenerPort {
+  number: number;
+  protocol?: string;
+  name?: string;
+}
+
 export interface ResolvedEgress {
   bind?: string;
   hosts: string[];
-  port?: { number: number; protocol?: string; name?: string };
+  port?: ResolvedListenerPort;
   captureMode?: string;
+}
+
+export interface ResolvedSidecar {
+  enabled: boolean;
+  name: string;
+  selectorLabels: Record<string, string>;
+  outboundTrafficPolicyMode?: string;
+}
+
+export interface ResolvedServiceEntry {
+  enabled: boolean;
+  name: string;
+  hosts: string[];
+}
+
+export interface ResolvedWorkloadGroup {
+  enabled: boolean;
+  name: string;
+}
+
+/** tctl bootstrap settings with tctl's defaults applied. */
+export interface ResolvedBootstrap {
+  sshHost?: string;
+  sshPort: number;
+  sshUser: string;
+  scpPath: string;
+  proxyConfigDir: string;
+  proxyImageHub: string;
+  proxyInstanceIp?: string;
+  proxyContainerName: string;
 }
 
 /** Every MeshVm setting after defaults: what renderers and the host half consume. */
@@ -196,30 +232,16 @@ export interface ResolvedMeshVm {
   annotations: Record<string, string>;
   ports: ResolvedPort[];
   egress: ResolvedEgress[];
-  sidecar: {
-    enabled: boolean;
-    name: string;
-    selectorLabels: Record<string, string>;
-    outboundTrafficPolicyMode?: string;
-  };
-  serviceEntry: { enabled: boolean; name: string; hosts: string[] };
-  workloadGroup: { enabled: boolean; name: string };
+  sidecar: ResolvedSidecar;
+  serviceEntry: ResolvedServiceEntry;
+  workloadGroup: ResolvedWorkloadGroup;
   apiVersion: string;
   flavor: string;
   trustDomain: string;
   /** Bootstrap settings the user set explicitly (written as annotations). */
   explicitBootstrap: ExplicitBootstrapSettings;
   /** Bootstrap settings with tctl's defaults applied (what the host half uses). */
-  bootstrap: {
-    sshHost?: string;
-    sshPort: number;
-    sshUser: string;
-    scpPath: string;
-    proxyConfigDir: string;
-    proxyImageHub: string;
-    proxyInstanceIp?: string;
-    proxyContainerName: string;
-  };
+  bootstrap: ResolvedBootstrap;
 }
 
 export const defaultEgress: ResolvedEgress[] = [{ bind: "127.0.0.2", hosts: ["./*"] }];

@@ -39,7 +39,16 @@ export const bootstrapDefaults = {
 } as const;
 
 /** Settings a user gave explicitly; only these are written as annotations (absent means tctl's default). */
-export type ExplicitBootstrapSettings = Partial<Record<BootstrapSetting, string | number>>;
+export interface ExplicitBootstrapSettings {
+  sshHost?: string;
+  sshPort?: number;
+  sshUser?: string;
+  scpPath?: string;
+  proxyConfigDir?: string;
+  proxyImageHub?: string;
+  proxyContainerName?: string;
+  proxyInstanceIp?: string;
+}
 
 /** Renders the explicitly set bootstrap settings as WorkloadEntry annotations (string values, as k8s needs). */
 export function renderBootstrapAnnotations(settings: ExplicitBootstrapSettings): Record<string, string> {

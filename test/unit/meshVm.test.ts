@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { describe, it } from "node:test";
-import { parse } from "yaml";
+import { parse, parseAllDocuments } from "yaml";
 import { MeshVm } from "../../components";
 import { ratingsVmArgs, seedSidecarYaml, seedWorkloadEntryYaml } from "./fixtures/ratings";
 import { readTsbOnboardingSeed } from "./fixtures/seeds";
@@ -82,6 +82,13 @@ describe("MeshVm: the seeds' ratings example", () => {
     assert.equal(await valueOf(vm.serviceAccountName), "bookinfo-ratings");
     assert.equal(await valueOf(vm.namespace), "bookinfo");
     assert.equal(await valueOf(vm.spiffeId), "spiffe://cluster.local/ns/bookinfo/sa/bookinfo-ratings");
+    const docs = parseAllDocuments(await valueOf(vm.manifests)).map((d) => d.toJS() as { kind: string });
+    assert.deepStrictEqual(
+      docs.map((d) => d.kind),
+      ["WorkloadEntry", "Sidecar", "ServiceEntry"],
+    );
+    assert.deepStrictEqual(docs[0], parse(seedWorkloadEntryYaml));
+    assert.deepStrictEqual(docs[1], parse(seedSidecarYaml));
     const s = await valueOf(vm.settings);
     assert.deepStrictEqual(s.bootstrap, {
       sshHost: "35.194.38.142",

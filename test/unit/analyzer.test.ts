@@ -1,0 +1,45 @@
+// The components must stay consumable from other Pulumi languages: Pulumi's component analyzer (the one
+// `pulumi package add` runs) must derive a schema from the TypeScript source without errors (no union types,
+// an `args` interface, supported output types).
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import { Analyzer } from "@pulumi/pulumi/provider/experimental/analyzer";
+
+const repo = path.resolve(__dirname, "../..");
+
+describe("Pulumi component analyzer", () => {
+  it("derives a schema for MeshVm and MeshExpansion", () => {
+    // The analyzer maps package.json "main" to its .ts source; point it at the package entry.
+    const result = new Analyzer(
+      repo,
+      "mesh-vm",
+      { name: "mesh-vm", main: "components/index.js" },
+      new Set(["MeshVm", "MeshExpansion"]),
+    ).analyze();
+    const vm = result.components["MeshVm"];
+    const me = result.components["MeshExpansion"];
+    assert.ok(vm && me);
+    assert.deepStrictEqual(
+      Object.keys(vm.inputs)
+        .filter((k) => !(vm.inputs[k] as { optional?: boolean }).optional)
+        .sort(),
+      ["labels", "namespace", "serviceAccount"],
+    );
+    assert.equal(
+      (vm.inputs["apiVersion"] as { plain?: boolean }).plain,
+      true,
+      "apiVersion shapes the type token",
+    );
+    for (const out of ["workloadEntryName", "spiffeId", "objects", "manifests", "settings"]) {
+      assert.ok(vm.outputs[out], `MeshVm output ${out}`);
+    }
+    assert.deepStrictEqual(
+      Object.keys(me.inputs).filter((k) => !(me.inputs[k] as { optional?: boolean }).optional),
+      ["flavor"],
+    );
+    for (const out of ["gatewayAddress", "istiodHost", "firewallPorts", "objects"]) {
+      assert.ok(me.outputs[out], `MeshExpansion output ${out}`);
+    }
+  });
+});
