@@ -184,10 +184,11 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** Whether a process still runs (a zombie waiting to be reaped does not). */
 function pidAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
   } catch {
     return false;
   }
@@ -272,7 +273,14 @@ function teardownSync(record: HostRecord): void {
       // not mounted
     }
   }
+  // Containers that died with the host (no `podman rm`) leave their cgroups (cgroupfs manager);
+  // their ids are the host's container storage entries. rmdir only removes empty ones.
+  const cgroups = containerIds(record.dir).map(
+    (id) =>
+      `for d in /sys/fs/cgroup/*/libpod_parent/libpod-${id}; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; done; true`,
+  );
   const script = [
+    ...cgroups,
     ...record.veths.map((v) => `ip link del ${v} 2>/dev/null || true`),
     `ip netns del ${record.netns} 2>/dev/null || true`,
     // podman's shared cgroup parents (cgroupfs manager) go when empty; rmdir refuses busy ones.
@@ -622,7 +630,7 @@ class NetnsHost implements TestHost {
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
-    if (this.initPid && hasContainers(this.record.dir)) {
+    if (this.initPid && containerIds(this.record.dir).length > 0) {
       // Let podman remove its containers (and their cgroups) before the power goes.
       await this.run("podman rm --all --force --time 1 >/dev/null 2>&1", { check: false }).catch(
         () => undefined,
@@ -634,12 +642,14 @@ class NetnsHost implements TestHost {
   }
 }
 
-/** Whether the host ever had a container: podman keeps them on the host's own (upper) layer. */
-function hasContainers(dir: string): boolean {
+/** Ids of the host's containers: podman keeps them on the host's own (upper) layer. */
+function containerIds(dir: string): string[] {
   try {
-    return readdirSync(join(dir, "upper/var/lib/containers/storage/vfs-containers")).length > 0;
+    return readdirSync(join(dir, "upper/var/lib/containers/storage/vfs-containers")).filter((id) =>
+      /^[0-9a-f]{64}$/.test(id),
+    );
   } catch {
-    return false;
+    return [];
   }
 }
 
