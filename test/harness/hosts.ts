@@ -83,6 +83,16 @@ export interface ContainerInfo {
   pid: number;
 }
 
+export interface RebootResult {
+  /** Containers the boot started again. */
+  restarted: string[];
+  /**
+   * Containers the boot tried and failed to start, with podman's error: e.g. a bind-mount source
+   * under /tmp is gone after the reboot. Docker's daemon logs these too and boots on.
+   */
+  failed: { name: string; error: string }[];
+}
+
 export interface TestHost {
   readonly name: string;
   /** Primary address (first network). */
@@ -130,7 +140,7 @@ export interface TestHost {
    * does at boot: restart policy `always`, and `unless-stopped` unless a user had stopped it. Podman
    * has no daemon to do that (Debian runs podman-restart.service for `always` only), so this does.
    */
-  reboot(): Promise<{ restarted: string[] }>;
+  reboot(): Promise<RebootResult>;
   destroy(): Promise<void>;
 }
 
@@ -600,7 +610,7 @@ class NetnsHost implements TestHost {
     await this.run(`podman stop --time 2 ${shellQuote(name)} >/dev/null 2>&1`);
   }
 
-  async reboot(): Promise<{ restarted: string[] }> {
+  async reboot(): Promise<RebootResult> {
     const toStart = (await this.containers())
       // Podman 4.3 does not expose "stopped by user": an unless-stopped container that is not running
       // was stopped (podman itself restarts those that exit on their own), so only running ones count.
@@ -611,8 +621,13 @@ class NetnsHost implements TestHost {
       .map((c) => c.name);
     await this.halt();
     await this.boot();
-    for (const name of toStart) await this.run(`podman start ${shellQuote(name)} >/dev/null`);
-    return { restarted: toStart };
+    const result: RebootResult = { restarted: [], failed: [] };
+    for (const name of toStart) {
+      const r = await this.run(`podman start ${shellQuote(name)} >/dev/null`, { check: false });
+      if (r.code === 0) result.restarted.push(name);
+      else result.failed.push({ name, error: r.stderr.trim() });
+    }
+    return result;
   }
 
   /** Every process of the host dies at once (power off); its /run, /tmp and pseudo mounts go too. */
