@@ -25,6 +25,8 @@ export interface MeshVmHostContext {
   name: string;
   /** Every setting with defaults applied, once known (bootstrap settings in `.bootstrap`). */
   settings: pulumi.Output<ResolvedMeshVm>;
+  /** The rendered objects, typed (e.g. the WorkloadEntry to derive the proxy's identity from). */
+  objects: pulumi.Output<MeshVmObjects>;
   /** The WorkloadEntry resource (the proxy must start after it exists). */
   workloadEntry: k8s.apiextensions.CustomResource;
   /** Resources the host steps should depend on (WorkloadEntry, Sidecar, ServiceAccount, ...). */
@@ -179,6 +181,7 @@ export class MeshVm extends pulumi.ComponentResource {
     const hostOutputs = this.provisionHost({
       name,
       settings: this.settings,
+      objects,
       workloadEntry,
       meshResources,
       spiffeId: this.spiffeId,
