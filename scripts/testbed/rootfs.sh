@@ -52,10 +52,17 @@ if [[ ! -f "$tarball" ]]; then
   start=$SECONDS
   # debootstrap only the minimal base: it configures packages in a fixed order that podman's
   # dependencies do not survive; apt inside the new root resolves that order itself.
-  debootstrap --variant="$variant" "$suite" "$work/root" "$mirror" >"$work/build.log" 2>&1 || {
-    tail -30 "$work/build.log" >&2
-    exit 1
-  }
+  # Retried: a mirror that drops a connection mid-download is the usual failure here.
+  for attempt in 1 2 3; do
+    rm -rf "$work/root"
+    debootstrap --variant="$variant" "$suite" "$work/root" "$mirror" >"$work/build.log" 2>&1 && break
+    if [[ $attempt == 3 ]]; then
+      tail -30 "$work/build.log" >&2
+      exit 1
+    fi
+    log "debootstrap failed (attempt $attempt), retrying"
+    sleep 5
+  done
   unshare --mount --pid --fork --propagation private bash -euo pipefail -c '
     root="$1"
     shift
@@ -66,8 +73,8 @@ if [[ ! -f "$tarball" ]]; then
     # Nothing may start services inside the build root.
     printf "#!/bin/sh\nexit 101\n" >"$root/usr/sbin/policy-rc.d"
     chmod 0755 "$root/usr/sbin/policy-rc.d"
-    chroot "$root" apt-get update -q
-    DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get install -y -q --no-install-recommends "$@"
+    chroot "$root" apt-get -o Acquire::Retries=5 update -q
+    DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get -o Acquire::Retries=5 install -y -q --no-install-recommends "$@"
     chroot "$root" apt-get clean
     rm -f "$root/usr/sbin/policy-rc.d"
     : >"$root/etc/resolv.conf"
