@@ -160,6 +160,8 @@ interface HostRecord {
   bridges: string[];
   addresses: string[];
   launcherPid?: number;
+  /** PID 1 of the host's PID namespace, as seen from the machine. */
+  initPid?: number;
 }
 
 // ---------- process helpers ----------
@@ -272,7 +274,10 @@ function teardownSync(record: HostRecord): void {
     } catch {
       // already gone
     }
-    for (let i = 0; i < 100 && pidAlive(record.launcherPid); i++) execFileSync("sleep", ["0.05"]);
+  }
+  // Once the host's init is gone, so is every process of the host (and the mounts made inside it).
+  for (let i = 0; i < 200 && [record.launcherPid, record.initPid].some((p) => p && pidAlive(p)); i++) {
+    execFileSync("sleep", ["0.05"]);
   }
   try {
     execFileSync("umount", [record.root], quiet);
@@ -466,7 +471,11 @@ class NetnsHost implements TestHost {
           // not there yet
         }
       }
-      if (this.initPid && existsSync(`/proc/${this.initPid}/root/run/sshd.pid`)) return;
+      if (this.initPid && existsSync(`/proc/${this.initPid}/root/run/sshd.pid`)) {
+        this.record.initPid = this.initPid;
+        saveRecord(this.record);
+        return;
+      }
       if (Date.now() > deadline) throw new Error(`host ${this.name}: sshd did not start: ${stderr.trim()}`);
       await sleep(20);
     }
@@ -640,6 +649,7 @@ class NetnsHost implements TestHost {
     }
     this.initPid = 0;
     this.record.launcherPid = undefined;
+    this.record.initPid = undefined;
   }
 
   async destroy(): Promise<void> {
