@@ -1,0 +1,545 @@
+// A real Kubernetes control plane for tests: etcd and kube-apiserver (built by
+// scripts/toolchain.sh) on loopback with free ports and a temp dir, an admin token, a
+// service-account issuer and signing key (so TokenRequest works), an audit log, and Istio's
+// CRDs. There is no controller-manager, so the harness does the two things of its job that
+// tests rely on: it publishes `kube-root-ca.crt` (and, standing in for istiod,
+// `istio-ca-root-cert`) in namespaces it creates, and it finalizes deleted namespaces.
+//
+// Certificates come from the openssl CLI (Debian's, already a test-bed package): Node's crypto
+// makes keys but cannot issue X.509 certificates, and openssl is the reference tool for that.
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { createWriteStream, rmSync } from "node:fs";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { request as httpsRequest } from "node:https";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { parseAllDocuments, stringify } from "yaml";
+import { requireExecutable, toolchainEnv } from "./toolchain";
+
+const execFileAsync = promisify(execFile);
+const repoRoot = resolve(__dirname, "../..");
+
+/** Istio CRDs installed into every test cluster (override with MESH_VM_ISTIO_CRDS). */
+export const istioCrdsPath = (): string =>
+  process.env.MESH_VM_ISTIO_CRDS ?? resolve(repoRoot, "../shared/fixtures/istio/crds-1.30.3.yaml");
+
+export interface ApiResponse {
+  status: number;
+  // Parsed JSON body (a Kubernetes object or Status).
+  body: KubeObject;
+}
+
+// A loosely typed Kubernetes object: tests read the fields they assert on.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type KubeObject = Record<string, any>;
+
+export interface TestCluster {
+  /** kubeconfig contents (admin token, cluster CA). */
+  kubeconfig: string;
+  kubeconfigPath: string;
+  /** https://127.0.0.1:PORT */
+  server: string;
+  /** PEM of the CA that signed the apiserver's serving certificate (what kube-root-ca.crt holds). */
+  clusterCaPem: string;
+  /** PEM of the test mesh root CA published as istio-ca-root-cert. */
+  meshRootCaPem: string;
+  /** JSON-lines audit log of the apiserver. */
+  auditLogPath: string;
+  /** PIDs of the processes the cluster runs (etcd, kube-apiserver). */
+  pids: number[];
+  /** Ports the cluster listens on. */
+  ports: number[];
+  /** Admin request against the apiserver; body is JSON-encoded. Never throws on HTTP errors. */
+  request(method: string, path: string, body?: unknown): Promise<ApiResponse>;
+  /** Creates a namespace and publishes kube-root-ca.crt and istio-ca-root-cert in it. */
+  createNamespace(name: string): Promise<void>;
+  /** Audit events (parsed) logged so far. */
+  auditEvents(): Promise<KubeObject[]>;
+  stop(): Promise<void>;
+}
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  exited: Promise<void>;
+}
+
+const live = new Set<{ procs: Proc[]; dir: string }>();
+let exitHooksInstalled = false;
+
+// Last-resort cleanup when a test process ends without stop(): kill by PID, remove temp dirs.
+function installExitHooks(): void {
+  if (exitHooksInstalled) return;
+  exitHooksInstalled = true;
+  const cleanup = (): void => {
+    for (const c of live) {
+      for (const p of c.procs) {
+        if (p.child.pid && p.child.exitCode === null && p.child.signalCode === null) {
+          try {
+            process.kill(p.child.pid, "SIGKILL");
+          } catch {
+            // already gone
+          }
+        }
+      }
+      rmSync(c.dir, { recursive: true, force: true });
+    }
+    live.clear();
+  };
+  process.on("exit", cleanup);
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.once(sig, () => {
+      cleanup();
+      process.exit(sig === "SIGINT" ? 130 : 143);
+    });
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function openssl(args: string[], cwd: string): Promise<void> {
+  await execFileAsync("openssl", args, { cwd });
+}
+
+/** A self-signed CA (key + cert) written to dir/NAME.{key,crt}. */
+async function makeCa(dir: string, name: string, subject: string): Promise<void> {
+  await openssl(
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      `${name}.key`,
+      "-out",
+      `${name}.crt`,
+      "-days",
+      "2",
+      "-subj",
+      subject,
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign",
+    ],
+    dir,
+  );
+}
+
+/** The apiserver's serving certificate for 127.0.0.1/localhost, signed by the cluster CA. */
+async function makeServingCert(dir: string): Promise<void> {
+  await openssl(
+    [
+      "req",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:P-256",
+      "-nodes",
+      "-keyout",
+      "apiserver.key",
+      "-out",
+      "apiserver.csr",
+      "-subj",
+      "/CN=kube-apiserver",
+    ],
+    dir,
+  );
+  await writeFile(
+    join(dir, "apiserver.ext"),
+    "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n",
+  );
+  await openssl(
+    [
+      "x509",
+      "-req",
+      "-in",
+      "apiserver.csr",
+      "-CA",
+      "cluster-ca.crt",
+      "-CAkey",
+      "cluster-ca.key",
+      "-CAcreateserial",
+      "-out",
+      "apiserver.crt",
+      "-days",
+      "2",
+      "-extfile",
+      "apiserver.ext",
+    ],
+    dir,
+  );
+}
+
+// Audit policy: every TokenRequest (serviceaccounts/token) at Metadata, so tests can prove a
+// preview minted none; reads are dropped to keep the log small; other writes at Metadata.
+const auditPolicy = {
+  apiVersion: "audit.k8s.io/v1",
+  kind: "Policy",
+  omitStages: ["RequestReceived"],
+  rules: [
+    { level: "Metadata", resources: [{ group: "", resources: ["serviceaccounts/token"] }] },
+    { level: "None", verbs: ["get", "list", "watch"] },
+    { level: "Metadata" },
+  ],
+};
+
+function startProcess(name: string, bin: string, args: string[], logPath: string): Proc {
+  const log = createWriteStream(logPath);
+  const child = spawn(bin, args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { PATH: process.env.PATH ?? "" },
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const exited = new Promise<void>((res) => child.once("exit", () => res()));
+  return { name, child, exited };
+}
+
+async function stopProcess(p: Proc): Promise<void> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+  p.child.kill("SIGTERM");
+  const timer = setTimeout(() => p.child.kill("SIGKILL"), 10_000);
+  await p.exited;
+  clearTimeout(timer);
+}
+
+async function waitFor(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<boolean>,
+  procs: Proc[],
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const p of procs) {
+      if (p.child.exitCode !== null)
+        throw new Error(`${p.name} exited with code ${p.child.exitCode} (${what})`);
+    }
+    try {
+      if (await check()) return;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export async function startCluster(): Promise<TestCluster> {
+  installExitHooks();
+  const env = toolchainEnv();
+  const etcdBin = requireExecutable(env.MESH_VM_ETCD, "etcd");
+  const apiserverBin = requireExecutable(env.MESH_VM_KUBE_APISERVER, "kube-apiserver");
+  const dir = await mkdtemp(join(tmpdir(), "mesh-vm-cluster-"));
+  const procs: Proc[] = [];
+  const entry = { procs, dir };
+  live.add(entry);
+  try {
+    const pki = join(dir, "pki");
+    await mkdir(pki, { mode: 0o700 });
+    await makeCa(pki, "cluster-ca", "/CN=mesh-vm-test-cluster-ca");
+    await makeServingCert(pki);
+    await makeCa(pki, "mesh-root-ca", "/O=cluster.local/CN=mesh-vm-test-mesh-root-ca");
+    const sa = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    await writeFile(join(pki, "sa.key"), sa.privateKey.export({ type: "pkcs8", format: "pem" }), {
+      mode: 0o600,
+    });
+    await writeFile(join(pki, "sa.pub"), sa.publicKey.export({ type: "spki", format: "pem" }));
+    const token = randomBytes(24).toString("hex");
+    await writeFile(join(pki, "tokens.csv"), `${token},mesh-vm-admin,mesh-vm-admin,"system:masters"\n`, {
+      mode: 0o600,
+    });
+    const auditPolicyPath = join(dir, "audit-policy.yaml");
+    await writeFile(auditPolicyPath, stringify(auditPolicy));
+    const auditLogPath = join(dir, "audit.log");
+
+    const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];
+    const etcdUrl = `http://127.0.0.1:${etcdClient}`;
+    const peerUrl = `http://127.0.0.1:${etcdPeer}`;
+    procs.push(
+      startProcess(
+        "etcd",
+        etcdBin,
+        [
+          "--name=default",
+          `--data-dir=${join(dir, "etcd")}`,
+          `--listen-client-urls=${etcdUrl}`,
+          `--advertise-client-urls=${etcdUrl}`,
+          `--listen-peer-urls=${peerUrl}`,
+          `--initial-advertise-peer-urls=${peerUrl}`,
+          `--initial-cluster=default=${peerUrl}`,
+          "--unsafe-no-fsync=true",
+          "--log-level=warn",
+        ],
+        join(dir, "etcd.log"),
+      ),
+    );
+
+    const server = `https://127.0.0.1:${apiPort}`;
+    const clusterCaPem = await readFile(join(pki, "cluster-ca.crt"), "utf8");
+    const meshRootCaPem = await readFile(join(pki, "mesh-root-ca.crt"), "utf8");
+
+    const request = (method: string, path: string, body?: unknown): Promise<ApiResponse> =>
+      new Promise((res, rej) => {
+        const data = body === undefined ? undefined : JSON.stringify(body);
+        const req = httpsRequest(
+          `${server}${path}`,
+          {
+            method,
+            ca: clusterCaPem,
+            headers: {
+              authorization: `Bearer ${token}`,
+              accept: "application/json",
+              ...(data ? { "content-type": "application/json" } : {}),
+            },
+          },
+          (r) => {
+            const chunks: Buffer[] = [];
+            r.on("data", (c: Buffer) => chunks.push(c));
+            r.on("end", () => {
+              const text = Buffer.concat(chunks).toString("utf8");
+              let parsed: KubeObject;
+              try {
+                parsed = JSON.parse(text) as KubeObject;
+              } catch {
+                parsed = { text };
+              }
+              res({ status: r.statusCode ?? 0, body: parsed });
+            });
+          },
+        );
+        req.on("error", rej);
+        req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${path} timed out`)));
+        if (data) req.write(data);
+        req.end();
+      });
+
+    await waitFor(
+      "etcd",
+      30_000,
+      async () => {
+        const r = await fetch(`${etcdUrl}/health`);
+        return r.ok;
+      },
+      procs,
+    );
+
+    procs.push(
+      startProcess(
+        "kube-apiserver",
+        apiserverBin,
+        [
+          `--etcd-servers=${etcdUrl}`,
+          "--bind-address=127.0.0.1",
+          "--advertise-address=127.0.0.1",
+          `--secure-port=${apiPort}`,
+          `--cert-dir=${join(dir, "apiserver-certs")}`,
+          `--tls-cert-file=${join(pki, "apiserver.crt")}`,
+          `--tls-private-key-file=${join(pki, "apiserver.key")}`,
+          `--client-ca-file=${join(pki, "cluster-ca.crt")}`,
+          `--token-auth-file=${join(pki, "tokens.csv")}`,
+          "--authorization-mode=RBAC",
+          "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+          `--service-account-key-file=${join(pki, "sa.pub")}`,
+          `--service-account-signing-key-file=${join(pki, "sa.key")}`,
+          "--service-cluster-ip-range=10.0.0.0/24",
+          // No controller-manager creates ServiceAccounts, so pods would be rejected.
+          "--disable-admission-plugins=ServiceAccount",
+          "--allow-privileged=true",
+          `--audit-policy-file=${auditPolicyPath}`,
+          `--audit-log-path=${auditLogPath}`,
+          "--audit-log-format=json",
+          "--audit-log-mode=blocking",
+          "--v=1",
+        ],
+        join(dir, "kube-apiserver.log"),
+      ),
+    );
+    await waitFor(
+      "kube-apiserver /readyz",
+      90_000,
+      async () => (await request("GET", "/readyz")).status === 200,
+      procs,
+    );
+
+    await installCrds(request, procs);
+
+    const kubeconfig = stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [
+        {
+          name: "mesh-vm-test",
+          cluster: { server, "certificate-authority-data": Buffer.from(clusterCaPem).toString("base64") },
+        },
+      ],
+      users: [{ name: "mesh-vm-admin", user: { token } }],
+      contexts: [{ name: "mesh-vm-test", context: { cluster: "mesh-vm-test", user: "mesh-vm-admin" } }],
+      "current-context": "mesh-vm-test",
+    });
+    const kubeconfigPath = join(dir, "kubeconfig");
+    await writeFile(kubeconfigPath, kubeconfig, { mode: 0o600 });
+
+    const finalizer = startNamespaceFinalizer(request);
+
+    const cluster: TestCluster = {
+      kubeconfig,
+      kubeconfigPath,
+      server,
+      clusterCaPem,
+      meshRootCaPem,
+      auditLogPath,
+      pids: procs.map((p) => p.child.pid ?? 0),
+      ports: [etcdClient, etcdPeer, apiPort],
+      request,
+      async createNamespace(name: string): Promise<void> {
+        await expectOk(
+          request("POST", "/api/v1/namespaces", { metadata: { name } }),
+          `create namespace ${name}`,
+        );
+        const configMaps = [
+          { name: "kube-root-ca.crt", data: { "ca.crt": clusterCaPem } },
+          { name: "istio-ca-root-cert", data: { "root-cert.pem": meshRootCaPem } },
+        ];
+        for (const cm of configMaps) {
+          await expectOk(
+            request("POST", `/api/v1/namespaces/${name}/configmaps`, {
+              metadata: { name: cm.name },
+              data: cm.data,
+            }),
+            `create configmap ${name}/${cm.name}`,
+          );
+        }
+      },
+      async auditEvents(): Promise<KubeObject[]> {
+        const text = await readFile(auditLogPath, "utf8").catch(() => "");
+        return text
+          .split("\n")
+          .filter((l) => l.trim())
+          .map((l) => JSON.parse(l) as KubeObject);
+      },
+      async stop(): Promise<void> {
+        finalizer.stop();
+        await finalizer.done;
+        // apiserver first, so it does not log etcd connection errors while shutting down.
+        for (const p of [...procs].reverse()) await stopProcess(p);
+        await rm(dir, { recursive: true, force: true });
+        live.delete(entry);
+      },
+    };
+    return cluster;
+  } catch (err) {
+    for (const p of [...procs].reverse()) await stopProcess(p);
+    const logs = await Promise.all(
+      ["etcd.log", "kube-apiserver.log"].map(async (f) => {
+        const t = await readFile(join(dir, f), "utf8").catch(() => "");
+        return t ? `--- ${f} (tail)\n${t.split("\n").slice(-30).join("\n")}` : "";
+      }),
+    );
+    await rm(dir, { recursive: true, force: true });
+    live.delete(entry);
+    throw new Error(`${(err as Error).message}\n${logs.join("\n")}`, { cause: err });
+  }
+}
+
+async function expectOk(p: Promise<ApiResponse>, what: string): Promise<ApiResponse> {
+  const r = await p;
+  if (r.status < 200 || r.status >= 300) {
+    throw new Error(`${what}: HTTP ${r.status}: ${String(r.body.message ?? JSON.stringify(r.body))}`);
+  }
+  return r;
+}
+
+type Requester = (method: string, path: string, body?: unknown) => Promise<ApiResponse>;
+
+async function installCrds(request: Requester, procs: Proc[]): Promise<void> {
+  const docs = parseAllDocuments(await readFile(istioCrdsPath(), "utf8"))
+    .map((d) => d.toJSON() as KubeObject | null)
+    .filter((d): d is KubeObject => !!d && d.kind === "CustomResourceDefinition");
+  if (docs.length === 0) throw new Error(`no CustomResourceDefinitions in ${istioCrdsPath()}`);
+  const base = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+  for (const crd of docs) await expectOk(request("POST", base, crd), `create CRD ${crd.metadata.name}`);
+  for (const crd of docs) {
+    await waitFor(
+      `CRD ${crd.metadata.name} Established`,
+      60_000,
+      async () => {
+        const r = await request("GET", `${base}/${crd.metadata.name}`);
+        const conds = (r.body.status?.conditions ?? []) as KubeObject[];
+        return conds.some((c) => c.type === "Established" && c.status === "True");
+      },
+      procs,
+    );
+  }
+}
+
+// Stands in for kube-controller-manager's namespace controller: once a namespace is being
+// deleted, delete everything in it and remove the `kubernetes` finalizer. Without it a
+// Namespace stays Terminating forever on an apiserver-only cluster (and `pulumi destroy` waits).
+function startNamespaceFinalizer(request: Requester): { stop(): void; done: Promise<void> } {
+  let stopped = false;
+  const loop = async (): Promise<void> => {
+    while (!stopped) {
+      try {
+        const r = await request("GET", "/api/v1/namespaces");
+        for (const ns of (r.body.items ?? []) as KubeObject[]) {
+          if (stopped) break;
+          if (!ns.metadata.deletionTimestamp || !(ns.spec?.finalizers ?? []).includes("kubernetes")) continue;
+          await emptyNamespace(request, ns.metadata.name as string);
+          await request("PUT", `/api/v1/namespaces/${ns.metadata.name}/finalize`, {
+            ...ns,
+            spec: {
+              ...ns.spec,
+              finalizers: (ns.spec.finalizers as string[]).filter((f) => f !== "kubernetes"),
+            },
+          });
+        }
+      } catch {
+        // apiserver going away during stop(); the loop ends on the flag
+      }
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  };
+  const done = loop();
+  return {
+    stop: () => {
+      stopped = true;
+    },
+    done,
+  };
+}
+
+// Deletes every namespaced object the apiserver serves in `ns` (what the namespace controller does).
+async function emptyNamespace(request: Requester, ns: string): Promise<void> {
+  const groupVersions: string[] = ["v1"];
+  const groups = await request("GET", "/apis");
+  for (const g of (groups.body.groups ?? []) as KubeObject[]) {
+    groupVersions.push(g.preferredVersion.groupVersion as string);
+  }
+  for (const gv of groupVersions) {
+    const prefix = gv === "v1" ? "/api/v1" : `/apis/${gv}`;
+    const list = await request("GET", prefix);
+    for (const res of (list.body.resources ?? []) as KubeObject[]) {
+      const verbs = (res.verbs ?? []) as string[];
+      if (!res.namespaced || String(res.name).includes("/") || !verbs.includes("deletecollection")) continue;
+      await request("DELETE", `${prefix}/namespaces/${ns}/${res.name}`);
+    }
+  }
+}
