@@ -6,7 +6,7 @@ import { destroyStaleHosts, leftovers } from "../../test/harness/hosts";
 async function main(): Promise<void> {
   const destroyed = destroyStaleHosts();
   if (destroyed > 0) console.log(`tore down ${destroyed} stale test host(s)`);
-  const left = await leftovers();
+  const left = await leftovers("machine");
   const count = Object.values(left).reduce((n, items) => n + items.length, 0);
   if (count > 0) {
     console.error(`left behind: ${JSON.stringify(left, null, 2)}`);

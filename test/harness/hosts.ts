@@ -9,7 +9,16 @@
 // the pinned host key, like the code under test does.
 import { execFile, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -290,7 +299,9 @@ function teardownSync(record: HostRecord): void {
   }
   // Containers that died with the host (no `podman rm`) leave their cgroups (cgroupfs manager);
   // their ids are the host's container storage entries. rmdir only removes empty ones.
-  const cgroups = containerIds(record.dir).map(
+  const ids = containerIds(record.dir);
+  if (record.owner === process.pid) for (const id of ids) createdHere.containers.add(id);
+  const cgroups = ids.map(
     (id) =>
       `for d in /sys/fs/cgroup/*/libpod_parent/libpod-${id}; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; done; true`,
   );
@@ -338,6 +349,8 @@ export function destroyStaleHosts(): number {
 }
 
 const live = new Map<string, HostRecord>();
+/** Everything this process created, for leftovers("process"). */
+const createdHere = { dirs: new Set<string>(), netns: new Set<string>(), containers: new Set<string>() };
 let exitHooked = false;
 
 function hookExit(): void {
@@ -655,7 +668,9 @@ class NetnsHost implements TestHost {
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
-    if (this.initPid && containerIds(this.record.dir).length > 0) {
+    const ids = containerIds(this.record.dir);
+    for (const id of ids) createdHere.containers.add(id);
+    if (this.initPid && ids.length > 0) {
       // Let podman remove its containers (and their cgroups) before the power goes.
       await this.run("podman rm --all --force --time 1 >/dev/null 2>&1", { check: false }).catch(
         () => undefined,
@@ -751,6 +766,8 @@ async function createHost(spec: HostSpec, tree: string): Promise<NetnsHost> {
   };
   saveRecord(record);
   live.set(id, record);
+  createdHere.dirs.add(dir);
+  createdHere.netns.add(record.netns);
   try {
     const addresses: Partial<Record<NetworkName, string>> = {};
     for (const n of networks) {
@@ -859,30 +876,36 @@ export async function destroyHosts(hosts: TestHost[]): Promise<void> {
   if (failed) throw failed.reason;
 }
 
-/** What a test run may have left behind on the machine (for "nothing left" assertions). */
-export async function leftovers(): Promise<{
+export interface Leftovers {
   netns: string[];
   mounts: string[];
   processes: string[];
   cgroups: string[];
-}> {
+}
+
+/**
+ * What test hosts left behind: network namespaces, host mounts, processes running in a host root,
+ * container cgroups. Scope "process" (default) counts only hosts this process created, so tests
+ * running beside other test runs stay exact; "machine" counts every test host on the machine.
+ */
+export async function leftovers(scope: "process" | "machine" = "process"): Promise<Leftovers> {
+  const mine = (text: string): boolean =>
+    scope === "machine" ? true : [...createdHere.dirs].some((d) => text.includes(d));
   const netns = (await run("ip", ["netns", "list"])).stdout
     .split("\n")
     .map((l) => l.split(" ")[0]!)
-    .filter((n) => n.startsWith("mvm-"));
+    .filter((n) => n.startsWith("mvm-") && (scope === "machine" || createdHere.netns.has(n)));
   const mounts = readFileSync("/proc/self/mounts", "utf8")
     .split("\n")
-    .filter((l) => l.includes("mesh-vm-host-"));
+    .filter((l) => l.includes("mesh-vm-host-") && mine(l));
   const processes = (await run("ps", ["-eo", "pid=,args="])).stdout
     .split("\n")
-    .filter((l) => /sshd|conmon|catatonit|standin-proxy|httpd -f -p 15021/.test(l) && !l.includes(" ps "))
+    .filter((l) => /sshd|conmon|catatonit|standin-proxy|httpd -f -p 15021/.test(l))
     .filter((l) => {
-      const pid = Number(l.trim().split(/\s+/)[0]);
       // Only processes of test hosts: their root is a host overlay.
       try {
-        return execFileSync("readlink", [`/proc/${pid}/root`], { encoding: "utf8" }).includes(
-          "mesh-vm-host-",
-        );
+        const root = readlinkSync(`/proc/${l.trim().split(/\s+/)[0]}/root`);
+        return root.includes("mesh-vm-host-") && mine(root);
       } catch {
         return false;
       }
@@ -892,6 +915,8 @@ export async function leftovers(): Promise<{
     await run("sh", ["-c", "ls -d /sys/fs/cgroup/*/libpod_parent/libpod-* 2>/dev/null"], { check: false })
   ).stdout
     .split("\n")
-    .filter(Boolean);
+    .filter(
+      (c) => c && (scope === "machine" || createdHere.containers.has(c.slice(c.lastIndexOf("libpod-") + 7))),
+    );
   return { netns, mounts, processes, cgroups };
 }
