@@ -47,7 +47,12 @@ export interface ProxyArgsSettings {
   logLevel?: string;
   /** `--proxyComponentLogLevel` (default `misc:info`). */
   componentLogLevel?: string;
-  /** Replaces the whole argument list after the image (the defaults are tctl's, for its proxy builds). */
+  /**
+   * Also pass `--trust-domain <td>` as tctl does. Only older agents (Tetrate's 1.7/1.8 builds) know that flag;
+   * current pilot-agent rejects it as unknown, so it is off by default.
+   */
+  trustDomainFlag?: boolean;
+  /** Replaces the whole argument list after the image. */
   args?: string[];
 }
 
@@ -59,7 +64,7 @@ export function proxyImageOf(settings: ProxyImageSettings): string {
   return `${hub}/${settings.imageName || "proxyv2"}:${settings.tag || "latest"}`;
 }
 
-/** `proxy sidecar …` as tctl passes it. */
+/** `proxy sidecar …` as tctl passes it (`--trust-domain` only on request, see `trustDomainFlag`). */
 export function proxyArgsOf(
   workload: WorkloadIdentity,
   mesh: MeshSettings,
@@ -79,8 +84,7 @@ export function proxyArgsOf(
     settings.logLevel || "info",
     "--proxyComponentLogLevel",
     settings.componentLogLevel || "misc:info",
-    "--trust-domain",
-    mesh.trustDomain || "cluster.local",
+    ...(settings.trustDomainFlag ? ["--trust-domain", mesh.trustDomain || "cluster.local"] : []),
   ];
 }
 
