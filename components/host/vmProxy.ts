@@ -114,7 +114,7 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
  */
 export class VmProxy extends pulumi.ComponentResource {
   /** Depend on this to register only once the proxy is ready (and deregister before it stops). */
-  public readonly registrationGate: pulumi.Resource;
+  public readonly registrationGate: command.local.Command;
   /** Rendered sidecar.env, as written to the VM. */
   public readonly sidecarEnv: pulumi.Output<string>;
   /** The `docker run` command the proxy is started with. */
@@ -140,6 +140,15 @@ export class VmProxy extends pulumi.ComponentResource {
     port: number;
     publicKey?: string;
   }>;
+
+  /**
+   * `value`, carrying a dependency on the ready proxy (known at preview). Resources whose inputs go through it
+   * are created after the proxy is ready and deleted before it stops, like `dependsOn: [registrationGate]`,
+   * also when they are created by another component that does not take `dependsOn` to its children.
+   */
+  public afterProxyReady<T>(value: pulumi.Input<T>): pulumi.Output<T> {
+    return pulumi.all([this.registrationGate.urn, value]).apply(([, v]) => v as T);
+  }
 
   constructor(name: string, args: VmProxyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mesh-vm:index:VmProxy", name, {}, opts);
@@ -387,11 +396,12 @@ export class VmProxy extends pulumi.ComponentResource {
     if (!(Number.isInteger(delay) && delay >= 0)) {
       throw new Error(`deregistrationDelaySeconds must be a whole number >= 0 (got ${delay})`);
     }
-    this.registrationGate = new command.local.Command(
+    const gate = new command.local.Command(
       `${name}-registration-gate`,
       { create: "true", delete: `sleep ${delay}`, addPreviousOutputInEnv: false },
       { ...parent, ...retain, dependsOn: hostsStep ? [proxy, hostsStep] : [proxy] },
     );
+    this.registrationGate = gate;
 
     this.sshIdentity = pulumi
       .all([proxyConnection.user, args.ssh.host, args.ssh.port ?? 22, generatedKey?.publicKeyOpenssh])

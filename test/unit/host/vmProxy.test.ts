@@ -141,6 +141,14 @@ describe("VmProxy resource graph", () => {
       publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGeneratedPublicKey",
     });
     assert.equal(byName("registration-gate").inputs.delete, "sleep 5");
+
+    // A value threaded through afterProxyReady carries the dependency on the gate.
+    const threaded = vm.afterProxyReady("203.0.113.10");
+    assert.equal(await valueOf(threaded), "203.0.113.10");
+    const deps = await (
+      threaded as unknown as { allResources(): Promise<Set<pulumi.Resource>> }
+    ).allResources();
+    assert.ok(deps.has(vm.registrationGate), "depends on the registration gate");
   });
 
   it("never puts a secret into a command line, interpreter or trigger", async () => {
