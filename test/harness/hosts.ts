@@ -273,59 +273,63 @@ function releaseAddresses(addresses: string[]): void {
 
 const NETWORK_LOCK = join(STATE_DIR, "network.lock");
 
-/** Synchronous teardown so it also works from process 'exit' handlers. Idempotent. */
-function teardownSync(record: HostRecord): void {
-  const quiet = { stdio: "ignore" as const };
-  if (record.launcherPid && pidAlive(record.launcherPid)) {
-    // unshare --kill-child: the host's init dies with it, the kernel kills the rest of its PID namespace.
-    try {
-      process.kill(record.launcherPid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-  // Once the host's init is gone, so is every process of the host (and the mounts made inside it).
-  for (let i = 0; i < 200 && [record.launcherPid, record.initPid].some((p) => p && pidAlive(p)); i++) {
-    execFileSync("sleep", ["0.05"]);
-  }
-  try {
-    execFileSync("umount", [record.root], quiet);
-  } catch {
-    try {
-      execFileSync("umount", ["-l", record.root], quiet);
-    } catch {
-      // not mounted
-    }
-  }
+/**
+ * The teardown of one host as a shell script, so the same steps run synchronously from process
+ * 'exit' handlers and concurrently from destroy(). Idempotent.
+ */
+function teardownScript(record: HostRecord): string {
   // Containers that died with the host (no `podman rm`) leave their cgroups (cgroupfs manager);
   // their ids are the host's container storage entries. rmdir only removes empty ones.
   const ids = containerIds(record.dir);
   if (record.owner === process.pid) for (const id of ids) createdHere.containers.add(id);
-  const cgroups = ids.map(
-    (id) =>
-      `for d in /sys/fs/cgroup/*/libpod_parent/libpod-${id}; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; done; true`,
-  );
-  const script = [
-    ...cgroups,
-    ...record.veths.map((v) => `ip link del ${v} 2>/dev/null || true`),
-    `ip netns del ${record.netns} 2>/dev/null || true`,
+  const pids = [record.launcherPid, record.initPid].filter((p): p is number => !!p).join(" ");
+  return [
+    // A process counts until it is gone or a zombie.
+    `alive() { for p in ${pids}; do [ -r /proc/$p/stat ] && [ "$(sed 's/.*) //' /proc/$p/stat | cut -c1)" != Z ] && return 0; done; return 1; }`,
+    // unshare --kill-child: the host's init dies with it, and the kernel kills the rest of its PID
+    // namespace; once init is gone, so is every process and every mount made inside the host.
+    record.launcherPid ? `kill -KILL ${record.launcherPid} 2>/dev/null` : "true",
+    "i=0; while [ $i -lt 200 ] && alive; do sleep 0.05; i=$((i+1)); done",
+    `umount ${record.root} 2>/dev/null || umount -l ${record.root} 2>/dev/null`,
+    `exec 9>${NETWORK_LOCK}`,
+    "flock 9",
+    ...ids.map(
+      (id) =>
+        `for d in /sys/fs/cgroup/*/libpod_parent/libpod-${id}; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; done`,
+    ),
+    ...record.veths.map((v) => `ip link del ${v} 2>/dev/null`),
+    `ip netns del ${record.netns} 2>/dev/null`,
     // podman's shared cgroup parents (cgroupfs manager) go when empty; rmdir refuses busy ones.
-    "rmdir /sys/fs/cgroup/*/libpod_parent/conmon /sys/fs/cgroup/*/libpod_parent 2>/dev/null || true",
+    "rmdir /sys/fs/cgroup/*/libpod_parent/conmon /sys/fs/cgroup/*/libpod_parent 2>/dev/null",
     // A bridge goes when its last host does.
     ...record.bridges.map(
       (b) =>
         `if ip link show ${b} >/dev/null 2>&1 && [ -z "$(ip -o link show master ${b})" ]; then ip link del ${b}; fi`,
     ),
+    "true",
   ].join("\n");
-  try {
-    mkdirSync(STATE_DIR, { recursive: true });
-    execFileSync("flock", [NETWORK_LOCK, "sh", "-c", script], quiet);
-  } catch {
-    // best effort; reported by the leftovers check
-  }
+}
+
+function forget(record: HostRecord): void {
   releaseAddresses(record.addresses);
   rmSync(record.dir, { recursive: true, force: true });
   rmSync(recordPath(record.id), { force: true });
+}
+
+function teardownSync(record: HostRecord): void {
+  mkdirSync(STATE_DIR, { recursive: true });
+  try {
+    execFileSync("sh", ["-c", teardownScript(record)], { stdio: "ignore" });
+  } catch {
+    // best effort; reported by the leftovers check
+  }
+  forget(record);
+}
+
+async function teardown(record: HostRecord): Promise<void> {
+  mkdirSync(STATE_DIR, { recursive: true });
+  await run("sh", ["-c", teardownScript(record)], { check: false });
+  forget(record);
 }
 
 /** Tears down hosts whose creating process is gone (a crashed or killed test run). */
@@ -677,7 +681,7 @@ class NetnsHost implements TestHost {
       );
     }
     await this.halt();
-    teardownSync(this.record);
+    await teardown(this.record);
     live.delete(this.record.id);
   }
 }
@@ -841,7 +845,7 @@ async function createHost(spec: HostSpec, tree: string): Promise<NetnsHost> {
     await host.boot();
     return host;
   } catch (error) {
-    teardownSync(record);
+    await teardown(record);
     live.delete(id);
     throw error;
   }
