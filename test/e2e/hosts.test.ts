@@ -96,7 +96,7 @@ describe(
     let hosts: TestHost[] = [];
     let vm1: TestHost;
     let vm2: TestHost;
-
+  
     before(async () => {
       hosts = await createHosts([
         { name: "vm1", networks: ["vm"] },
@@ -241,6 +241,21 @@ describe(
       await vm2.exec("sudo docker rm -f istio-proxy >/dev/null");
     });
 
+    it("a reboot clears /tmp: a container whose mounted files lived there does not start again", async () => {
+      await vm2.exec(`printf %s stand-in.jwt.token | sudo tee ${PROXY_DIR}/istio-token >/dev/null`);
+      await vm2.exec(`sudo cp -a ${PROXY_DIR} /tmp/istio-proxy`);
+      await vm2.exec(dockerRun("istio-proxy").replaceAll(PROXY_DIR, "/tmp/istio-proxy"));
+      await waitFor("readiness on vm2", () => ready(vm2.address));
+      const { restarted, failed } = await vm2.reboot();
+      assert.deepEqual(restarted, []);
+      assert.deepEqual(
+        failed.map((f) => f.name),
+        ["istio-proxy"],
+      );
+      assert.match(failed[0]!.error, /\/tmp\/istio-proxy/);
+      await assert.rejects(ready(vm2.address));
+    });
+
     it("injects faults: sshd down and up, container killed, reboot", async () => {
       await vm1.stopSshd();
       const down = await vm1.exec("true", { check: false, timeoutMs: 15_000 });
@@ -250,8 +265,7 @@ describe(
       await vm1.exec("true");
 
       await vm1.run("touch /tmp/before-reboot /run/before-reboot");
-      const { restarted } = await vm1.reboot();
-      assert.deepEqual(restarted, ["istio-proxy"]);
+      assert.deepEqual(await vm1.reboot(), { restarted: ["istio-proxy"], failed: [] });
       assert.equal(await vm1.exists("/tmp/before-reboot"), false, "/tmp is cleared");
       assert.equal(await vm1.exists("/run/before-reboot"), false, "/run is cleared");
       assert.ok((await vm1.users()).includes("mesh-vm-probe"), "the disk survives");
