@@ -96,7 +96,7 @@ describe(
     let hosts: TestHost[] = [];
     let vm1: TestHost;
     let vm2: TestHost;
-  
+
     before(async () => {
       hosts = await createHosts([
         { name: "vm1", networks: ["vm"] },
