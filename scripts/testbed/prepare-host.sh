@@ -48,6 +48,22 @@ echo 'admin ALL=(ALL:ALL) NOPASSWD: ALL' >"$root/etc/sudoers.d/admin"
 chmod 0440 "$root/etc/sudoers.d/admin"
 chroot "$root" id admin >/dev/null
 
+# Docker's access model over rootful podman: root and members of the `docker` group reach the one
+# (root) container engine, as through Docker's socket; anyone else is refused like Docker refuses.
+# (Plain podman would run a separate rootless engine for them instead.)
+chroot "$root" groupadd --system docker
+cat >"$root/usr/local/bin/docker" <<'SH'
+#!/bin/sh
+# mesh-vm test host: `docker` as on a Docker host (root or the docker group), backed by podman.
+if [ "$(id -u)" = 0 ]; then exec /usr/bin/docker "$@"; fi
+if id -nG | tr ' ' '\n' | grep -qx docker; then exec sudo -n /usr/bin/docker "$@"; fi
+echo "permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock" >&2
+exit 1
+SH
+chmod 0755 "$root/usr/local/bin/docker"
+echo '%docker ALL=(root) NOPASSWD: /usr/bin/docker' >"$root/etc/sudoers.d/docker"
+chmod 0440 "$root/etc/sudoers.d/docker"
+
 # The stand-in proxy image: busybox-static + the fixture script, imported (no registry).
 img="$root/tmp/standin-image"
 rm -rf "$img"

@@ -151,6 +151,16 @@ describe(
       assert.equal(await vm1.sshLogins(), before + 1, "the log counts sessions");
     });
 
+    it("answers to `docker` like a Docker host: root and the docker group only", async () => {
+      const denied = await vm2.exec("docker ps", { check: false });
+      assert.notEqual(denied.code, 0);
+      assert.match(denied.stderr, /permission denied .*docker\.sock/);
+      await vm2.exec(`sudo usermod -aG docker ${vm2.adminUser}`);
+      // A new login picks up the group, as with Docker; it reaches root's engine (the local image).
+      const images = await vm2.exec("docker images --format '{{.Repository}}:{{.Tag}}'");
+      assert.match(images.stdout, new RegExp(`^${PROXY_IMAGE}$`, "m"));
+    });
+
     it("keeps users, /etc/hosts and file modes apart from the machine and the other host", async () => {
       const user = "mesh-vm-probe";
       await vm1.exec(`sudo useradd --system --no-create-home --shell /usr/sbin/nologin ${user}`);
