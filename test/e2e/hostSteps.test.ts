@@ -21,11 +21,6 @@ import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
 const CONFIG_DIR = "/etc/istio-proxy";
 const IMAGE = "localhost/mesh-vm-standin-proxy:test";
 const OWNER = "bookinfo/ratings-vm";
-// See onboard.test.ts: the docker group's access to the (here: podman) daemon, granted through sudo.
-const DOCKER_GROUP_SHIM = `#!/bin/sh
-if [ "$(id -u)" = 0 ]; then exec /usr/bin/docker "$@"; fi
-exec sudo -n /usr/bin/docker "$@"
-`;
 
 /**
  * A path inside the running proxy container, through its main process (`docker exec` is not usable in the
@@ -125,12 +120,6 @@ describe("host steps on a real test host", { timeout: 15 * 60_000 }, () => {
 
   before(async () => {
     [host] = await createHosts([{ name: "steps-a" }]);
-    await host.run("cat > /usr/local/bin/docker && chmod 755 /usr/local/bin/docker", {
-      input: DOCKER_GROUP_SHIM,
-    });
-    await host.run(
-      "echo '%docker ALL=(root) NOPASSWD: /usr/bin/docker' > /etc/sudoers.d/docker-group && chmod 440 /etc/sudoers.d/docker-group",
-    );
     keyDir = mkdtempSync(join(tmpdir(), "mesh-vm-steps-"));
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", join(keyDir, "key")]);
     publicKey = readFileSync(join(keyDir, "key.pub"), "utf8").trim();
