@@ -66,7 +66,11 @@ export interface VmProxyArgs {
   prepare?: HostPreparationArgs;
   /** Proxy user (default `istio-proxy`): owns the config directory, runs docker. Also the SSH user unless `ssh.user` says otherwise. */
   proxyUser?: pulumi.Input<string>;
-  /** The WorkloadEntry identity and addresses (name, namespace, serviceAccount, address, proxyInstanceIp, network, labels, annotations). */
+  /**
+   * The WorkloadEntry identity and addresses (name, namespace, serviceAccount, address, proxyInstanceIp, network,
+   * labels, annotations). Pass a created ServiceAccount's `metadata.name` as `serviceAccount` so that the token
+   * is minted after it exists.
+   */
   workload: pulumi.Input<Inputs<WorkloadIdentity>>;
   /** Mesh settings for sidecar.env and the proxy arguments. */
   mesh?: pulumi.Input<Inputs<MeshSettings>>;
@@ -80,7 +84,10 @@ export interface VmProxyArgs {
   meshRootCert?: pulumi.Input<string>;
   /** Kubernetes root CA PEM; default: `ca.crt` of ConfigMap `kube-root-ca.crt` in the workload namespace. */
   kubernetesRootCert?: pulumi.Input<string>;
-  /** Directory for the bootstrap files on the VM (default `/etc/istio-proxy`; tctl's `/tmp` would not survive a reboot). */
+  /**
+   * Directory for the bootstrap files on the VM (default `/etc/istio-proxy`; tctl's `/tmp` would not survive a
+   * reboot). Several proxies on one host need distinct directories and container names.
+   */
   proxyConfigDir?: pulumi.Input<string>;
   /** Container name (default `istio-proxy`; unique per proxy on a host). */
   proxyContainerName?: pulumi.Input<string>;
@@ -100,7 +107,9 @@ export interface VmProxyArgs {
   deregistrationDelaySeconds?: number;
   /**
    * The VM no longer exists: host steps are kept out of `destroy` (Pulumi `retainOnDelete`). Set it, run
-   * `pulumi up` once (no host is contacted: no host input changes), then `pulumi destroy` finishes.
+   * `pulumi up` once (no host is contacted: no host input changes), then `pulumi destroy` finishes. The `up` is
+   * needed because the engine decides from the state, not the program, whether to retain (pulumi/pulumi#13428).
+   * Nothing on the VM is undone; the mesh objects are still removed.
    */
   hostGone?: boolean;
 }
