@@ -39,7 +39,9 @@ export function prepareHostScript(spec: PrepareHostSpec): string {
     "fi",
     `if ! id -u "$user" >/dev/null 2>&1; then`,
     `  if command -v useradd >/dev/null 2>&1; then`,
-    `    useradd --create-home --user-group --shell /bin/sh "$user"`,
+    // A group of the same name may exist already (e.g. left by the istio-sidecar package): join it.
+    `    if getent group "$user" >/dev/null 2>&1; then group_opt="-g $user"; else group_opt=--user-group; fi`,
+    `    useradd --create-home $group_opt --shell /bin/sh "$user"`,
     // useradd leaves the password field "!" (locked); sshd without PAM then refuses even key logins.
     // "*" means: no password can match, but the account is not locked.
     `    usermod --password '*' "$user"`,

@@ -154,6 +154,25 @@ describe("host steps on a real test host", { timeout: 15 * 60_000 }, () => {
     assert.equal(sudo, "no-sudo", "the proxy user has no general root access");
   });
 
+  it("prepares a user whose group already exists", async () => {
+    await host!.run("groupadd proxy2");
+    const r = await host!.exec(
+      wrapScript(
+        prepareHostScript({ user: "proxy2", configDir: "/etc/proxy2", authorizedKey: publicKey }),
+        "root",
+      ),
+    );
+    assert.match(r.stdout, /created user proxy2/);
+    assert.match((await host!.run("id proxy2")).stdout, /gid=\d+\(proxy2\) groups=.*\(docker\)/);
+    await host!.exec(
+      wrapScript(
+        unprepareHostScript({ user: "proxy2", configDir: "/etc/proxy2", authorizedKey: publicKey }),
+        "root",
+      ),
+    );
+    assert.equal(await host!.exists("/etc/proxy2"), false);
+  });
+
   it("writes files from stdin, runs the proxy, keeps it when nothing changed", async () => {
     for (const [name, mode, content] of [
       [CONFIG_FILES.sidecarEnv, "0644", sidecarEnv()],
