@@ -74,7 +74,11 @@ export interface VmProxyArgs {
   workload: pulumi.Input<Inputs<WorkloadIdentity>>;
   /** Mesh settings for sidecar.env and the proxy arguments. */
   mesh?: pulumi.Input<Inputs<MeshSettings>>;
-  /** kubeconfig (YAML or JSON) used to mint the token; kept secret. */
+  /**
+   * kubeconfig (YAML or JSON) used to mint the token; kept secret. Its credentials travel with the request, so a
+   * change of them also re-mints: a kubeconfig embedding a short-lived token would re-mint at every `up` (use a
+   * client certificate, a long-lived token or an exec plugin, which the minting program runs itself).
+   */
   kubeconfig: pulumi.Input<string>;
   /** kubeconfig context (default: its current-context). */
   kubeContext?: pulumi.Input<string>;
