@@ -1,10 +1,15 @@
 // The test bed's VM hosts behave like the seeds' VM: own address on its own network, own users and
 // /etc, a real sshd with a pinned host key, and a `docker` that runs the proxy container.
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createHosts, destroyHosts, leftovers, type TestHost } from "../harness/hosts";
+import { createTestStack, type TestStack } from "../harness/pulumi";
+import { toolchainEnv } from "../harness/toolchain";
 
 const PROXY_IMAGE = "localhost/mesh-vm-standin-proxy:test";
 const PROXY_DIR = "/etc/istio-proxy";
@@ -59,6 +64,48 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
   }
 }
 
+/** Whether scripts/toolchain.sh built the command provider plugin (it needs a served Go source). */
+function commandPluginBuilt(): boolean {
+  const plugins = join(toolchainEnv().PULUMI_HOME, "plugins");
+  try {
+    return readdirSync(plugins).some(
+      (d) => d.startsWith("resource-command-v") && existsSync(join(plugins, d, "pulumi-resource-command")),
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** A stack running `uname -a` on each host over SSH with @pulumi/command, the given host key pinned. */
+function unameProgram(
+  targets: { host: TestHost; hostKey: string }[],
+): () => Promise<Record<string, unknown>> {
+  return async () => {
+    const version = toolchainEnv().MESH_VM_PLUGIN_VERSION_COMMAND;
+    const provider = new command.Provider("command", {}, version ? { version } : {});
+    const outputs: Record<string, unknown> = {};
+    for (const { host, hostKey } of targets) {
+      const uname = new command.remote.Command(
+        `uname-${host.name}`,
+        {
+          connection: {
+            host: host.address,
+            port: host.sshPort,
+            user: host.adminUser,
+            privateKey: pulumi.secret(host.adminPrivateKey),
+            hostKey,
+            dialErrorLimit: 1,
+          },
+          create: "uname -a",
+        },
+        { provider },
+      );
+      outputs[host.name] = uname.stdout;
+    }
+    return outputs;
+  };
+}
+
 async function ready(address: string): Promise<string | undefined> {
   const response = await fetch(`http://${address}:15021/healthz/ready`, {
     signal: AbortSignal.timeout(2000),
@@ -96,6 +143,7 @@ describe(
     let hosts: TestHost[] = [];
     let vm1: TestHost;
     let vm2: TestHost;
+    const stacks: TestStack[] = [];
 
     before(async () => {
       hosts = await createHosts([
@@ -106,6 +154,10 @@ describe(
     });
 
     after(async () => {
+      for (const stack of stacks) {
+        await stack.destroy().catch(() => undefined);
+        await stack.dispose();
+      }
       await destroyHosts(hosts);
       assert.deepEqual(
         await leftovers(),
@@ -139,6 +191,40 @@ describe(
       // SFTP is on (remote.CopyToRemote needs it).
       const sftp = await vm1.exec("grep -E '^Subsystem[[:space:]]+sftp' /etc/ssh/sshd_config");
       assert.match(sftp.stdout, /sftp-server/);
+    });
+
+    it("runs a real Pulumi remote.Command (uname -a) on both hosts with hostKey pinned", async (t) => {
+      if (!commandPluginBuilt()) {
+        t.skip("the toolchain has no command provider plugin: see `scripts/toolchain.sh status`");
+        return;
+      }
+      const logins = [await vm1.sshLogins(), await vm2.sshLogins()];
+      const stack = await createTestStack({
+        program: unameProgram([vm1, vm2].map((host) => ({ host, hostKey: host.hostKey }))),
+        projectName: "mesh-vm-hosts",
+      });
+      stacks.push(stack);
+      const { result } = await stack.up();
+      assert.equal(result.summary.result, "succeeded");
+      for (const host of [vm1, vm2]) {
+        const out = String(result.outputs[host.name]?.value);
+        assert.match(out, new RegExp(`^Linux ${host.name} \\S+ .*GNU/Linux$`), `uname -a on ${host.name}`);
+      }
+      assert.ok((await vm1.sshLogins()) > logins[0]!, "the command logged in to vm1");
+      assert.ok((await vm2.sshLogins()) > logins[1]!, "the command logged in to vm2");
+      // The admin key stays a secret in the state.
+      const state = JSON.stringify(await stack.exportState());
+      assert.ok(!state.includes(vm1.adminPrivateKey.split("\n")[1]!), "no private key in plain text");
+
+      // The same command with vm2's key pinned for vm1 must not connect.
+      const before = await vm1.sshLogins();
+      const wrong = await createTestStack({
+        program: unameProgram([{ host: vm1, hostKey: vm2.hostKey }]),
+        projectName: "mesh-vm-hosts-wrong-key",
+      });
+      stacks.push(wrong);
+      await assert.rejects(wrong.up(), /host key|handshake/i);
+      assert.equal(await vm1.sshLogins(), before, "no session with a wrong pinned key");
     });
 
     it("refuses a wrong pinned host key", async () => {
