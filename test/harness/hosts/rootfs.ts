@@ -1,20 +1,35 @@
 // The prepared root filesystem every test host starts from (scripts/testbed/rootfs.sh).
+import { spawn } from "node:child_process";
 import { join, resolve } from "node:path";
-import { run } from "./process";
 
 const repoRoot = resolve(__dirname, "../../..");
 
 let treePromise: Promise<string> | undefined;
 
+function buildTree(): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    // Progress goes to stderr as it happens: the first build takes minutes.
+    const child = spawn("bash", [join(repoRoot, "scripts/testbed/rootfs.sh")], {
+      stdio: ["ignore", "pipe", "inherit"],
+      timeout: 30 * 60_000,
+    });
+    let stdout = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const tree = stdout.trim().split("\n").pop() ?? "";
+      if (code === 0 && tree) resolvePromise(tree);
+      else reject(new Error(`scripts/testbed/rootfs.sh failed (exit ${code}); see its output above`));
+    });
+  });
+}
+
 /** Builds (first time: debootstrap, minutes) or reuses the prepared host tree; returns its path. */
 export function hostTree(): Promise<string> {
-  treePromise ??= run("bash", [join(repoRoot, "scripts/testbed/rootfs.sh")], { timeoutMs: 30 * 60_000 }).then(
-    (r) => r.stdout.trim().split("\n").pop() ?? "",
-    (error: unknown) => {
-      treePromise = undefined;
-      throw error;
-    },
-  );
+  treePromise ??= buildTree().catch((error: unknown) => {
+    treePromise = undefined;
+    throw error;
+  });
   return treePromise;
 }
 
