@@ -13,6 +13,8 @@ export interface HostsBlockSpec {
   hostnames: string[];
   /** The hosts file (default /etc/hosts; tests use a sandbox path). */
   hostsFile?: string;
+  /** Lock serialising updates by several MeshVms on one host (default /run/lock/mesh-vm-hosts.lock). */
+  lockFile?: string;
 }
 
 export function hostsBlockMarkers(owner: string): { begin: string; end: string } {
@@ -45,11 +47,15 @@ export function renderHostsBlock(spec: HostsBlockSpec): string {
  * the file changes, by rename when possible and in place when the file is a bind mount (containers).
  * Prints `unchanged` or `updated`.
  */
-function hostsScript(owner: string, block: string, hostsFile: string): string {
+function hostsScript(owner: string, block: string, hostsFile: string, lockFile: string): string {
   const { begin, end } = hostsBlockMarkers(owner);
   return [
     "set -eu",
     `file=${shellQuote(hostsFile)}`,
+    // Several proxies on one host update the file in parallel: one at a time (where flock exists).
+    `lock=${shellQuote(lockFile)}`,
+    `[ -d "$(dirname "$lock")" ] || lock=/tmp/mesh-vm-hosts.lock`,
+    `if command -v flock >/dev/null 2>&1; then exec 9>>"$lock"; flock -w 120 9; fi`,
     `begin=${shellQuote(begin)}`,
     `end=${shellQuote(end)}`,
     `[ -f "$file" ] || : > "$file"`,
@@ -78,10 +84,19 @@ function hostsScript(owner: string, block: string, hostsFile: string): string {
   ].join("\n");
 }
 
+const DEFAULT_LOCK = "/run/lock/mesh-vm-hosts.lock";
+
 export function applyHostsBlockScript(spec: HostsBlockSpec): string {
-  return hostsScript(spec.owner, renderHostsBlock(spec), spec.hostsFile ?? "/etc/hosts");
+  return hostsScript(
+    spec.owner,
+    renderHostsBlock(spec),
+    spec.hostsFile ?? "/etc/hosts",
+    spec.lockFile ?? DEFAULT_LOCK,
+  );
 }
 
-export function removeHostsBlockScript(spec: Pick<HostsBlockSpec, "owner" | "hostsFile">): string {
-  return hostsScript(spec.owner, "", spec.hostsFile ?? "/etc/hosts");
+export function removeHostsBlockScript(
+  spec: Pick<HostsBlockSpec, "owner" | "hostsFile" | "lockFile">,
+): string {
+  return hostsScript(spec.owner, "", spec.hostsFile ?? "/etc/hosts", spec.lockFile ?? DEFAULT_LOCK);
 }

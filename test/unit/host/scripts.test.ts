@@ -1,7 +1,7 @@
 // Runs the rendered host scripts for real (sh, coreutils, awk) inside a temporary sandbox directory,
 // with fake `docker` and `curl` commands where a daemon or a proxy would be needed.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
   chmodSync,
   mkdtempSync,
@@ -127,6 +127,48 @@ describe("hosts block", () => {
     assert.equal(result.code, 0, result.stderr);
     assert.equal(readFileSync(hostsFile, "utf8"), before + "10.0.0.9 db.internal\n");
     assert.equal(run(wrapScript(removeHostsBlockScript({ owner, hostsFile }), "root")).stdout, "unchanged\n");
+  });
+
+  it("keeps every block when several owners update the file at the same time", async () => {
+    const dir = freshDir();
+    const hostsFile = join(dir, "hosts");
+    const lockFile = join(dir, "hosts.lock");
+    writeFileSync(hostsFile, "127.0.0.1 localhost\n");
+    const owners = Array.from({ length: 6 }, (_, i) => `bookinfo/vm-${i}`);
+    const runAsync = (commandLine: string) =>
+      new Promise<number | null>((resolve) => {
+        const child = spawn("sh", ["-c", commandLine], { stdio: "ignore" });
+        child.on("close", resolve);
+      });
+    for (let round = 0; round < 3; round++) {
+      const codes = await Promise.all(
+        owners.map((o, i) =>
+          runAsync(
+            wrapScript(
+              applyHostsBlockScript({
+                owner: o,
+                address: "127.0.0.2",
+                hostnames: [`s${i}-${round}.svc`],
+                hostsFile,
+                lockFile,
+              }),
+              "root",
+            ),
+          ),
+        ),
+      );
+      assert.deepEqual(
+        codes,
+        owners.map(() => 0),
+      );
+      const text = readFileSync(hostsFile, "utf8");
+      for (const [i, o] of owners.entries()) {
+        assert.ok(
+          text.includes(`# BEGIN mesh-vm ${o}\n127.0.0.2 s${i}-${round}.svc\n`),
+          `${o} kept in round ${round}`,
+        );
+      }
+    }
   });
 
   it("leaves other owners' blocks alone and refuses a damaged block", () => {
