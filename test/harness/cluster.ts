@@ -1,9 +1,10 @@
 // A real Kubernetes control plane for tests: etcd and kube-apiserver (built by
 // scripts/toolchain.sh) on loopback with free ports and a temp dir, an admin token, a
 // service-account issuer and signing key (so TokenRequest works), an audit log, and Istio's
-// CRDs. There is no controller-manager, so the harness does the two things of its job that
-// tests rely on: it publishes `kube-root-ca.crt` (and, standing in for istiod,
-// `istio-ca-root-cert`) in namespaces it creates, and it finalizes deleted namespaces.
+// CRDs. There is no controller-manager, so the harness does the parts of its job that tests
+// rely on: it publishes `kube-root-ca.crt` (and, standing in for istiod, `istio-ca-root-cert`)
+// in namespaces it creates, and it completes deletions (namespace and garbage-collector
+// finalizers), so `pulumi destroy` finishes as it would on a real cluster.
 //
 // Certificates come from the openssl CLI (Debian's, already a test-bed package): Node's crypto
 // makes keys but cannot issue X.509 certificates, and openssl is the reference tool for that.
@@ -53,7 +54,7 @@ export interface TestCluster {
   /** Ports the cluster listens on. */
   ports: number[];
   /** Admin request against the apiserver; body is JSON-encoded. Never throws on HTTP errors. */
-  request(method: string, path: string, body?: unknown): Promise<ApiResponse>;
+  request(method: string, path: string, body?: unknown, contentType?: string): Promise<ApiResponse>;
   /** Creates a namespace and publishes kube-root-ca.crt and istio-ca-root-cert in it. */
   createNamespace(name: string): Promise<void>;
   /** Audit events (parsed) logged so far. */
@@ -296,7 +297,12 @@ export async function startCluster(): Promise<TestCluster> {
     const clusterCaPem = await readFile(join(pki, "cluster-ca.crt"), "utf8");
     const meshRootCaPem = await readFile(join(pki, "mesh-root-ca.crt"), "utf8");
 
-    const request = (method: string, path: string, body?: unknown): Promise<ApiResponse> =>
+    const request = (
+      method: string,
+      path: string,
+      body?: unknown,
+      contentType?: string,
+    ): Promise<ApiResponse> =>
       new Promise((res, rej) => {
         const data = body === undefined ? undefined : JSON.stringify(body);
         const req = httpsRequest(
@@ -307,7 +313,7 @@ export async function startCluster(): Promise<TestCluster> {
             headers: {
               authorization: `Bearer ${token}`,
               accept: "application/json",
-              ...(data ? { "content-type": "application/json" } : {}),
+              ...(data ? { "content-type": contentType ?? "application/json" } : {}),
             },
           },
           (r) => {
@@ -397,7 +403,7 @@ export async function startCluster(): Promise<TestCluster> {
     const kubeconfigPath = join(dir, "kubeconfig");
     await writeFile(kubeconfigPath, kubeconfig, { mode: 0o600 });
 
-    const finalizer = startNamespaceFinalizer(request);
+    const finalizer = startControllers(request);
 
     const cluster: TestCluster = {
       kubeconfig,
@@ -467,7 +473,7 @@ async function expectOk(p: Promise<ApiResponse>, what: string): Promise<ApiRespo
   return r;
 }
 
-type Requester = (method: string, path: string, body?: unknown) => Promise<ApiResponse>;
+type Requester = (method: string, path: string, body?: unknown, contentType?: string) => Promise<ApiResponse>;
 
 async function installCrds(request: Requester, procs: Proc[]): Promise<void> {
   const docs = parseAllDocuments(await readFile(istioCrdsPath(), "utf8"))
@@ -490,31 +496,121 @@ async function installCrds(request: Requester, procs: Proc[]): Promise<void> {
   }
 }
 
-// Stands in for kube-controller-manager's namespace controller: once a namespace is being
-// deleted, delete everything in it and remove the `kubernetes` finalizer. Without it a
-// Namespace stays Terminating forever on an apiserver-only cluster (and `pulumi destroy` waits).
-function startNamespaceFinalizer(request: Requester): { stop(): void; done: Promise<void> } {
+interface ApiResource {
+  /** e.g. /api/v1 or /apis/networking.istio.io/v1 */
+  prefix: string;
+  name: string;
+  namespaced: boolean;
+  verbs: string[];
+}
+
+// Every top-level resource the apiserver serves (CRDs included), preferred versions only.
+async function discover(request: Requester): Promise<ApiResource[]> {
+  const groupVersions: string[] = ["v1"];
+  const groups = await request("GET", "/apis");
+  for (const g of (groups.body.groups ?? []) as KubeObject[]) {
+    groupVersions.push(g.preferredVersion.groupVersion as string);
+  }
+  const out: ApiResource[] = [];
+  for (const gv of groupVersions) {
+    const prefix = gv === "v1" ? "/api/v1" : `/apis/${gv}`;
+    const list = await request("GET", prefix);
+    for (const res of (list.body.resources ?? []) as KubeObject[]) {
+      if (String(res.name).includes("/")) continue;
+      out.push({
+        prefix,
+        name: res.name as string,
+        namespaced: !!res.namespaced,
+        verbs: (res.verbs ?? []) as string[],
+      });
+    }
+  }
+  return out;
+}
+
+// Stands in for the two kube-controller-manager controllers that deletions depend on (there is
+// no controller-manager in this test cluster):
+// - namespace controller: once a namespace is being deleted, delete everything in it and remove
+//   the `kubernetes` finalizer (otherwise it stays Terminating forever);
+// - garbage collector, for deletions only: an object deleted with propagationPolicy Foreground
+//   (as pulumi-kubernetes deletes) carries the `foregroundDeletion` finalizer until its
+//   dependents (ownerReferences) are gone; Orphan carries `orphan` until they are released.
+// Cascading deletion of dependents after a background delete is NOT emulated.
+function startControllers(request: Requester): { stop(): void; done: Promise<void> } {
   let stopped = false;
+  let resources: ApiResource[] = [];
+  let discoveredAt = 0;
+  const tick = async (): Promise<void> => {
+    if (Date.now() - discoveredAt > 5_000) {
+      resources = await discover(request);
+      discoveredAt = Date.now();
+    }
+    const ns = await request("GET", "/api/v1/namespaces");
+    for (const n of (ns.body.items ?? []) as KubeObject[]) {
+      if (stopped) return;
+      if (!n.metadata.deletionTimestamp || !(n.spec?.finalizers ?? []).includes("kubernetes")) continue;
+      for (const r of resources) {
+        if (r.namespaced && r.verbs.includes("deletecollection")) {
+          await request("DELETE", `${r.prefix}/namespaces/${n.metadata.name}/${r.name}`);
+        }
+      }
+      await request("PUT", `/api/v1/namespaces/${n.metadata.name}/finalize`, {
+        ...n,
+        spec: { ...n.spec, finalizers: (n.spec.finalizers as string[]).filter((f) => f !== "kubernetes") },
+      });
+    }
+    // Garbage-collector finalizers.
+    const all: { r: ApiResource; o: KubeObject }[] = [];
+    for (const r of resources) {
+      if (stopped) return;
+      if (!r.verbs.includes("list") || !r.verbs.includes("patch")) continue;
+      const list = await request("GET", `${r.prefix}/${r.name}`);
+      for (const o of (list.body.items ?? []) as KubeObject[]) all.push({ r, o });
+    }
+    for (const { r, o } of all) {
+      const fins = (o.metadata.finalizers ?? []) as string[];
+      if (!o.metadata.deletionTimestamp || !fins.some((f) => f === "foregroundDeletion" || f === "orphan"))
+        continue;
+      const dependents = all.filter(({ o: d }) =>
+        ((d.metadata.ownerReferences ?? []) as KubeObject[]).some((ref) => ref.uid === o.metadata.uid),
+      );
+      if (fins.includes("foregroundDeletion") && dependents.length > 0) {
+        for (const { r: dr, o: d } of dependents) {
+          if (!d.metadata.deletionTimestamp) await request("DELETE", objectPath(dr, d));
+        }
+        continue;
+      }
+      // Orphan: dependents keep living without the owner reference (released below).
+      for (const { r: dr, o: d } of dependents) {
+        const refs = (d.metadata.ownerReferences as KubeObject[]).filter((ref) => ref.uid !== o.metadata.uid);
+        await request(
+          "PATCH",
+          objectPath(dr, d),
+          { metadata: { ownerReferences: refs, resourceVersion: d.metadata.resourceVersion } },
+          "application/merge-patch+json",
+        );
+      }
+      await request(
+        "PATCH",
+        objectPath(r, o),
+        {
+          metadata: {
+            finalizers: fins.filter((f) => f !== "foregroundDeletion" && f !== "orphan"),
+            resourceVersion: o.metadata.resourceVersion,
+          },
+        },
+        "application/merge-patch+json",
+      );
+    }
+  };
   const loop = async (): Promise<void> => {
     while (!stopped) {
       try {
-        const r = await request("GET", "/api/v1/namespaces");
-        for (const ns of (r.body.items ?? []) as KubeObject[]) {
-          if (stopped) break;
-          if (!ns.metadata.deletionTimestamp || !(ns.spec?.finalizers ?? []).includes("kubernetes")) continue;
-          await emptyNamespace(request, ns.metadata.name as string);
-          await request("PUT", `/api/v1/namespaces/${ns.metadata.name}/finalize`, {
-            ...ns,
-            spec: {
-              ...ns.spec,
-              finalizers: (ns.spec.finalizers as string[]).filter((f) => f !== "kubernetes"),
-            },
-          });
-        }
+        await tick();
       } catch {
         // apiserver going away during stop(); the loop ends on the flag
       }
-      await new Promise((r) => setTimeout(r, 300));
+      await new Promise((r) => setTimeout(r, 500));
     }
   };
   const done = loop();
@@ -526,20 +622,7 @@ function startNamespaceFinalizer(request: Requester): { stop(): void; done: Prom
   };
 }
 
-// Deletes every namespaced object the apiserver serves in `ns` (what the namespace controller does).
-async function emptyNamespace(request: Requester, ns: string): Promise<void> {
-  const groupVersions: string[] = ["v1"];
-  const groups = await request("GET", "/apis");
-  for (const g of (groups.body.groups ?? []) as KubeObject[]) {
-    groupVersions.push(g.preferredVersion.groupVersion as string);
-  }
-  for (const gv of groupVersions) {
-    const prefix = gv === "v1" ? "/api/v1" : `/apis/${gv}`;
-    const list = await request("GET", prefix);
-    for (const res of (list.body.resources ?? []) as KubeObject[]) {
-      const verbs = (res.verbs ?? []) as string[];
-      if (!res.namespaced || String(res.name).includes("/") || !verbs.includes("deletecollection")) continue;
-      await request("DELETE", `${prefix}/namespaces/${ns}/${res.name}`);
-    }
-  }
+function objectPath(r: ApiResource, o: KubeObject): string {
+  const ns = r.namespaced ? `/namespaces/${o.metadata.namespace}` : "";
+  return `${r.prefix}${ns}/${r.name}/${o.metadata.name}`;
 }
