@@ -26,10 +26,17 @@ function checkSpec(spec: PrepareHostSpec): void {
   }
 }
 
+// Proxies sharing a host share its user and authorized_keys: their preparations run one at a time.
+const LOCK = [
+  `lock=/run/lock/mesh-vm-prepare.lock; [ -d /run/lock ] || lock=/tmp/mesh-vm-prepare.lock`,
+  `if command -v flock >/dev/null 2>&1; then exec 9>>"$lock"; flock -w 120 9; fi`,
+];
+
 export function prepareHostScript(spec: PrepareHostSpec): string {
   checkSpec(spec);
   const lines = [
     "set -eu",
+    ...LOCK,
     `user=${shellQuote(spec.user)}`,
     `dir=${shellQuote(spec.configDir)}`,
     `docker_group=${shellQuote(spec.dockerGroup ?? "docker")}`,
@@ -74,7 +81,7 @@ export function prepareHostScript(spec: PrepareHostSpec): string {
 
 export function unprepareHostScript(spec: PrepareHostSpec): string {
   checkSpec(spec);
-  const lines = ["set -eu", `user=${shellQuote(spec.user)}`, `dir=${shellQuote(spec.configDir)}`];
+  const lines = ["set -eu", ...LOCK, `user=${shellQuote(spec.user)}`, `dir=${shellQuote(spec.configDir)}`];
   if (spec.authorizedKey !== undefined) {
     lines.push(
       `key=${shellQuote(spec.authorizedKey)}`,

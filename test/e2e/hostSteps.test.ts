@@ -173,6 +173,30 @@ describe("host steps on a real test host", { timeout: 15 * 60_000 }, () => {
     assert.equal(await host!.exists("/etc/proxy2"), false);
   });
 
+  it("prepares one user for two proxies at the same time, keeping both keys", async () => {
+    const keys = [
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOne one",
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITwo two",
+    ];
+    const results = await Promise.all(
+      keys.map((authorizedKey) =>
+        host!.exec(
+          wrapScript(prepareHostScript({ user: "proxy3", configDir: "/etc/proxy3", authorizedKey }), "root"),
+          {
+            check: false,
+          },
+        ),
+      ),
+    );
+    assert.deepEqual(
+      results.map((r) => r.code),
+      [0, 0],
+      results.map((r) => r.stderr).join("\n"),
+    );
+    const authorized = await host!.readFile("/home/proxy3/.ssh/authorized_keys");
+    for (const key of keys) assert.ok(authorized.includes(key), key);
+  });
+
   it("writes files from stdin, runs the proxy, keeps it when nothing changed", async () => {
     for (const [name, mode, content] of [
       [CONFIG_FILES.sidecarEnv, "0644", sidecarEnv()],
