@@ -22,7 +22,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pulumiRoot, toolchainEnv } from "./toolchain";
+import { pulumiRoot, toolchainEnv, whichInToolchain } from "./toolchain";
 
 export interface TestStackOptions {
   /** Inline program (runs in this process; needs no language host). */
@@ -66,6 +66,14 @@ export function pulumiCli(): Promise<PulumiCommand> {
 export async function createTestStack(opts: TestStackOptions): Promise<TestStack> {
   if (!opts.program === !opts.workDir)
     throw new Error("createTestStack: give exactly one of program or workDir");
+  // A project directory runs through the Node.js language host; the Go module proxy here does
+  // not serve its module (sdk/nodejs/cmd/pulumi-language-nodejs), so only a pulumi installed
+  // normally has it. Say so instead of failing deep in the engine.
+  if (opts.workDir && !whichInToolchain("pulumi-language-nodejs")) {
+    throw new Error(
+      "createTestStack({ workDir }) needs pulumi-language-nodejs next to pulumi and the toolchain has none; use an inline program",
+    );
+  }
   const env = toolchainEnv();
   const backendDir = await mkdtemp(join(tmpdir(), "mesh-vm-pulumi-"));
   await mkdir(join(backendDir, "state"));
