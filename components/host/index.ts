@@ -9,3 +9,5 @@ export { renderSidecarEnv, sidecarEnvEntries } from "./sidecarEnv";
 export { proxyImageOf } from "./proxyContainer";
 export { workloadIdentityFromWorkloadEntry } from "./workloadIdentity";
 export type { WorkloadEntryLike } from "./workloadIdentity";
+export { vmProxyArgsFromMeshVm } from "./fromMeshVm";
+export type { MeshVmHostArgs } from "./fromMeshVm";
