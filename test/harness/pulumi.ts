@@ -19,6 +19,7 @@ import {
   type UpResult,
 } from "@pulumi/pulumi/automation";
 import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -56,6 +57,12 @@ export interface TestStack {
   dispose(): Promise<void>;
 }
 
+// Backend dirs not yet disposed: removed when the test process exits, also after a failure.
+const liveBackends = new Set<string>();
+process.on("exit", () => {
+  for (const dir of liveBackends) rmSync(dir, { recursive: true, force: true });
+});
+
 let cliPromise: Promise<PulumiCommand> | undefined;
 /** The toolchain's pulumi CLI. Its version is stamped, so the Automation API's check passes. */
 export function pulumiCli(): Promise<PulumiCommand> {
@@ -76,6 +83,7 @@ export async function createTestStack(opts: TestStackOptions): Promise<TestStack
   }
   const env = toolchainEnv();
   const backendDir = await mkdtemp(join(tmpdir(), "mesh-vm-pulumi-"));
+  liveBackends.add(backendDir);
   await mkdir(join(backendDir, "state"));
   const envVars: Record<string, string> = {
     ...env,
@@ -136,6 +144,7 @@ export async function createTestStack(opts: TestStackOptions): Promise<TestStack
     async dispose() {
       await stack.workspace.removeStack(stackName, { force: true }).catch(() => undefined);
       await rm(backendDir, { recursive: true, force: true });
+      liveBackends.delete(backendDir);
     },
   };
 }
