@@ -1,10 +1,26 @@
 // Package entry: every public component and its Args type is exported from here.
 export { MeshVm, meshVmType } from "./meshVm";
-export type { MeshVmHostContext } from "./meshVm";
+export type { MeshVmProxyState, MeshVmRenderedObjects } from "./meshVm";
+export { VmProxy } from "./host/vmProxy";
+export type {
+  BastionArgs,
+  BootstrapTokenArgs,
+  HostPreparationArgs,
+  MeshSettings,
+  MeshVmHostArgs,
+  ProxyArgsSettings,
+  ProxyImageSettings,
+  ReadinessSettings,
+  SshConnectionArgs,
+  SshCredentialsArgs,
+  VmProxyArgs,
+} from "./host";
+export { validateMeshVmHostArgs } from "./validation/host";
 export type {
   MeshVmArgs,
   MeshVmEgressArgs,
   MeshVmListenerPortArgs,
+  MeshVmMeshArgs,
   MeshVmPortArgs,
   MeshVmServiceEntryArgs,
   MeshVmSidecarArgs,

@@ -1,5 +1,7 @@
-// MeshVm: one VM (or bare-metal host) in the mesh. This file declares the mesh-side objects with
-// @pulumi/kubernetes; the host half (SSH provisioning) plugs in through `provisionHost`.
+// MeshVm: one VM (or bare-metal host) in the mesh. The mesh-side objects are declared here with
+// @pulumi/kubernetes; the host half (SSH provisioning, components/host/) is a VmProxy child when `host` is set.
+// Order: ServiceAccount and Sidecar, then the proxy, then the registration objects (WorkloadEntry,
+// ServiceEntry), so the VM receives traffic only once its proxy is ready, and destroy runs the reverse.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
@@ -13,26 +15,44 @@ import { spiffeId } from "./mesh/identity";
 import type { KubeObject } from "./mesh/objects";
 import { MeshVmObjects, renderMeshVmObjects } from "./mesh/render";
 import { schemaIssues } from "./mesh/schema";
+import { vmProxyArgsFromMeshVm } from "./host/fromMeshVm";
+import { VmProxy } from "./host/vmProxy";
+import type { WorkloadEntryLike } from "./host/workloadIdentity";
 import { MeshVmArgs, PlainMeshVmArgs, ResolvedMeshVm, resolveMeshVmArgs } from "./meshVmArgs";
+import { validateMeshVmHostArgs } from "./validation/host";
 import { throwIfIssues } from "./validation/issues";
 import { validateMeshVmArgs } from "./validation/meshVm";
 
 export const meshVmType = "mesh-vm:index:MeshVm";
 
-/** What the host half receives: resolved settings and the mesh objects it may depend on. */
-export interface MeshVmHostContext {
-  /** The component's resource name (prefix for child names). */
-  name: string;
-  /** Every setting with defaults applied, once known (bootstrap settings in `.bootstrap`). */
-  settings: pulumi.Output<ResolvedMeshVm>;
-  /** The rendered objects, typed (e.g. the WorkloadEntry to derive the proxy's identity from). */
-  objects: pulumi.Output<MeshVmObjects>;
-  /** The WorkloadEntry resource (the proxy must start after it exists). */
-  workloadEntry: k8s.apiextensions.CustomResource;
-  /** Resources the host steps should depend on (WorkloadEntry, Sidecar, ServiceAccount, ...). */
-  meshResources: pulumi.Resource[];
-  /** SPIFFE identity of the workload. */
-  spiffeId: pulumi.Output<string>;
+/** What the proxy on the host reports (MeshVm's `proxy` output when `host` is set). */
+export interface MeshVmProxyState {
+  /** Container id and state after the last run. */
+  containerId: string;
+  containerState: string;
+  /** The proxy image. */
+  proxyImage: string;
+  /** The `docker run` command the proxy was started with. */
+  dockerRunCommand: string;
+  /** sidecar.env as written to the VM. */
+  sidecarEnv: string;
+  /** SHA-256 of each file in proxyConfigDir. */
+  fileDigests: Record<string, string>;
+  /** When the current bootstrap token expires (RFC 3339). */
+  tokenExpiry: string;
+  /** The managed `/etc/hosts` block ("" when none). */
+  hostsBlock: string;
+  /** SSH identity of the proxy steps. */
+  sshIdentity: MeshVmSshIdentity;
+}
+
+/** The SSH identity the proxy steps use. */
+export interface MeshVmSshIdentity {
+  user: string;
+  host: string;
+  port: number;
+  /** The generated key's public half, when `prepare` installed one. */
+  publicKey?: string;
 }
 
 /**
@@ -78,9 +98,14 @@ async function prepare(name: string, args: PlainMeshVmArgs): Promise<Prepared> {
   return { settings, objects };
 }
 
+// Each MeshVm's VmProxy, kept off the instance: Pulumi's component analyzer treats every field, private ones
+// included, as an output, and a child resource is not an output other languages can type.
+const proxies = new WeakMap<MeshVm, VmProxy>();
+
 /**
  * A VM or bare-metal host onboarded into an Istio/TSB mesh: WorkloadEntry (with tctl's bootstrap annotations),
- * no-iptables Sidecar, ServiceEntry, and optionally ServiceAccount and WorkloadGroup.
+ * no-iptables Sidecar, ServiceEntry, optionally ServiceAccount and WorkloadGroup, and, with `host`, the proxy on
+ * the VM (a {@link VmProxy} child: SSH, bootstrap token, files, container, `/etc/hosts` block).
  *
  * Inputs are validated before anything is created: synchronously when they are plain values, otherwise as
  * soon as they are known (an error then fails the child resources' registration).
@@ -106,15 +131,21 @@ export class MeshVm extends pulumi.ComponentResource {
   public readonly manifests: pulumi.Output<string>;
   /** All settings after defaults, including the tctl bootstrap settings. */
   public readonly settings: pulumi.Output<ResolvedMeshVm>;
+  /** What the proxy on the host reports; undefined without `host`. */
+  public readonly proxy: pulumi.Output<MeshVmProxyState | undefined>;
 
   constructor(name: string, args: MeshVmArgs, opts?: pulumi.ComponentResourceOptions) {
+    // The host inputs hold secrets (keys, kubeconfig): they stay out of the mesh settings and objects.
+    const { host, ...meshArgs } = args;
     // Plain inputs are checked before the component is even registered, so preview fails with nothing created.
-    if (isPlainKnown(args)) {
-      throwIfIssues(`MeshVm "${name}"`, validateMeshVmArgs(args as PlainMeshVmArgs));
-    }
+    const owner = `MeshVm "${name}"`;
+    throwIfIssues(owner, [
+      ...(isPlainKnown(meshArgs) ? validateMeshVmArgs(meshArgs as PlainMeshVmArgs) : []),
+      ...(host === undefined ? [] : validateMeshVmHostArgs(host)),
+    ]);
     super(meshVmType, name, {}, opts);
 
-    const prepared = pulumi.output(args).apply((plain) => prepare(name, plain as PlainMeshVmArgs));
+    const prepared = pulumi.output(meshArgs).apply((plain) => prepare(name, plain as PlainMeshVmArgs));
     this.settings = prepared.settings;
     const objects = prepared.apply((p) => p.objects);
     this.objects = objects;
@@ -128,7 +159,6 @@ export class MeshVm extends pulumi.ComponentResource {
         .filter((v) => v !== apiVersion)
         .map((v) => ({ type: customResourceType(v, kind) }));
 
-    const meshResources: pulumi.Resource[] = [];
     let serviceAccount: k8s.core.v1.ServiceAccount | undefined;
     if (args.createServiceAccount === true) {
       serviceAccount = new k8s.core.v1.ServiceAccount(
@@ -136,36 +166,58 @@ export class MeshVm extends pulumi.ComponentResource {
         { metadata: objects.apply((o) => o.serviceAccount!.metadata) },
         { parent: this },
       );
-      meshResources.push(serviceAccount);
     }
     const dependsOn = serviceAccount === undefined ? [] : [serviceAccount];
 
-    const customResource = (kind: string, pick: (o: MeshVmObjects) => KubeObject<unknown> | undefined) =>
+    // `gate` threads a dependency through the object's fields: the registration objects are created after
+    // the proxy is ready and deleted before it stops (dependsOn on a component would not reach its children).
+    const customResource = (
+      kind: string,
+      pick: (o: MeshVmObjects) => KubeObject<unknown> | undefined,
+      gate: <T>(v: pulumi.Output<T>) => pulumi.Output<T> = (v) => v,
+    ) =>
       new k8s.apiextensions.CustomResource(
         `${name}-${kind.toLowerCase()}`,
         {
           apiVersion,
           kind,
-          metadata: objects.apply((o) => pick(o)!.metadata),
-          spec: objects.apply((o) => pick(o)!.spec),
+          metadata: gate(objects.apply((o) => pick(o)!.metadata)),
+          spec: gate(objects.apply((o) => pick(o)!.spec)),
         },
         { parent: this, aliases: aliasesFor(kind), dependsOn },
       );
 
-    const workloadEntry = customResource("WorkloadEntry", (o) => o.workloadEntry);
-    meshResources.push(workloadEntry);
+    // The Sidecar shapes the proxy's listeners, so it exists before the proxy starts.
     const sidecar = args.sidecar?.enabled === false ? undefined : customResource("Sidecar", (o) => o.sidecar);
-    if (sidecar !== undefined) meshResources.push(sidecar);
+
+    let vmProxy: VmProxy | undefined;
+    if (host !== undefined) {
+      const afterSidecar = <T>(v: pulumi.Output<T>): pulumi.Output<T> =>
+        sidecar === undefined ? v : (pulumi.all([sidecar.urn, v]).apply(([, x]) => x) as pulumi.Output<T>);
+      vmProxy = new VmProxy(
+        `${name}-proxy`,
+        vmProxyArgsFromMeshVm(
+          this.settings,
+          afterSidecar(objects.apply((o) => o.workloadEntry as unknown as WorkloadEntryLike)),
+          host,
+          serviceAccount?.metadata.name,
+        ),
+        { parent: this },
+      );
+    }
+    if (vmProxy !== undefined) proxies.set(this, vmProxy);
+    const registration = <T>(v: pulumi.Output<T>): pulumi.Output<T> =>
+      vmProxy === undefined ? v : vmProxy.afterProxyReady(v);
+
+    const workloadEntry = customResource("WorkloadEntry", (o) => o.workloadEntry, registration);
     const serviceEntry =
       args.serviceEntry?.enabled === false
         ? undefined
-        : customResource("ServiceEntry", (o) => o.serviceEntry);
-    if (serviceEntry !== undefined) meshResources.push(serviceEntry);
+        : customResource("ServiceEntry", (o) => o.serviceEntry, registration);
     const workloadGroup =
       args.workloadGroup?.enabled === true
         ? customResource("WorkloadGroup", (o) => o.workloadGroup)
         : undefined;
-    if (workloadGroup !== undefined) meshResources.push(workloadGroup);
 
     this.workloadEntryName = workloadEntry.metadata.name;
     this.sidecarName = sidecar === undefined ? pulumi.output(undefined) : sidecar.metadata.name;
@@ -177,15 +229,20 @@ export class MeshVm extends pulumi.ComponentResource {
       serviceAccount === undefined ? this.settings.serviceAccount : serviceAccount.metadata.name;
     this.namespace = workloadEntry.metadata.namespace;
     this.spiffeId = this.settings.apply((s) => spiffeId(s.trustDomain, s.namespace, s.serviceAccount));
-
-    const hostOutputs = this.provisionHost({
-      name,
-      settings: this.settings,
-      objects,
-      workloadEntry,
-      meshResources,
-      spiffeId: this.spiffeId,
-    });
+    this.proxy =
+      vmProxy === undefined
+        ? pulumi.output(undefined)
+        : (pulumi.output({
+            containerId: vmProxy.containerId,
+            containerState: vmProxy.containerState,
+            proxyImage: vmProxy.proxyImage,
+            dockerRunCommand: vmProxy.dockerRunCommand,
+            sidecarEnv: vmProxy.sidecarEnv,
+            fileDigests: vmProxy.fileDigests,
+            tokenExpiry: vmProxy.tokenExpiry,
+            hostsBlock: vmProxy.hostsBlock,
+            sshIdentity: vmProxy.sshIdentity,
+          }) as pulumi.Output<MeshVmProxyState>);
 
     this.registerOutputs({
       workloadEntryName: this.workloadEntryName,
@@ -198,16 +255,19 @@ export class MeshVm extends pulumi.ComponentResource {
       objects: this.objects,
       manifests: this.manifests,
       settings: this.settings,
-      ...hostOutputs,
+      proxy: this.proxy,
     });
   }
 
   /**
-   * Hook for the host half: creates the SSH/provisioning resources (children of this component) and returns
-   * extra outputs to register. Called at the end of the constructor, after the mesh objects exist; the mesh
-   * half alone creates nothing on the host.
+   * `value`, carrying a dependency on this VM's ready proxy (with `host`; otherwise `value` as is). Pass the
+   * fields of further registration objects (e.g. a ServiceEntry shared by a fleet) through it: they are then
+   * created after the proxy is ready and deleted before it stops.
    */
-  protected provisionHost(_ctx: MeshVmHostContext): Record<string, pulumi.Input<unknown>> {
-    return {};
+  public afterProxyReady<T>(value: pulumi.Input<T>): pulumi.Output<T> {
+    const vmProxy = proxies.get(this);
+    return vmProxy === undefined
+      ? (pulumi.output(value) as pulumi.Output<T>)
+      : vmProxy.afterProxyReady(value);
   }
 }

@@ -9,6 +9,7 @@ import { bootstrapDefaults, ExplicitBootstrapSettings } from "./mesh/annotations
 import { networkingV1, normaliseNetworkingApiVersion } from "./mesh/apiVersion";
 import { defaultTrustDomain } from "./mesh/identity";
 import { isIpAddress } from "./validation/addresses";
+import type { MeshVmHostArgs } from "./host/fromMeshVm";
 
 /** An inbound port of the VM workload: a Sidecar ingress listener and a ServiceEntry port. */
 export interface MeshVmPortArgs {
@@ -159,13 +160,20 @@ export interface MeshVmArgs {
   proxyContainerName?: pulumi.Input<string>;
 
   // ---- Host provisioning (SSH half) ------------------------------------------------------------------
-  // Reserved: the VM/SSH half of MeshVm adds its inputs here (admin SSH connection and keys, pinned host key,
-  // token lifetime, proxy image/tag, ...). MeshVm hands the resolved mesh inputs and created objects to
-  // `MeshVm.provisionHost` (see components/meshVm.ts), so those inputs need no change to the mesh half.
+  /**
+   * Onboard the host too: SSH connection (pinned host key), optional host preparation, bootstrap token, files
+   * and the proxy container (see `MeshVmHostArgs`). The WorkloadEntry and ServiceEntry are then registered only
+   * once the proxy is ready, and removed before it stops. Omit it to create the mesh objects only (e.g. when
+   * another tool runs the proxy). Plain object: it decides which resources exist; its fields may be Inputs.
+   */
+  host?: MeshVmHostArgs;
 }
 
-/** MeshVmArgs with every Input resolved to its plain value. */
-export type PlainMeshVmArgs = pulumi.Unwrap<MeshVmArgs>;
+/** The mesh-side inputs (everything but `host`), which validation and the renderers see. */
+export type MeshVmMeshArgs = Omit<MeshVmArgs, "host">;
+
+/** The mesh-side inputs with every Input resolved to its plain value. */
+export type PlainMeshVmArgs = pulumi.Unwrap<MeshVmMeshArgs>;
 
 export interface ResolvedPort {
   name: string;

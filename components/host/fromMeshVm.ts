@@ -4,20 +4,32 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ResolvedMeshVm } from "../meshVmArgs";
 import type { ProxyImageSettings } from "./proxyContainer";
-import type { BastionArgs, SshCredentialsArgs } from "./sshConnection";
-import type { BootstrapTokenArgs, HostPreparationArgs, Inputs, VmProxyArgs } from "./vmProxy";
+import type { BastionArgs } from "./sshConnection";
+import type { BootstrapTokenArgs, HostPreparationArgs, VmProxyArgs } from "./vmProxy";
 import type { MeshSettings } from "./sidecarEnv";
 import type { ReadinessSettings } from "./proxyScripts";
 import { WorkloadEntryLike, workloadIdentityFromWorkloadEntry } from "./workloadIdentity";
 
-/** The host half's inputs of MeshVm (everything not already a tctl bootstrap setting). */
+/** How the proxy user (`sshUser`) logs in. */
+export interface MeshVmHostCredentialsArgs {
+  /** OpenSSH/PEM private key (kept secret). */
+  privateKey?: pulumi.Input<string>;
+  privateKeyPassword?: pulumi.Input<string>;
+  /** ssh-agent socket, instead of a key. */
+  agentSocketPath?: pulumi.Input<string>;
+}
+
+/**
+ * The host half's inputs of MeshVm (everything not already a tctl bootstrap setting: host, port, user, config
+ * dir, image hub, instance IP and container name come from MeshVm's `sshHost`, `sshPort`, ... inputs).
+ */
 export interface MeshVmHostArgs {
   /** The VM's SSH host key (authorized_keys format), pinned for every connection. */
   hostKey?: pulumi.Input<string>;
   /** Connect without checking the host key (warns). */
   insecureIgnoreHostKey?: boolean;
   /** Credentials of the proxy user (`sshUser`); without them `prepare` generates and installs a key. */
-  credentials?: Omit<SshCredentialsArgs, "user">;
+  credentials?: MeshVmHostCredentialsArgs;
   /** Optional bastion. */
   bastion?: BastionArgs;
   /** Bounded dialing (defaults: 20 attempts, 10 s each). */
@@ -29,8 +41,8 @@ export interface MeshVmHostArgs {
   kubeconfig: pulumi.Input<string>;
   kubeContext?: pulumi.Input<string>;
   token?: BootstrapTokenArgs;
-  /** Mesh settings for sidecar.env (trust domain defaults to MeshVm's). */
-  mesh?: Inputs<MeshSettings>;
+  /** Mesh settings for sidecar.env and the proxy arguments (trust domain defaults to MeshVm's). */
+  mesh?: MeshSettings;
   /** Full proxy image, or a tag for `<proxyImageHub>/proxyv2`. */
   proxyImage?: pulumi.Input<string>;
   proxyImageTag?: pulumi.Input<string>;

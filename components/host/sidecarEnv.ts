@@ -44,7 +44,9 @@ export interface MeshSettings {
   /** Trust domain (default `cluster.local`). */
   trustDomain?: string;
   /** ProxyConfig fields (mesh `defaultConfig` merged with overrides) for PROXY_CONFIG; `proxyMetadata` entries become variables. */
-  proxyConfig?: Record<string, unknown>;
+  // `any` (schema `Any`), not `unknown`: the component analyzer of other Pulumi languages accepts only `any`.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  proxyConfig?: Record<string, any>;
 }
 
 /** A rendered variable list (kept as pairs so tests and previews can show it key by key). */

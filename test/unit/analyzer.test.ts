@@ -26,12 +26,13 @@ describe("Pulumi component analyzer", () => {
         .sort(),
       ["labels", "namespace", "serviceAccount"],
     );
+    assert.ok(vm.inputs["host"], "MeshVm takes the host inputs");
     assert.equal(
       (vm.inputs["apiVersion"] as { plain?: boolean }).plain,
       true,
       "apiVersion shapes the type token",
     );
-    for (const out of ["workloadEntryName", "spiffeId", "objects", "manifests", "settings"]) {
+    for (const out of ["workloadEntryName", "spiffeId", "objects", "manifests", "settings", "proxy"]) {
       assert.ok(vm.outputs[out], `MeshVm output ${out}`);
     }
     assert.deepStrictEqual(

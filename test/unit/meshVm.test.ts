@@ -6,7 +6,6 @@ import * as path from "node:path";
 import { describe, it } from "node:test";
 import { parse, parseAllDocuments } from "yaml";
 import { MeshVm } from "../../components";
-import type { MeshVmHostContext } from "../../components";
 import { ratingsVmArgs, seedSidecarYaml, seedWorkloadEntryYaml } from "./fixtures/ratings";
 import { readTsbOnboardingSeed } from "./fixtures/seeds";
 import { registered, settle, valueOf } from "./helpers/pulumiMocks";
@@ -177,27 +176,5 @@ describe("MeshVm: validation before anything is created", () => {
       /registered bad-async mesh-vm:index:MeshVm/,
       "the component itself was registered",
     );
-  });
-});
-
-describe("MeshVm: host hook", () => {
-  it("hands the host half resolved settings, typed objects and the mesh resources, after they exist", async () => {
-    let seen: MeshVmHostContext | undefined;
-    class WithHost extends MeshVm {
-      protected override provisionHost(ctx: MeshVmHostContext) {
-        seen = ctx;
-        return {};
-      }
-    }
-    new WithHost("hooked", ratingsVmArgs);
-    assert.ok(seen);
-    assert.equal(seen.name, "hooked");
-    assert.deepStrictEqual(
-      seen.meshResources.map((r) => (r as unknown as { __name: string }).__name),
-      ["hooked-workloadentry", "hooked-sidecar", "hooked-serviceentry"],
-    );
-    assert.equal((await valueOf(seen.settings)).bootstrap.proxyConfigDir, "/etc/istio-proxy");
-    assert.equal((await valueOf(seen.objects)).workloadEntry.spec.address, "35.194.38.142");
-    assert.equal(await valueOf(seen.spiffeId), "spiffe://cluster.local/ns/bookinfo/sa/bookinfo-ratings");
   });
 });
