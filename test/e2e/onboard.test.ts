@@ -11,7 +11,6 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse } from "yaml";
-import { VmProxy } from "../../components/host";
 import { MeshVm } from "../../components";
 import { startCluster, type TestCluster } from "../harness/cluster";
 import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
@@ -95,51 +94,38 @@ describe(
       const tlsProvider = new tls.Provider("tls", {}, providerVersion("TLS"));
       const outputs: Record<string, unknown> = {};
       for (const vm of vms) {
-        const proxy = new VmProxy(
-          `${vm.name}-host`,
-          {
-            ssh: { host: vm.sshHost, port: vm.host.sshPort, hostKey: vm.host.hostKey },
-            prepare: { admin: { user: vm.host.adminUser, privateKey: vm.host.adminPrivateKey } },
-            workload: {
-              name: vm.name,
-              namespace: NS,
-              serviceAccount: SA,
-              address: vm.address,
-              proxyInstanceIp: vm.proxyInstanceIp,
-              network: vm.network,
-              labels: LABELS,
-            },
-            kubeconfig: cluster!.kubeconfig,
-            token: { expirationSeconds: knobs.tokenLifetime },
-            image: { image: PROXY_IMAGE },
-            proxyConfigDir: CONFIG_DIR,
-            egressHosts: ["reviews.bookinfo.svc", "details.bookinfo.svc"],
-            readiness: { timeoutSeconds: 60 },
-            deregistrationDelaySeconds: 2,
-            hostGone: knobs.hostGone,
-          },
-          { providers: { kubernetes: k8sProvider, command: commandProvider, tls: tlsProvider } },
-        );
         const mesh = new MeshVm(
           vm.name,
           {
             namespace: NS,
-            // Registered only once the proxy is ready, deregistered before it stops: MeshVm's objects all derive
-            // from its inputs, so one input carrying the dependency orders all of them.
-            address: proxy.afterProxyReady(vm.address),
+            address: vm.address,
             serviceAccount: SA,
             network: vm.network,
             labels: LABELS,
             ports: [{ name: "http", number: knobs.port }],
             sshHost: vm.sshHost === vm.address ? undefined : vm.sshHost,
+            sshPort: vm.host.sshPort,
             sshUser: "istio-proxy",
             proxyConfigDir: CONFIG_DIR,
             proxyInstanceIp: vm.proxyInstanceIp,
             serviceEntry: { name: `${vm.name}-svc` },
             sidecar: { name: `${vm.name}-no-iptables` },
+            // The host half: MeshVm registers the WorkloadEntry and ServiceEntry only once this proxy is ready.
+            host: {
+              hostKey: vm.host.hostKey,
+              prepare: { admin: { user: vm.host.adminUser, privateKey: vm.host.adminPrivateKey } },
+              kubeconfig: cluster!.kubeconfig,
+              token: { expirationSeconds: knobs.tokenLifetime },
+              proxyImage: PROXY_IMAGE,
+              egressHostnames: ["reviews.bookinfo.svc", "details.bookinfo.svc"],
+              readiness: { timeoutSeconds: 60 },
+              deregistrationDelaySeconds: 2,
+              hostGone: knobs.hostGone,
+            },
           },
-          { providers: { kubernetes: k8sProvider } },
+          { providers: { kubernetes: k8sProvider, command: commandProvider, tls: tlsProvider } },
         );
+        const proxy = mesh.proxy.apply((p) => p!);
         outputs[`${vm.name}.workloadEntry`] = mesh.workloadEntryName;
         outputs[`${vm.name}.containerId`] = proxy.containerId;
         outputs[`${vm.name}.tokenExpiry`] = proxy.tokenExpiry;
@@ -226,15 +212,15 @@ describe(
           `create kubernetes:networking.istio.io/v1:WorkloadEntry ${vm.name}-workloadentry`,
           `create kubernetes:networking.istio.io/v1:Sidecar ${vm.name}-sidecar`,
           `create kubernetes:networking.istio.io/v1:ServiceEntry ${vm.name}-serviceentry`,
-          `create tls:index/privateKey:PrivateKey ${vm.name}-host-ssh-key`,
-          `create command:local:Command ${vm.name}-host-bootstrap-token`,
-          `create command:remote:Command ${vm.name}-host-prepare-host`,
-          `create command:remote:Command ${vm.name}-host-sidecar-env`,
-          `create command:remote:Command ${vm.name}-host-istio-ca-pem`,
-          `create command:remote:Command ${vm.name}-host-k8s-ca-pem`,
-          `create command:remote:Command ${vm.name}-host-istio-token`,
-          `create command:remote:Command ${vm.name}-host-proxy-container`,
-          `create command:remote:Command ${vm.name}-host-egress-hosts`,
+          `create tls:index/privateKey:PrivateKey ${vm.name}-proxy-ssh-key`,
+          `create command:local:Command ${vm.name}-proxy-bootstrap-token`,
+          `create command:remote:Command ${vm.name}-proxy-prepare-host`,
+          `create command:remote:Command ${vm.name}-proxy-sidecar-env`,
+          `create command:remote:Command ${vm.name}-proxy-istio-ca-pem`,
+          `create command:remote:Command ${vm.name}-proxy-k8s-ca-pem`,
+          `create command:remote:Command ${vm.name}-proxy-istio-token`,
+          `create command:remote:Command ${vm.name}-proxy-proxy-container`,
+          `create command:remote:Command ${vm.name}-proxy-egress-hosts`,
         ]) {
           assert.ok(planned.includes(s), `preview plans "${s}"; planned:\n${planned.join("\n")}`);
         }
@@ -364,7 +350,7 @@ describe(
           );
         }
         const order = up.events.map(eventKey);
-        const ready_ = order.indexOf(`done create ${vm.name}-host-proxy-container`);
+        const ready_ = order.indexOf(`done create ${vm.name}-proxy-proxy-container`);
         const registered = order.indexOf(`start create ${vm.name}-workloadentry`);
         assert.ok(
           ready_ >= 0 && registered > ready_,
@@ -423,15 +409,15 @@ describe(
       assert.equal(await tokenRequests(), mints + 2, "one new token per VM");
       for (const [i, vm] of vms.entries()) {
         assert.ok(
-          touched.some((s) => s.endsWith(`${vm.name}-host-bootstrap-token`)),
+          touched.some((s) => s.endsWith(`${vm.name}-proxy-bootstrap-token`)),
           touched.join(", "),
         );
         assert.ok(
-          touched.includes(`update command:remote:Command ${vm.name}-host-istio-token`),
+          touched.includes(`update command:remote:Command ${vm.name}-proxy-istio-token`),
           touched.join(", "),
         );
         assert.ok(
-          !touched.some((s) => s.endsWith(`${vm.name}-host-proxy-container`)),
+          !touched.some((s) => s.endsWith(`${vm.name}-proxy-proxy-container`)),
           "container step untouched",
         );
         const token = await vm.host.readFile(`${CONFIG_DIR}/istio-token`);
@@ -464,7 +450,7 @@ describe(
       const order = down.events.map(eventKey);
       for (const vm of vms) {
         const deregistered = order.indexOf(`done delete ${vm.name}-workloadentry`);
-        const stopping = order.indexOf(`start delete ${vm.name}-host-proxy-container`);
+        const stopping = order.indexOf(`start delete ${vm.name}-proxy-proxy-container`);
         assert.ok(
           deregistered >= 0 && stopping > deregistered,
           `${vm.name}: deregistered before the proxy stopped`,
