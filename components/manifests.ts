@@ -4,6 +4,7 @@
 // unset); unknown ones are refused so a typo cannot silently fall back to a default.
 import { parseAllDocuments } from "yaml";
 import {
+  bootstrapDefaults,
   bootstrapAnnotations,
   bootstrapSettingFor,
   meshExpansionConfigMapAnnotation,
@@ -219,7 +220,8 @@ export function fromManifests(yamlText: string): PlainMeshVmArgs {
   }
   if (bootstrap["sshUser"] !== undefined) args.sshUser = bootstrap["sshUser"];
   if (bootstrap["scpPath"] !== undefined) args.scpPath = bootstrap["scpPath"];
-  if (bootstrap["proxyConfigDir"] !== undefined) args.proxyConfigDir = bootstrap["proxyConfigDir"];
+  // Without the annotation tctl used its own default: keep that directory (MeshVm's default differs).
+  args.proxyConfigDir = bootstrap["proxyConfigDir"] ?? bootstrapDefaults.proxyConfigDir;
   if (bootstrap["proxyImageHub"] !== undefined) args.proxyImageHub = bootstrap["proxyImageHub"];
   if (bootstrap["proxyContainerName"] !== undefined)
     args.proxyContainerName = bootstrap["proxyContainerName"];

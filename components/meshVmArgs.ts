@@ -5,7 +5,7 @@
 // enum-like settings are plain strings with their allowed values documented, and a few settings that shape
 // the resource graph (which objects exist, the API version in the type token) are plain values, not Inputs.
 import * as pulumi from "@pulumi/pulumi";
-import { bootstrapDefaults, ExplicitBootstrapSettings } from "./mesh/annotations";
+import { bootstrapDefaults, ExplicitBootstrapSettings, meshVmProxyConfigDir } from "./mesh/annotations";
 import { networkingV1, normaliseNetworkingApiVersion } from "./mesh/apiVersion";
 import { defaultTrustDomain } from "./mesh/identity";
 import { isIpAddress } from "./validation/addresses";
@@ -150,7 +150,10 @@ export interface MeshVmArgs {
   sshUser?: pulumi.Input<string>;
   /** Remote scp binary. tctl default: `/usr/bin/scp`. */
   scpPath?: pulumi.Input<string>;
-  /** Directory on the VM for sidecar.env, istio-ca.pem and istio-token. tctl default: `/tmp/istio-proxy`. */
+  /**
+   * Directory on the VM for sidecar.env, istio-ca.pem, istio-token and the agent's certificates. Default
+   * `/etc/istio-proxy` (the seeds'; survives reboots), written as an annotation. tctl's default: `/tmp/istio-proxy`.
+   */
   proxyConfigDir?: pulumi.Input<string>;
   /** Image hub of the proxy image (e.g. `docker.io/tetrate`). tctl default: mesh hub, else `docker.io/istio`. */
   proxyImageHub?: pulumi.Input<string>;
@@ -302,12 +305,14 @@ export function resolveMeshVmArgs(defaultName: string, args: PlainMeshVmArgs): R
     if (defined(v)) selectorLabels[k] = v;
   }
 
+  const proxyConfigDir = args.proxyConfigDir ?? meshVmProxyConfigDir;
   const explicitBootstrap: ExplicitBootstrapSettings = omitUndefined({
     sshHost: args.sshHost,
     sshPort: args.sshPort,
     sshUser: args.sshUser,
     scpPath: args.scpPath,
-    proxyConfigDir: args.proxyConfigDir,
+    // tctl's own default needs no annotation (objects from fromManifests stay as they were).
+    proxyConfigDir: proxyConfigDir === bootstrapDefaults.proxyConfigDir ? undefined : proxyConfigDir,
     proxyImageHub: args.proxyImageHub,
     proxyContainerName: args.proxyContainerName,
     proxyInstanceIp: args.proxyInstanceIp,
@@ -348,7 +353,7 @@ export function resolveMeshVmArgs(defaultName: string, args: PlainMeshVmArgs): R
       sshPort: args.sshPort ?? bootstrapDefaults.sshPort,
       sshUser: args.sshUser ?? bootstrapDefaults.sshUser,
       scpPath: args.scpPath ?? bootstrapDefaults.scpPath,
-      proxyConfigDir: args.proxyConfigDir ?? bootstrapDefaults.proxyConfigDir,
+      proxyConfigDir,
       proxyImageHub: (args.proxyImageHub ?? bootstrapDefaults.proxyImageHub).replace(/\/+$/, ""),
       proxyInstanceIp: args.proxyInstanceIp ?? (addressIsIp ? args.address : undefined),
       proxyContainerName: args.proxyContainerName ?? bootstrapDefaults.proxyContainerName,

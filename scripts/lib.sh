@@ -14,7 +14,7 @@ die() { printf '[mesh-vm] error: %s\n' "$*" >&2; exit 1; }
 MESH_VM_APT_PACKAGES=(
   iproute2 debootstrap openssh-client openssh-server openssl
   podman podman-docker runc uidmap slirp4netns
-  curl ca-certificates procps psmisc util-linux xz-utils
+  curl ca-certificates procps psmisc util-linux xz-utils jq
 )
 
 # Install the Debian packages that are missing. Needs root (the test bed creates network

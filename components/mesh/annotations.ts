@@ -38,6 +38,13 @@ export const bootstrapDefaults = {
   proxyContainerName: "istio-proxy",
 } as const;
 
+/**
+ * MeshVm's own default for proxyConfigDir: the seeds' `/etc/istio-proxy`, not tctl's `/tmp/istio-proxy`, because
+ * the token and the agent's issued certificates must survive a reboot (tmp is cleared). Since it differs from
+ * tctl's default it is always written as an annotation, so tctl reading the object uses the same directory.
+ */
+export const meshVmProxyConfigDir = "/etc/istio-proxy";
+
 /** Settings a user gave explicitly; only these are written as annotations (absent means tctl's default). */
 export interface ExplicitBootstrapSettings {
   sshHost?: string;

@@ -18,12 +18,17 @@ const base: PlainMeshVmArgs = {
 };
 
 describe("renderers", () => {
-  it("defaults: name from the component, class label, egress 127.0.0.2 ./*, HTTP, 127.0.0.1 endpoints", () => {
+  it("defaults: name from the component, /etc/istio-proxy, class label, egress 127.0.0.2 ./*, HTTP, 127.0.0.1 endpoints", () => {
     const o = renderMeshVmObjects(resolveMeshVmArgs("cart-vm", base));
     assert.deepStrictEqual(o.workloadEntry, {
       apiVersion: "networking.istio.io/v1",
       kind: "WorkloadEntry",
-      metadata: { name: "cart-vm", namespace: "shop" },
+      metadata: {
+        name: "cart-vm",
+        namespace: "shop",
+        // MeshVm's default directory differs from tctl's /tmp/istio-proxy, so it is written for tctl too.
+        annotations: { "sidecar-bootstrap.istio.io/proxy-config-dir": "/etc/istio-proxy" },
+      },
       spec: {
         address: "2001:db8::10",
         labels: { app: "cart", version: "v1", class: "vm" },
