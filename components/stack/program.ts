@@ -1,0 +1,123 @@
+// The root program: one Kubernetes provider from the stack configuration, MeshExpansion when configured, one
+// MeshVm per configured VM, and stack outputs that summarise each VM. The root index.ts exports this; inline
+// Automation API programs (the sandbox, the tests) call the same function.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { istioFirewallPorts, tsbFirewallPorts } from "../mesh/expansion";
+import { MeshExpansion } from "../meshExpansion";
+import { MeshVm } from "../meshVm";
+import { readStackConfig, StackConfig } from "./config";
+
+/**
+ * Test-bed knob: the kubernetes provider plugin version to use, when the installed plugin's version differs from
+ * the npm SDK's (scripts/toolchain.sh builds it from source and exports this variable). Unset for normal use.
+ */
+export const kubernetesPluginVersionEnv = "MESH_VM_PLUGIN_VERSION_KUBERNETES";
+
+export interface OnboardOptions {
+  /** The configuration to use instead of the stack's (already parsed with parseStackConfig). */
+  config?: StackConfig;
+  /** Directory manifest files and a kubeconfig path are relative to (default: the cwd, the project dir). */
+  baseDir?: string;
+  /** kubernetes provider plugin version (default: `$MESH_VM_PLUGIN_VERSION_KUBERNETES`, else the SDK's). */
+  kubernetesPluginVersion?: string;
+}
+
+/** The proxy part of a VM's summary. */
+export interface ProxySummary {
+  containerState: string;
+  containerId: string;
+  proxyImage: string;
+}
+
+/** What the stack outputs for each VM. */
+export interface VmSummary {
+  /** `spiffe://<trust-domain>/ns/<namespace>/sa/<serviceAccount>`. */
+  spiffeId: string;
+  /** WorkloadEntry name. */
+  workloadEntry: string;
+  namespace: string;
+  /** Ports the VM must accept from the mesh (pods and gateways), for its firewall. */
+  inboundPorts: number[];
+  /** The proxy on the host; null without `host`. */
+  proxy: ProxySummary | null;
+  /** The managed /etc/hosts block on the VM; null without `host`. */
+  hostsBlock: string | null;
+  /** When the bootstrap token expires (RFC 3339); null without `host`. */
+  tokenExpiry: string | null;
+}
+
+export interface OnboardOutputs {
+  /** VM name → summary. */
+  vms: pulumi.Output<Record<string, VmSummary>>;
+  /** TCP ports VMs must reach on the gateway (from MeshExpansion, else the flavor's list). */
+  firewallPorts: pulumi.Output<number[]>;
+  /** istiod's host name VMs map to the gateway, when MeshExpansion is configured. */
+  istiodHost?: pulumi.Output<string>;
+}
+
+/**
+ * Onboards the VMs of the stack configuration. Throws StackConfigError (naming each bad key and the stack file)
+ * before registering anything when the configuration is invalid.
+ */
+export function onboardFromConfig(options: OnboardOptions = {}): OnboardOutputs {
+  const config =
+    options.config ?? readStackConfig(options.baseDir !== undefined ? { baseDir: options.baseDir } : {});
+  const version = options.kubernetesPluginVersion ?? process.env[kubernetesPluginVersionEnv];
+
+  // clusterIdentifier keeps a changed kubeconfig (new credentials, same cluster) from replacing every object.
+  const provider = new k8s.Provider(
+    "kubernetes",
+    {
+      ...(config.kubeconfig !== undefined ? { kubeconfig: config.kubeconfig } : {}),
+      ...(config.kubeContext !== undefined ? { context: config.kubeContext } : {}),
+      ...(config.clusterIdentifier !== undefined ? { clusterIdentifier: config.clusterIdentifier } : {}),
+    },
+    version ? { version } : {},
+  );
+  const opts: pulumi.ComponentResourceOptions = { providers: [provider] };
+
+  const expansion =
+    config.meshExpansion === undefined
+      ? undefined
+      : new MeshExpansion("mesh-expansion", config.meshExpansion, opts);
+
+  const summaries: Record<string, pulumi.Output<VmSummary>> = {};
+  for (const vm of config.vms) {
+    // VMs onboard once the cluster accepts VMs (the ControlPlane patch or istiod's gateway exists).
+    const meshVm = new MeshVm(vm.name, vm.args, {
+      ...opts,
+      ...(expansion ? { dependsOn: [expansion] } : {}),
+    });
+    summaries[vm.name] = summarise(meshVm);
+  }
+
+  return {
+    vms: pulumi.output(summaries) as pulumi.Output<Record<string, VmSummary>>,
+    firewallPorts:
+      expansion?.firewallPorts ??
+      pulumi.output(config.flavor === "tsb" ? [...tsbFirewallPorts] : [...istioFirewallPorts]),
+    ...(expansion ? { istiodHost: expansion.istiodHost } : {}),
+  };
+}
+
+function summarise(vm: MeshVm): pulumi.Output<VmSummary> {
+  return pulumi
+    .all([vm.spiffeId, vm.workloadEntryName, vm.namespace, vm.settings, vm.proxy])
+    .apply(([spiffeId, workloadEntry, namespace, settings, proxy]) => ({
+      spiffeId,
+      workloadEntry,
+      namespace,
+      inboundPorts: settings.ports.map((p) => p.targetPort ?? p.number),
+      proxy:
+        proxy === undefined
+          ? null
+          : {
+              containerState: proxy.containerState,
+              containerId: proxy.containerId,
+              proxyImage: proxy.proxyImage,
+            },
+      hostsBlock: proxy === undefined ? null : proxy.hostsBlock,
+      tokenExpiry: proxy === undefined ? null : proxy.tokenExpiry,
+    }));
+}
