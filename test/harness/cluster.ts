@@ -10,7 +10,7 @@
 // makes keys but cannot issue X.509 certificates, and openssl is the reference tool for that.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { createWriteStream, rmSync } from "node:fs";
+import { closeSync, createWriteStream, openSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { request as httpsRequest } from "node:https";
 import { createServer } from "node:net";
@@ -18,6 +18,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { parseAllDocuments, stringify } from "yaml";
+import { pidAlive } from "./hosts/process";
 import { requireExecutable, toolchainEnv } from "./toolchain";
 
 const execFileAsync = promisify(execFile);
@@ -37,7 +38,31 @@ export interface ApiResponse {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type KubeObject = Record<string, any>;
 
+export interface StartClusterOptions {
+  /** Directory for the cluster's files (created; default: a fresh temp dir). */
+  dir?: string;
+  /**
+   * The cluster outlives this process (the local sandbox): etcd and kube-apiserver run in their own
+   * session with logs in files, and no exit hook of this process stops them once started. `record()`
+   * says how to find them again: attachCluster(record) from any process, whose stop() ends them.
+   */
+  detached?: boolean;
+}
+
+/** Where a (detached) cluster runs: serialisable, for attachCluster() in another process. */
+export interface ClusterRecord {
+  dir: string;
+  server: string;
+  kubeconfigPath: string;
+  auditLogPath: string;
+  /** etcd, kube-apiserver. */
+  pids: number[];
+  ports: number[];
+}
+
 export interface TestCluster {
+  /** The cluster's files (PKI, etcd data, logs, kubeconfig). */
+  dir: string;
   /** kubeconfig contents (admin token, cluster CA). */
   kubeconfig: string;
   kubeconfigPath: string;
@@ -59,6 +84,14 @@ export interface TestCluster {
   createNamespace(name: string): Promise<void>;
   /** Audit events (parsed) logged so far. */
   auditEvents(): Promise<KubeObject[]>;
+  /** How to find this cluster's processes again (see attachCluster). */
+  record(): ClusterRecord;
+  /**
+   * Stops only what runs in this process (the deletion controllers); etcd and kube-apiserver keep
+   * running. For detached clusters, before this process exits.
+   */
+  detach(): Promise<void>;
+  /** Stops the cluster (etcd, kube-apiserver) and removes its files. */
   stop(): Promise<void>;
 }
 
@@ -201,14 +234,23 @@ const auditPolicy = {
   ],
 };
 
-function startProcess(name: string, bin: string, args: string[], logPath: string): Proc {
-  const log = createWriteStream(logPath);
-  const child = spawn(bin, args, {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { PATH: process.env.PATH ?? "" },
-  });
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
+function startProcess(name: string, bin: string, args: string[], logPath: string, detached: boolean): Proc {
+  let child: ChildProcess;
+  if (detached) {
+    // Own session, output straight to the log file: nothing ties the process to this one.
+    const fd = openSync(logPath, "a");
+    child = spawn(bin, args, { stdio: ["ignore", fd, fd], env: { PATH: process.env.PATH ?? "" }, detached });
+    closeSync(fd);
+    child.unref();
+  } else {
+    const log = createWriteStream(logPath);
+    child = spawn(bin, args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { PATH: process.env.PATH ?? "" },
+    });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+  }
   const exited = new Promise<void>((res) => child.once("exit", () => res()));
   return { name, child, exited };
 }
@@ -243,12 +285,19 @@ async function waitFor(
   }
 }
 
-export async function startCluster(): Promise<TestCluster> {
+export async function startCluster(options: StartClusterOptions = {}): Promise<TestCluster> {
   installExitHooks();
+  const detached = options.detached ?? false;
   const env = toolchainEnv();
   const etcdBin = requireExecutable(env.MESH_VM_ETCD, "etcd");
   const apiserverBin = requireExecutable(env.MESH_VM_KUBE_APISERVER, "kube-apiserver");
-  const dir = await mkdtemp(join(tmpdir(), "mesh-vm-cluster-"));
+  let dir: string;
+  if (options.dir) {
+    dir = resolve(options.dir);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } else {
+    dir = await mkdtemp(join(tmpdir(), "mesh-vm-cluster-"));
+  }
   const procs: Proc[] = [];
   const entry = { procs, dir };
   live.add(entry);
@@ -290,6 +339,7 @@ export async function startCluster(): Promise<TestCluster> {
           "--log-level=warn",
         ],
         join(dir, "etcd.log"),
+        detached,
       ),
     );
 
@@ -297,45 +347,7 @@ export async function startCluster(): Promise<TestCluster> {
     const clusterCaPem = await readFile(join(pki, "cluster-ca.crt"), "utf8");
     const meshRootCaPem = await readFile(join(pki, "mesh-root-ca.crt"), "utf8");
 
-    const request = (
-      method: string,
-      path: string,
-      body?: unknown,
-      contentType?: string,
-    ): Promise<ApiResponse> =>
-      new Promise((res, rej) => {
-        const data = body === undefined ? undefined : JSON.stringify(body);
-        const req = httpsRequest(
-          `${server}${path}`,
-          {
-            method,
-            ca: clusterCaPem,
-            headers: {
-              authorization: `Bearer ${token}`,
-              accept: "application/json",
-              ...(data ? { "content-type": contentType ?? "application/json" } : {}),
-            },
-          },
-          (r) => {
-            const chunks: Buffer[] = [];
-            r.on("data", (c: Buffer) => chunks.push(c));
-            r.on("end", () => {
-              const text = Buffer.concat(chunks).toString("utf8");
-              let parsed: KubeObject;
-              try {
-                parsed = JSON.parse(text) as KubeObject;
-              } catch {
-                parsed = { text };
-              }
-              res({ status: r.statusCode ?? 0, body: parsed });
-            });
-          },
-        );
-        req.on("error", rej);
-        req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${path} timed out`)));
-        if (data) req.write(data);
-        req.end();
-      });
+    const request = requester(server, clusterCaPem, token);
 
     await waitFor(
       "etcd",
@@ -376,6 +388,7 @@ export async function startCluster(): Promise<TestCluster> {
           "--v=1",
         ],
         join(dir, "kube-apiserver.log"),
+        detached,
       ),
     );
     await waitFor(
@@ -403,53 +416,25 @@ export async function startCluster(): Promise<TestCluster> {
     const kubeconfigPath = join(dir, "kubeconfig");
     await writeFile(kubeconfigPath, kubeconfig, { mode: 0o600 });
 
-    const finalizer = startControllers(request);
-
-    const cluster: TestCluster = {
-      kubeconfig,
-      kubeconfigPath,
-      server,
-      clusterCaPem,
-      meshRootCaPem,
-      auditLogPath,
-      pids: procs.map((p) => p.child.pid ?? 0),
-      ports: [etcdClient, etcdPeer, apiPort],
-      request,
-      async createNamespace(name: string): Promise<void> {
-        await expectOk(
-          request("POST", "/api/v1/namespaces", { metadata: { name } }),
-          `create namespace ${name}`,
-        );
-        const configMaps = [
-          { name: "kube-root-ca.crt", data: { "ca.crt": clusterCaPem } },
-          { name: "istio-ca-root-cert", data: { "root-cert.pem": meshRootCaPem } },
-        ];
-        for (const cm of configMaps) {
-          await expectOk(
-            request("POST", `/api/v1/namespaces/${name}/configmaps`, {
-              metadata: { name: cm.name },
-              data: cm.data,
-            }),
-            `create configmap ${name}/${cm.name}`,
-          );
-        }
+    const cluster = connect(
+      {
+        dir,
+        server,
+        kubeconfigPath,
+        auditLogPath,
+        pids: procs.map((p) => p.child.pid ?? 0),
+        ports: [etcdClient, etcdPeer, apiPort],
       },
-      async auditEvents(): Promise<KubeObject[]> {
-        const text = await readFile(auditLogPath, "utf8").catch(() => "");
-        return text
-          .split("\n")
-          .filter((l) => l.trim())
-          .map((l) => JSON.parse(l) as KubeObject);
-      },
-      async stop(): Promise<void> {
-        finalizer.stop();
-        await finalizer.done;
+      { kubeconfig, clusterCaPem, meshRootCaPem, request },
+      async () => {
         // apiserver first, so it does not log etcd connection errors while shutting down.
         for (const p of [...procs].reverse()) await stopProcess(p);
         await rm(dir, { recursive: true, force: true });
         live.delete(entry);
       },
-    };
+    );
+    // A detached cluster is on its own once it runs: no exit hook of this process stops it.
+    if (detached) live.delete(entry);
     return cluster;
   } catch (err) {
     for (const p of [...procs].reverse()) await stopProcess(p);
@@ -463,6 +448,172 @@ export async function startCluster(): Promise<TestCluster> {
     live.delete(entry);
     throw new Error(`${(err as Error).message}\n${logs.join("\n")}`, { cause: err });
   }
+}
+
+interface Credentials {
+  kubeconfig: string;
+  clusterCaPem: string;
+  meshRootCaPem: string;
+  request: Requester;
+}
+
+/** A TestCluster over running processes; the deletion controllers run in this process until stop()/detach(). */
+function connect(rec: ClusterRecord, creds: Credentials, stopProcesses: () => Promise<void>): TestCluster {
+  const { request, clusterCaPem, meshRootCaPem } = creds;
+  const finalizer = startControllers(request);
+  const stopControllers = async (): Promise<void> => {
+    finalizer.stop();
+    await finalizer.done;
+  };
+  return {
+    dir: rec.dir,
+    kubeconfig: creds.kubeconfig,
+    kubeconfigPath: rec.kubeconfigPath,
+    server: rec.server,
+    clusterCaPem,
+    meshRootCaPem,
+    auditLogPath: rec.auditLogPath,
+    pids: rec.pids,
+    ports: rec.ports,
+    request,
+    async createNamespace(name: string): Promise<void> {
+      await expectOk(
+        request("POST", "/api/v1/namespaces", { metadata: { name } }),
+        `create namespace ${name}`,
+      );
+      const configMaps = [
+        { name: "kube-root-ca.crt", data: { "ca.crt": clusterCaPem } },
+        { name: "istio-ca-root-cert", data: { "root-cert.pem": meshRootCaPem } },
+      ];
+      for (const cm of configMaps) {
+        await expectOk(
+          request("POST", `/api/v1/namespaces/${name}/configmaps`, {
+            metadata: { name: cm.name },
+            data: cm.data,
+          }),
+          `create configmap ${name}/${cm.name}`,
+        );
+      }
+    },
+    async auditEvents(): Promise<KubeObject[]> {
+      const text = await readFile(rec.auditLogPath, "utf8").catch(() => "");
+      return text
+        .split("\n")
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l) as KubeObject);
+    },
+    record: () => ({ ...rec, pids: [...rec.pids], ports: [...rec.ports] }),
+    detach: stopControllers,
+    async stop(): Promise<void> {
+      await stopControllers();
+      await stopProcesses();
+    },
+  };
+}
+
+/** An admin client of the apiserver at `server` (token auth, TLS verified against `ca`). */
+function requester(server: string, ca: string, token: string): Requester {
+  return (method, path, body, contentType) =>
+    new Promise((res, rej) => {
+      const data = body === undefined ? undefined : JSON.stringify(body);
+      const req = httpsRequest(
+        `${server}${path}`,
+        {
+          method,
+          ca,
+          headers: {
+            authorization: `Bearer ${token}`,
+            accept: "application/json",
+            ...(data ? { "content-type": contentType ?? "application/json" } : {}),
+          },
+        },
+        (r) => {
+          const chunks: Buffer[] = [];
+          r.on("data", (c: Buffer) => chunks.push(c));
+          r.on("end", () => {
+            const text = Buffer.concat(chunks).toString("utf8");
+            let parsed: KubeObject;
+            try {
+              parsed = JSON.parse(text) as KubeObject;
+            } catch {
+              parsed = { text };
+            }
+            res({ status: r.statusCode ?? 0, body: parsed });
+          });
+        },
+      );
+      req.on("error", rej);
+      req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${path} timed out`)));
+      if (data) req.write(data);
+      req.end();
+    });
+}
+
+/** Whether `pid` is a live process of the cluster in `dir` (not a later process that reused the PID). */
+function clusterProcess(pid: number, dir: string): boolean {
+  if (!pidAlive(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(`${dir}/`);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether any process of a (detached) cluster still runs. */
+export function clusterRunning(record: ClusterRecord): boolean {
+  return record.pids.some((pid) => clusterProcess(pid, record.dir));
+}
+
+/** Stops a cluster's processes by PID (apiserver first; SIGTERM, then SIGKILL after 10 s). */
+async function killClusterProcesses(record: ClusterRecord): Promise<void> {
+  for (const pid of [...record.pids].reverse()) {
+    if (!clusterProcess(pid, record.dir)) continue;
+    process.kill(pid, "SIGTERM");
+    const deadline = Date.now() + 10_000;
+    while (pidAlive(pid)) {
+      if (Date.now() > deadline) {
+        process.kill(pid, "SIGKILL");
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    while (pidAlive(pid)) await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * A detached cluster, from any process: the same TestCluster (requests, namespaces, deletion
+ * controllers running in this process), whose stop() ends etcd and kube-apiserver by PID and removes
+ * the cluster's files. Throws when the cluster no longer runs (see clusterRunning / stopDetachedCluster).
+ */
+export async function attachCluster(record: ClusterRecord): Promise<TestCluster> {
+  if (!record.pids.every((pid) => clusterProcess(pid, record.dir)))
+    throw new Error(`the cluster in ${record.dir} is not running`);
+  const pki = join(record.dir, "pki");
+  const [kubeconfig, clusterCaPem, meshRootCaPem, tokens] = await Promise.all(
+    [
+      record.kubeconfigPath,
+      join(pki, "cluster-ca.crt"),
+      join(pki, "mesh-root-ca.crt"),
+      join(pki, "tokens.csv"),
+    ].map((f) => readFile(f, "utf8")),
+  );
+  const token = tokens!.split(",")[0]!;
+  const request = requester(record.server, clusterCaPem!, token);
+  return connect(
+    record,
+    { kubeconfig: kubeconfig!, clusterCaPem: clusterCaPem!, meshRootCaPem: meshRootCaPem!, request },
+    async () => {
+      await killClusterProcesses(record);
+      await rm(record.dir, { recursive: true, force: true });
+    },
+  );
+}
+
+/** Stops a detached cluster by PID whether or not it still answers, and removes its files. Idempotent. */
+export async function stopDetachedCluster(record: ClusterRecord): Promise<void> {
+  await killClusterProcesses(record);
+  await rm(record.dir, { recursive: true, force: true });
 }
 
 async function expectOk(p: Promise<ApiResponse>, what: string): Promise<ApiResponse> {

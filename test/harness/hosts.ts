@@ -12,8 +12,8 @@ import { mkdirSync } from "node:fs";
 import { chmod, chown, mkdir, mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { keygen, NetnsHost, START_SSHD } from "./hosts/netnsHost";
-import { run } from "./hosts/process";
+import { keygen, NetnsHost, runInHost, START_SSHD } from "./hosts/netnsHost";
+import { pidAlive, run } from "./hosts/process";
 import { hostTree } from "./hosts/rootfs";
 import {
   ADMIN_UID,
@@ -24,18 +24,25 @@ import {
   hookExit,
   live,
   NETWORK_LOCK,
+  readRecord,
   saveRecord,
   STATE_DIR,
   teardown,
   type HostRecord,
 } from "./hosts/registry";
-import { NETWORKS, type HostSpec, type NetworkName, type TestHost } from "./hosts/types";
+import {
+  NETWORKS,
+  type CreateHostsOptions,
+  type HostSpec,
+  type NetworkName,
+  type TestHost,
+} from "./hosts/types";
 
-export { destroyStaleHosts, leftovers, type Leftovers } from "./hosts/registry";
+export { destroyStaleHosts, hostTraces, leftovers, type HostTraces, type Leftovers } from "./hosts/registry";
 export { hostTree, resetHostTree } from "./hosts/rootfs";
 export * from "./hosts/types";
 
-async function createHost(spec: HostSpec, tree: string): Promise<NetnsHost> {
+async function createHost(spec: HostSpec, tree: string, keeper?: string): Promise<NetnsHost> {
   const id = randomBytes(3).toString("hex");
   const networks = spec.networks?.length ? spec.networks : (["vm"] as NetworkName[]);
   const dir = await mkdtemp(join(tmpdir(), `mesh-vm-host-${spec.name}-`));
@@ -49,6 +56,7 @@ async function createHost(spec: HostSpec, tree: string): Promise<NetnsHost> {
     veths: networks.map((_, i) => `mvh${id}${i}`),
     bridges: networks.map((n) => NETWORKS[n].bridge),
     addresses: [],
+    ...(keeper ? { keeper } : {}),
   };
   saveRecord(record);
   live.set(id, record);
@@ -125,6 +133,8 @@ async function createHost(spec: HostSpec, tree: string): Promise<NetnsHost> {
 
     const host = new NetnsHost(record, addresses, hostKey, adminPrivateKey);
     await host.boot();
+    // Booted: from now on only destroyDetachedHosts() (or a stale-host sweep) ends a detached host.
+    if (keeper) live.delete(id);
     return host;
   } catch (error) {
     await teardown(record);
@@ -138,14 +148,15 @@ async function createHost(spec: HostSpec, tree: string): Promise<NetnsHost> {
  * after that a host takes well under a second. Call destroy() on each (e.g. in `after`); anything
  * left is torn down when the process exits, or by the next run if the process was killed.
  */
-export async function createHosts(specs: HostSpec[]): Promise<TestHost[]> {
+export async function createHosts(specs: HostSpec[], options: CreateHostsOptions = {}): Promise<TestHost[]> {
   const names = new Set(specs.map((s) => s.name));
   if (names.size !== specs.length) throw new Error("host names must be unique");
   mkdirSync(STATE_DIR, { recursive: true });
   destroyStaleHosts();
   hookExit();
   const tree = await hostTree();
-  const results = await Promise.allSettled(specs.map((s) => createHost(s, tree)));
+  const keeper = options.detached?.keeper;
+  const results = await Promise.allSettled(specs.map((s) => createHost(s, tree, keeper)));
   const hosts = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) {
@@ -160,4 +171,26 @@ export async function destroyHosts(hosts: TestHost[]): Promise<void> {
   const results = await Promise.allSettled(hosts.map((h) => h.destroy()));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) throw failed.reason;
+}
+
+/**
+ * Tears down detached hosts by id, from any process: removes their containers (so podman drops their
+ * cgroups), then stops each host's init and removes its mounts, namespace, veths and dir. Hosts
+ * already gone (torn down, or the machine rebooted) are skipped. Idempotent.
+ */
+export async function destroyDetachedHosts(ids: string[]): Promise<void> {
+  mkdirSync(STATE_DIR, { recursive: true });
+  await Promise.all(
+    ids.map(async (id) => {
+      const record = readRecord(id);
+      if (!record) return;
+      if (record.initPid && pidAlive(record.initPid)) {
+        await runInHost(record.initPid, "podman rm --all --force --time 1 >/dev/null 2>&1", {
+          check: false,
+        }).catch(() => undefined);
+      }
+      await teardown(record);
+      live.delete(id);
+    }),
+  );
 }

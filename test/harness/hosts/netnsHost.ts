@@ -1,7 +1,7 @@
 // One test VM host: its boot (init in new mount/PID/UTS/IPC namespaces inside the network
 // namespace, chrooted into the host's overlay root), SSH and direct access, and fault injection.
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -74,6 +74,9 @@ export class NetnsHost implements TestHost {
     this.knownHostsPath = join(record.dir, "known_hosts");
   }
 
+  get id(): string {
+    return this.record.id;
+  }
   get name(): string {
     return this.record.name;
   }
@@ -86,6 +89,10 @@ export class NetnsHost implements TestHost {
 
   /** Starts the host's init (boot). */
   async boot(): Promise<void> {
+    // The init's errors go to a file, not a pipe: a detached host outlives this process, and writes
+    // to a pipe nobody reads any more would kill its init (SIGPIPE).
+    const initLog = join(this.record.dir, "init.log");
+    const logFd = openSync(initLog, "a");
     const child = spawn(
       "nsenter",
       [
@@ -108,12 +115,18 @@ export class NetnsHost implements TestHost {
         this.record.root,
         this.record.name,
       ],
-      { detached: true, stdio: ["ignore", "ignore", "pipe"] },
+      // Own session (setsid): no terminal signal of this process's session reaches the host.
+      { detached: true, stdio: ["ignore", "ignore", logFd] },
     );
-    let stderr = "";
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    closeSync(logFd);
+    const stderr = (): string => {
+      try {
+        return readFileSync(initLog, "utf8").trim();
+      } catch {
+        return "";
+      }
+    };
     child.unref();
-    (child.stderr as unknown as { unref?: () => void }).unref?.();
     if (!child.pid) throw new Error(`cannot start host ${this.name}`);
     this.record.launcherPid = child.pid;
     saveRecord(this.record);
@@ -121,7 +134,7 @@ export class NetnsHost implements TestHost {
     const deadline = Date.now() + 20_000;
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`host ${this.name} init exited: ${stderr.trim()}`);
+        throw new Error(`host ${this.name} init exited: ${stderr()}`);
       }
       if (!this.initPid) {
         try {
@@ -136,37 +149,14 @@ export class NetnsHost implements TestHost {
         saveRecord(this.record);
         return;
       }
-      if (Date.now() > deadline) throw new Error(`host ${this.name}: sshd did not start: ${stderr.trim()}`);
+      if (Date.now() > deadline) throw new Error(`host ${this.name}: sshd did not start: ${stderr()}`);
       await sleep(20);
     }
   }
 
   run(command: string, options: { input?: string; check?: boolean } = {}): Promise<ExecResult> {
     if (!this.initPid) return Promise.reject(new Error(`host ${this.name} is not running`));
-    return run(
-      "nsenter",
-      [
-        "-t",
-        String(this.initPid),
-        "-m",
-        "-u",
-        "-i",
-        "-n",
-        "-p",
-        "-r",
-        "-w",
-        "--",
-        "/usr/bin/env",
-        "-i",
-        "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        "HOME=/root",
-        "LANG=C.UTF-8",
-        "/bin/sh",
-        "-c",
-        command,
-      ],
-      options,
-    );
+    return runInHost(this.initPid, command, options);
   }
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
@@ -327,6 +317,38 @@ export class NetnsHost implements TestHost {
     await teardown(this.record);
     live.delete(this.record.id);
   }
+}
+
+/** A command as root inside a running host (its init's namespaces and root), without SSH. */
+export function runInHost(
+  initPid: number,
+  command: string,
+  options: { input?: string; check?: boolean } = {},
+): Promise<ExecResult> {
+  return run(
+    "nsenter",
+    [
+      "-t",
+      String(initPid),
+      "-m",
+      "-u",
+      "-i",
+      "-n",
+      "-p",
+      "-r",
+      "-w",
+      "--",
+      "/usr/bin/env",
+      "-i",
+      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      "HOME=/root",
+      "LANG=C.UTF-8",
+      "/bin/sh",
+      "-c",
+      command,
+    ],
+    options,
+  );
 }
 
 function sshOptions(identity: string, knownHosts: string): string[] {

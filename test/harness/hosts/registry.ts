@@ -35,6 +35,35 @@ export interface HostRecord {
   launcherPid?: number;
   /** PID 1 of the host's PID namespace, as seen from the machine. */
   initPid?: number;
+  /**
+   * Detached hosts (the local sandbox) outlive the process that made them: nothing tears them down
+   * while this file exists; destroyDetachedHosts() does, or the next run once the file is gone.
+   */
+  keeper?: string;
+}
+
+/** The record of a live host, or undefined once it is gone (torn down, or the machine rebooted). */
+export function readRecord(id: string): HostRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(recordPath(id), "utf8")) as HostRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a detached host is still wanted (its keeper file exists). */
+function kept(record: HostRecord): boolean {
+  return !!record.keeper && existsSync(record.keeper);
+}
+
+/** Records of every live host on the machine. */
+function allRecords(): HostRecord[] {
+  const dir = join(STATE_DIR, "hosts");
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((file) => {
+    const record = readRecord(file.replace(/\.json$/, ""));
+    return record ? [record] : [];
+  });
 }
 
 function recordPath(id: string): string {
@@ -140,7 +169,7 @@ export function destroyStaleHosts(): number {
       unlinkSync(join(dir, file));
       continue;
     }
-    if (pidAlive(record.owner)) continue;
+    if (pidAlive(record.owner) || kept(record)) continue;
     teardownSync(record);
     count++;
   }
@@ -172,6 +201,25 @@ export function hookExit(): void {
   }
 }
 
+/** What identifies some hosts' traces on the machine (see leftovers()). */
+export interface HostTraces {
+  /** The hosts' dirs (overlay roots live inside). */
+  dirs: string[];
+  netns: string[];
+  /** Container ids (their cgroups outlive the host if nothing removes them). */
+  containers: string[];
+}
+
+/** The traces of live hosts, e.g. to check later that they are gone. */
+export function hostTraces(ids: string[]): HostTraces {
+  const records = ids.flatMap((id) => readRecord(id) ?? []);
+  return {
+    dirs: records.map((r) => r.dir),
+    netns: records.map((r) => r.netns),
+    containers: records.flatMap((r) => containerIds(r.dir)),
+  };
+}
+
 export interface Leftovers {
   netns: string[];
   mounts: string[];
@@ -182,15 +230,40 @@ export interface Leftovers {
 /**
  * What test hosts left behind: network namespaces, host mounts, processes running in a host root,
  * container cgroups. Scope "process" (default) counts only hosts this process created, so tests
- * running beside other test runs stay exact; "machine" counts every test host on the machine.
+ * running beside other test runs stay exact; "machine" counts every test host on the machine except
+ * detached hosts still kept (a running sandbox); HostTraces counts exactly those hosts.
  */
-export async function leftovers(scope: "process" | "machine" = "process"): Promise<Leftovers> {
+export async function leftovers(scope: "process" | "machine" | HostTraces = "process"): Promise<Leftovers> {
+  const keptHosts =
+    scope === "machine"
+      ? hostTraces(
+          allRecords()
+            .filter(kept)
+            .map((r) => r.id),
+        )
+      : undefined;
+  const traces: HostTraces =
+    scope === "process"
+      ? {
+          dirs: [...createdHere.dirs],
+          netns: [...createdHere.netns],
+          containers: [...createdHere.containers],
+        }
+      : scope === "machine"
+        ? { dirs: [], netns: [], containers: [] }
+        : scope;
   const mine = (text: string): boolean =>
-    scope === "machine" ? true : [...createdHere.dirs].some((d) => text.includes(d));
+    scope === "machine"
+      ? !keptHosts!.dirs.some((d) => text.includes(d))
+      : traces.dirs.some((d) => text.includes(d));
   const netns = (await run("ip", ["netns", "list"])).stdout
     .split("\n")
     .map((l) => l.split(" ")[0]!)
-    .filter((n) => n.startsWith("mvm-") && (scope === "machine" || createdHere.netns.has(n)));
+    .filter(
+      (n) =>
+        n.startsWith("mvm-") &&
+        (scope === "machine" ? !keptHosts!.netns.includes(n) : traces.netns.includes(n)),
+    );
   const mounts = readFileSync("/proc/self/mounts", "utf8")
     .split("\n")
     .filter((l) => l.includes("mesh-vm-host-") && mine(l));
@@ -211,8 +284,10 @@ export async function leftovers(scope: "process" | "machine" = "process"): Promi
     await run("sh", ["-c", "ls -d /sys/fs/cgroup/*/libpod_parent/libpod-* 2>/dev/null"], { check: false })
   ).stdout
     .split("\n")
-    .filter(
-      (c) => c && (scope === "machine" || createdHere.containers.has(c.slice(c.lastIndexOf("libpod-") + 7))),
-    );
+    .filter((c) => {
+      if (!c) return false;
+      const id = c.slice(c.lastIndexOf("libpod-") + 7);
+      return scope === "machine" ? !keptHosts!.containers.includes(id) : traces.containers.includes(id);
+    });
   return { netns, mounts, processes, cgroups };
 }

@@ -16,6 +16,15 @@ export interface HostSpec {
   networks?: NetworkName[];
 }
 
+export interface CreateHostsOptions {
+  /**
+   * Detached hosts outlive this process (the local sandbox): no exit hook of this process tears them
+   * down, and other runs leave them alone while the `keeper` file exists. Stop them with
+   * destroyDetachedHosts(ids) from any process.
+   */
+  detached?: { keeper: string };
+}
+
 export interface ExecResult {
   code: number;
   stdout: string;
@@ -77,6 +86,8 @@ export interface RebootResult {
 }
 
 export interface TestHost {
+  /** The harness's id of the host (its record, netns `mvm-<id>`). */
+  readonly id: string;
   readonly name: string;
   /** Primary address (first network). */
   readonly address: string;
