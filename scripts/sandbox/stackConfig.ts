@@ -1,0 +1,101 @@
+// The `sandbox` stack's configuration (the root program's `mesh-vm:` keys, see Pulumi.yaml) for the
+// sandbox's test bed: the seeds' ratings example on two VMs. Pure: the values to write, with the
+// secrets apart so they are set encrypted (`pulumi config set --secret --path`) and never in plain text.
+import type { SandboxHost } from "./state";
+import { NAMESPACE, SERVICE_ACCOUNT } from "./testbed";
+
+/** The stand-in proxy image every test host has (scripts/testbed/prepare-host.sh imports it). */
+export const STANDIN_PROXY_IMAGE = "localhost/mesh-vm-standin-proxy:test";
+/** Fixed, so a new sandbox cluster (new port, new kubeconfig) is the same cluster to the provider. */
+export const CLUSTER_IDENTIFIER = "mesh-vm-sandbox";
+
+export interface SandboxVm {
+  name: string;
+  host: SandboxHost;
+  /** Where pods reach the VM (WorkloadEntry address). */
+  address: string;
+  /** Where the proxy binds its inbound listeners, when not `address`. */
+  proxyInstanceIp?: string;
+  /** Where SSH goes, when not `address`. */
+  sshHost?: string;
+  network?: string;
+}
+
+/** The two sandbox VMs: same network (address = VM IP), and segregated (as test/e2e/onboard.test.ts). */
+export function sandboxVms(hosts: SandboxHost[]): SandboxVm[] {
+  const byName = (name: string): SandboxHost => {
+    const h = hosts.find((x) => x.name === name);
+    if (!h) throw new Error(`the sandbox has no host ${name}`);
+    return h;
+  };
+  const a = byName("ratings-vm");
+  const b = byName("ratings-vm-2");
+  return [
+    { name: "ratings-vm", host: a, address: a.addresses.vm! },
+    {
+      name: "ratings-vm-2",
+      host: b,
+      address: b.addresses.second!,
+      proxyInstanceIp: b.addresses.vm!,
+      // SSH over a third address when the test bed has one, else over the private one.
+      sshHost: b.addresses.third ?? b.addresses.vm!,
+      network: "vm-network",
+    },
+  ];
+}
+
+export interface StackConfig {
+  /** Plain values by full key (`mesh-vm:vms` holds the whole list; secrets are left out of it). */
+  plain: Record<string, unknown>;
+  /** Secret values by `--path` key, e.g. `mesh-vm:vms[0].host.prepare.admin.privateKey`. */
+  secrets: { key: string; value: string }[];
+}
+
+/**
+ * The stack config. With `onboardHosts` each VM gets a `host` (pinned host key, preparation as the
+ * host's admin, the stand-in proxy image), so `pulumi up` onboards the hosts too; without it only
+ * the mesh side is declared (when the command and tls provider plugins are missing).
+ */
+export function sandboxStackConfig(opts: {
+  vms: SandboxVm[];
+  kubeconfig: string;
+  adminKeys: Record<string, string>;
+  onboardHosts: boolean;
+}): StackConfig {
+  const secrets: StackConfig["secrets"] = [{ key: "mesh-vm:kubeconfig", value: opts.kubeconfig }];
+  const vms = opts.vms.map((vm, i) => {
+    const entry: Record<string, unknown> = {
+      name: vm.name,
+      namespace: NAMESPACE,
+      address: vm.address,
+      serviceAccount: SERVICE_ACCOUNT,
+      labels: { app: "ratings", version: "v3" },
+      ports: [{ name: "http", number: 9080 }],
+      ...(vm.network ? { network: vm.network } : {}),
+      ...(vm.sshHost ? { sshHost: vm.sshHost } : {}),
+      ...(vm.proxyInstanceIp ? { proxyInstanceIp: vm.proxyInstanceIp } : {}),
+      // Both VMs run the same app with the same labels: one Sidecar (the seeds' bookinfo-ratings-no-iptables)
+      // selects both, so only the first declares it.
+      ...(i > 0 ? { sidecar: { enabled: false } } : {}),
+    };
+    if (opts.onboardHosts) {
+      const adminKey = opts.adminKeys[vm.host.name];
+      if (!adminKey) throw new Error(`no admin key for host ${vm.host.name}`);
+      entry.host = {
+        hostKey: vm.host.hostKey,
+        prepare: { admin: { user: vm.host.adminUser } },
+        proxyImage: STANDIN_PROXY_IMAGE,
+      };
+      secrets.push({ key: `mesh-vm:vms[${i}].host.prepare.admin.privateKey`, value: adminKey });
+    }
+    return entry;
+  });
+  return {
+    plain: {
+      "mesh-vm:flavor": "istio",
+      "mesh-vm:clusterIdentifier": CLUSTER_IDENTIFIER,
+      "mesh-vm:vms": vms,
+    },
+    secrets,
+  };
+}

@@ -1,0 +1,233 @@
+// The sandbox's test bed, started detached so it outlives `scripts/sandbox.sh up`: a real etcd +
+// kube-apiserver with Istio's CRDs (test/harness/cluster.ts) and two VM hosts in network namespaces
+// (test/harness/hosts.ts), laid out like the seeds' ratings example: `ratings-vm` on the pods'
+// network (198.51.100.0/24) and `ratings-vm-2` segregated (public address on 203.0.113.0/24, SSH over
+// 192.0.2.0/24, the proxy bound to its 198.51.100.0/24 address). Everything is found again from
+// state.json and stopped by PID.
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { chmod, copyFile, mkdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parse } from "yaml";
+import {
+  attachCluster,
+  clusterRunning,
+  startCluster,
+  stopDetachedCluster,
+  type TestCluster,
+} from "../../test/harness/cluster";
+import {
+  createHosts,
+  destroyDetachedHosts,
+  hostTraces,
+  NETWORKS,
+  type HostSpec,
+} from "../../test/harness/hosts";
+import { STATE_DIR } from "../../test/harness/hosts/registry";
+import { pidAlive } from "../../test/harness/hosts/process";
+import { writeState, type SandboxHost, type SandboxPaths, type SandboxState } from "./state";
+
+export const NAMESPACE = "bookinfo";
+export const SERVICE_ACCOUNT = "bookinfo-ratings";
+
+/**
+ * The seeds' ratings VM on the pods' network, and a segregated second one that SSH reaches over a third
+ * network, unless that range is this machine's own network (then over its private address).
+ */
+export function hostSpecs(): HostSpec[] {
+  return [
+    { name: "ratings-vm", networks: ["vm"] },
+    { name: "ratings-vm-2", networks: thirdNetworkFree() ? ["vm", "second", "third"] : ["vm", "second"] },
+  ];
+}
+
+/** Whether no interface of the machine but the test bed's own bridge routes the "third" test range. */
+function thirdNetworkFree(): boolean {
+  const routes = execFileSync("ip", ["-o", "route", "show", "to", "match", `${NETWORKS.third.prefix}.0/24`], {
+    encoding: "utf8",
+  });
+  return !routes
+    .split("\n")
+    .filter((l) => l.includes(`${NETWORKS.third.prefix}.`))
+    .some((l) => !l.includes(`dev ${NETWORKS.third.bridge}`));
+}
+
+const log = (line: string): void => console.error(`[sandbox] ${line}`);
+
+/** Starts the cluster and the hosts, recording each in state.json as soon as it runs. */
+export async function startTestbed(paths: SandboxPaths, state: SandboxState): Promise<TestCluster> {
+  log("starting etcd + kube-apiserver with Istio's CRDs (detached)");
+  let t = Date.now();
+  const cluster = await startCluster({ dir: paths.clusterDir, detached: true });
+  state.cluster = cluster.record();
+  writeState(paths, state);
+  await writeFile(paths.kubeconfig, cluster.kubeconfig, { mode: 0o600 });
+  const kubeconfig = parse(cluster.kubeconfig) as { users: { user: { token: string } }[] };
+  await writeFile(paths.apiAuthHeader, `Authorization: Bearer ${kubeconfig.users[0]!.user.token}\n`, {
+    mode: 0o600,
+  });
+  log(`cluster up at ${cluster.server} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+
+  await cluster.createNamespace(NAMESPACE);
+  await expectCreated(
+    cluster.request("POST", `/api/v1/namespaces/${NAMESPACE}/serviceaccounts`, {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: { name: SERVICE_ACCOUNT, namespace: NAMESPACE },
+    }),
+    `ServiceAccount ${NAMESPACE}/${SERVICE_ACCOUNT}`,
+  );
+  log(
+    `namespace ${NAMESPACE} (with istio-ca-root-cert, kube-root-ca.crt) and ServiceAccount ${SERVICE_ACCOUNT}`,
+  );
+
+  log("starting two VM hosts (network namespaces with sshd and podman as docker, detached)");
+  t = Date.now();
+  // The sandbox dir keeps the hosts: while it exists no other run's stale-host sweep touches them.
+  const specs = hostSpecs();
+  if (specs[1]!.networks!.length < 3)
+    log(
+      `${NETWORKS.third.prefix}.0/24 is this machine's own network: ratings-vm-2 takes SSH over its private address`,
+    );
+  const hosts = await createHosts(specs, { detached: { keeper: paths.dir } });
+  state.hosts = hosts.map((h): SandboxHost => ({
+    id: h.id,
+    name: h.name,
+    netns: h.netns,
+    addresses: h.addresses as Record<string, string>,
+    hostKey: h.hostKey,
+    adminUser: h.adminUser,
+    sshPort: h.sshPort,
+  }));
+  writeState(paths, state);
+  // The keys and a known_hosts pinning every address of both hosts, for the user's ssh commands.
+  const knownHosts: string[] = [];
+  for (const h of hosts) {
+    await mkdir(paths.hostDir(h.name), { recursive: true, mode: 0o700 });
+    await copyFile(h.adminPrivateKeyPath, paths.adminKey(h.name));
+    await chmod(paths.adminKey(h.name), 0o600);
+    for (const a of Object.values(h.addresses)) knownHosts.push(`${a} ${h.hostKey}`);
+  }
+  await writeFile(paths.knownHosts, `${knownHosts.join("\n")}\n`, { mode: 0o600 });
+  log(
+    `hosts up (${((Date.now() - t) / 1000).toFixed(1)} s): ${hosts
+      .map((h) => `${h.name} ${Object.values(h.addresses).join(", ")}`)
+      .join("; ")}`,
+  );
+  return cluster;
+}
+
+async function expectCreated(p: ReturnType<TestCluster["request"]>, what: string): Promise<void> {
+  const r = await p;
+  if (r.status !== 201 && r.status !== 409) {
+    throw new Error(`create ${what}: HTTP ${r.status}: ${String(r.body.message ?? JSON.stringify(r.body))}`);
+  }
+}
+
+/** Whether every part of the recorded test bed still runs. */
+export function testbedRunning(state: SandboxState): boolean {
+  return (
+    !!state.cluster &&
+    clusterRunning(state.cluster) &&
+    state.cluster.pids.every((pid) => pidAlive(pid)) &&
+    state.hosts.length === 2 &&
+    state.hosts.every((h) => hostRunning(h.id))
+  );
+}
+
+/** A host still runs when its harness record exists and its init is alive. */
+export function hostRunning(id: string): boolean {
+  const record = readHostRecord(id);
+  return !!record?.initPid && pidAlive(record.initPid);
+}
+
+interface HostRecordLike {
+  id: string;
+  keeper?: string;
+  initPid?: number;
+}
+
+function readHostRecord(id: string): HostRecordLike | undefined {
+  try {
+    return JSON.parse(readFileSync(join(STATE_DIR, "hosts", `${id}.json`), "utf8")) as HostRecordLike;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Ids of every live host this sandbox keeps: recorded ones, and any a killed `up` had not recorded yet. */
+export function sandboxHostIds(paths: SandboxPaths, state?: SandboxState): string[] {
+  const ids = new Set(state?.hosts.map((h) => h.id) ?? []);
+  const dir = join(STATE_DIR, "hosts");
+  if (existsSync(dir)) {
+    for (const file of readdirSync(dir)) {
+      const record = readHostRecord(file.replace(/\.json$/, ""));
+      if (record?.keeper === paths.dir) ids.add(record.id);
+    }
+  }
+  return [...ids];
+}
+
+/** The running cluster, for requests and its deletion controllers; undefined when it is gone. */
+export async function attachRunningCluster(state?: SandboxState): Promise<TestCluster | undefined> {
+  if (!state?.cluster || !state.cluster.pids.every((pid) => pidAlive(pid)) || !clusterRunning(state.cluster))
+    return undefined;
+  return attachCluster(state.cluster).catch(() => undefined);
+}
+
+/** Stops the hosts and the cluster by PID and removes their files. Safe on a half-started or gone test bed. */
+export async function stopTestbed(paths: SandboxPaths, state?: SandboxState): Promise<void> {
+  const ids = sandboxHostIds(paths, state);
+  if (ids.length > 0) {
+    log(`stopping ${ids.length} VM host(s)`);
+    await destroyDetachedHosts(ids);
+  }
+  // Processes of this sandbox's cluster dir, recorded or not (a killed `up` may not have recorded them).
+  const pids = new Set(state?.cluster?.pids ?? []);
+  for (const pid of clusterProcesses(paths.clusterDir)) pids.add(pid);
+  if (pids.size > 0 || existsSync(paths.clusterDir)) {
+    log("stopping etcd and kube-apiserver");
+    await stopDetachedCluster({
+      dir: paths.clusterDir,
+      server: state?.cluster?.server ?? "",
+      kubeconfigPath: paths.kubeconfig,
+      auditLogPath: "",
+      // etcd first in the record: stopped last.
+      pids: [...pids].sort((a, b) => etcdFirst(a) - etcdFirst(b)),
+      ports: state?.cluster?.ports ?? [],
+    });
+  }
+  await rm(paths.clusterDir, { recursive: true, force: true });
+}
+
+function etcdFirst(pid: number): number {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--etcd-servers") ? 1 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** PIDs of live etcd and kube-apiserver processes whose command line names a path in `dir`. */
+export function clusterProcesses(dir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      const program = argv[0]?.split("/").pop();
+      if (
+        (program === "etcd" || program === "kube-apiserver") &&
+        argv.some((a) => a.includes(`${dir}/`)) &&
+        pidAlive(pid)
+      )
+        pids.push(pid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+export { hostTraces };
