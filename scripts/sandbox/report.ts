@@ -3,9 +3,8 @@
 // look and how to tear down. Commands shown carry no secret: the API token is read from a file.
 import { relative } from "node:path";
 import type { TestCluster } from "../../test/harness/cluster";
-import { sandboxVms } from "./stackConfig";
+import { NAMESPACE, SERVICE_ACCOUNT, sandboxVms } from "./stackConfig";
 import { repoRoot, type SandboxPaths, type SandboxState } from "./state";
-import { NAMESPACE, SERVICE_ACCOUNT } from "./testbed";
 
 const RULE = "=".repeat(100);
 

@@ -2,8 +2,10 @@
 // sandbox's test bed: the seeds' ratings example on two VMs. Pure: the values to write, with the
 // secrets apart so they are set encrypted (`pulumi config set --secret --path`) and never in plain text.
 import type { SandboxHost } from "./state";
-import { NAMESPACE, SERVICE_ACCOUNT } from "./testbed";
 
+/** The seeds' ratings example: its namespace and ServiceAccount (the test bed creates both). */
+export const NAMESPACE = "bookinfo";
+export const SERVICE_ACCOUNT = "bookinfo-ratings";
 /** The stand-in proxy image every test host has (scripts/testbed/prepare-host.sh imports it). */
 export const STANDIN_PROXY_IMAGE = "localhost/mesh-vm-standin-proxy:test";
 /** Fixed, so a new sandbox cluster (new port, new kubeconfig) is the same cluster to the provider. */

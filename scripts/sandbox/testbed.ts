@@ -25,10 +25,8 @@ import {
 } from "../../test/harness/hosts";
 import { STATE_DIR } from "../../test/harness/hosts/registry";
 import { pidAlive } from "../../test/harness/hosts/process";
+import { NAMESPACE, SERVICE_ACCOUNT } from "./stackConfig";
 import { writeState, type SandboxHost, type SandboxPaths, type SandboxState } from "./state";
-
-export const NAMESPACE = "bookinfo";
-export const SERVICE_ACCOUNT = "bookinfo-ratings";
 
 /**
  * The seeds' ratings VM on the pods' network, and a segregated second one that SSH reaches over a third

@@ -1,0 +1,126 @@
+// The sandbox's stack config is what the root program accepts: with the host half (plugins present, the
+// path that cannot run on this machine) and without it. Secrets (kubeconfig, admin keys) are kept apart
+// from the plain values, so they are only ever written encrypted.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { parseStackConfig } from "../../../components/stack/config";
+import {
+  sandboxStackConfig,
+  sandboxVms,
+  STANDIN_PROXY_IMAGE,
+  type StackConfig,
+} from "../../../scripts/sandbox/stackConfig";
+import type { SandboxHost } from "../../../scripts/sandbox/state";
+
+const KUBECONFIG =
+  "apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n" +
+  "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:6443'}}]\nusers: [{name: u, user: {token: kube-admin-secret}}]\n";
+const adminKey = (name: string) =>
+  `-----BEGIN OPENSSH PRIVATE KEY-----\nADMIN-KEY-OF-${name}\n-----END OPENSSH PRIVATE KEY-----\n`;
+
+const host = (name: string, addresses: Record<string, string>): SandboxHost => ({
+  id: name,
+  name,
+  netns: `mvm-${name}`,
+  addresses,
+  hostKey: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${name.replace(/-/g, "")}`,
+  adminUser: "admin",
+  sshPort: 22,
+});
+
+const hosts = [
+  host("ratings-vm", { vm: "198.51.100.10" }),
+  host("ratings-vm-2", { vm: "198.51.100.11", second: "203.0.113.10", third: "192.0.2.10" }),
+];
+
+function render(onboardHosts: boolean): StackConfig {
+  return sandboxStackConfig({
+    vms: sandboxVms(hosts),
+    kubeconfig: KUBECONFIG,
+    adminKeys: { "ratings-vm": adminKey("ratings-vm"), "ratings-vm-2": adminKey("ratings-vm-2") },
+    onboardHosts,
+  });
+}
+
+/** The config as the engine hands it to the program: secrets set at their `--path` keys, objects as JSON. */
+function asEngineConfig(config: StackConfig) {
+  const values = structuredClone(config.plain) as Record<string, unknown>;
+  const secretKeys = new Set<string>();
+  for (const { key, value } of config.secrets) {
+    const [top, ...rest] = key.split(/\.|(?=\[)/);
+    secretKeys.add(top!);
+    if (rest.length === 0) {
+      values[top!] = value;
+      continue;
+    }
+    let node = values[top!] as Record<string | number, unknown>;
+    const steps = rest.map((s) => (s.startsWith("[") ? Number(s.slice(1, -1)) : s));
+    for (const step of steps.slice(0, -1)) node = node[step] as Record<string | number, unknown>;
+    node[steps[steps.length - 1]!] = value;
+  }
+  return {
+    stack: "sandbox",
+    values: Object.fromEntries(
+      Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+    ),
+    secretKeys,
+  };
+}
+
+describe("the sandbox stack config", () => {
+  it("with the host half: both VMs onboard their hosts as the seeds' ratings example", () => {
+    const config = render(true);
+    const parsed = parseStackConfig(asEngineConfig(config));
+    assert.deepEqual(
+      parsed.vms.map((v) => v.name),
+      ["ratings-vm", "ratings-vm-2"],
+    );
+    const [a, b] = parsed.vms;
+    assert.equal(a!.args.address, "198.51.100.10");
+    assert.ok(a!.args.host, "ratings-vm has a host half");
+    assert.equal(a!.args.host!.proxyImage, STANDIN_PROXY_IMAGE);
+    assert.equal(a!.args.host!.hostKey, hosts[0]!.hostKey);
+    // Segregated: public address, private proxy instance IP, SSH over the third address.
+    assert.equal(b!.args.address, "203.0.113.10");
+    assert.equal(b!.args.proxyInstanceIp, "198.51.100.11");
+    assert.equal(b!.args.sshHost, "192.0.2.10");
+    assert.equal(b!.args.network, "vm-network");
+    assert.equal(b!.args.sidecar?.enabled, false, "one Sidecar selects both VMs");
+    assert.ok(b!.args.host?.prepare, "ratings-vm-2 is prepared as its admin");
+    // Secrets only among the secrets.
+    const plain = JSON.stringify(config.plain);
+    assert.ok(
+      !plain.includes("PRIVATE KEY") && !plain.includes("kube-admin-secret"),
+      "no secret in plain config",
+    );
+    assert.deepEqual(
+      config.secrets.map((s) => s.key),
+      [
+        "mesh-vm:kubeconfig",
+        "mesh-vm:vms[0].host.prepare.admin.privateKey",
+        "mesh-vm:vms[1].host.prepare.admin.privateKey",
+      ],
+    );
+  });
+
+  it("without the host half: the mesh side only, no key leaves the sandbox dir", () => {
+    const config = render(false);
+    const parsed = parseStackConfig(asEngineConfig(config));
+    assert.equal(parsed.vms.length, 2);
+    for (const vm of parsed.vms) assert.equal(vm.args.host, undefined);
+    assert.deepEqual(
+      config.secrets.map((s) => s.key),
+      ["mesh-vm:kubeconfig"],
+    );
+  });
+
+  it("SSH goes over the private address when the test bed has no third network", () => {
+    const [, b] = sandboxVms([
+      hosts[0]!,
+      host("ratings-vm-2", { vm: "198.51.100.11", second: "203.0.113.10" }),
+    ]);
+    assert.equal(b!.sshHost, "198.51.100.11");
+    assert.equal(b!.proxyInstanceIp, "198.51.100.11");
+    assert.equal(b!.address, "203.0.113.10");
+  });
+});
