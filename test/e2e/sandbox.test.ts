@@ -1,0 +1,212 @@
+// The README's first command, as a user runs it: `scripts/sandbox.sh up` starts the test bed detached
+// and onboards the seeds' ratings example with the root program; the objects are in the cluster (read
+// with the kubeconfig it wrote), the proxies are ready on both hosts when the host plugins exist (else
+// it says, truthfully, that the host half was skipped); a second `up` changes nothing; `down` leaves no
+// process, port, namespace, mount, container or file behind, and is safe to run again.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { request as httpsRequest } from "node:https";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { parse } from "yaml";
+import { hostTraces, leftovers, type HostTraces } from "../harness/hosts";
+import { pidAlive } from "../harness/hosts/process";
+import { missingHostPlugins } from "../../scripts/sandbox/plugins";
+import type { SandboxState } from "../../scripts/sandbox/state";
+
+const repoRoot = resolve(__dirname, "../..");
+const missing = missingHostPlugins();
+
+interface Run {
+  code: number;
+  output: string;
+}
+
+function sandbox(dir: string, command: "up" | "down" | "status"): Promise<Run> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(join(repoRoot, "scripts/sandbox.sh"), [command], {
+      env: { ...process.env, MESH_VM_SANDBOX_DIR: dir },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGTERM"), 8 * 60_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolveRun({ code: code ?? 1, output });
+    });
+  });
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type KubeObject = Record<string, any>;
+
+/** GET against the sandbox's API server with the kubeconfig `up` wrote (its CA, its token). */
+function kubeGet(kubeconfigPath: string, path: string): Promise<{ status: number; body: KubeObject }> {
+  const kc = parse(readFileSync(kubeconfigPath, "utf8")) as KubeObject;
+  const server = kc.clusters[0].cluster.server as string;
+  const ca = Buffer.from(kc.clusters[0].cluster["certificate-authority-data"] as string, "base64");
+  const token = kc.users[0].user.token as string;
+  return new Promise((res, rej) => {
+    const req = httpsRequest(
+      `${server}${path}`,
+      { ca, headers: { authorization: `Bearer ${token}`, accept: "application/json" } },
+      (r) => {
+        let text = "";
+        r.on("data", (c: Buffer) => (text += c.toString()));
+        r.on("end", () => res({ status: r.statusCode ?? 0, body: JSON.parse(text) as KubeObject }));
+      },
+    );
+    req.on("error", rej);
+    req.end();
+  });
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const s = connect({ host: "127.0.0.1", port });
+    s.once("connect", () => {
+      s.destroy();
+      res(true);
+    });
+    s.once("error", () => res(false));
+  });
+}
+
+/** Live (non-zombie) processes whose command line names a path in `dir`. */
+function processesUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || !pidAlive(Number(entry))) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ");
+      if (cmd.includes(`${dir}/`) && Number(entry) !== process.pid) out.push(`${entry} ${cmd.slice(0, 120)}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+describe("the local sandbox (scripts/sandbox.sh)", { timeout: 15 * 60_000 }, () => {
+  let base = "";
+  let dir = "";
+  let up: Run | undefined;
+  let state: SandboxState | undefined;
+  let traces: HostTraces | undefined;
+  let downDone = false;
+
+  before(async () => {
+    base = await mkdtemp(join(tmpdir(), "mesh-vm-sandbox-test-"));
+    dir = join(base, "sandbox");
+  });
+
+  after(async () => {
+    // Whatever happened above, nothing of this test's sandbox stays.
+    if (!downDone && dir) await sandbox(dir, "down");
+    if (base) await rm(base, { recursive: true, force: true });
+  });
+
+  it("up starts the test bed and onboards the ratings example; the objects are in the cluster", async () => {
+    up = await sandbox(dir, "up");
+    assert.equal(up.code, 0, `sandbox up failed:\n${up.output}`);
+    state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as SandboxState;
+    traces = hostTraces(state.hosts.map((h) => h.id));
+    const kubeconfig = join(dir, "kubeconfig");
+    assert.equal(readFileSync(kubeconfig, "utf8").includes("token"), true);
+
+    const byName = (name: string) => state!.hosts.find((h) => h.name === name)!;
+    const we = async (name: string) =>
+      kubeGet(kubeconfig, `/apis/networking.istio.io/v1/namespaces/bookinfo/workloadentries/${name}`);
+    const a = await we("ratings-vm");
+    assert.equal(a.status, 200, JSON.stringify(a.body));
+    assert.equal(a.body.spec.address, byName("ratings-vm").addresses.vm);
+    assert.equal(a.body.spec.serviceAccount, "bookinfo-ratings");
+    assert.equal(a.body.spec.labels.app, "ratings");
+    const b = await we("ratings-vm-2");
+    assert.equal(b.status, 200, JSON.stringify(b.body));
+    // Segregated: public address, private proxy instance IP (as the seeds' annotation), own network.
+    assert.equal(b.body.spec.address, byName("ratings-vm-2").addresses.second);
+    assert.equal(b.body.spec.network, "vm-network");
+    assert.equal(
+      b.body.metadata.annotations["sidecar-bootstrap.istio.io/proxy-instance-ip"],
+      byName("ratings-vm-2").addresses.vm,
+    );
+    const sidecar = await kubeGet(
+      kubeconfig,
+      "/apis/networking.istio.io/v1/namespaces/bookinfo/sidecars/bookinfo-ratings-no-iptables",
+    );
+    assert.equal(sidecar.status, 200, JSON.stringify(sidecar.body));
+    assert.equal(sidecar.body.spec.ingress[0].port.number, 9080);
+    const entries = await kubeGet(
+      kubeconfig,
+      "/apis/networking.istio.io/v1/namespaces/bookinfo/serviceentries",
+    );
+    assert.deepEqual((entries.body.items as KubeObject[]).map((e) => e.metadata.name as string).sort(), [
+      "ratings-vm",
+      "ratings-vm-2",
+    ]);
+
+    // The guide: where to look, how to tear down, and the truth about the host half.
+    assert.match(up.output, /export KUBECONFIG=.*kubeconfig/);
+    assert.match(up.output, /scripts\/sandbox\.sh down/);
+    if (missing.length > 0) {
+      assert.match(up.output, /HOST HALF SKIPPED/);
+      for (const m of missing) assert.ok(up.output.includes(m), `names the missing plugin ${m}`);
+    } else {
+      assert.doesNotMatch(up.output, /HOST HALF SKIPPED/);
+    }
+  });
+
+  it(
+    "both proxies are ready on their hosts",
+    { skip: missing.length > 0 && `host half skipped: provider plugins missing: ${missing.join(", ")}` },
+    async () => {
+      for (const h of state!.hosts) {
+        // ratings-vm's address, ratings-vm-2's proxy instance IP: both on the VM network.
+        const at = h.addresses.vm;
+        const r = await fetch(`http://${at}:15021/healthz/ready`, { signal: AbortSignal.timeout(5_000) });
+        assert.equal(r.status, 200, `proxy on ${h.name} ready at ${at}`);
+      }
+      assert.match(up!.output, /proxy on ratings-vm: READY/);
+      assert.match(up!.output, /proxy on ratings-vm-2: READY/);
+    },
+  );
+
+  it("a second up reuses the test bed and changes nothing; status says what runs", async () => {
+    const again = await sandbox(dir, "up");
+    assert.equal(again.code, 0, again.output);
+    assert.match(again.output, /reusing the running test bed/);
+    assert.match(again.output, /Resources:\s+\d+ unchanged/);
+    assert.doesNotMatch(again.output, /\d+ (created|updated|deleted|replaced)/);
+    const status = await sandbox(dir, "status");
+    assert.equal(status.code, 0, status.output);
+    assert.match(status.output, /cluster: running/);
+    assert.match(status.output, /host ratings-vm: running/);
+    assert.match(status.output, /host ratings-vm-2: running/);
+  });
+
+  it("down removes every process, port, namespace, mount, container and file; a second down is a no-op", async () => {
+    assert.ok(state?.cluster && traces, "up recorded its test bed");
+    const down = await sandbox(dir, "down");
+    downDone = true;
+    assert.equal(down.code, 0, down.output);
+    assert.match(down.output, /pulumi destroy/);
+    assert.deepEqual(await leftovers(traces!), { netns: [], mounts: [], processes: [], cgroups: [] });
+    for (const pid of state!.cluster!.pids)
+      assert.equal(pidAlive(pid), false, `cluster process ${pid} stopped`);
+    for (const port of state!.cluster!.ports)
+      assert.equal(await portOpen(port), false, `port ${port} closed`);
+    assert.deepEqual(processesUnder(dir), []);
+    assert.equal(existsSync(dir), false, "sandbox dir removed");
+    const twice = await sandbox(dir, "down");
+    assert.equal(twice.code, 0, twice.output);
+    assert.match(twice.output, /nothing to do/);
+  });
+});
