@@ -18,6 +18,13 @@ case "$what" in
 esac
 [ "$(id -u)" -eq 0 ] || die "the sandbox needs root (its VM hosts are network namespaces)"
 
+# One up/down at a time per sandbox dir (status only reads).
+if [ "$what" != status ]; then
+  sandbox_dir=$(realpath -m "${MESH_VM_SANDBOX_DIR:-$MESH_VM_ROOT/.sandbox}")
+  exec 8>"/tmp/mesh-vm-sandbox-$(printf %s "$sandbox_dir" | sha256sum | cut -c1-16).lock"
+  flock -n 8 || die "another 'scripts/sandbox.sh up/down' is running on $sandbox_dir; wait for it to finish"
+fi
+
 if [ "$what" = up ]; then
   ensure_apt_packages
   ensure_toolchain
