@@ -1,8 +1,7 @@
-// Which provider plugins the host half of onboarding needs and the toolchain lacks. The npm SDKs of
-// @pulumi/command and @pulumi/tls pin their plugin version (package.json `pulumi.version`); the engine
-// accepts only that exact version from $PULUMI_HOME/plugins (or the version scripts/toolchain.sh
-// built, which it exports as MESH_VM_PLUGIN_VERSION_<NAME>). With plugin downloads off, a missing one
-// fails `pulumi up`; a normal Pulumi install downloads it on first use instead.
+// Which provider plugins the host half of onboarding needs and the toolchain lacks. The root program
+// uses the default command and tls providers, so the engine asks for the exact version each npm SDK
+// pins (package.json `pulumi.version`) and, with plugin downloads off, finds it only in
+// $PULUMI_HOME/plugins. A normal Pulumi install downloads it on first use instead.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { toolchainEnv } from "../../test/harness/toolchain";
@@ -10,10 +9,8 @@ import { toolchainEnv } from "../../test/harness/toolchain";
 export const HOST_PLUGINS = ["command", "tls"] as const;
 export type HostPlugin = (typeof HOST_PLUGINS)[number];
 
-/** The plugin version the toolchain provides (or would need) for a provider SDK. */
+/** The plugin version the npm SDK pins: what the engine asks for. */
 export function pluginVersion(name: HostPlugin): string {
-  const fromToolchain = toolchainEnv()[`MESH_VM_PLUGIN_VERSION_${name.toUpperCase() as "COMMAND" | "TLS"}`];
-  if (fromToolchain) return fromToolchain;
   const sdk = JSON.parse(readFileSync(require.resolve(`@pulumi/${name}/package.json`), "utf8")) as {
     version: string;
     pulumi?: { version?: string };
