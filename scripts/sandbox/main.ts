@@ -133,7 +133,13 @@ async function destroyStack(paths: SandboxPaths, cluster: TestCluster): Promise<
 
 async function down(paths: SandboxPaths): Promise<number> {
   const state = readState(paths);
-  if (!state && !existsSync(paths.dir) && sandboxHostIds(paths).length === 0) {
+  // Also after `rm -rf .sandbox`: its hosts and cluster processes are still found by their paths.
+  if (
+    !state &&
+    !existsSync(paths.dir) &&
+    sandboxHostIds(paths).length === 0 &&
+    clusterProcesses(paths.clusterDir).length === 0
+  ) {
     log(`no sandbox in ${shown(paths.dir)}/: nothing to do`);
     return 0;
   }
