@@ -241,8 +241,11 @@ export interface StackConfig {
   vms: ConfiguredVm[];
 }
 
-/** Thrown for an invalid stack configuration; every issue names the config key, the problem and the fix. */
-export class StackConfigError extends Error {
+/**
+ * Thrown for an invalid stack configuration; every issue names the config key, the problem and the fix. A
+ * RunError, so Pulumi prints the message alone (no stack trace or program source).
+ */
+export class StackConfigError extends pulumi.RunError {
   readonly issues: ValidationIssue[];
   constructor(stackFile: string, issues: ValidationIssue[]) {
     super(
@@ -521,6 +524,12 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
   }
 
   // reportInput: messages say what kind of value was found (never the value itself: it may be a secret).
+  // Pulumi.yaml declares a default for every key (a declared key without one is required): "" for the strings,
+  // `false` for meshExpansion, which mean "not set". `meshExpansion: true` enables it with every default.
+  for (const key of ["kubeconfig", "kubeContext", "clusterIdentifier"])
+    if (values[key] === "") delete values[key];
+  if (values["meshExpansion"] === false) delete values["meshExpansion"];
+  if (values["meshExpansion"] === true) values["meshExpansion"] = {};
   const parsed = stackSchema.safeParse(values, { reportInput: true });
   if (!parsed.success) {
     // Unknown top-level keys are reported as `mesh-vm:<key>`; others as `mesh-vm:<key>.<path>`.

@@ -1,11 +1,12 @@
 // The root program's stack configuration: a sandbox-like config parses into MeshVm inputs with the secrets
 // wrapped; each broken config is refused with the key path, the stack file and a fix, and without the secret.
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
 import {
   closestKey,
   parseStackConfig,
@@ -163,6 +164,31 @@ describe("stack configuration: valid", () => {
     assert.deepEqual(cfg.meshExpansion, { flavor: "tsb", istioNamespace: "istio-system" });
     assert.equal(await valueOf(cfg.kubeconfig), "/etc/kube/config");
     assert.deepEqual(cfg.vms, []);
+  });
+
+  it('Pulumi.yaml\'s defaults ("", false, []) mean unset; meshExpansion: true enables it with defaults', () => {
+    const project = parse(readFileSync(join(__dirname, "../../../Pulumi.yaml"), "utf8")) as {
+      config: Record<string, { default: unknown }>;
+    };
+    const defaults = Object.fromEntries(Object.entries(project.config).map(([k, v]) => [k, v.default]));
+    assert.deepEqual(Object.keys(defaults).sort(), [
+      "clusterIdentifier",
+      "flavor",
+      "kubeContext",
+      "kubeconfig",
+      "manifests",
+      "meshExpansion",
+      "vms",
+    ]);
+    const cfg = parseStackConfig(raw({ ...defaults, vms: sandboxVms(), kubeconfig: KUBECONFIG }));
+    assert.equal(cfg.meshExpansion, undefined);
+    assert.equal(cfg.kubeContext, undefined);
+    assert.equal(cfg.clusterIdentifier, undefined);
+    assert.equal(cfg.vms.length, 2);
+    assert.deepEqual(parseStackConfig(raw({ ...defaults, meshExpansion: true })).meshExpansion, {
+      flavor: "istio",
+    });
+    assertNamesKey(refused(defaults), "mesh-vm:vms", /nothing to onboard/);
   });
 });
 
