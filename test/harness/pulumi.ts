@@ -18,17 +18,23 @@ import {
   type Stack,
   type UpResult,
 } from "@pulumi/pulumi/automation";
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
+import { parse } from "yaml";
 import { pulumiRoot, toolchainEnv, whichInToolchain } from "./toolchain";
 
 export interface TestStackOptions {
   /** Inline program (runs in this process; needs no language host). */
   program?: PulumiFn;
-  /** Directory of a Pulumi project (runs through pulumi-language-nodejs). */
+  /**
+   * Directory of a Pulumi project. Alone: its program runs through pulumi-language-nodejs. With `program`: the
+   * inline program runs with that project's Pulumi.yaml (name, declared config) and `Pulumi.<stack>.yaml`.
+   */
   workDir?: string;
   /** Project name for inline programs (default "mesh-vm-test"). */
   projectName?: string;
@@ -57,6 +63,8 @@ export interface TestStack {
   dispose(): Promise<void>;
 }
 
+const execFileAsync = promisify(execFile);
+
 // Backend dirs not yet disposed: removed when the test process exits, also after a failure.
 const liveBackends = new Set<string>();
 process.on("exit", () => {
@@ -71,12 +79,14 @@ export function pulumiCli(): Promise<PulumiCommand> {
 }
 
 export async function createTestStack(opts: TestStackOptions): Promise<TestStack> {
-  if (!opts.program === !opts.workDir)
-    throw new Error("createTestStack: give exactly one of program or workDir");
+  if (!opts.program && !opts.workDir)
+    throw new Error(
+      "createTestStack: give a program, a workDir, or both (an inline program in a project dir)",
+    );
   // A project directory runs through the Node.js language host; the Go module proxy here does
   // not serve its module (sdk/nodejs/cmd/pulumi-language-nodejs), so only a pulumi installed
   // normally has it. Say so instead of failing deep in the engine.
-  if (opts.workDir && !whichInToolchain("pulumi-language-nodejs")) {
+  if (opts.workDir && !opts.program && !whichInToolchain("pulumi-language-nodejs")) {
     throw new Error(
       "createTestStack({ workDir }) needs pulumi-language-nodejs next to pulumi and the toolchain has none; use an inline program",
     );
@@ -101,19 +111,26 @@ export async function createTestStack(opts: TestStackOptions): Promise<TestStack
     secretsProvider: "passphrase",
   };
   const stackName = opts.stackName ?? "test";
-  const stack = opts.program
-    ? await LocalWorkspace.createOrSelectStack(
-        { stackName, projectName: opts.projectName ?? "mesh-vm-test", program: opts.program },
-        {
-          ...wsOpts,
-          projectSettings: {
-            name: opts.projectName ?? "mesh-vm-test",
-            runtime: "nodejs",
-            backend: { url: envVars.PULUMI_BACKEND_URL },
-          },
-        },
-      )
-    : await LocalWorkspace.createOrSelectStack({ stackName, workDir: opts.workDir as string }, wsOpts);
+  const stack =
+    opts.program && opts.workDir
+      ? // The workspace reads the project dir's Pulumi.yaml (never rewrites it) and keeps the stack file there.
+        await LocalWorkspace.createOrSelectStack(
+          { stackName, projectName: projectNameOf(opts.workDir), program: opts.program },
+          { ...wsOpts, workDir: opts.workDir },
+        )
+      : opts.program
+        ? await LocalWorkspace.createOrSelectStack(
+            { stackName, projectName: opts.projectName ?? "mesh-vm-test", program: opts.program },
+            {
+              ...wsOpts,
+              projectSettings: {
+                name: opts.projectName ?? "mesh-vm-test",
+                runtime: "nodejs",
+                backend: { url: envVars.PULUMI_BACKEND_URL },
+              },
+            },
+          )
+        : await LocalWorkspace.createOrSelectStack({ stackName, workDir: opts.workDir as string }, wsOpts);
   if (opts.config) await stack.setAllConfig(opts.config);
 
   const collect = (): { events: EngineEvent[]; onEvent: (e: EngineEvent) => void } => {
@@ -140,13 +157,32 @@ export async function createTestStack(opts: TestStackOptions): Promise<TestStack
       return { result, events };
     },
     outputs: () => stack.outputs(),
-    exportState: () => stack.exportStack(),
+    // Not stack.exportStack(): the Automation API exports with --show-secrets, which decrypts every secret.
+    async exportState() {
+      const { stdout } = await execFileAsync(
+        join(pulumiRoot(), "bin", "pulumi"),
+        ["stack", "export", "--stack", stackName, "--non-interactive"],
+        {
+          cwd: stack.workspace.workDir,
+          env: { ...process.env, PULUMI_HOME: env.PULUMI_HOME, ...envVars },
+          maxBuffer: 256 * 1024 * 1024,
+        },
+      );
+      return JSON.parse(stdout) as Deployment;
+    },
     async dispose() {
       await stack.workspace.removeStack(stackName, { force: true }).catch(() => undefined);
       await rm(backendDir, { recursive: true, force: true });
       liveBackends.delete(backendDir);
     },
   };
+}
+
+/** The `name` of a project dir's Pulumi.yaml. */
+function projectNameOf(workDir: string): string {
+  const project = parse(readFileSync(join(workDir, "Pulumi.yaml"), "utf8")) as { name?: unknown };
+  if (typeof project.name !== "string") throw new Error(`${workDir}/Pulumi.yaml has no name`);
+  return project.name;
 }
 
 /** Steps the engine reported, as "op type name" strings (from resource-pre events). */
