@@ -102,13 +102,20 @@ async function up(paths: SandboxPaths): Promise<number> {
     });
     return 0;
   } catch (error) {
-    console.error(String((error as Error).message ?? error));
+    console.error(engineError(error));
     log("the stack did not converge; the test bed keeps running so you can look (see above).");
     log("Fix and run `scripts/sandbox.sh up` again, or `scripts/sandbox.sh down` to remove everything.");
     return 1;
   } finally {
     await cluster?.detach();
   }
+}
+
+/** The engine's own error lines of a failed operation (the Automation API repeats its whole command line). */
+function engineError(error: unknown): string {
+  const text = String((error as Error).message ?? error);
+  const lines = [...new Set(text.split("\n").filter((l) => /^error:/.test(l.trim())))];
+  return lines.length > 0 ? lines.join("\n") : text;
 }
 
 async function destroyStack(paths: SandboxPaths, cluster: TestCluster): Promise<void> {
@@ -125,7 +132,7 @@ async function destroyStack(paths: SandboxPaths, cluster: TestCluster): Promise<
     await stack.destroy({ ...engineOutput, signal: AbortSignal.timeout(DESTROY_TIMEOUT_MS) });
   } catch (error) {
     // The cluster and hosts go anyway: nothing the stack made outlives them.
-    log(`pulumi destroy failed (removing the test bed anyway): ${(error as Error).message}`);
+    log(`pulumi destroy failed (removing the test bed anyway): ${engineError(error)}`);
   } finally {
     await cluster.detach();
   }
