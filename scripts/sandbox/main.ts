@@ -152,8 +152,10 @@ async function down(paths: SandboxPaths): Promise<number> {
   }
   const traces = hostTraces(sandboxHostIds(paths, state));
   const cluster = await attachRunningCluster(state);
-  if (cluster) await destroyStack(paths, cluster);
-  else if (state?.cluster) log("the cluster is not running: skipping pulumi destroy");
+  if (cluster) {
+    await destroyStack(paths, cluster);
+    await cluster.detach();
+  } else if (state?.cluster) log("the cluster is not running: skipping pulumi destroy");
   await stopTestbed(paths, state);
   await rm(paths.dir, { recursive: true, force: true });
 
