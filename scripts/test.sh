@@ -20,5 +20,18 @@ if [ "$what" = unit ] || [ "$what" = all ]; then
 fi
 if [ "$what" = e2e ] || [ "$what" = all ]; then
   log "end-to-end tests (real pulumi, kube-apiserver, VM hosts)"
-  npm run --silent test:e2e
+  # A temp dir of this run's own: a process running from it after the suite is this run's leak (other runs or
+  # a sandbox on the same machine are not).
+  suite_tmp=$(mktemp -d "${TMPDIR:-/tmp}/mesh-vm-suite-XXXXXX")
+  TMPDIR="$suite_tmp" npm run --silent test:e2e
+  log "checking that the suite left nothing behind"
+  # Hosts: namespaces, mounts, sshd, containers, cgroups of test hosts whose test process is gone.
+  node --import tsx scripts/testbed/cleanup.ts
+  if pgrep -af -- "$suite_tmp" >/dev/null; then
+    pgrep -af -- "$suite_tmp" >&2
+    die "processes started by the suite (etcd, kube-apiserver, ...) outlived it"
+  fi
+  # Files are not checked: the tools themselves leave temp files (inline Automation API workspaces, the
+  # Kubernetes provider's kubeconfig copies).
+  rm -rf "$suite_tmp"
 fi
