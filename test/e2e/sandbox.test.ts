@@ -44,6 +44,18 @@ function sandbox(dir: string, command: "up" | "down" | "status"): Promise<Run> {
   });
 }
 
+/** A command line as the user would paste it, from the repo root. */
+function shell(command: string): Promise<Run> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn("bash", ["-c", command], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolveRun({ code: code ?? 1, output }));
+  });
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type KubeObject = Record<string, any>;
 
@@ -153,8 +165,23 @@ describe("the local sandbox (scripts/sandbox.sh)", { timeout: 15 * 60_000 }, () 
       "ratings-vm-2",
     ]);
 
-    // The guide: where to look, how to tear down, and the truth about the host half.
+    // The guide: where to look (its commands work as printed), how to tear down, and the truth about the host half.
     assert.match(up.output, /export KUBECONFIG=.*kubeconfig/);
+    const curl = up.output.split("\n").find((l) => l.trim().startsWith("curl -s --cacert"));
+    assert.ok(curl, `prints an API curl example:\n${up.output}`);
+    const listed = await shell(curl!.trim());
+    assert.equal(listed.code, 0, listed.output);
+    assert.match(listed.output, /"name": "ratings-vm-2"/);
+    const sshLines = up.output
+      .split("\n")
+      .map((l) => l.replace(/^\s*ratings-vm(-2)?: /, "").trim())
+      .filter((l) => l.startsWith("ssh ") && l.endsWith("sudo docker ps"));
+    assert.equal(sshLines.length, 2, `prints an ssh command per host:\n${up.output}`);
+    for (const ssh of sshLines) {
+      const ps = await shell(`${ssh.replace(/^ssh /, "ssh -o BatchMode=yes ")}`);
+      assert.equal(ps.code, 0, `${ssh}: ${ps.output}`);
+      if (missing.length === 0) assert.match(ps.output, /istio-proxy/);
+    }
     assert.match(up.output, /scripts\/sandbox\.sh down/);
     if (missing.length > 0) {
       assert.match(up.output, /HOST HALF SKIPPED/);
