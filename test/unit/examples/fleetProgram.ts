@@ -2,7 +2,17 @@
 // every registration as `RESULT <json>`. A child process because the example imports `mesh-vm`, which resolves
 // to the repository's components only through examples/tsconfig.json (TSX_TSCONFIG_PATH).
 import { registrations } from "../host/mocks";
-import { VmFleet } from "../../../examples/fleet/vmFleet";
+import { join } from "node:path";
+
+// Loaded at run time: the root type check cannot resolve the example's `mesh-vm` import (examples/tsconfig.json
+// type-checks the example itself).
+interface FleetLike {
+  vms: { proxy: unknown }[];
+}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { VmFleet } = require(join(__dirname, "../../../examples/fleet/vmFleet")) as {
+  VmFleet: new (name: string, args: unknown) => FleetLike;
+};
 
 const KUBECONFIG =
   "current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n" +
