@@ -14,9 +14,9 @@ import type { TestCluster } from "../../test/harness/cluster";
 import { leftovers } from "../../test/harness/hosts";
 import { missingHostPlugins } from "./plugins";
 import { sandboxProgram } from "./program";
-import { hostHalfSkipped, printGuide, shown } from "./report";
+import { hostHalfSkipped, meshObjects, printGuide, proxyReady, shown } from "./report";
 import { sandboxStack, writeStackConfig } from "./stack";
-import { sandboxStackConfig, sandboxVms } from "./stackConfig";
+import { NAMESPACE, sandboxStackConfig, sandboxVms } from "./stackConfig";
 import { readState, SandboxPaths, writeState, type SandboxState } from "./state";
 import {
   attachRunningCluster,
@@ -179,17 +179,25 @@ async function status(paths: SandboxPaths): Promise<number> {
     return 0;
   }
   const c = state.cluster;
-  const clusterUp = !!(await attachRunningCluster(state).then(async (cl) => {
-    await cl?.detach();
-    return cl;
-  }));
+  const cluster = await attachRunningCluster(state);
   console.log(`sandbox in ${shown(paths.dir)}/, started ${state.createdAt}`);
   console.log(
-    `  cluster: ${clusterUp ? "running" : "NOT running"}${c ? ` at ${c.server} (PIDs ${c.pids.join(", ")})` : ""}`,
+    `  cluster: ${cluster ? "running" : "NOT running"}${c ? ` at ${c.server} (PIDs ${c.pids.join(", ")})` : ""}`,
   );
+  if (cluster) {
+    const objects = await meshObjects(cluster).catch(() => []);
+    await cluster.detach();
+    console.log(`  mesh objects in ${NAMESPACE}: ${objects.length ? objects.join(", ") : "none"}`);
+  }
+  const proxiesExpected = state.missingPlugins?.length === 0;
   for (const h of state.hosts) {
+    const running = hostRunning(h.id);
+    const proxy =
+      running && proxiesExpected
+        ? `; proxy ${(await proxyReady(h.addresses.vm!)) ? "ready" : "NOT ready"} at ${h.addresses.vm}:15021`
+        : "";
     console.log(
-      `  host ${h.name}: ${hostRunning(h.id) ? "running" : "NOT running"} (${Object.values(h.addresses).join(", ")}; netns ${h.netns})`,
+      `  host ${h.name}: ${running ? "running" : "NOT running"} (${Object.values(h.addresses).join(", ")}; netns ${h.netns}${proxy})`,
     );
   }
   if (state.missingPlugins?.length) {

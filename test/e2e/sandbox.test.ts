@@ -215,6 +215,7 @@ describe("the local sandbox (scripts/sandbox.sh)", { timeout: 15 * 60_000 }, () 
     const status = await sandbox(dir, "status");
     assert.equal(status.code, 0, status.output);
     assert.match(status.output, /cluster: running/);
+    assert.match(status.output, /WorkloadEntry\/ratings-vm, WorkloadEntry\/ratings-vm-2/);
     assert.match(status.output, /host ratings-vm: running/);
     assert.match(status.output, /host ratings-vm-2: running/);
   });
