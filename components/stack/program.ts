@@ -102,22 +102,33 @@ export function onboardFromConfig(options: OnboardOptions = {}): OnboardOutputs 
 }
 
 function summarise(vm: MeshVm): pulumi.Output<VmSummary> {
+  // Only these proxy fields are summarised, none of them secret; unsecret so that the summary stays readable
+  // (`pulumi stack output vms`) should any other field of the proxy state carry a secret.
+  const proxy = pulumi.unsecret(
+    vm.proxy.apply((p) =>
+      p === undefined
+        ? undefined
+        : {
+            containerState: p.containerState,
+            containerId: p.containerId,
+            proxyImage: p.proxyImage,
+            hostsBlock: p.hostsBlock,
+            tokenExpiry: p.tokenExpiry,
+          },
+    ),
+  );
   return pulumi
-    .all([vm.spiffeId, vm.workloadEntryName, vm.namespace, vm.settings, vm.proxy])
-    .apply(([spiffeId, workloadEntry, namespace, settings, proxy]) => ({
+    .all([vm.spiffeId, vm.workloadEntryName, vm.namespace, vm.settings, proxy])
+    .apply(([spiffeId, workloadEntry, namespace, settings, p]) => ({
       spiffeId,
       workloadEntry,
       namespace,
-      inboundPorts: settings.ports.map((p) => p.targetPort ?? p.number),
+      inboundPorts: settings.ports.map((port) => port.targetPort ?? port.number),
       proxy:
-        proxy === undefined
+        p === undefined
           ? null
-          : {
-              containerState: proxy.containerState,
-              containerId: proxy.containerId,
-              proxyImage: proxy.proxyImage,
-            },
-      hostsBlock: proxy === undefined ? null : proxy.hostsBlock,
-      tokenExpiry: proxy === undefined ? null : proxy.tokenExpiry,
+          : { containerState: p.containerState, containerId: p.containerId, proxyImage: p.proxyImage },
+      hostsBlock: p === undefined ? null : p.hostsBlock,
+      tokenExpiry: p === undefined ? null : p.tokenExpiry,
     }));
 }
