@@ -6,10 +6,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { MeshVm } from "mesh-vm";
 
 const config = new pulumi.Config();
-const kubeconfig = config.requireSecret("kubeconfig");
 const optional = (key: string) => config.get(key) || undefined;
+const kubeconfig = config.requireSecret("kubeconfig");
+const hostKey = optional("hostKey");
 const proxyImage = optional("proxyImage");
-const proxyImageTag = optional("proxyImageTag");
 
 const provider = new k8s.Provider("cluster", { kubeconfig });
 
@@ -18,7 +18,7 @@ const ratings = new MeshVm(
   {
     namespace: "bookinfo",
     address: config.require("address"),
-    network: "vm-us-central1-a",
+    network: optional("network"),
     serviceAccount: "bookinfo-ratings",
     labels: { app: "ratings", version: "v3" },
     ports: [{ name: "http", number: 9080 }],
@@ -27,21 +27,29 @@ const ratings = new MeshVm(
     sshUser: "istio-proxy",
     proxyConfigDir: "/etc/istio-proxy",
     proxyImageHub: "docker.io/tetrate",
-    proxyInstanceIp: "10.128.0.2",
-    host: {
-      hostKey: config.require("hostKey"),
-      // Creates the istio-proxy user (docker group, config dir) and installs a generated key for it.
-      prepare: {
-        admin: { user: config.require("adminUser"), privateKey: config.requireSecret("adminPrivateKey") },
-      },
-      kubeconfig,
-      ...(proxyImage ? { proxyImage } : { proxyImageTag }),
-    },
+    proxyInstanceIp: config.require("proxyInstanceIp"),
+    // Without a host key only the mesh objects are created (while another tool still runs the proxy).
+    host:
+      hostKey === undefined
+        ? undefined
+        : {
+            hostKey,
+            // Creates the istio-proxy user (docker group, config dir) and installs a generated key for it.
+            prepare: {
+              admin: {
+                user: config.require("adminUser"),
+                privateKey: config.requireSecret("adminPrivateKey"),
+              },
+            },
+            kubeconfig,
+            ...(proxyImage ? { proxyImage } : { proxyImageTag: optional("proxyImageTag") }),
+          },
   },
   { providers: [provider] },
 );
 
 export const spiffeId = ratings.spiffeId;
+export const workloadEntry = ratings.workloadEntryName;
 export const proxy = ratings.proxy.apply(
   (p) => p && { containerState: p.containerState, image: p.proxyImage },
 );

@@ -1,6 +1,7 @@
-// A stack of the repository's root project for tests: a temp project dir with a copy of the root Pulumi.yaml
-// (so the declared config keys are the real ones), the stack file `Pulumi.<stack>.yaml` beside it, and an
-// inline program (the machine has no Node.js language host) that is the root program's own function.
+// A stack of a project of this repository (the root program, an example) for tests: a temp project dir with a
+// copy of the project's Pulumi.yaml (so the declared config keys are the real ones), the stack file
+// `Pulumi.<stack>.yaml` beside it, and an inline program (the machine has no Node.js language host) that runs
+// the project's own code.
 // Config is written the way a user would: plain values in the stack file, secrets through
 // `pulumi config set --secret --path` with the value on standard input (never on a command line).
 import type { PulumiFn } from "@pulumi/pulumi/automation";
@@ -20,7 +21,7 @@ export interface RootProjectStack {
   /** `<projectDir>/Pulumi.<stack>.yaml`. */
   stackFile: string;
   /**
-   * Replaces the stack's config: `plain` (keys without the `mesh-vm:` prefix) written into the stack file, then
+   * Replaces the stack's config: `plain` (keys without the project's `<name>:` prefix) written into the stack file, then
    * each secret set by its `--path` key (e.g. `kubeconfig`, `vms[0].host.prepare.admin.privateKey`).
    */
   writeConfig(plain: Record<string, unknown>, secrets?: { path: string; value: string }[]): Promise<void>;
@@ -28,13 +29,24 @@ export interface RootProjectStack {
   dispose(): Promise<void>;
 }
 
-export async function rootProjectStack(stackName: string, program: PulumiFn): Promise<RootProjectStack> {
-  const projectDir = mkdtempSync(join(tmpdir(), "mesh-vm-root-"));
-  // The root Pulumi.yaml as is, except `main`: the CLI checks that the entry point exists, and the program here
-  // is inline.
-  const project = parse(readFileSync(join(repoRoot, "Pulumi.yaml"), "utf8")) as Record<string, unknown>;
+/** The root project (Pulumi.yaml at the repository root). */
+export function rootProjectStack(stackName: string, program: PulumiFn): Promise<RootProjectStack> {
+  return projectStack(join(repoRoot, "Pulumi.yaml"), stackName, program);
+}
+
+/** The project whose Pulumi.yaml is `projectFile`. */
+export async function projectStack(
+  projectFile: string,
+  stackName: string,
+  program: PulumiFn,
+): Promise<RootProjectStack> {
+  const projectDir = mkdtempSync(join(tmpdir(), "mesh-vm-project-"));
+  // The Pulumi.yaml as is, except `main`: the CLI checks that the entry point exists, and the program here is
+  // inline.
+  const project = parse(readFileSync(projectFile, "utf8")) as Record<string, unknown>;
   delete project["main"];
   writeFileSync(join(projectDir, "Pulumi.yaml"), stringify(project));
+  const namespace = String(project["name"]);
   let test: TestStack;
   try {
     test = await createTestStack({ program, workDir: projectDir, stackName });
@@ -49,7 +61,16 @@ export async function rootProjectStack(stackName: string, program: PulumiFn): Pr
     new Promise<void>((done, fail) => {
       const child = execFile(
         join(pulumiRoot(), "bin", "pulumi"),
-        ["config", "set", "--path", "--secret", `mesh-vm:${path}`, "--stack", stackName, "--non-interactive"],
+        [
+          "config",
+          "set",
+          "--path",
+          "--secret",
+          `${namespace}:${path}`,
+          "--stack",
+          stackName,
+          "--non-interactive",
+        ],
         { cwd: projectDir, env: { ...process.env, ...env }, timeout: 60_000, encoding: "utf8" },
         // The key only: the value never appears in an error.
         (error, _stdout, stderr) =>
@@ -67,7 +88,7 @@ export async function rootProjectStack(stackName: string, program: PulumiFn): Pr
         string,
         unknown
       >;
-      current["config"] = Object.fromEntries(Object.entries(plain).map(([k, v]) => [`mesh-vm:${k}`, v]));
+      current["config"] = Object.fromEntries(Object.entries(plain).map(([k, v]) => [`${namespace}:${k}`, v]));
       writeFileSync(stackFile, stringify(current), { mode: 0o600 });
       for (const s of secrets) await setSecret(s.path, s.value);
     },
