@@ -39,8 +39,8 @@ export function sandboxVms(hosts: SandboxHost[]): SandboxVm[] {
       host: b,
       address: b.addresses.second!,
       proxyInstanceIp: b.addresses.vm!,
-      // SSH over a third address when the test bed has one, else over the private one.
-      sshHost: b.addresses.third ?? b.addresses.vm!,
+      // SSH over a third address, apart from the public and the private one.
+      sshHost: b.addresses.third!,
       network: "vm-network",
     },
   ];

@@ -2,9 +2,8 @@
 // kube-apiserver with Istio's CRDs (test/harness/cluster.ts) and two VM hosts in network namespaces
 // (test/harness/hosts.ts), laid out like the seeds' ratings example: `ratings-vm` on the pods'
 // network (198.51.100.0/24) and `ratings-vm-2` segregated (public address on 203.0.113.0/24, SSH over
-// 192.0.2.0/24, the proxy bound to its 198.51.100.0/24 address). Everything is found again from
+// 198.18.0.0/24, the proxy bound to its 198.51.100.0/24 address). Everything is found again from
 // state.json and stopped by PID.
-import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { chmod, copyFile, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -20,7 +19,6 @@ import {
   createHosts,
   destroyDetachedHosts,
   hostTraces,
-  NETWORKS,
   type HostSpec,
 } from "../../test/harness/hosts";
 import { STATE_DIR } from "../../test/harness/hosts/registry";
@@ -28,26 +26,12 @@ import { pidAlive } from "../../test/harness/hosts/process";
 import { NAMESPACE, SERVICE_ACCOUNT } from "./stackConfig";
 import { writeState, type SandboxHost, type SandboxPaths, type SandboxState } from "./state";
 
-/**
- * The seeds' ratings VM on the pods' network, and a segregated second one that SSH reaches over a third
- * network, unless that range is this machine's own network (then over its private address).
- */
+/** The seeds' ratings VM on the pods' network, and a segregated second one that SSH reaches over a third network. */
 export function hostSpecs(): HostSpec[] {
   return [
     { name: "ratings-vm", networks: ["vm"] },
-    { name: "ratings-vm-2", networks: thirdNetworkFree() ? ["vm", "second", "third"] : ["vm", "second"] },
+    { name: "ratings-vm-2", networks: ["vm", "second", "third"] },
   ];
-}
-
-/** Whether no interface of the machine but the test bed's own bridge routes the "third" test range. */
-function thirdNetworkFree(): boolean {
-  const routes = execFileSync("ip", ["-o", "route", "show", "to", "match", `${NETWORKS.third.prefix}.0/24`], {
-    encoding: "utf8",
-  });
-  return !routes
-    .split("\n")
-    .filter((l) => l.includes(`${NETWORKS.third.prefix}.`))
-    .some((l) => !l.includes(`dev ${NETWORKS.third.bridge}`));
 }
 
 const log = (line: string): void => console.error(`[sandbox] ${line}`);
@@ -83,10 +67,6 @@ export async function startTestbed(paths: SandboxPaths, state: SandboxState): Pr
   t = Date.now();
   // The sandbox dir keeps the hosts: while it exists no other run's stale-host sweep touches them.
   const specs = hostSpecs();
-  if (specs[1]!.networks!.length < 3)
-    log(
-      `${NETWORKS.third.prefix}.0/24 is this machine's own network: ratings-vm-2 takes SSH over its private address`,
-    );
   const hosts = await createHosts(specs, { detached: { keeper: paths.dir } });
   state.hosts = hosts.map((h): SandboxHost => ({
     id: h.id,

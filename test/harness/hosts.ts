@@ -120,7 +120,10 @@ async function createHost(spec: HostSpec, tree: string, keeper?: string): Promis
       ...networks.flatMap((n, i) => {
         const { bridge, prefix } = NETWORKS[n];
         const veth = record.veths[i]!;
+        const inPrefix = `${prefix.replaceAll(".", "\\.")}\\.`;
         return [
+          // Never shadow a network the machine itself is on (its gateway would become a local address).
+          `if ip -o -4 addr show | awk '$2 != "${bridge}" {print $4}' | grep -q '^${inPrefix}'; then echo "test network ${prefix}.0/24 is already a network of this machine (ip -4 addr); refusing to add ${bridge}" >&2; exit 3; fi`,
           `if ! ip link show ${bridge} >/dev/null 2>&1; then ip link add ${bridge} type bridge; ip addr add ${prefix}.1/24 dev ${bridge}; ip link set ${bridge} up; fi`,
           `ip link add ${veth} type veth peer name eth${i} netns ${record.netns}`,
           `ip link set ${veth} master ${bridge} up`,

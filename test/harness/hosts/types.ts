@@ -1,11 +1,17 @@
 // What tests see of a test VM host (see ../hosts.ts).
-/** Documentation ranges only: never routed anywhere else, so test traffic cannot leave the machine. */
+/**
+ * Documentation ranges (RFC 5737) and the benchmarking range (RFC 2544): never routed on the internet, so test
+ * traffic cannot leave the machine. Not 192.0.2.0/24: machines of this workplace sit on it (eth0 192.0.2.2,
+ * gateway 192.0.2.1), and a bridge holding 192.0.2.1 would capture their default route. createHosts refuses a
+ * range any other interface of the machine is on.
+ */
 export const NETWORKS = {
   /** The "VM network" of the seeds. */
   vm: { prefix: "198.51.100", bridge: "mvmbr-vm" },
   /** A second network (e.g. a proxy instance address apart from the SSH address). */
   second: { prefix: "203.0.113", bridge: "mvmbr-second" },
-  third: { prefix: "192.0.2", bridge: "mvmbr-third" },
+  /** A third network (e.g. SSH over an address apart from the workload's). */
+  third: { prefix: "198.18.0", bridge: "mvmbr-third" },
 } as const;
 export type NetworkName = keyof typeof NETWORKS;
 
