@@ -309,7 +309,7 @@ export function closestKey(key: string, known: readonly string[]): string | unde
   return best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
 }
 
-/** The object schema at `path` (through optionals, arrays, unions of one object), to list its keys. */
+/** The object schema at `path` (through optionals, lists and maps), to list the keys it allows. */
 function objectKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
   let s: z.ZodType | undefined = schema;
   const unwrap = (t: z.ZodType): z.ZodType =>
