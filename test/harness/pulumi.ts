@@ -123,6 +123,8 @@ export async function createTestStack(opts: TestStackOptions): Promise<TestStack
             { stackName, projectName: opts.projectName ?? "mesh-vm-test", program: opts.program },
             {
               ...wsOpts,
+              // Inside the backend dir, so dispose() removes it (the Automation API leaves its own temp dirs).
+              workDir: await mkdir(join(backendDir, "workspace")).then(() => join(backendDir, "workspace")),
               projectSettings: {
                 name: opts.projectName ?? "mesh-vm-test",
                 runtime: "nodejs",
