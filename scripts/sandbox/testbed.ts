@@ -15,12 +15,7 @@ import {
   stopDetachedCluster,
   type TestCluster,
 } from "../../test/harness/cluster";
-import {
-  createHosts,
-  destroyDetachedHosts,
-  hostTraces,
-  type HostSpec,
-} from "../../test/harness/hosts";
+import { createHosts, destroyDetachedHosts, hostTraces, type HostSpec } from "../../test/harness/hosts";
 import { STATE_DIR } from "../../test/harness/hosts/registry";
 import { pidAlive } from "../../test/harness/hosts/process";
 import { NAMESPACE, SERVICE_ACCOUNT } from "./stackConfig";
