@@ -39,3 +39,9 @@ export { spiffeId } from "./mesh/identity";
 export { MeshExpansion, meshExpansionType, validateMeshExpansionArgs } from "./meshExpansion";
 export type { MeshExpansionArgs, PlainMeshExpansionArgs } from "./meshExpansion";
 export { fromManifests } from "./manifests";
+// The config-driven program (the repository's root program), for projects that want the same stack
+// configuration in their own Pulumi project or an Automation API program.
+export { onboardFromConfig } from "./stack/program";
+export type { OnboardOptions, OnboardOutputs, VmSummary, ProxySummary } from "./stack/program";
+export { parseStackConfig, readStackConfig, StackConfigError } from "./stack/config";
+export type { StackConfig, ConfiguredVm, RawStackConfig } from "./stack/config";

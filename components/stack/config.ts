@@ -435,10 +435,7 @@ function rebase(
   return { field: rename ? rename(field) : field, problem: swap(i.problem), fix: swap(i.fix) };
 }
 
-/**
- * MeshVm names a port by its name (`ports["http"]`) and reports an out-of-range number on the port itself; the
- * config is a list, so the key is `ports[0].number`.
- */
+/** MeshVm names a port by its name (`ports["http"].number`); the config is a list, so the key is `ports[0].number`. */
 function portKeys(vm: PlainMeshVmArgs, prefix: string): (field: string) => string {
   return (field) => {
     const m = /^(.*\.ports)\["([^"]*)"\](.*)$/.exec(field);
@@ -447,7 +444,7 @@ function portKeys(vm: PlainMeshVmArgs, prefix: string): (field: string) => strin
       const index = (vm.ports ?? []).findIndex((p) => p.name === m[2]);
       if (index >= 0) out = `${m[1]}[${index}]${m[3]}`;
     }
-    return /\.ports\[\d+\]$/.test(out) ? `${out}.number` : out;
+    return out;
   };
 }
 

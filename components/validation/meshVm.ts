@@ -333,7 +333,7 @@ export function validateMeshVmArgs(args: PlainMeshVmArgs): ValidationIssue[] {
     if (!isIntInRange(p.number, 1, 65535)) {
       out.push(
         issue(
-          label,
+          `${label}.number`,
           `port ${JSON.stringify(p.number)} is out of range 1-65535`,
           "use a port between 1 and 65535",
         ),

@@ -169,7 +169,7 @@ describe("MeshVm mesh objects on a real apiserver", { timeout: 15 * 60_000 }, ()
     assert.ok(
       result.diagnostics.some((d) =>
         d.includes(
-          'MeshVmArgs.ports["http"]: port 70000 is out of range 1-65535; use a port between 1 and 65535',
+          'MeshVmArgs.ports["http"].number: port 70000 is out of range 1-65535; use a port between 1 and 65535',
         ),
       ),
       `the engine reports MeshVm's validation message: ${JSON.stringify(result.diagnostics)}`,

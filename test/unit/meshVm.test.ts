@@ -146,7 +146,7 @@ describe("MeshVm: validation before anything is created", () => {
         assert.equal(e.name, "MeshVmValidationError");
         assert.match(
           e.message,
-          /MeshVmArgs\.ports\["http"\]: port 70000 is out of range 1-65535; use a port between 1 and 65535/,
+          /MeshVmArgs\.ports\["http"\]\.number: port 70000 is out of range 1-65535; use a port between 1 and 65535/,
         );
         return true;
       },

@@ -22,12 +22,16 @@ const rows: Row[] = [
   {
     what: "port out of range",
     args: { ports: [{ name: "http", number: 70000 }] },
-    expect: ['MeshVmArgs.ports["http"]: port 70000 is out of range 1-65535; use a port between 1 and 65535'],
+    expect: [
+      'MeshVmArgs.ports["http"].number: port 70000 is out of range 1-65535; use a port between 1 and 65535',
+    ],
   },
   {
     what: "port zero",
     args: { ports: [{ name: "http", number: 0 }] },
-    expect: ['MeshVmArgs.ports["http"]: port 0 is out of range 1-65535; use a port between 1 and 65535'],
+    expect: [
+      'MeshVmArgs.ports["http"].number: port 0 is out of range 1-65535; use a port between 1 and 65535',
+    ],
   },
   {
     what: "port name not DNS-1123",
