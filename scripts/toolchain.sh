@@ -321,6 +321,15 @@ ensure_plugin() {
   local name=$1 want r v rev
   want=$(plugin_version "$name")
   [ -n "$want" ] || die "@pulumi/$name is not installed (run npm ci first)"
+  if [ -x "$(plugin_dir "$name" "$want")/pulumi-resource-$name" ]; then return 0; fi
+  # A normal Pulumi install (the pinned pulumi on PATH) fetches the published plugin of the exact version
+  # into the isolated PULUMI_HOME instead of a build.
+  local ambient
+  if ambient=$(ambient_pulumi_dir) &&
+    PULUMI_HOME="$PULUMI_HOME_DIR" "$ambient/pulumi" plugin install resource "$name" "$want" >&2; then
+    log "installed the $name plugin v$want with the pulumi on PATH"
+    return 0
+  fi
   if ! r=$(resolve_provider "$name" "$want"); then
     log "SKIPPED the $name plugin: the Go module proxy serves no source for v$want (nor a fallback)"
     return 0
