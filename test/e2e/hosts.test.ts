@@ -183,7 +183,13 @@ describe(
     it("connects over SSH with the pinned host key as an admin with passwordless sudo", async () => {
       for (const host of [vm1, vm2]) {
         assert.match(host.hostKey, /^ssh-ed25519 AAAA[0-9A-Za-z+/=]+$/);
-        assert.match(host.adminPrivateKey, /^-----BEGIN OPENSSH PRIVATE KEY-----/);
+        // The admin key is a usable OpenSSH key: ssh-keygen derives its public half from it.
+        const derived = execFileSync("ssh-keygen", ["-y", "-f", host.adminPrivateKeyPath], {
+          encoding: "utf8",
+        });
+        const keyBody = derived.split(" ")[1]!;
+        const authorized = (await host.exec("cat ~/.ssh/authorized_keys")).stdout;
+        assert.ok(authorized.includes(keyBody), "the admin's authorized key is that key's public half");
         const r = await host.exec("id -un; sudo -n id -u; hostname");
         assert.deepEqual(r.stdout.trim().split("\n"), [host.adminUser, "0", host.name]);
       }

@@ -1,5 +1,6 @@
 // Pulumi mocks for the VmProxy tests: import before anything that creates resources.
 import * as pulumi from "@pulumi/pulumi";
+import { testPrivateKeyPem } from "../helpers/keys";
 
 export interface Registration {
   type: string;
@@ -33,10 +34,8 @@ export function unwrap(value: unknown): unknown {
 }
 export const registrations: Registration[] = [];
 export const TOKEN = "eyJhbGciOiJSUzI1NiJ9.SECRET-TOKEN-PAYLOAD.sig";
-export const KUBE_CLIENT_KEY =
-  "-----BEGIN EC PRIVATE KEY-----\nKUBE-CLIENT-KEY-SECRET\n-----END EC PRIVATE KEY-----\n";
-export const GENERATED_KEY =
-  "-----BEGIN OPENSSH PRIVATE KEY-----\nGENERATED-SSH-KEY-SECRET\n-----END OPENSSH PRIVATE KEY-----\n";
+export const KUBE_CLIENT_KEY = testPrivateKeyPem("ec");
+export const GENERATED_KEY = testPrivateKeyPem();
 
 void pulumi.runtime.setMocks(
   {

@@ -156,8 +156,10 @@ describe("VmProxy resource graph", () => {
     const secrets = [
       TOKEN,
       "SECRET-TOKEN-PAYLOAD",
-      "KUBE-CLIENT-KEY-SECRET",
-      "GENERATED-SSH-KEY-SECRET",
+      // Key bodies (as JSON would carry them), and the kubeconfig's client key as it travels there (base64).
+      KUBE_CLIENT_KEY.split("\n")[1]!,
+      Buffer.from(KUBE_CLIENT_KEY).toString("base64"),
+      GENERATED_KEY.split("\n")[1]!,
       "ADMIN-PRIVATE-KEY-SECRET",
     ];
     for (const r of mine) {

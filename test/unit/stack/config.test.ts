@@ -14,12 +14,12 @@ import {
   type RawStackConfig,
 } from "../../../components/stack/config";
 import { seedWorkloadEntryYaml } from "../fixtures/ratings";
+import { testPrivateKeyPem } from "../helpers/keys";
 
 const KUBECONFIG =
   "apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n" +
   "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:6443'}}]\nusers: [{name: u, user: {token: kube-admin-secret}}]\n";
-const ADMIN_KEY =
-  "-----BEGIN OPENSSH PRIVATE KEY-----\nADMIN-PRIVATE-KEY-SECRET\n-----END OPENSSH PRIVATE KEY-----\n";
+const ADMIN_KEY = testPrivateKeyPem();
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey";
 
 /** The sandbox's two VMs (same network; segregated with a public address and a private instance IP). */

@@ -6,12 +6,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { onboardFromConfig } from "../../../components/stack/program";
+import { testPrivateKeyPem } from "../helpers/keys";
 
 const KUBECONFIG =
   "current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n" +
   "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:6443'}}]\nusers: [{name: u, user: {token: kube-admin-secret}}]\n";
-const ADMIN_KEY =
-  "-----BEGIN OPENSSH PRIVATE KEY-----\nADMIN-PRIVATE-KEY-SECRET\n-----END OPENSSH PRIVATE KEY-----\n";
+const ADMIN_KEY = testPrivateKeyPem();
+const pemBody = (pem: string): string => pem.split("\n")[1]!;
 
 /** Where `needle` appears outside a secret wrapper, as paths. */
 function plainOccurrences(value: unknown, needle: string, path = ""): string[] {
@@ -66,7 +67,8 @@ describe("onboardFromConfig with host", () => {
   });
 
   it("hands the admin key and the kubeconfig to the resources only as secrets", () => {
-    for (const needle of ["ADMIN-PRIVATE-KEY-SECRET", "kube-admin-secret"]) {
+    // The key's base64 body: JSON escapes the PEM's line breaks.
+    for (const needle of [pemBody(ADMIN_KEY), "kube-admin-secret"]) {
       const plain = registrations.flatMap((r) =>
         plainOccurrences(r.raw, needle).map((p) => `${r.type} ${r.name}${p}`),
       );
