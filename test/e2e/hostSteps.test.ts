@@ -17,6 +17,7 @@ import { removeProxyScript, runProxyScript } from "../../components/host/proxySc
 import { wrapScript } from "../../components/host/shell";
 import { renderSidecarEnv } from "../../components/host/sidecarEnv";
 import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
+import { testRootCertPem } from "../harness/certs";
 
 const CONFIG_DIR = "/etc/istio-proxy";
 const IMAGE = "localhost/mesh-vm-standin-proxy:test";
@@ -30,24 +31,6 @@ async function containerPath(host: TestHost, path: string): Promise<string> {
   const c = (await host.containers()).find((x) => x.name === "istio-proxy");
   assert.ok(c && c.pid > 0, "the proxy container is running");
   return `/proc/${c.pid}/root${path}`;
-}
-
-function testRootCertPem(): string {
-  return execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      "/dev/null",
-    ].concat(["-subj", "/O=mesh-vm test/CN=Root CA", "-days", "1"]),
-    { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
-  );
 }
 
 describe("host steps on a real test host", { timeout: 15 * 60_000 }, () => {

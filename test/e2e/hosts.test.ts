@@ -8,33 +8,12 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createHosts, destroyHosts, leftovers, type TestHost } from "../harness/hosts";
+import { testRootCertPem } from "../harness/certs";
 import { createTestStack, type TestStack } from "../harness/pulumi";
 import { toolchainEnv } from "../harness/toolchain";
 
 const PROXY_IMAGE = "localhost/mesh-vm-standin-proxy:test";
 const PROXY_DIR = "/etc/istio-proxy";
-
-function testRootCertPem(): string {
-  return execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      "/dev/null",
-      "-subj",
-      "/O=mesh-vm test/CN=Root CA",
-      "-days",
-      "1",
-    ],
-    { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
-  );
-}
 
 const SIDECAR_ENV = [
   "JWT_POLICY=third-party-jwt",

@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { MeshVm } from "../../components";
 import { proxyMounts } from "../../components/host/proxyContainer";
+import { testRootCertPem } from "../harness/certs";
 import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -58,21 +59,7 @@ interface RemoteStep {
 }
 
 const work = mkdtempSync(join(tmpdir(), "mesh-vm-replay-"));
-const rootCert = execFileSync(
-  "openssl",
-  [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    "/dev/null",
-  ].concat(["-subj", "/O=mesh-vm test/CN=Root CA", "-days", "1"]),
-  { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
-);
+const rootCert = testRootCertPem();
 
 /** Runs `command` over SSH as the provider would: that user and key, the host key pinned, `stdin` fed. */
 function ssh(
