@@ -46,14 +46,7 @@ export async function startTestbed(paths: SandboxPaths, state: SandboxState): Pr
   log(`cluster up at ${cluster.server} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
 
   await cluster.createNamespace(NAMESPACE);
-  await expectCreated(
-    cluster.request("POST", `/api/v1/namespaces/${NAMESPACE}/serviceaccounts`, {
-      apiVersion: "v1",
-      kind: "ServiceAccount",
-      metadata: { name: SERVICE_ACCOUNT, namespace: NAMESPACE },
-    }),
-    `ServiceAccount ${NAMESPACE}/${SERVICE_ACCOUNT}`,
-  );
+  await cluster.createServiceAccount(NAMESPACE, SERVICE_ACCOUNT);
   log(
     `namespace ${NAMESPACE} (with istio-ca-root-cert, kube-root-ca.crt) and ServiceAccount ${SERVICE_ACCOUNT}`,
   );
@@ -88,13 +81,6 @@ export async function startTestbed(paths: SandboxPaths, state: SandboxState): Pr
       .join("; ")}`,
   );
   return cluster;
-}
-
-async function expectCreated(p: ReturnType<TestCluster["request"]>, what: string): Promise<void> {
-  const r = await p;
-  if (r.status !== 201 && r.status !== 409) {
-    throw new Error(`create ${what}: HTTP ${r.status}: ${String(r.body.message ?? JSON.stringify(r.body))}`);
-  }
 }
 
 /** Whether every part of the recorded test bed still runs. */

@@ -72,12 +72,7 @@ describe(
       if (!withHost) console.log(`# host half not run: provider plugins missing: ${missing.join(", ")}`);
       cluster = await startCluster();
       await cluster.createNamespace(NS);
-      const sa = await cluster.request("POST", `/api/v1/namespaces/${NS}/serviceaccounts`, {
-        apiVersion: "v1",
-        kind: "ServiceAccount",
-        metadata: { name: "bookinfo-ratings", namespace: NS },
-      });
-      assert.equal(sa.status, 201, JSON.stringify(sa.body));
+      await cluster.createServiceAccount(NS, "bookinfo-ratings");
       const plain: Record<string, unknown> = {};
       const secrets = [{ path: "kubeconfig", value: cluster.kubeconfig }];
       if (withHost) {

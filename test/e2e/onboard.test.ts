@@ -164,12 +164,7 @@ describe(
     before(async () => {
       cluster = await startCluster();
       await cluster.createNamespace(NS);
-      const sa = await cluster.request("POST", `/api/v1/namespaces/${NS}/serviceaccounts`, {
-        apiVersion: "v1",
-        kind: "ServiceAccount",
-        metadata: { name: SA, namespace: NS },
-      });
-      assert.equal(sa.status, 201, JSON.stringify(sa.body));
+      await cluster.createServiceAccount(NS, SA);
       hosts = await createHosts([
         { name: "ratings-a", networks: ["vm"] },
         { name: "ratings-b", networks: ["vm", "second", "third"] },

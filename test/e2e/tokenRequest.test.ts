@@ -40,12 +40,7 @@ describe("token minting against a real kube-apiserver", { timeout: 5 * 60_000 },
   before(async () => {
     cluster = await startCluster();
     await cluster.createNamespace(NS);
-    const sa = await cluster.request("POST", `/api/v1/namespaces/${NS}/serviceaccounts`, {
-      apiVersion: "v1",
-      kind: "ServiceAccount",
-      metadata: { name: SA },
-    });
-    assert.equal(sa.status, 201);
+    await cluster.createServiceAccount(NS, SA);
   });
 
   after(async () => {

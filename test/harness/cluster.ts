@@ -82,6 +82,8 @@ export interface TestCluster {
   request(method: string, path: string, body?: unknown, contentType?: string): Promise<ApiResponse>;
   /** Creates a namespace and publishes kube-root-ca.crt and istio-ca-root-cert in it. */
   createNamespace(name: string): Promise<void>;
+  /** Creates a ServiceAccount (nothing creates them here: there is no controller-manager). */
+  createServiceAccount(namespace: string, name: string): Promise<void>;
   /** Audit events (parsed) logged so far. */
   auditEvents(): Promise<KubeObject[]>;
   /** How to find this cluster's processes again (see attachCluster). */
@@ -494,6 +496,16 @@ function connect(rec: ClusterRecord, creds: Credentials, stopProcesses: () => Pr
           `create configmap ${name}/${cm.name}`,
         );
       }
+    },
+    async createServiceAccount(namespace: string, name: string): Promise<void> {
+      await expectOk(
+        request("POST", `/api/v1/namespaces/${namespace}/serviceaccounts`, {
+          apiVersion: "v1",
+          kind: "ServiceAccount",
+          metadata: { name, namespace },
+        }),
+        `create serviceaccount ${namespace}/${name}`,
+      );
     },
     async auditEvents(): Promise<KubeObject[]> {
       const text = await readFile(rec.auditLogPath, "utf8").catch(() => "");
