@@ -473,6 +473,8 @@ main() {
       return
       ;;
   esac
+  # Machines of this kind keep Go in /usr/local/go, which a non-login shell (CI) may not have on PATH.
+  if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then PATH="/usr/local/go/bin:$PATH"; fi
   command -v go >/dev/null || die "Go >= 1.26 is required to build the toolchain"
   # One builder at a time per cache: concurrent runs wait instead of racing on temp dirs.
   mkdir -p "$MESH_VM_CACHE"
