@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds (or reuses) the test bed's toolchain in a version-keyed cache outside the repo:
-# Node 24, the pulumi CLI, provider plugins (command, kubernetes, tls) in an isolated
-# PULUMI_HOME, kube-apiserver and etcd. Everything comes from the npm registry and the Go
-# module proxy; nothing is vendored.
+# Node 24, the pulumi CLI, its plugins (see PLUGINS: the command, tls and kubernetes providers in
+# an isolated PULUMI_HOME, the Node.js and YAML language hosts), kube-apiserver and etcd. Sources
+# come from the npm registry, the Go module proxy, and ../shared/thirdparty for the plugins the
+# proxy refuses; nothing is vendored in the repo.
 #
-#   scripts/toolchain.sh [all|node|pulumi|command|etcd|kube-apiserver|kubernetes|tls]...
+#   scripts/toolchain.sh [all|node|pulumi|etcd|kube-apiserver|PLUGIN]...
 #   scripts/toolchain.sh env     # prints `export VAR=...` lines for the cached toolchain
 #   scripts/toolchain.sh status  # prints which artifacts are cached
 #
@@ -60,10 +61,6 @@ mod_download() {
   }
   printf '%s\n' "$out" | jq -r ".$2"
 }
-
-# Commit behind a tag, read from a sibling module that is tagged (provider modules live in
-# provider/ and are not tagged themselves, so they resolve only by commit).
-tag_commit() { mod_download "$1" Origin.Hash; }
 
 # Copy a module from the read-only module cache into a writable work dir.
 copy_module() {
@@ -186,171 +183,141 @@ EOF
   rm -rf "$tmp"
 }
 
-PULUMI_BIN_DIR=""
+# The directory of the pulumi executable in use: a normal install's, else the cached build's.
+pulumi_bin_dir() {
+  ambient_pulumi_dir || echo "$MESH_VM_CACHE/pulumi/v$(pulumi_cli_version cached-only)/bin"
+}
+
 ensure_pulumi() {
-  if PULUMI_BIN_DIR=$(ambient_pulumi_dir); then
-    log "using pulumi $PULUMI_SDK_VERSION from $PULUMI_BIN_DIR"
+  local dir v final
+  if dir=$(ambient_pulumi_dir); then
+    log "using pulumi $PULUMI_SDK_VERSION from $dir"
     return 0
   fi
-  local v final
   v=$(pulumi_cli_version)
   final="$MESH_VM_CACHE/pulumi/v$v"
-  PULUMI_BIN_DIR="$final/bin"
   if [ -x "$final/bin/pulumi" ]; then return 0; fi
   timed "pulumi-v$v" build_pulumi "$v" "$final"
 }
 
-# --- provider plugins -----------------------------------------------------------------------
+# --- plugins --------------------------------------------------------------------------------
+# One table every step loops over (ensure, status). Each plugin must have exactly the version its npm SDK
+# asks for (the engine accepts only an exact match), so versions are read from node_modules, never set here.
+#   name             kind      version from                  source when not installed
+#   command          resource  @pulumi/command               ../shared/thirdparty (the Go module proxy refuses it)
+#   tls              resource  @pulumi/tls                   ../shared/thirdparty (idem)
+#   kubernetes       resource  @pulumi/kubernetes            Go module proxy: the commit behind the SDK's tag
+#   language-nodejs  language  the pulumi CLI                ../shared/thirdparty, placed next to `pulumi`
+#   language-yaml    language  PULUMI_YAML_VERSION           Go module proxy (only for the multi-language check)
+PLUGINS=(command tls kubernetes language-nodejs language-yaml)
+declare -A PLUGIN_SOURCE=([command]=thirdparty [tls]=thirdparty [kubernetes]=goproxy
+  [language-nodejs]=thirdparty [language-yaml]=goproxy)
+# What ../shared/thirdparty/build.sh builds (its README): a different pin needs a new source drop there.
+declare -A THIRDPARTY_VERSION=([command]=1.2.1 [tls]=5.3.0 [language-nodejs]=3.259.0)
+# pulumi-yaml's newest tag, built on pulumi 3.255 (the engine protocol is backward compatible).
+PULUMI_YAML_VERSION="${MESH_VM_PULUMI_YAML_VERSION:-1.38.1}"
+THIRDPARTY_DIR="${MESH_VM_THIRDPARTY:-$MESH_VM_ROOT/../shared/thirdparty}"
 
-plugin_dir() { echo "$PULUMI_HOME_DIR/plugins/resource-$1-v$2"; }
-
-# Where a provider's Go source comes from. The provider modules (provider/ in each repo) are
-# untagged, so they resolve only by commit: the commit of the SDK's tag. The Go module proxy
-# here serves only versions it already holds; when the SDK's own version is refused, the
-# fallback is a commit it does serve, stamped with the version its go.mod names plus the
-# commit (so it never passes for the npm SDK's version).
-declare -A PROVIDER_MODULE=(
-  [command]=github.com/pulumi/pulumi-command/provider
-  [kubernetes]=github.com/pulumi/pulumi-kubernetes/provider/v4
-  [tls]=github.com/pulumi/pulumi-tls/provider/v5
-)
-declare -A PROVIDER_SDK_MODULE=(
-  [command]=github.com/pulumi/pulumi-command/sdk
-  [kubernetes]=github.com/pulumi/pulumi-kubernetes/sdk/v4
-  [tls]=github.com/pulumi/pulumi-tls/sdk/v5
-)
-# Known-served fallbacks: "version-stamp pseudo-version" (checked 2026-11-22).
-declare -A PROVIDER_FALLBACK=(
-  [kubernetes]="4.24.0-git.f47bc2d6f199 v4.0.0-20260115033456-f47bc2d6f199"
-)
-
-# resolve_provider NAME WANT -> prints "VERSION REVISION", cached once resolved.
-resolve_provider() {
-  local name=$1 want=$2 stamp="$MESH_VM_CACHE/plugins/resolved-$1-$2" commit
-  if [ -f "$stamp" ]; then
-    cat "$stamp"
-    return
-  fi
-  mkdir -p "$(dirname "$stamp")"
-  if commit=$(tag_commit "${PROVIDER_SDK_MODULE[$name]}@v$want" 2>/dev/null) && [ -n "$commit" ] &&
-    mod_download "${PROVIDER_MODULE[$name]}@$commit" Dir >/dev/null 2>&1; then
-    echo "$want $commit" >"$stamp.tmp"
-  elif [ -n "${PROVIDER_FALLBACK[$name]:-}" ]; then
-    log "the Go module proxy does not serve the $name provider for v$want; using ${PROVIDER_FALLBACK[$name]%% *}"
-    echo "${PROVIDER_FALLBACK[$name]}" >"$stamp.tmp"
-  else
-    return 1
-  fi
-  mv "$stamp.tmp" "$stamp"
-  cat "$stamp"
+plugin_version() {
+  case "$1" in
+    language-nodejs) pulumi_cli_version cached-only ;;
+    language-yaml) echo "$PULUMI_YAML_VERSION" ;;
+    *) npm_pkg_version "@pulumi/$1" pulumi.version ;;
+  esac
 }
 
-# build_provider NAME VERSION MODULE@REV VERSION_PKG [prepare-fn]
-build_provider() {
-  local name=$1 v=$2 modrev=$3 version_pkg=$4 prepare=${5:-}
-  local final tmp src
-  final=$(plugin_dir "$name" "$v")
+# Where the engine finds each plugin: resource plugins in the isolated PULUMI_HOME's cache, language hosts
+# next to the `pulumi` executable (or on PATH).
+plugin_path() {
+  local name=$1 v=$2
+  case "$name" in
+    language-nodejs) echo "$(pulumi_bin_dir)/pulumi-language-nodejs" ;;
+    language-yaml) echo "$MESH_VM_CACHE/pulumi-yaml/v$v/bin/pulumi-language-yaml" ;;
+    *) echo "$PULUMI_HOME_DIR/plugins/resource-$name-v$v/pulumi-resource-$name" ;;
+  esac
+}
+
+# A resource plugin binary goes into PULUMI_HOME the way a user installs one from a file.
+install_resource_plugin() {
+  local name=$1 v=$2 bin=$3
+  PULUMI_HOME="$PULUMI_HOME_DIR" PULUMI_SKIP_UPDATE_CHECK=true "$(pulumi_bin_dir)/pulumi" \
+    plugin install resource "$name" "$v" --file "$bin" --reinstall
+  [ -x "$(plugin_path "$name" "$v")" ] || die "pulumi plugin install left no $(plugin_path "$name" "$v")"
+}
+
+build_thirdparty() {
+  local name=$1 v=$2 tmp final
+  [ -x "$THIRDPARTY_DIR/build.sh" ] ||
+    die "the $name plugin v$v is not installed and its source is missing: expected $THIRDPARTY_DIR/build.sh (the ../shared/thirdparty folder beside the repo; set MESH_VM_THIRDPARTY to another copy), or install it the normal way: pulumi plugin install ${name/language-nodejs/language nodejs} $v"
+  [ "${THIRDPARTY_VERSION[$name]}" = "$v" ] ||
+    die "the SDK wants the $name plugin v$v but $THIRDPARTY_DIR builds v${THIRDPARTY_VERSION[$name]}: pin the SDK to ${THIRDPARTY_VERSION[$name]} or bring that version's source"
+  final=$(plugin_path "$name" "$v")
   tmp=$(new_tmp "$final")
-  echo "$name v$v from $modrev"
-  src=$(mod_download "$modrev" Dir)
+  "$THIRDPARTY_DIR/build.sh" "$name" "$tmp"
+  case "$name" in
+    language-nodejs) mv "$tmp/pulumi-language-nodejs" "$final" ;; # same file system: atomic
+    *) install_resource_plugin "$name" "$v" "$tmp/pulumi-resource-$name" ;;
+  esac
+  rm -rf "$tmp"
+}
+
+# The kubernetes provider module (provider/ of its repo) is untagged: take the commit of the SDK's tag.
+build_kubernetes() {
+  local v=$1 commit src tmp sdk
+  commit=$(mod_download "github.com/pulumi/pulumi-kubernetes/sdk/v4@v$v" Origin.Hash) ||
+    die "the Go module proxy does not serve @pulumi/kubernetes's tag v$v"
+  src=$(mod_download "github.com/pulumi/pulumi-kubernetes/provider/v4@$commit" Dir) ||
+    die "the Go module proxy does not serve the kubernetes provider at v$v ($commit); pin an @pulumi/kubernetes whose commit it serves (4.25.0)"
+  tmp=$(new_tmp "$(plugin_path kubernetes "$v")")
   copy_module "$src" "$tmp/src"
-  mkdir -p "$tmp/out"
   (
     cd "$tmp/src"
-    if [ -n "$prepare" ]; then "$prepare" "$v"; fi
-    go build -trimpath -ldflags "-s -w -X $version_pkg.Version=$v" \
-      -o "$tmp/out/pulumi-resource-$name" "./cmd/pulumi-resource-$name"
+    # The sdk => ../sdk replace only works inside the repo; use the tagged sdk it names.
+    sdk=$(go mod edit -json | jq -r '.Require[] | select(.Path=="github.com/pulumi/pulumi-kubernetes/sdk/v4") | .Version')
+    go mod edit -dropreplace=github.com/pulumi/pulumi-kubernetes/sdk/v4 \
+      -require="github.com/pulumi/pulumi-kubernetes/sdk/v4@$sdk"
+    # schema-embed.json / terraform-mapping-embed.json are generated (gitignored upstream).
+    (cd cmd/pulumi-resource-kubernetes && VERSION=$v go generate)
+    go build -trimpath -ldflags "-s -w -X github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version=$v" \
+      -o "$tmp/pulumi-resource-kubernetes" ./cmd/pulumi-resource-kubernetes
   )
+  install_resource_plugin kubernetes "$v" "$tmp/pulumi-resource-kubernetes"
+  rm -rf "$tmp"
+}
+
+build_language_yaml() {
+  local v=$1 final tmp
+  final=$(dirname "$(dirname "$(plugin_path language-yaml "$v")")")
+  tmp=$(new_tmp "$final")
+  mkdir -p "$tmp/out/bin"
+  GOBIN="$tmp/out/bin" go install "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml@v$v"
   finish "$tmp/out" "$final"
   rm -rf "$tmp"
 }
 
-plugin_version() { npm_pkg_version "@pulumi/$1" pulumi.version; }
-
-prepare_kubernetes() {
-  local v=$1 sdk
-  # The sdk => ../sdk replace only works inside the repo; use the tagged sdk it names.
-  sdk=$(go mod edit -json | jq -r '.Require[] | select(.Path=="github.com/pulumi/pulumi-kubernetes/sdk/v4") | .Version')
-  go mod edit -dropreplace=github.com/pulumi/pulumi-kubernetes/sdk/v4 \
-    -require="github.com/pulumi/pulumi-kubernetes/sdk/v4@$sdk"
-  # schema-embed.json / terraform-mapping-embed.json are generated (gitignored upstream).
-  (cd cmd/pulumi-resource-kubernetes && VERSION=$v go generate)
-}
-
-prepare_tls() {
-  local v=$1 upstream
-  # provider/shim is a nested module, so module zips omit it. Recreate it: one function
-  # returning the upstream Terraform provider, under hashicorp's module path so Go's
-  # internal-package rule allows the import.
-  upstream=$(go mod edit -json | jq -r '.Require[] | select(.Path=="github.com/hashicorp/terraform-provider-tls") | .Version')
-  [ -n "$upstream" ] || die "pulumi-tls does not require terraform-provider-tls"
-  mkdir -p shim
-  cat >shim/go.mod <<EOF
-module github.com/hashicorp/terraform-provider-tls/shim
-
-go 1.25
-
-require github.com/hashicorp/terraform-provider-tls $upstream
-EOF
-  cat >shim/shim.go <<'EOF'
-// Package shim exposes the upstream TLS provider to the Pulumi bridge.
-package shim
-
-import (
-	"github.com/hashicorp/terraform-plugin-framework/provider"
-	upstream "github.com/hashicorp/terraform-provider-tls/internal/provider"
-)
-
-func NewProvider() provider.Provider { return upstream.New() }
-EOF
-  (cd shim && go mod tidy)
-  (cd cmd/pulumi-resource-tls && VERSION=$v go generate)
-}
-
-# Plugin version installed for the npm SDK's pin (equal to it unless the proxy forced a
-# fallback); empty when not resolved yet or no source is available. Reads the cache only, so
-# `env` never touches the network.
-resolved_plugin_version() {
-  local stamp
-  stamp="$MESH_VM_CACHE/plugins/resolved-$1-$(plugin_version "$1")"
-  [ -f "$stamp" ] || return 0
-  cut -d' ' -f1 "$stamp"
-}
-
 ensure_plugin() {
-  local name=$1 want r v rev
-  want=$(plugin_version "$name")
-  [ -n "$want" ] || die "@pulumi/$name is not installed (run npm ci first)"
-  if [ -x "$(plugin_dir "$name" "$want")/pulumi-resource-$name" ]; then return 0; fi
-  # A normal Pulumi install (the pinned pulumi on PATH) fetches the published plugin of the exact version
-  # into the isolated PULUMI_HOME instead of a build.
+  local name=$1 v
+  v=$(plugin_version "$name")
+  [ -n "$v" ] || die "no version for the $name plugin (@pulumi/$name not installed? run npm ci first)"
+  if [ -x "$(plugin_path "$name" "$v")" ]; then return 0; fi
+  # A normal Pulumi install (the pinned pulumi on PATH) fetches the published plugin of the exact version.
   local ambient
-  if ambient=$(ambient_pulumi_dir) &&
-    PULUMI_HOME="$PULUMI_HOME_DIR" "$ambient/pulumi" plugin install resource "$name" "$want" >&2; then
-    log "installed the $name plugin v$want with the pulumi on PATH"
-    return 0
+  if ambient=$(ambient_pulumi_dir); then
+    case "$name" in
+      language-nodejs) [ -x "$ambient/pulumi-language-nodejs" ] && return 0 ;;
+      language-yaml) ;;
+      *)
+        if PULUMI_HOME="$PULUMI_HOME_DIR" "$ambient/pulumi" plugin install resource "$name" "$v" >&2; then
+          log "installed the $name plugin v$v with the pulumi on PATH"
+          return 0
+        fi
+        ;;
+    esac
   fi
-  if ! r=$(resolve_provider "$name" "$want"); then
-    log "SKIPPED the $name plugin: the Go module proxy serves no source for v$want (nor a fallback)"
-    return 0
-  fi
-  v=${r%% *}
-  rev=${r#* }
-  if [ -x "$(plugin_dir "$name" "$v")/pulumi-resource-$name" ]; then return 0; fi
   case "$name" in
-    command)
-      timed "plugin-command-v$v" build_provider command "$v" "${PROVIDER_MODULE[command]}@$rev" \
-        github.com/pulumi/pulumi-command/provider/pkg/version
-      ;;
-    kubernetes)
-      timed "plugin-kubernetes-v$v" build_provider kubernetes "$v" "${PROVIDER_MODULE[kubernetes]}@$rev" \
-        github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version prepare_kubernetes
-      ;;
-    tls)
-      timed "plugin-tls-v$v" build_provider tls "$v" "${PROVIDER_MODULE[tls]}@$rev" \
-        github.com/pulumi/pulumi-tls/provider/v5/pkg/version prepare_tls
-      ;;
-    *) die "unknown plugin $name" ;;
+    kubernetes) timed "plugin-kubernetes-v$v" build_kubernetes "$v" ;;
+    language-yaml) timed "plugin-language-yaml-v$v" build_language_yaml "$v" ;;
+    *) timed "plugin-$name-v$v" build_thirdparty "$name" "$v" ;;
   esac
 }
 
@@ -423,39 +390,27 @@ ensure_etcd() {
 
 # --- env ------------------------------------------------------------------------------------
 print_env() {
-  local pdir
-  if ! pdir=$(ambient_pulumi_dir); then
-    pdir="$MESH_VM_CACHE/pulumi/v$(pulumi_cli_version cached-only)/bin"
-  fi
   cat <<EOF
 export MESH_VM_CACHE='$MESH_VM_CACHE'
-export PATH='$NODE_DIR/bin:$pdir':"\$PATH"
+export PATH='$NODE_DIR/bin:$(pulumi_bin_dir):$(dirname "$(plugin_path language-yaml "$PULUMI_YAML_VERSION")")':"\$PATH"
 export PULUMI_HOME='$PULUMI_HOME_DIR'
 export MESH_VM_KUBE_APISERVER='$KUBE_DIR/bin/kube-apiserver'
 export MESH_VM_ETCD='$ETCD_DIR/bin/etcd'
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export PULUMI_IGNORE_AMBIENT_PLUGINS=true
-export MESH_VM_PLUGIN_VERSION_COMMAND='$(resolved_plugin_version command)'
-export MESH_VM_PLUGIN_VERSION_KUBERNETES='$(resolved_plugin_version kubernetes)'
-export MESH_VM_PLUGIN_VERSION_TLS='$(resolved_plugin_version tls)'
 EOF
 }
 
 print_status() {
   local f n v
-  for f in "$NODE_DIR/bin/node" "$MESH_VM_CACHE/pulumi/v$(pulumi_cli_version cached-only)/bin/pulumi" \
-    "$KUBE_DIR/bin/kube-apiserver" "$ETCD_DIR/bin/etcd"; do
+  for f in "$NODE_DIR/bin/node" "$(pulumi_bin_dir)/pulumi" "$KUBE_DIR/bin/kube-apiserver" "$ETCD_DIR/bin/etcd"; do
     if [ -x "$f" ]; then echo "ok      $f"; else echo "missing $f"; fi
   done
-  for n in command kubernetes tls; do
-    v=$(resolved_plugin_version "$n")
-    f="$(plugin_dir "$n" "$v")/pulumi-resource-$n"
-    if [ -n "$v" ] && [ -x "$f" ]; then
-      echo "ok      $f"
-    else
-      echo "missing $n plugin for @pulumi/$n $(plugin_version "$n")${v:+ (resolved to $v)}"
-    fi
+  for n in "${PLUGINS[@]}"; do
+    v=$(plugin_version "$n")
+    f=$(plugin_path "$n" "$v")
+    if [ -x "$f" ]; then echo "ok      $n v$v  $f"; else echo "missing $n v$v  ($f; from ${PLUGIN_SOURCE[$n]})"; fi
   done
 }
 
@@ -480,13 +435,13 @@ main() {
   mkdir -p "$MESH_VM_CACHE"
   exec 9>"$MESH_VM_CACHE/.toolchain.lock"
   flock 9
-  [ "${steps[0]}" = all ] && steps=(node pulumi command etcd kube-apiserver kubernetes tls)
+  [ "${steps[0]}" = all ] && steps=(node pulumi etcd kube-apiserver "${PLUGINS[@]}")
   local s
   for s in "${steps[@]}"; do
     case "$s" in
       node) ensure_node ;;
       pulumi) ensure_pulumi ;;
-      command | kubernetes | tls) ensure_plugin "$s" ;;
+      command | tls | kubernetes | language-nodejs | language-yaml) ensure_plugin "$s" ;;
       etcd) ensure_etcd ;;
       kube-apiserver) ensure_kube_apiserver ;;
       *) die "unknown step $s" ;;

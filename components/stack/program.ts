@@ -8,19 +8,11 @@ import { MeshExpansion } from "../meshExpansion";
 import { MeshVm } from "../meshVm";
 import { readStackConfig, StackConfig } from "./config";
 
-/**
- * Test-bed knob: the kubernetes provider plugin version to use, when the installed plugin's version differs from
- * the npm SDK's (scripts/toolchain.sh builds it from source and exports this variable). Unset for normal use.
- */
-export const kubernetesPluginVersionEnv = "MESH_VM_PLUGIN_VERSION_KUBERNETES";
-
 export interface OnboardOptions {
   /** The configuration to use instead of the stack's (already parsed with parseStackConfig). */
   config?: StackConfig;
   /** Directory manifest files and a kubeconfig path are relative to (default: the cwd, the project dir). */
   baseDir?: string;
-  /** kubernetes provider plugin version (default: `$MESH_VM_PLUGIN_VERSION_KUBERNETES`, else the SDK's). */
-  kubernetesPluginVersion?: string;
 }
 
 /** The proxy part of a VM's summary. */
@@ -63,18 +55,13 @@ export interface OnboardOutputs {
 export function onboardFromConfig(options: OnboardOptions = {}): OnboardOutputs {
   const config =
     options.config ?? readStackConfig(options.baseDir !== undefined ? { baseDir: options.baseDir } : {});
-  const version = options.kubernetesPluginVersion ?? process.env[kubernetesPluginVersionEnv];
 
   // clusterIdentifier keeps a changed kubeconfig (new credentials, same cluster) from replacing every object.
-  const provider = new k8s.Provider(
-    "kubernetes",
-    {
-      ...(config.kubeconfig !== undefined ? { kubeconfig: config.kubeconfig } : {}),
-      ...(config.kubeContext !== undefined ? { context: config.kubeContext } : {}),
-      ...(config.clusterIdentifier !== undefined ? { clusterIdentifier: config.clusterIdentifier } : {}),
-    },
-    version ? { version } : {},
-  );
+  const provider = new k8s.Provider("kubernetes", {
+    ...(config.kubeconfig !== undefined ? { kubeconfig: config.kubeconfig } : {}),
+    ...(config.kubeContext !== undefined ? { context: config.kubeContext } : {}),
+    ...(config.clusterIdentifier !== undefined ? { clusterIdentifier: config.clusterIdentifier } : {}),
+  });
   const opts: pulumi.ComponentResourceOptions = { providers: [provider] };
 
   const expansion =

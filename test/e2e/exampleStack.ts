@@ -5,26 +5,15 @@
 // and answering each with one line `RESULT <json>`. A child process because the examples import `mesh-vm`,
 // which resolves to this repository's components only through examples/tsconfig.json (TSX_TSCONFIG_PATH).
 // Usage: TSX_TSCONFIG_PATH=examples/tsconfig.json node --import tsx test/e2e/exampleStack.ts <example>
-import * as pulumi from "@pulumi/pulumi";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { errors, steps } from "../harness/pulumi";
 import { projectStack } from "../harness/rootProject";
-import { toolchainEnv } from "../harness/toolchain";
 
 const example = process.argv[2] ?? "";
 const exampleDir = resolve(__dirname, "../../examples", example);
-const kubernetesVersion = toolchainEnv().MESH_VM_PLUGIN_VERSION_KUBERNETES;
 
 const program = async (): Promise<Record<string, unknown>> => {
-  // The examples' providers ask for the npm SDK's plugin version; the test bed's plugin has another.
-  if (kubernetesVersion) {
-    pulumi.runtime.registerResourceTransform(async ({ type, props, opts }) =>
-      type === "pulumi:providers:kubernetes"
-        ? { props, opts: { ...opts, version: kubernetesVersion } }
-        : undefined,
-    );
-  }
   // A fresh module per run: the program is the example's top-level code.
   for (const key of Object.keys(require.cache))
     if (key.startsWith(`${exampleDir}/`)) delete require.cache[key];

@@ -6,7 +6,6 @@
 import { readFileSync } from "node:fs";
 import { onboardFromConfig } from "../../components/stack/program";
 import { rootProjectStack } from "../harness/rootProject";
-import { toolchainEnv } from "../harness/toolchain";
 
 process.on("unhandledRejection", (e) => {
   // Only the expected configuration error may escape this way; anything else fails the child.
@@ -44,7 +43,7 @@ const cases = [
 async function main(): Promise<void> {
   const kubeconfig = readFileSync(process.env["MESH_VM_TEST_KUBECONFIG"] ?? "", "utf8");
   const root = await rootProjectStack("broken", async () => ({
-    ...onboardFromConfig({ kubernetesPluginVersion: toolchainEnv().MESH_VM_PLUGIN_VERSION_KUBERNETES }),
+    ...onboardFromConfig(),
   }));
   const results = [];
   try {

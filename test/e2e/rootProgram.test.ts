@@ -14,7 +14,6 @@ import { onboardFromConfig } from "../../components/stack/program";
 import { startCluster, type TestCluster } from "../harness/cluster";
 import { errors, steps } from "../harness/pulumi";
 import { rootProjectStack, type RootProjectStack } from "../harness/rootProject";
-import { toolchainEnv } from "../harness/toolchain";
 
 const NS = "bookinfo";
 
@@ -65,11 +64,7 @@ describe("root program on a real apiserver", { timeout: 15 * 60_000 }, () => {
     cluster = await startCluster();
     await cluster.createNamespace(NS);
     await cluster.createNamespace("istio-system");
-    root = await rootProjectStack("e2e", async () => ({
-      ...onboardFromConfig({
-        kubernetesPluginVersion: toolchainEnv().MESH_VM_PLUGIN_VERSION_KUBERNETES,
-      }),
-    }));
+    root = await rootProjectStack("e2e", async () => ({ ...onboardFromConfig() }));
     await root.writeConfig(meshOnlyConfig, [{ path: "kubeconfig", value: cluster.kubeconfig }]);
   });
 

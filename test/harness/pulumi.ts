@@ -214,10 +214,9 @@ export function kubernetesProvider(
   kubeconfig: string,
   opts: pulumi.CustomResourceOptions = {},
 ): k8s.Provider {
-  const version = toolchainEnv().MESH_VM_PLUGIN_VERSION_KUBERNETES;
   return new k8s.Provider(
     name,
     { kubeconfig: pulumi.secret(kubeconfig), clusterIdentifier: "mesh-vm-test-cluster" },
-    { ...opts, ...(version ? { version } : {}) },
+    opts,
   );
 }
