@@ -4,13 +4,11 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { createHosts, destroyHosts, leftovers, type TestHost } from "../harness/hosts";
 import { testRootCertPem } from "../harness/certs";
 import { createTestStack, type TestStack } from "../harness/pulumi";
-import { toolchainEnv } from "../harness/toolchain";
 
 const PROXY_IMAGE = "localhost/mesh-vm-standin-proxy:test";
 const PROXY_DIR = "/etc/istio-proxy";
@@ -43,25 +41,12 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
   }
 }
 
-/** Whether scripts/toolchain.sh built the command provider plugin (it needs a served Go source). */
-function commandPluginBuilt(): boolean {
-  const plugins = join(toolchainEnv().PULUMI_HOME, "plugins");
-  try {
-    return readdirSync(plugins).some(
-      (d) => d.startsWith("resource-command-v") && existsSync(join(plugins, d, "pulumi-resource-command")),
-    );
-  } catch {
-    return false;
-  }
-}
-
 /** A stack running `uname -a` on each host over SSH with @pulumi/command, the given host key pinned. */
 function unameProgram(
   targets: { host: TestHost; hostKey: string }[],
 ): () => Promise<Record<string, unknown>> {
   return async () => {
-    const version = toolchainEnv().MESH_VM_PLUGIN_VERSION_COMMAND;
-    const provider = new command.Provider("command", {}, version ? { version } : {});
+    const provider = new command.Provider("command", {});
     const outputs: Record<string, unknown> = {};
     for (const { host, hostKey } of targets) {
       const uname = new command.remote.Command(
@@ -178,11 +163,7 @@ describe(
       assert.match(sftp.stdout, /sftp-server/);
     });
 
-    it("runs a real Pulumi remote.Command (uname -a) on both hosts with hostKey pinned", async (t) => {
-      if (!commandPluginBuilt()) {
-        t.skip("the toolchain has no command provider plugin: see `scripts/toolchain.sh status`");
-        return;
-      }
+    it("runs a real Pulumi remote.Command (uname -a) on both hosts with hostKey pinned", async () => {
       const logins = [await vm1.sshLogins(), await vm2.sshLogins()];
       const stack = await createTestStack({
         program: unameProgram([vm1, vm2].map((host) => ({ host, hostKey: host.hostKey }))),

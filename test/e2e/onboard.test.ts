@@ -7,42 +7,19 @@ import * as command from "@pulumi/command";
 import * as tls from "@pulumi/tls";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { parse } from "yaml";
 import { MeshVm } from "../../components";
 import { startCluster, type TestCluster } from "../harness/cluster";
 import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
 import { createTestStack, errors, kubernetesProvider, steps, type TestStack } from "../harness/pulumi";
-import { toolchainEnv } from "../harness/toolchain";
 
 const NS = "bookinfo";
 const SA = "bookinfo-ratings";
 const PROXY_IMAGE = "localhost/mesh-vm-standin-proxy:test";
 const CONFIG_DIR = "/etc/istio-proxy";
 const LABELS = { app: "ratings", class: "vm", version: "v3" };
-
-/** Provider plugins this test needs that the toolchain has not installed (it cannot build every one everywhere). */
-function missingPlugins(): string[] {
-  const env = toolchainEnv();
-  const missing: string[] = [];
-  for (const name of ["command", "tls"] as const) {
-    const sdk = JSON.parse(readFileSync(require.resolve(`@pulumi/${name}/package.json`), "utf8")) as {
-      version: string;
-      pulumi?: { version?: string };
-    };
-    const version =
-      env[`MESH_VM_PLUGIN_VERSION_${name.toUpperCase() as "COMMAND" | "TLS"}`] ||
-      sdk.pulumi?.version ||
-      sdk.version;
-    if (!existsSync(join(env.PULUMI_HOME, "plugins", `resource-${name}-v${version}`))) {
-      missing.push(`${name} v${version}`);
-    }
-  }
-  return missing;
-}
-const missing = missingPlugins();
 
 interface Vm {
   name: string;
@@ -60,482 +37,477 @@ interface Knobs {
   hostGone: boolean;
 }
 
-function providerVersion(name: "COMMAND" | "TLS"): { version?: string } {
-  const version = toolchainEnv()[`MESH_VM_PLUGIN_VERSION_${name}`];
-  return version ? { version } : {};
-}
-
 function proxyContainerOf(containers: Awaited<ReturnType<TestHost["containers"]>>) {
   return containers.find((c) => c.name === "istio-proxy");
 }
 
-describe(
-  "onboarding VMs over SSH",
-  {
-    timeout: 40 * 60_000,
-    skip: missing.length > 0 && `provider plugins missing from the toolchain: ${missing.join(", ")}`,
-  },
-  () => {
-    let cluster: TestCluster | undefined;
-    let hosts: TestHost[] = [];
-    let vms: Vm[] = [];
-    let stack: TestStack | undefined;
-    let destroyed = false;
-    const hostsBefore = new Map<string, string>();
-    const eventLog: EngineEvent[] = [];
-    const cliOutput: string[] = [];
-    const errorTexts: string[] = [];
+describe("onboarding VMs over SSH", { timeout: 40 * 60_000 }, () => {
+  let cluster: TestCluster | undefined;
+  let hosts: TestHost[] = [];
+  let vms: Vm[] = [];
+  let stack: TestStack | undefined;
+  let destroyed = false;
+  const hostsBefore = new Map<string, string>();
+  const eventLog: EngineEvent[] = [];
+  const cliOutput: string[] = [];
+  const errorTexts: string[] = [];
 
-    const knobs: Knobs = { port: 9080, tokenLifetime: 86400, hostGone: false };
-    const program = () => onboardProgram(vms, knobs);
-    const onboardProgram = async (vms: Vm[], knobs: Knobs): Promise<Record<string, unknown>> => {
-      const k8sProvider = kubernetesProvider("cluster", cluster!.kubeconfig);
-      const commandProvider = new command.Provider("command", {}, providerVersion("COMMAND"));
-      const tlsProvider = new tls.Provider("tls", {}, providerVersion("TLS"));
-      const outputs: Record<string, unknown> = {};
-      for (const vm of vms) {
-        const mesh = new MeshVm(
-          vm.name,
-          {
-            namespace: NS,
-            address: vm.address,
-            serviceAccount: SA,
-            network: vm.network,
-            labels: LABELS,
-            ports: [{ name: "http", number: knobs.port }],
-            sshHost: vm.sshHost === vm.address ? undefined : vm.sshHost,
-            sshPort: vm.host.sshPort,
-            sshUser: "istio-proxy",
-            proxyConfigDir: CONFIG_DIR,
-            proxyInstanceIp: vm.proxyInstanceIp,
-            serviceEntry: { name: `${vm.name}-svc` },
-            sidecar: { name: `${vm.name}-no-iptables` },
-            // The host half: MeshVm registers the WorkloadEntry and ServiceEntry only once this proxy is ready.
-            host: {
-              hostKey: vm.host.hostKey,
-              prepare: { admin: { user: vm.host.adminUser, privateKey: vm.host.adminPrivateKey } },
-              kubeconfig: cluster!.kubeconfig,
-              token: { expirationSeconds: knobs.tokenLifetime },
-              proxyImage: PROXY_IMAGE,
-              egressHostnames: ["reviews.bookinfo.svc", "details.bookinfo.svc"],
-              readiness: { timeoutSeconds: 60 },
-              deregistrationDelaySeconds: 2,
-              hostGone: knobs.hostGone,
-            },
+  const knobs: Knobs = { port: 9080, tokenLifetime: 86400, hostGone: false };
+  const program = () => onboardProgram(vms, knobs);
+  const onboardProgram = async (vms: Vm[], knobs: Knobs): Promise<Record<string, unknown>> => {
+    const k8sProvider = kubernetesProvider("cluster", cluster!.kubeconfig);
+    const commandProvider = new command.Provider("command", {});
+    const tlsProvider = new tls.Provider("tls", {});
+    const outputs: Record<string, unknown> = {};
+    for (const vm of vms) {
+      const mesh = new MeshVm(
+        vm.name,
+        {
+          namespace: NS,
+          address: vm.address,
+          serviceAccount: SA,
+          network: vm.network,
+          labels: LABELS,
+          ports: [{ name: "http", number: knobs.port }],
+          sshHost: vm.sshHost === vm.address ? undefined : vm.sshHost,
+          sshPort: vm.host.sshPort,
+          sshUser: "istio-proxy",
+          proxyConfigDir: CONFIG_DIR,
+          proxyInstanceIp: vm.proxyInstanceIp,
+          serviceEntry: { name: `${vm.name}-svc` },
+          sidecar: { name: `${vm.name}-no-iptables` },
+          // The host half: MeshVm registers the WorkloadEntry and ServiceEntry only once this proxy is ready.
+          host: {
+            hostKey: vm.host.hostKey,
+            prepare: { admin: { user: vm.host.adminUser, privateKey: vm.host.adminPrivateKey } },
+            kubeconfig: cluster!.kubeconfig,
+            token: { expirationSeconds: knobs.tokenLifetime },
+            proxyImage: PROXY_IMAGE,
+            egressHostnames: ["reviews.bookinfo.svc", "details.bookinfo.svc"],
+            readiness: { timeoutSeconds: 60 },
+            deregistrationDelaySeconds: 2,
+            hostGone: knobs.hostGone,
           },
-          { providers: { kubernetes: k8sProvider, command: commandProvider, tls: tlsProvider } },
-        );
-        const proxy = mesh.proxy.apply((p) => p!);
-        outputs[`${vm.name}.workloadEntry`] = mesh.workloadEntryName;
-        outputs[`${vm.name}.containerId`] = proxy.containerId;
-        outputs[`${vm.name}.tokenExpiry`] = proxy.tokenExpiry;
-        outputs[`${vm.name}.fileDigests`] = proxy.fileDigests;
-        outputs[`${vm.name}.hostsBlock`] = proxy.hostsBlock;
-        outputs[`${vm.name}.sshIdentity`] = proxy.sshIdentity;
-        outputs[`${vm.name}.dockerRunCommand`] = proxy.dockerRunCommand;
-      }
-      return outputs;
-    };
+        },
+        { providers: { kubernetes: k8sProvider, command: commandProvider, tls: tlsProvider } },
+      );
+      const proxy = mesh.proxy.apply((p) => p!);
+      outputs[`${vm.name}.workloadEntry`] = mesh.workloadEntryName;
+      outputs[`${vm.name}.containerId`] = proxy.containerId;
+      outputs[`${vm.name}.tokenExpiry`] = proxy.tokenExpiry;
+      outputs[`${vm.name}.fileDigests`] = proxy.fileDigests;
+      outputs[`${vm.name}.hostsBlock`] = proxy.hostsBlock;
+      outputs[`${vm.name}.sshIdentity`] = proxy.sshIdentity;
+      outputs[`${vm.name}.dockerRunCommand`] = proxy.dockerRunCommand;
+    }
+    return outputs;
+  };
 
-    /** Runs an operation, keeping its events, CLI output and error text for the secret checks. */
-    async function record<T extends { events: EngineEvent[]; result: { stdout: string; stderr: string } }>(
-      run: () => Promise<T>,
-    ): Promise<T> {
-      try {
-        const r = await run();
-        eventLog.push(...r.events);
-        cliOutput.push(r.result.stdout, r.result.stderr);
-        return r;
-      } catch (error) {
-        errorTexts.push(String(error), JSON.stringify(error));
-        throw error;
+  /** Runs an operation, keeping its events, CLI output and error text for the secret checks. */
+  async function record<T extends { events: EngineEvent[]; result: { stdout: string; stderr: string } }>(
+    run: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      const r = await run();
+      eventLog.push(...r.events);
+      cliOutput.push(r.result.stdout, r.result.stderr);
+      return r;
+    } catch (error) {
+      errorTexts.push(String(error), JSON.stringify(error));
+      throw error;
+    }
+  }
+
+  const tokenRequests = async (): Promise<number> =>
+    (await cluster!.auditEvents()).filter(
+      (e) =>
+        e.objectRef?.resource === "serviceaccounts" &&
+        e.objectRef?.subresource === "token" &&
+        e.verb === "create",
+    ).length;
+  const sshLogins = async (): Promise<number[]> => Promise.all(hosts.map((h) => h.sshLogins()));
+
+  before(async () => {
+    cluster = await startCluster();
+    await cluster.createNamespace(NS);
+    await cluster.createServiceAccount(NS, SA);
+    hosts = await createHosts([
+      { name: "ratings-a", networks: ["vm"] },
+      { name: "ratings-b", networks: ["vm", "second", "third"] },
+    ]);
+    for (const host of hosts) {
+      hostsBefore.set(host.name, await host.etcHosts());
+    }
+    const [a, b] = hosts;
+    vms = [
+      // Same network: the pods reach the VM on its own IP.
+      { name: "ratings-vm-a", host: a, address: a.address, sshHost: a.address },
+      // Segregated: public address, private instance IP the proxy binds to, SSH over a third address.
+      {
+        name: "ratings-vm-b",
+        host: b,
+        address: b.addresses.second!,
+        proxyInstanceIp: b.addresses.vm!,
+        sshHost: b.addresses.third!,
+        network: "vm-network",
+      },
+    ];
+    stack = await createTestStack({ program, projectName: "mesh-vm-onboard-e2e" });
+  });
+
+  after(async () => {
+    if (stack) {
+      if (!destroyed) await stack.destroy().catch(() => undefined);
+      await stack.dispose();
+    }
+    if (hosts.length) await destroyHosts(hosts);
+    if (cluster) await cluster.stop();
+  });
+
+  it("preview shows every object and host step with the rendered files, mints nothing, touches no host", async () => {
+    const loginsBefore = await sshLogins();
+    const preview = await record(() => stack!.preview());
+    const planned = steps(preview.events);
+    for (const vm of vms) {
+      for (const s of [
+        `create kubernetes:networking.istio.io/v1:WorkloadEntry ${vm.name}-workloadentry`,
+        `create kubernetes:networking.istio.io/v1:Sidecar ${vm.name}-sidecar`,
+        `create kubernetes:networking.istio.io/v1:ServiceEntry ${vm.name}-serviceentry`,
+        `create tls:index/privateKey:PrivateKey ${vm.name}-proxy-ssh-key`,
+        `create command:local:Command ${vm.name}-proxy-bootstrap-token`,
+        `create command:remote:Command ${vm.name}-proxy-prepare-host`,
+        `create command:remote:Command ${vm.name}-proxy-sidecar-env`,
+        `create command:remote:Command ${vm.name}-proxy-istio-ca-pem`,
+        `create command:remote:Command ${vm.name}-proxy-k8s-ca-pem`,
+        `create command:remote:Command ${vm.name}-proxy-istio-token`,
+        `create command:remote:Command ${vm.name}-proxy-proxy-container`,
+        `create command:remote:Command ${vm.name}-proxy-egress-hosts`,
+      ]) {
+        assert.ok(planned.includes(s), `preview plans "${s}"; planned:\n${planned.join("\n")}`);
       }
     }
+    const text = preview.result.stdout;
+    assert.match(text, /POD_NAME=ratings-vm-a/, "the rendered sidecar.env is in the preview");
+    assert.match(text, /INSTANCE_IP=198\.51\.100\.\d+/);
+    assert.match(
+      text,
+      /run -d --name istio-proxy --restart unless-stopped --network host/,
+      "the docker command",
+    );
+    assert.equal(await tokenRequests(), 0, "preview minted no token");
+    assert.deepEqual(await sshLogins(), loginsBefore, "preview opened no SSH session");
+    for (const host of hosts) {
+      assert.equal(await host.exists(CONFIG_DIR), false);
+    }
+  });
 
-    const tokenRequests = async (): Promise<number> =>
-      (await cluster!.auditEvents()).filter(
-        (e) =>
-          e.objectRef?.resource === "serviceaccounts" &&
-          e.objectRef?.subresource === "token" &&
-          e.verb === "create",
-      ).length;
-    const sshLogins = async (): Promise<number[]> => Promise.all(hosts.map((h) => h.sshLogins()));
-
-    before(async () => {
-      cluster = await startCluster();
-      await cluster.createNamespace(NS);
-      await cluster.createServiceAccount(NS, SA);
-      hosts = await createHosts([
-        { name: "ratings-a", networks: ["vm"] },
-        { name: "ratings-b", networks: ["vm", "second", "third"] },
-      ]);
-      for (const host of hosts) {
-        hostsBefore.set(host.name, await host.etcHosts());
-      }
-      const [a, b] = hosts;
-      vms = [
-        // Same network: the pods reach the VM on its own IP.
-        { name: "ratings-vm-a", host: a, address: a.address, sshHost: a.address },
-        // Segregated: public address, private instance IP the proxy binds to, SSH over a third address.
-        {
-          name: "ratings-vm-b",
-          host: b,
-          address: b.addresses.second!,
-          proxyInstanceIp: b.addresses.vm!,
-          sshHost: b.addresses.third!,
-          network: "vm-network",
-        },
-      ];
-      stack = await createTestStack({ program, projectName: "mesh-vm-onboard-e2e" });
-    });
-
-    after(async () => {
-      if (stack) {
-        if (!destroyed) await stack.destroy().catch(() => undefined);
-        await stack.dispose();
-      }
-      if (hosts.length) await destroyHosts(hosts);
-      if (cluster) await cluster.stop();
-    });
-
-    it("preview shows every object and host step with the rendered files, mints nothing, touches no host", async () => {
-      const loginsBefore = await sshLogins();
-      const preview = await record(() => stack!.preview());
-      const planned = steps(preview.events);
-      for (const vm of vms) {
-        for (const s of [
-          `create kubernetes:networking.istio.io/v1:WorkloadEntry ${vm.name}-workloadentry`,
-          `create kubernetes:networking.istio.io/v1:Sidecar ${vm.name}-sidecar`,
-          `create kubernetes:networking.istio.io/v1:ServiceEntry ${vm.name}-serviceentry`,
-          `create tls:index/privateKey:PrivateKey ${vm.name}-proxy-ssh-key`,
-          `create command:local:Command ${vm.name}-proxy-bootstrap-token`,
-          `create command:remote:Command ${vm.name}-proxy-prepare-host`,
-          `create command:remote:Command ${vm.name}-proxy-sidecar-env`,
-          `create command:remote:Command ${vm.name}-proxy-istio-ca-pem`,
-          `create command:remote:Command ${vm.name}-proxy-k8s-ca-pem`,
-          `create command:remote:Command ${vm.name}-proxy-istio-token`,
-          `create command:remote:Command ${vm.name}-proxy-proxy-container`,
-          `create command:remote:Command ${vm.name}-proxy-egress-hosts`,
-        ]) {
-          assert.ok(planned.includes(s), `preview plans "${s}"; planned:\n${planned.join("\n")}`);
-        }
-      }
-      const text = preview.result.stdout;
-      assert.match(text, /POD_NAME=ratings-vm-a/, "the rendered sidecar.env is in the preview");
-      assert.match(text, /INSTANCE_IP=198\.51\.100\.\d+/);
-      assert.match(
-        text,
-        /run -d --name istio-proxy --restart unless-stopped --network host/,
-        "the docker command",
-      );
-      assert.equal(await tokenRequests(), 0, "preview minted no token");
-      assert.deepEqual(await sshLogins(), loginsBefore, "preview opened no SSH session");
-      for (const host of hosts) {
-        assert.equal(await host.exists(CONFIG_DIR), false);
-      }
-    });
-
-    it("up onboards both hosts: user, files, container, hosts block, then the mesh objects", async () => {
-      const samplers = await Promise.all(hosts.map((h) => startProcessSampler(h)));
-      const localSamples: string[] = [];
-      const localSampler = setInterval(() => localSamples.push(localProcessList()), 100);
-      let up;
-      try {
-        up = await record(() => stack!.up());
-      } finally {
-        clearInterval(localSampler);
-        for (const [i, s] of samplers.entries()) processSamples.set(hosts[i].name, await s.stop());
-        processSamples.set("local", localSamples.join("\n"));
-      }
-      assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
-      assert.equal(await tokenRequests(), 2, "one TokenRequest per VM");
-
-      for (const vm of vms) {
-        const h = vm.host;
-        // The prepared user, in the docker group, with our key.
-        const id = await h.run("id istio-proxy");
-        assert.match(id.stdout, /groups=.*\(docker\)/);
-        const dir = await h.stat(CONFIG_DIR);
-        assert.deepEqual(
-          [dir?.type, dir?.owner, dir?.group, dir?.mode],
-          ["directory", "istio-proxy", "istio-proxy", 0o775],
-        );
-        const authorized = await h.readFile("/home/istio-proxy/.ssh/authorized_keys");
-        const identity = up.result.outputs[`${vm.name}.sshIdentity`].value as {
-          publicKey: string;
-          user: string;
-        };
-        assert.ok(authorized.includes(`${identity.publicKey} mesh-vm:${NS}/${vm.name}`));
-        assert.equal(identity.user, "istio-proxy");
-
-        // Files: content, mode, owner.
-        const env = await h.readFile(`${CONFIG_DIR}/sidecar.env`);
-        assert.match(env, new RegExp(`^POD_NAME=${vm.name}$`, "m"));
-        assert.match(env, new RegExp(`^IDENTITY_IP=${vm.address.replace(/\./g, "\\.")}$`, "m"));
-        assert.match(
-          env,
-          new RegExp(`^INSTANCE_IP=${(vm.proxyInstanceIp ?? vm.address).replace(/\./g, "\\.")}$`, "m"),
-        );
-        assert.match(env, new RegExp(`^ISTIO_META_NETWORK=${vm.network ?? ""}$`, "m"));
-        assert.equal(await h.readFile(`${CONFIG_DIR}/istio-ca.pem`), cluster!.meshRootCaPem);
-        assert.equal(await h.readFile(`${CONFIG_DIR}/k8s-ca.pem`), cluster!.clusterCaPem);
-        const token = await h.readFile(`${CONFIG_DIR}/istio-token`);
-        mintedTokens.push(token);
-        const claims = JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString("utf8")) as Record<
-          string,
-          unknown
-        >;
-        assert.deepEqual(claims.aud, ["istio-ca"]);
-        assert.equal(claims.sub, `system:serviceaccount:${NS}:${SA}`);
-        for (const [file, mode] of [
-          ["sidecar.env", 0o644],
-          ["istio-ca.pem", 0o644],
-          ["k8s-ca.pem", 0o644],
-          ["istio-token", 0o640],
-        ] as const) {
-          const st = await h.stat(`${CONFIG_DIR}/${file}`);
-          assert.deepEqual([st?.owner, st?.group, st?.mode], ["istio-proxy", "istio-proxy", mode], file);
-        }
-
-        // The container as tctl runs it, plus the persistent certificate directory.
-        const c = proxyContainerOf(await h.containers());
-        assert.ok(c, "istio-proxy container exists");
-        assert.equal(c.image, PROXY_IMAGE);
-        assert.equal(c.state, "running");
-        assert.equal(c.restartPolicy, "unless-stopped");
-        assert.equal(c.networkMode, "host");
-        const mounts = Object.fromEntries(c.mounts.map((m) => [m.destination, m.source]));
-        assert.equal(mounts["/var/run/secrets/istio/root-cert.pem"], `${CONFIG_DIR}/istio-ca.pem`);
-        assert.equal(mounts["/var/run/secrets/tokens"], CONFIG_DIR);
-        assert.equal(mounts["/var/run/secrets/istio"], `${CONFIG_DIR}/certs`);
-        assert.equal(c.env.POD_NAME, vm.name);
-        assert.equal(c.env.SERVICE_ACCOUNT, SA);
-        assert.equal(c.env.PROV_CERT, "/var/run/secrets/istio");
-        assert.equal(up.result.outputs[`${vm.name}.containerId`].value, c.id);
-        assert.match(await h.containerLogs("istio-proxy"), /ready: serving \/healthz\/ready on :15021/);
-        const ready = await h.run("curl -fsS http://127.0.0.1:15021/healthz/ready");
-        assert.equal(ready.stdout.trim(), "ok");
-
-        // The hosts block, in place after the host's own lines.
-        const etcHosts = await h.etcHosts();
-        assert.ok(etcHosts.startsWith(hostsBefore.get(h.name)!));
-        assert.ok(
-          etcHosts.includes(
-            `# BEGIN mesh-vm ${NS}/${vm.name}\n127.0.0.2 reviews.bookinfo.svc\n127.0.0.2 details.bookinfo.svc\n# END mesh-vm ${NS}/${vm.name}\n`,
-          ),
-        );
-
-        // The mesh objects, registered after the proxy was ready.
-        const we = await cluster!.request(
-          "GET",
-          `/apis/networking.istio.io/v1/namespaces/${NS}/workloadentries/${vm.name}`,
-        );
-        assert.equal(we.status, 200);
-        assert.equal(we.body.spec.address, vm.address);
-        assert.equal(we.body.spec.ports.http, 9080);
-        for (const [kind, name] of [
-          ["sidecars", `${vm.name}-no-iptables`],
-          ["serviceentries", `${vm.name}-svc`],
-        ]) {
-          assert.equal(
-            (await cluster!.request("GET", `/apis/networking.istio.io/v1/namespaces/${NS}/${kind}/${name}`))
-              .status,
-            200,
-            `${kind}/${name}`,
-          );
-        }
-        const order = up.events.map(eventKey);
-        const ready_ = order.indexOf(`done create ${vm.name}-proxy-proxy-container`);
-        const registered = order.indexOf(`start create ${vm.name}-workloadentry`);
-        assert.ok(
-          ready_ >= 0 && registered > ready_,
-          `${vm.name}: WorkloadEntry created after the proxy was ready`,
-        );
-      }
-    });
-
-    it("a second up changes nothing and runs no command on any host", async () => {
-      const logins = await sshLogins();
-      const mints = await tokenRequests();
-      const up = await record(() => stack!.up());
-      const changes = up.result.summary.resourceChanges ?? {};
-      const changed = Object.entries(changes).filter(
-        ([op, n]) => op !== "same" && op !== "read" && (n ?? 0) > 0,
-      );
-      assert.deepEqual(changed, [], JSON.stringify(changes));
-      assert.deepEqual(await sshLogins(), logins, "no SSH session");
-      assert.equal(await tokenRequests(), mints, "no new token");
-    });
-
-    it("a port change updates the mesh objects only; a lifetime change re-mints without recreating the container", async () => {
-      const containersBefore = await Promise.all(
-        vms.map(async (vm) => proxyContainerOf(await vm.host.containers())!.id),
-      );
-      let logins = await sshLogins();
-      knobs.port = 9081;
-      let up = await record(() => stack!.up());
-      assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
-      let touched = steps(up.events).filter((s) => !s.startsWith("same "));
-      for (const vm of vms) {
-        for (const kind of ["WorkloadEntry", "Sidecar", "ServiceEntry"]) {
-          assert.ok(
-            touched.includes(
-              `update kubernetes:networking.istio.io/v1:${kind} ${vm.name}-${kind.toLowerCase()}`,
-            ),
-            `${kind} updated; touched: ${touched.join(", ")}`,
-          );
-        }
-        const we = await cluster!.request(
-          "GET",
-          `/apis/networking.istio.io/v1/namespaces/${NS}/workloadentries/${vm.name}`,
-        );
-        assert.equal(we.body.spec.ports.http, 9081);
-      }
-      assert.ok(!touched.some((s) => s.includes("command:")), `no host step: ${touched.join(", ")}`);
-      assert.deepEqual(await sshLogins(), logins, "no host step depends on the port");
-
-      const tokensBefore = await Promise.all(vms.map((vm) => vm.host.readFile(`${CONFIG_DIR}/istio-token`)));
-      const mints = await tokenRequests();
-      logins = await sshLogins();
-      knobs.tokenLifetime = 7200;
+  it("up onboards both hosts: user, files, container, hosts block, then the mesh objects", async () => {
+    const samplers = await Promise.all(hosts.map((h) => startProcessSampler(h)));
+    const localSamples: string[] = [];
+    const localSampler = setInterval(() => localSamples.push(localProcessList()), 100);
+    let up;
+    try {
       up = await record(() => stack!.up());
-      assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
-      touched = steps(up.events).filter((s) => !s.startsWith("same "));
-      assert.equal(await tokenRequests(), mints + 2, "one new token per VM");
-      for (const [i, vm] of vms.entries()) {
-        assert.ok(
-          touched.some((s) => s.endsWith(`${vm.name}-proxy-bootstrap-token`)),
-          touched.join(", "),
-        );
-        assert.ok(
-          touched.includes(`update command:remote:Command ${vm.name}-proxy-istio-token`),
-          touched.join(", "),
-        );
-        assert.ok(
-          !touched.some((s) => s.endsWith(`${vm.name}-proxy-proxy-container`)),
-          "container step untouched",
-        );
-        const token = await vm.host.readFile(`${CONFIG_DIR}/istio-token`);
-        mintedTokens.push(token);
-        assert.notEqual(token, tokensBefore[i]);
-        const claims = JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString("utf8")) as {
-          exp: number;
-          iat: number;
-        };
-        assert.equal(claims.exp - claims.iat, 7200);
-        const c = proxyContainerOf(await vm.host.containers())!;
-        assert.equal(c.id, containersBefore[i], "same container");
-        // The running proxy sees the new token through its directory mount.
-        // (through the container's main process: podman's exec is not usable in the test bed)
-        const seen = await vm.host.readFile(`/proc/${c.pid}/root/var/run/secrets/tokens/istio-token`);
-        assert.equal(seen, token);
-      }
-      const after_ = await sshLogins();
+    } finally {
+      clearInterval(localSampler);
+      for (const [i, s] of samplers.entries()) processSamples.set(hosts[i].name, await s.stop());
+      processSamples.set("local", localSamples.join("\n"));
+    }
+    assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
+    assert.equal(await tokenRequests(), 2, "one TokenRequest per VM");
+
+    for (const vm of vms) {
+      const h = vm.host;
+      // The prepared user, in the docker group, with our key.
+      const id = await h.run("id istio-proxy");
+      assert.match(id.stdout, /groups=.*\(docker\)/);
+      const dir = await h.stat(CONFIG_DIR);
       assert.deepEqual(
-        after_.map((n, i) => n - logins[i]),
-        [1, 1],
-        "exactly one SSH session per host: the token file",
+        [dir?.type, dir?.owner, dir?.group, dir?.mode],
+        ["directory", "istio-proxy", "istio-proxy", 0o775],
       );
-    });
+      const authorized = await h.readFile("/home/istio-proxy/.ssh/authorized_keys");
+      const identity = up.result.outputs[`${vm.name}.sshIdentity`].value as {
+        publicKey: string;
+        user: string;
+      };
+      assert.ok(authorized.includes(`${identity.publicKey} mesh-vm:${NS}/${vm.name}`));
+      assert.equal(identity.user, "istio-proxy");
 
-    it("destroy deregisters first, then leaves each host as before onboarding", async () => {
-      const down = await record(() => stack!.destroy());
-      destroyed = true;
-      assert.equal(down.result.summary.result, "succeeded", errors(down.events).join("\n"));
-      const order = down.events.map(eventKey);
-      for (const vm of vms) {
-        const deregistered = order.indexOf(`done delete ${vm.name}-workloadentry`);
-        const stopping = order.indexOf(`start delete ${vm.name}-proxy-proxy-container`);
-        assert.ok(
-          deregistered >= 0 && stopping > deregistered,
-          `${vm.name}: deregistered before the proxy stopped`,
-        );
-        const h = vm.host;
-        assert.equal(proxyContainerOf(await h.containers()), undefined, "no container");
-        assert.equal(await h.exists(CONFIG_DIR), false, "no config dir or files");
-        assert.equal(await h.etcHosts(), hostsBefore.get(h.name), "hosts file as before");
-        assert.ok((await h.users()).includes("istio-proxy"), "the prepared user stays (documented)");
-        const keys = await h.readFile("/home/istio-proxy/.ssh/authorized_keys");
-        assert.ok(!keys.includes("mesh-vm:"), "our key is removed");
-        for (const path of [
-          `workloadentries/${vm.name}`,
-          `sidecars/${vm.name}-no-iptables`,
-          `serviceentries/${vm.name}-svc`,
-        ]) {
-          const r = await cluster!.request("GET", `/apis/networking.istio.io/v1/namespaces/${NS}/${path}`);
-          assert.equal(r.status, 404, path);
-        }
+      // Files: content, mode, owner.
+      const env = await h.readFile(`${CONFIG_DIR}/sidecar.env`);
+      assert.match(env, new RegExp(`^POD_NAME=${vm.name}$`, "m"));
+      assert.match(env, new RegExp(`^IDENTITY_IP=${vm.address.replace(/\./g, "\\.")}$`, "m"));
+      assert.match(
+        env,
+        new RegExp(`^INSTANCE_IP=${(vm.proxyInstanceIp ?? vm.address).replace(/\./g, "\\.")}$`, "m"),
+      );
+      assert.match(env, new RegExp(`^ISTIO_META_NETWORK=${vm.network ?? ""}$`, "m"));
+      assert.equal(await h.readFile(`${CONFIG_DIR}/istio-ca.pem`), cluster!.meshRootCaPem);
+      assert.equal(await h.readFile(`${CONFIG_DIR}/k8s-ca.pem`), cluster!.clusterCaPem);
+      const token = await h.readFile(`${CONFIG_DIR}/istio-token`);
+      mintedTokens.push(token);
+      const claims = JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString("utf8")) as Record<
+        string,
+        unknown
+      >;
+      assert.deepEqual(claims.aud, ["istio-ca"]);
+      assert.equal(claims.sub, `system:serviceaccount:${NS}:${SA}`);
+      for (const [file, mode] of [
+        ["sidecar.env", 0o644],
+        ["istio-ca.pem", 0o644],
+        ["k8s-ca.pem", 0o644],
+        ["istio-token", 0o640],
+      ] as const) {
+        const st = await h.stat(`${CONFIG_DIR}/${file}`);
+        assert.deepEqual([st?.owner, st?.group, st?.mode], ["istio-proxy", "istio-proxy", mode], file);
       }
-    });
 
-    it("hostGone lets destroy finish when the VM is unreachable, without touching it", async () => {
-      const [a] = hosts;
-      const goneKnobs: Knobs = { port: 9080, tokenLifetime: 86400, hostGone: false };
-      const vm: Vm = { name: "ratings-vm-c", host: a, address: a.address, sshHost: a.address };
-      const gone = await createTestStack({
-        program: () => onboardProgram([vm], goneKnobs),
-        projectName: "mesh-vm-onboard-gone-e2e",
-      });
-      try {
-        let r = await record(() => gone.up());
-        assert.equal(r.result.summary.result, "succeeded", errors(r.events).join("\n"));
-        mintedTokens.push(await a.readFile(`${CONFIG_DIR}/istio-token`));
-        await a.stopSshd();
-        goneKnobs.hostGone = true;
-        r = await record(() => gone.up());
-        const changes = r.result.summary.resourceChanges ?? {};
-        assert.deepEqual(
-          Object.entries(changes).filter(([op, n]) => op !== "same" && (n ?? 0) > 0),
-          [],
-          "setting hostGone changes no input, so no host is contacted",
-        );
-        const down = await record(() => gone.destroy());
-        assert.equal(down.result.summary.result, "succeeded", errors(down.events).join("\n"));
-        const we = await cluster!.request(
-          "GET",
-          `/apis/networking.istio.io/v1/namespaces/${NS}/workloadentries/${vm.name}`,
-        );
-        assert.equal(we.status, 404, "the mesh objects are still removed");
-        // Nothing on the host was undone (documented): the proxy is still there.
-        assert.ok(proxyContainerOf(await a.containers()), "the host was not contacted");
-      } finally {
-        await a.startSshd();
-        await a.run(`docker rm -f istio-proxy; rm -rf ${CONFIG_DIR}`, { check: false });
-        await gone.dispose();
-      }
-    });
+      // The container as tctl runs it, plus the persistent certificate directory.
+      const c = proxyContainerOf(await h.containers());
+      assert.ok(c, "istio-proxy container exists");
+      assert.equal(c.image, PROXY_IMAGE);
+      assert.equal(c.state, "running");
+      assert.equal(c.restartPolicy, "unless-stopped");
+      assert.equal(c.networkMode, "host");
+      const mounts = Object.fromEntries(c.mounts.map((m) => [m.destination, m.source]));
+      assert.equal(mounts["/var/run/secrets/istio/root-cert.pem"], `${CONFIG_DIR}/istio-ca.pem`);
+      assert.equal(mounts["/var/run/secrets/tokens"], CONFIG_DIR);
+      assert.equal(mounts["/var/run/secrets/istio"], `${CONFIG_DIR}/certs`);
+      assert.equal(c.env.POD_NAME, vm.name);
+      assert.equal(c.env.SERVICE_ACCOUNT, SA);
+      assert.equal(c.env.PROV_CERT, "/var/run/secrets/istio");
+      assert.equal(up.result.outputs[`${vm.name}.containerId`].value, c.id);
+      assert.match(await h.containerLogs("istio-proxy"), /ready: serving \/healthz\/ready on :15021/);
+      const ready = await h.run("curl -fsS http://127.0.0.1:15021/healthz/ready");
+      assert.equal(ready.stdout.trim(), "ok");
 
-    it("no token or private key in plain text in state, events, CLI output, errors or process lists", async () => {
-      const kube = parse(cluster!.kubeconfig) as { users: { user: Record<string, string> }[] };
-      const secrets = [
-        ...mintedTokens,
-        ...hosts.map((h) => h.adminPrivateKey.split("\n")[1]),
-        ...kube.users.flatMap((u) =>
-          Object.values(u.user).filter((v) => typeof v === "string" && v.length > 20),
+      // The hosts block, in place after the host's own lines.
+      const etcHosts = await h.etcHosts();
+      assert.ok(etcHosts.startsWith(hostsBefore.get(h.name)!));
+      assert.ok(
+        etcHosts.includes(
+          `# BEGIN mesh-vm ${NS}/${vm.name}\n127.0.0.2 reviews.bookinfo.svc\n127.0.0.2 details.bookinfo.svc\n# END mesh-vm ${NS}/${vm.name}\n`,
         ),
-      ].filter((s) => s && s.length > 20);
-      assert.ok(mintedTokens.length >= 4, "tokens were collected");
-      const state = JSON.stringify(await stack!.exportState());
-      const haystacks: [string, string][] = [
-        ["exported state", state],
-        ["engine events", JSON.stringify(eventLog)],
-        ["CLI output", cliOutput.join("\n")],
-        ["error messages", errorTexts.join("\n")],
-        ...[...processSamples.entries()].map(([host, text]): [string, string] => [
-          `process list on ${host}`,
-          text,
-        ]),
-      ];
-      for (const [where, text] of haystacks) {
-        assert.ok(text.length > 0 || where === "error messages", `${where} was captured`);
-        for (const secret of secrets) {
-          assert.ok(!text.includes(secret), `a secret appears in the ${where}`);
-        }
-        assert.doesNotMatch(text, /BEGIN (OPENSSH|EC|RSA)? ?PRIVATE KEY/, `no private key in the ${where}`);
+      );
+
+      // The mesh objects, registered after the proxy was ready.
+      const we = await cluster!.request(
+        "GET",
+        `/apis/networking.istio.io/v1/namespaces/${NS}/workloadentries/${vm.name}`,
+      );
+      assert.equal(we.status, 200);
+      assert.equal(we.body.spec.address, vm.address);
+      // The VM serves on the service port: the WorkloadEntry maps no port (only a targetPort would).
+      assert.equal(we.body.spec.ports, undefined);
+      const se = await cluster!.request(
+        "GET",
+        `/apis/networking.istio.io/v1/namespaces/${NS}/serviceentries/${vm.name}-svc`,
+      );
+      assert.equal(se.body.spec.ports[0].number, 9080);
+      for (const [kind, name] of [
+        ["sidecars", `${vm.name}-no-iptables`],
+        ["serviceentries", `${vm.name}-svc`],
+      ]) {
+        assert.equal(
+          (await cluster!.request("GET", `/apis/networking.istio.io/v1/namespaces/${NS}/${kind}/${name}`))
+            .status,
+          200,
+          `${kind}/${name}`,
+        );
       }
+      const order = up.events.map(eventKey);
+      const ready_ = order.indexOf(`done create ${vm.name}-proxy-proxy-container`);
+      const registered = order.indexOf(`start create ${vm.name}-workloadentry`);
+      assert.ok(
+        ready_ >= 0 && registered > ready_,
+        `${vm.name}: WorkloadEntry created after the proxy was ready`,
+      );
+    }
+  });
+
+  it("a second up changes nothing and runs no command on any host", async () => {
+    const logins = await sshLogins();
+    const mints = await tokenRequests();
+    const up = await record(() => stack!.up());
+    const changes = up.result.summary.resourceChanges ?? {};
+    const changed = Object.entries(changes).filter(
+      ([op, n]) => op !== "same" && op !== "read" && (n ?? 0) > 0,
+    );
+    assert.deepEqual(changed, [], JSON.stringify(changes));
+    assert.deepEqual(await sshLogins(), logins, "no SSH session");
+    assert.equal(await tokenRequests(), mints, "no new token");
+  });
+
+  it("a port change updates the mesh objects only; a lifetime change re-mints without recreating the container", async () => {
+    const containersBefore = await Promise.all(
+      vms.map(async (vm) => proxyContainerOf(await vm.host.containers())!.id),
+    );
+    let logins = await sshLogins();
+    knobs.port = 9081;
+    let up = await record(() => stack!.up());
+    assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
+    let touched = steps(up.events).filter((s) => !s.startsWith("same "));
+    for (const vm of vms) {
+      // The port is in the Sidecar's ingress and the ServiceEntry; the WorkloadEntry maps no port.
+      for (const kind of ["Sidecar", "ServiceEntry"]) {
+        assert.ok(
+          touched.includes(
+            `update kubernetes:networking.istio.io/v1:${kind} ${vm.name}-${kind.toLowerCase()}`,
+          ),
+          `${kind} updated; touched: ${touched.join(", ")}`,
+        );
+      }
+      const se = await cluster!.request(
+        "GET",
+        `/apis/networking.istio.io/v1/namespaces/${NS}/serviceentries/${vm.name}-svc`,
+      );
+      assert.equal(se.body.spec.ports[0].number, 9081);
+    }
+    assert.ok(!touched.some((s) => s.includes("command:")), `no host step: ${touched.join(", ")}`);
+    assert.deepEqual(await sshLogins(), logins, "no host step depends on the port");
+
+    const tokensBefore = await Promise.all(vms.map((vm) => vm.host.readFile(`${CONFIG_DIR}/istio-token`)));
+    const mints = await tokenRequests();
+    logins = await sshLogins();
+    knobs.tokenLifetime = 7200;
+    up = await record(() => stack!.up());
+    assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
+    touched = steps(up.events).filter((s) => !s.startsWith("same "));
+    assert.equal(await tokenRequests(), mints + 2, "one new token per VM");
+    for (const [i, vm] of vms.entries()) {
+      assert.ok(
+        touched.some((s) => s.endsWith(`${vm.name}-proxy-bootstrap-token`)),
+        touched.join(", "),
+      );
+      assert.ok(
+        touched.includes(`update command:remote:Command ${vm.name}-proxy-istio-token`),
+        touched.join(", "),
+      );
+      assert.ok(
+        !touched.some((s) => s.endsWith(`${vm.name}-proxy-proxy-container`)),
+        "container step untouched",
+      );
+      const token = await vm.host.readFile(`${CONFIG_DIR}/istio-token`);
+      mintedTokens.push(token);
+      assert.notEqual(token, tokensBefore[i]);
+      const claims = JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString("utf8")) as {
+        exp: number;
+        iat: number;
+      };
+      assert.equal(claims.exp - claims.iat, 7200);
+      const c = proxyContainerOf(await vm.host.containers())!;
+      assert.equal(c.id, containersBefore[i], "same container");
+      // The running proxy sees the new token through its directory mount.
+      // (through the container's main process: podman's exec is not usable in the test bed)
+      const seen = await vm.host.readFile(`/proc/${c.pid}/root/var/run/secrets/tokens/istio-token`);
+      assert.equal(seen, token);
+    }
+    const after_ = await sshLogins();
+    assert.deepEqual(
+      after_.map((n, i) => n - logins[i]),
+      [1, 1],
+      "exactly one SSH session per host: the token file",
+    );
+  });
+
+  it("destroy deregisters first, then leaves each host as before onboarding", async () => {
+    const down = await record(() => stack!.destroy());
+    destroyed = true;
+    assert.equal(down.result.summary.result, "succeeded", errors(down.events).join("\n"));
+    const order = down.events.map(eventKey);
+    for (const vm of vms) {
+      const deregistered = order.indexOf(`done delete ${vm.name}-workloadentry`);
+      const stopping = order.indexOf(`start delete ${vm.name}-proxy-proxy-container`);
+      assert.ok(
+        deregistered >= 0 && stopping > deregistered,
+        `${vm.name}: deregistered before the proxy stopped`,
+      );
+      const h = vm.host;
+      assert.equal(proxyContainerOf(await h.containers()), undefined, "no container");
+      assert.equal(await h.exists(CONFIG_DIR), false, "no config dir or files");
+      assert.equal(await h.etcHosts(), hostsBefore.get(h.name), "hosts file as before");
+      assert.ok((await h.users()).includes("istio-proxy"), "the prepared user stays (documented)");
+      const keys = await h.readFile("/home/istio-proxy/.ssh/authorized_keys");
+      assert.ok(!keys.includes("mesh-vm:"), "our key is removed");
+      for (const path of [
+        `workloadentries/${vm.name}`,
+        `sidecars/${vm.name}-no-iptables`,
+        `serviceentries/${vm.name}-svc`,
+      ]) {
+        const r = await cluster!.request("GET", `/apis/networking.istio.io/v1/namespaces/${NS}/${path}`);
+        assert.equal(r.status, 404, path);
+      }
+    }
+  });
+
+  it("hostGone lets destroy finish when the VM is unreachable, without touching it", async () => {
+    const [a] = hosts;
+    const goneKnobs: Knobs = { port: 9080, tokenLifetime: 86400, hostGone: false };
+    const vm: Vm = { name: "ratings-vm-c", host: a, address: a.address, sshHost: a.address };
+    const gone = await createTestStack({
+      program: () => onboardProgram([vm], goneKnobs),
+      projectName: "mesh-vm-onboard-gone-e2e",
     });
-  },
-);
+    try {
+      let r = await record(() => gone.up());
+      assert.equal(r.result.summary.result, "succeeded", errors(r.events).join("\n"));
+      mintedTokens.push(await a.readFile(`${CONFIG_DIR}/istio-token`));
+      await a.stopSshd();
+      goneKnobs.hostGone = true;
+      r = await record(() => gone.up());
+      const changes = r.result.summary.resourceChanges ?? {};
+      assert.deepEqual(
+        Object.entries(changes).filter(([op, n]) => op !== "same" && (n ?? 0) > 0),
+        [],
+        "setting hostGone changes no input, so no host is contacted",
+      );
+      const down = await record(() => gone.destroy());
+      assert.equal(down.result.summary.result, "succeeded", errors(down.events).join("\n"));
+      const we = await cluster!.request(
+        "GET",
+        `/apis/networking.istio.io/v1/namespaces/${NS}/workloadentries/${vm.name}`,
+      );
+      assert.equal(we.status, 404, "the mesh objects are still removed");
+      // Nothing on the host was undone (documented): the proxy is still there.
+      assert.ok(proxyContainerOf(await a.containers()), "the host was not contacted");
+    } finally {
+      await a.startSshd();
+      await a.run(`docker rm -f istio-proxy; rm -rf ${CONFIG_DIR}`, { check: false });
+      await gone.dispose();
+    }
+  });
+
+  it("no token or private key in plain text in state, events, CLI output, errors or process lists", async () => {
+    const kube = parse(cluster!.kubeconfig) as { users: { user: Record<string, string> }[] };
+    const secrets = [
+      ...mintedTokens,
+      ...hosts.map((h) => h.adminPrivateKey.split("\n")[1]),
+      ...kube.users.flatMap((u) =>
+        Object.values(u.user).filter((v) => typeof v === "string" && v.length > 20),
+      ),
+    ].filter((s) => s && s.length > 20);
+    assert.ok(mintedTokens.length >= 4, "tokens were collected");
+    const state = JSON.stringify(await stack!.exportState());
+    const haystacks: [string, string][] = [
+      ["exported state", state],
+      ["engine events", JSON.stringify(eventLog)],
+      ["CLI output", cliOutput.join("\n")],
+      ["error messages", errorTexts.join("\n")],
+      ...[...processSamples.entries()].map(([host, text]): [string, string] => [
+        `process list on ${host}`,
+        text,
+      ]),
+    ];
+    for (const [where, text] of haystacks) {
+      assert.ok(text.length > 0 || where === "error messages", `${where} was captured`);
+      for (const secret of secrets) {
+        assert.ok(!text.includes(secret), `a secret appears in the ${where}`);
+      }
+      assert.doesNotMatch(text, /BEGIN (OPENSSH|EC|RSA)? ?PRIVATE KEY/, `no private key in the ${where}`);
+    }
+  });
+});
 
 const mintedTokens: string[] = [];
 const processSamples = new Map<string, string>();
