@@ -16,7 +16,7 @@ import type * as pulumi from "@pulumi/pulumi";
 
 type PlainPort = pulumi.Unwrap<MeshVmPortArgs>;
 type PlainEgress = pulumi.Unwrap<MeshVmEgressArgs>;
-import { issue, throwIfIssues, ValidationIssue } from "./validation/issues";
+import { issue, throwIfIssues, ValidationIssue } from "./rules/issues";
 
 type Obj = Record<string, unknown>;
 

@@ -14,14 +14,16 @@ import {
 import { spiffeId } from "./mesh/identity";
 import type { KubeObject } from "./mesh/objects";
 import { MeshVmObjects, renderMeshVmObjects } from "./mesh/render";
-import { schemaIssues } from "./mesh/schema";
-import { vmProxyArgsFromMeshVm } from "./host/fromMeshVm";
+import type { ResolvedMeshVm } from "./mesh/settings";
 import { VmProxy } from "./host/vmProxy";
 import type { WorkloadEntryLike } from "./host/workloadIdentity";
-import { MeshVmArgs, PlainMeshVmArgs, ResolvedMeshVm, resolveMeshVmArgs } from "./meshVmArgs";
+import type { MeshVmArgs, PlainMeshVmArgs } from "./meshVmArgs";
+import { vmProxyArgsFromMeshVm } from "./meshVmHost";
+import { resolveMeshVmArgs } from "./meshVmResolve";
+import { throwIfIssues } from "./rules/issues";
 import { validateMeshVmHostArgs } from "./validation/host";
-import { throwIfIssues } from "./validation/issues";
 import { validateMeshVmArgs } from "./validation/meshVm";
+import { schemaIssues } from "./validation/schema";
 
 export const meshVmType = "mesh-vm:index:MeshVm";
 

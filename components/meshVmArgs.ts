@@ -1,15 +1,15 @@
 // Inputs of MeshVm, in the vocabulary of the seeds (TSB "Onboarding VMs" guide, Istio WorkloadEntry/Sidecar
-// reference) and of tctl's annotations, plus the single place where defaults are resolved.
+// reference) and of tctl's annotations. Types only: the defaults live in mesh/settings.ts (`meshVmDefaults`),
+// resolution in meshVmResolve.ts, the rules in validation/.
 //
 // Multi-language constraint (Pulumi's component analyzer): no union or intersection types in Args, so
 // enum-like settings are plain strings with their allowed values documented, and a few settings that shape
 // the resource graph (which objects exist, the API version in the type token) are plain values, not Inputs.
 import * as pulumi from "@pulumi/pulumi";
-import { bootstrapDefaults, ExplicitBootstrapSettings, meshVmProxyConfigDir } from "./mesh/annotations";
-import { networkingV1, normaliseNetworkingApiVersion } from "./mesh/apiVersion";
-import { defaultTrustDomain } from "./mesh/identity";
-import { isIpAddress } from "./validation/addresses";
-import type { MeshVmHostArgs } from "./host/fromMeshVm";
+import type { BastionArgs } from "./host/sshConnection";
+import type { BootstrapTokenArgs, HostPreparationArgs } from "./host/vmProxy";
+import type { MeshSettings } from "./host/sidecarEnv";
+import type { ReadinessSettings } from "./host/proxyScripts";
 
 /** An inbound port of the VM workload: a Sidecar ingress listener and a ServiceEntry port. */
 export interface MeshVmPortArgs {
@@ -178,185 +178,47 @@ export type MeshVmMeshArgs = Omit<MeshVmArgs, "host">;
 /** The mesh-side inputs with every Input resolved to its plain value. */
 export type PlainMeshVmArgs = pulumi.Unwrap<MeshVmMeshArgs>;
 
-export interface ResolvedPort {
-  name: string;
-  number: number;
-  protocol: string;
-  defaultEndpoint: string;
-  targetPort?: number;
-}
-
-export interface ResolvedListenerPort {
-  number: number;
-  protocol?: string;
-  name?: string;
-}
-
-export interface ResolvedEgress {
-  bind?: string;
-  hosts: string[];
-  port?: ResolvedListenerPort;
-  captureMode?: string;
-}
-
-export interface ResolvedSidecar {
-  enabled: boolean;
-  name: string;
-  selectorLabels: Record<string, string>;
-  outboundTrafficPolicyMode?: string;
-}
-
-export interface ResolvedServiceEntry {
-  enabled: boolean;
-  name: string;
-  hosts: string[];
-}
-
-export interface ResolvedWorkloadGroup {
-  enabled: boolean;
-  name: string;
-}
-
-/** tctl bootstrap settings with tctl's defaults applied. */
-export interface ResolvedBootstrap {
-  sshHost?: string;
-  sshPort: number;
-  sshUser: string;
-  scpPath: string;
-  proxyConfigDir: string;
-  proxyImageHub: string;
-  proxyInstanceIp?: string;
-  proxyContainerName: string;
-}
-
-/** Every MeshVm setting after defaults: what renderers and the host half consume. */
-export interface ResolvedMeshVm {
-  name: string;
-  namespace: string;
-  address?: string;
-  serviceAccount: string;
-  createServiceAccount: boolean;
-  network?: string;
-  labels: Record<string, string>;
-  locality?: string;
-  weight?: number;
-  annotations: Record<string, string>;
-  ports: ResolvedPort[];
-  egress: ResolvedEgress[];
-  sidecar: ResolvedSidecar;
-  serviceEntry: ResolvedServiceEntry;
-  workloadGroup: ResolvedWorkloadGroup;
-  apiVersion: string;
-  flavor: string;
-  trustDomain: string;
-  /** Bootstrap settings the user set explicitly (written as annotations). */
-  explicitBootstrap: ExplicitBootstrapSettings;
-  /** Bootstrap settings with tctl's defaults applied (what the host half uses). */
-  bootstrap: ResolvedBootstrap;
-}
-
-export const defaultEgress: ResolvedEgress[] = [{ bind: "127.0.0.2", hosts: ["./*"] }];
-export const defaultSidecarSelectorKeys = ["app", "class"];
-export const defaultPortProtocol = "HTTP";
-export const defaultVmClassLabel = "vm";
-export const defaultFlavor = "istio";
-
-function defined<T>(v: T | undefined | null): v is T {
-  return v !== undefined && v !== null;
-}
-
-function omitUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+/** How the proxy user (`sshUser`) logs in. */
+export interface MeshVmHostCredentialsArgs {
+  /** OpenSSH/PEM private key (kept secret). */
+  privateKey?: pulumi.Input<string>;
+  privateKeyPassword?: pulumi.Input<string>;
+  /** ssh-agent socket, instead of a key. */
+  agentSocketPath?: pulumi.Input<string>;
 }
 
 /**
- * Applies every default. Assumes `validateMeshVmArgs(args)` returned no issues; `defaultName` is the
- * component's resource name.
+ * The host half's inputs of MeshVm (everything not already a tctl bootstrap setting: host, port, user, config
+ * dir, image hub, instance IP and container name come from MeshVm's `sshHost`, `sshPort`, ... inputs).
  */
-export function resolveMeshVmArgs(defaultName: string, args: PlainMeshVmArgs): ResolvedMeshVm {
-  const name = args.name ?? defaultName;
-  const labels: Record<string, string> = { ...(args.labels ?? {}) };
-  const classValue = args.vmClassLabel ?? defaultVmClassLabel;
-  if (labels["class"] === undefined && classValue !== "") labels["class"] = classValue;
-  const app = labels["app"] ?? name;
-
-  const ports: ResolvedPort[] = (args.ports ?? []).map((p) =>
-    omitUndefined({
-      name: p.name,
-      number: p.number,
-      protocol: p.protocol ?? defaultPortProtocol,
-      defaultEndpoint: p.defaultEndpoint ?? `127.0.0.1:${p.number}`,
-      targetPort: p.targetPort,
-    }),
-  );
-  const egress: ResolvedEgress[] = (args.egress ?? defaultEgress).map((e) =>
-    omitUndefined({
-      bind: e.bind,
-      hosts: [...e.hosts],
-      port: e.port === undefined ? undefined : omitUndefined({ ...e.port }),
-      captureMode: e.captureMode,
-    }),
-  );
-
-  const selectorKeys = args.sidecar?.selectorLabelKeys ?? defaultSidecarSelectorKeys;
-  const selectorLabels: Record<string, string> = {};
-  for (const k of selectorKeys) {
-    const v = labels[k];
-    if (defined(v)) selectorLabels[k] = v;
-  }
-
-  const proxyConfigDir = args.proxyConfigDir ?? meshVmProxyConfigDir;
-  const explicitBootstrap: ExplicitBootstrapSettings = omitUndefined({
-    sshHost: args.sshHost,
-    sshPort: args.sshPort,
-    sshUser: args.sshUser,
-    scpPath: args.scpPath,
-    // tctl's own default needs no annotation (objects from fromManifests stay as they were).
-    proxyConfigDir: proxyConfigDir === bootstrapDefaults.proxyConfigDir ? undefined : proxyConfigDir,
-    proxyImageHub: args.proxyImageHub,
-    proxyContainerName: args.proxyContainerName,
-    proxyInstanceIp: args.proxyInstanceIp,
-  });
-  const addressIsIp = args.address !== undefined && isIpAddress(args.address);
-
-  return omitUndefined({
-    name,
-    namespace: args.namespace,
-    address: args.address,
-    serviceAccount: args.serviceAccount,
-    createServiceAccount: args.createServiceAccount ?? false,
-    network: args.network,
-    labels,
-    locality: args.locality,
-    weight: args.weight,
-    annotations: { ...(args.annotations ?? {}) },
-    ports,
-    egress,
-    sidecar: omitUndefined({
-      enabled: args.sidecar?.enabled ?? true,
-      name: args.sidecar?.name ?? `${args.namespace}-${app}-no-iptables`,
-      selectorLabels,
-      outboundTrafficPolicyMode: args.sidecar?.outboundTrafficPolicyMode,
-    }),
-    serviceEntry: {
-      enabled: args.serviceEntry?.enabled ?? true,
-      name: args.serviceEntry?.name ?? name,
-      hosts: [...(args.serviceEntry?.hosts ?? [`${name}.${args.namespace}.svc.cluster.local`])],
-    },
-    workloadGroup: { enabled: args.workloadGroup?.enabled ?? false, name: args.workloadGroup?.name ?? name },
-    apiVersion: normaliseNetworkingApiVersion(args.apiVersion) ?? networkingV1,
-    flavor: args.flavor ?? defaultFlavor,
-    trustDomain: args.trustDomain ?? defaultTrustDomain,
-    explicitBootstrap,
-    bootstrap: omitUndefined({
-      sshHost: args.sshHost ?? args.address,
-      sshPort: args.sshPort ?? bootstrapDefaults.sshPort,
-      sshUser: args.sshUser ?? bootstrapDefaults.sshUser,
-      scpPath: args.scpPath ?? bootstrapDefaults.scpPath,
-      proxyConfigDir,
-      proxyImageHub: (args.proxyImageHub ?? bootstrapDefaults.proxyImageHub).replace(/\/+$/, ""),
-      proxyInstanceIp: args.proxyInstanceIp ?? (addressIsIp ? args.address : undefined),
-      proxyContainerName: args.proxyContainerName ?? bootstrapDefaults.proxyContainerName,
-    }),
-  });
+export interface MeshVmHostArgs {
+  /** The VM's SSH host key (authorized_keys format), pinned for every connection. */
+  hostKey?: pulumi.Input<string>;
+  /** Connect without checking the host key (warns). */
+  insecureIgnoreHostKey?: boolean;
+  /** Credentials of the proxy user (`sshUser`); without them `prepare` generates and installs a key. */
+  credentials?: MeshVmHostCredentialsArgs;
+  /** Optional bastion. */
+  bastion?: BastionArgs;
+  /** Bounded dialing (defaults: 20 attempts, 10 s each). */
+  dialErrorLimit?: pulumi.Input<number>;
+  perDialTimeout?: pulumi.Input<number>;
+  /** Prepare the host as an admin (user, docker group, directory, key). */
+  prepare?: HostPreparationArgs;
+  /** kubeconfig for the TokenRequest (secret). */
+  kubeconfig: pulumi.Input<string>;
+  kubeContext?: pulumi.Input<string>;
+  token?: BootstrapTokenArgs;
+  /** Mesh settings for sidecar.env and the proxy arguments (trust domain defaults to MeshVm's). */
+  mesh?: MeshSettings;
+  /** Full proxy image, or a tag for `<proxyImageHub>/proxyv2`. */
+  proxyImage?: pulumi.Input<string>;
+  proxyImageTag?: pulumi.Input<string>;
+  /** Gateway IP istiod is reached through (docker --add-host). */
+  gatewayAddress?: pulumi.Input<string>;
+  /** Mesh names the VM's applications call, kept in /etc/hosts pointing at the first egress listener's bind. */
+  egressHostnames?: pulumi.Input<pulumi.Input<string>[]>;
+  readiness?: ReadinessSettings;
+  deregistrationDelaySeconds?: number;
+  hostGone?: boolean;
 }

@@ -1,4 +1,5 @@
-// The host half of MeshVm: SSH provisioning of the istio-proxy container and its bootstrap material.
+// VmProxy, a self-contained package: SSH provisioning of the istio-proxy container and its bootstrap material.
+// It knows nothing of MeshVm (meshVmHost.ts maps MeshVm's settings onto VmProxyArgs).
 export { VmProxy } from "./vmProxy";
 export type { VmProxyArgs, BootstrapTokenArgs, HostPreparationArgs, Inputs } from "./vmProxy";
 export type { SshConnectionArgs, SshCredentialsArgs, BastionArgs } from "./sshConnection";
@@ -9,5 +10,3 @@ export { renderSidecarEnv, sidecarEnvEntries } from "./sidecarEnv";
 export { proxyImageOf } from "./proxyContainer";
 export { workloadIdentityFromWorkloadEntry } from "./workloadIdentity";
 export type { WorkloadEntryLike } from "./workloadIdentity";
-export { vmProxyArgsFromMeshVm } from "./fromMeshVm";
-export type { MeshVmHostArgs } from "./fromMeshVm";

@@ -8,14 +8,14 @@ import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import type { MeshVmHostArgs } from "../host/fromMeshVm";
 import { fromManifests } from "../manifests";
-import type { PlainMeshExpansionArgs } from "../meshExpansion";
-import { validateMeshExpansionArgs } from "../meshExpansion";
-import type { MeshVmArgs, PlainMeshVmArgs } from "../meshVmArgs";
+import { meshFlavors } from "../mesh/settings";
+import type { PlainMeshExpansionArgs } from "../meshExpansionArgs";
+import type { MeshVmArgs, MeshVmHostArgs, PlainMeshVmArgs } from "../meshVmArgs";
+import { formatIssue, MeshVmValidationError, ValidationIssue } from "../rules/issues";
 import { validateMeshVmHostArgs } from "../validation/host";
-import { formatIssue, MeshVmValidationError, ValidationIssue } from "../validation/issues";
-import { meshFlavors, validateMeshVmArgs } from "../validation/meshVm";
+import { validateMeshExpansionArgs } from "../validation/meshExpansion";
+import { validateMeshVmArgs } from "../validation/meshVm";
 
 /** The configuration namespace: the root project's name. */
 export const configNamespace = "mesh-vm";

@@ -1,8 +1,8 @@
 // MeshVmArgs.host validation: the settings the host half needs before anything connects, checked before the
 // component registers so a mistake fails `pulumi preview` with nothing created. Values that are still Outputs
 // are checked later, where VmProxy uses them.
-import type { MeshVmHostArgs } from "../host/fromMeshVm";
-import { issue, ValidationIssue } from "./issues";
+import type { MeshVmHostArgs } from "../meshVmArgs";
+import { issue, ValidationIssue } from "../rules/issues";
 
 const H = "MeshVmArgs.host";
 

@@ -3,6 +3,7 @@
 // so that mistakes surface in `pulumi preview`, each naming the input field and the fix.
 import { sidecarBootstrapPrefix } from "../mesh/annotations";
 import { normaliseNetworkingApiVersion, supportedNetworkingApiVersions } from "../mesh/apiVersion";
+import { captureModes, meshFlavors, outboundTrafficPolicyModes, sidecarProtocols } from "../mesh/settings";
 import type { PlainMeshVmArgs } from "../meshVmArgs";
 import {
   bindProblem,
@@ -11,21 +12,16 @@ import {
   isIpAddress,
   unixAddressPrefix,
   unixAddressProblem,
-} from "./addresses";
-import { egressHostProblem, wildcardDomainProblem } from "./hosts";
-import { issue, ValidationIssue } from "./issues";
+} from "../rules/addresses";
+import { egressHostProblem, wildcardDomainProblem } from "../rules/hosts";
+import { issue, ValidationIssue } from "../rules/issues";
 import {
   dns1123LabelProblem,
   dns1123SubdomainProblem,
   isIntInRange,
   labelKeyProblem,
   labelValueProblem,
-} from "./names";
-
-export const sidecarProtocols = ["HTTP", "HTTPS", "GRPC", "HTTP2", "MONGO", "TCP", "TLS"];
-export const captureModes = ["DEFAULT", "IPTABLES", "NONE"];
-export const outboundTrafficPolicyModes = ["REGISTRY_ONLY", "ALLOW_ANY"];
-export const meshFlavors = ["istio", "tsb"];
+} from "../rules/names";
 
 const A = "MeshVmArgs";
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { PlainMeshVmArgs } from "../../components";
 import { validateMeshVmArgs } from "../../components";
-import { formatIssue } from "../../components/validation/issues";
+import { formatIssue } from "../../components/rules/issues";
 import { ratingsVmArgs } from "./fixtures/ratings";
 
 const valid = ratingsVmArgs as PlainMeshVmArgs;

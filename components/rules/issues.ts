@@ -8,6 +8,18 @@ export interface ValidationIssue {
   fix: string;
 }
 
+/**
+ * Names an input by its path below the object being validated (`ports[0].number`, `labels["app"]`; "" names
+ * the object itself). Validators build every message with it, so a caller decides once how fields are called:
+ * `MeshVmArgs.ports[0].number` for the component, `mesh-vm:vms[0].ports[0].number` for the stack config.
+ */
+export type FieldName = (path: string) => string;
+
+/** The FieldName that prefixes `base`: `fieldNames("MeshVmArgs")("address")` is `MeshVmArgs.address`. */
+export function fieldNames(base: string): FieldName {
+  return (path) => (path === "" ? base : path.startsWith("[") ? `${base}${path}` : `${base}.${path}`);
+}
+
 export function issue(field: string, problem: string, fix: string): ValidationIssue {
   return { field, problem, fix };
 }
