@@ -7,7 +7,7 @@
 // the resource graph (which objects exist, the API version in the type token) are plain values, not Inputs.
 import * as pulumi from "@pulumi/pulumi";
 import type { BastionArgs } from "./host/sshConnection";
-import type { BootstrapTokenArgs, HostPreparationArgs } from "./host/vmProxy";
+import type { BootstrapTokenArgs, HostPreparationArgs } from "./host/vmProxyArgs";
 import type { MeshSettings } from "./host/sidecarEnv";
 import type { ReadinessSettings } from "./host/proxyScripts";
 

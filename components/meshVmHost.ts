@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { vmProxyDefaults } from "./host/defaults";
 import type { ProxyImageSettings } from "./host/proxyContainer";
 import type { MeshSettings } from "./host/sidecarEnv";
-import type { VmProxyArgs } from "./host/vmProxy";
+import type { VmProxyArgs } from "./host/vmProxyArgs";
 import { WorkloadEntryLike, workloadIdentityFromWorkloadEntry } from "./host/workloadIdentity";
 import type { ResolvedMeshVm } from "./mesh/settings";
 import type { MeshVmHostArgs } from "./meshVmArgs";

@@ -1,7 +1,9 @@
 // VmProxy, a self-contained package: SSH provisioning of the istio-proxy container and its bootstrap material.
 // It knows nothing of MeshVm (meshVmHost.ts maps MeshVm's settings onto VmProxyArgs).
 export { VmProxy } from "./vmProxy";
-export type { VmProxyArgs, BootstrapTokenArgs, HostPreparationArgs, Inputs } from "./vmProxy";
+export type { VmProxyArgs, BootstrapTokenArgs, HostPreparationArgs, Inputs } from "./vmProxyArgs";
+export { validateVmProxyArgs } from "./validation";
+export { vmProxyDefaults, sshDefaults, tokenDefaults, proxyImageDefaults } from "./defaults";
 export type { SshConnectionArgs, SshCredentialsArgs, BastionArgs } from "./sshConnection";
 export type { WorkloadIdentity, MeshSettings } from "./sidecarEnv";
 export type { ProxyImageSettings, ProxyArgsSettings } from "./proxyContainer";
