@@ -14,13 +14,13 @@ import {
 import { spiffeId } from "./mesh/identity";
 import type { KubeObject } from "./mesh/objects";
 import { MeshVmObjects, renderMeshVmObjects } from "./mesh/render";
-import type { ResolvedMeshVm } from "./mesh/settings";
+import { meshVmDefaults, ResolvedMeshVm } from "./mesh/settings";
 import { VmProxy } from "./host/vmProxy";
 import type { WorkloadEntryLike } from "./host/workloadIdentity";
 import type { MeshVmArgs, PlainMeshVmArgs } from "./meshVmArgs";
 import { vmProxyArgsFromMeshVm } from "./meshVmHost";
 import { resolveMeshVmArgs } from "./meshVmResolve";
-import { throwIfIssues } from "./rules/issues";
+import { isValidated, throwIfIssues } from "./rules/issues";
 import { validateMeshVmHostArgs } from "./validation/host";
 import { validateMeshVmArgs } from "./validation/meshVm";
 import { schemaIssues } from "./validation/schema";
@@ -85,9 +85,10 @@ interface Prepared {
   objects: MeshVmObjects;
 }
 
-async function prepare(name: string, args: PlainMeshVmArgs): Promise<Prepared> {
+/** Validates (unless already done), resolves and renders; then checks the objects against the CRD schemas. */
+async function prepare(name: string, args: PlainMeshVmArgs, validated: boolean): Promise<Prepared> {
   const owner = `MeshVm "${name}"`;
-  throwIfIssues(owner, validateMeshVmArgs(args));
+  if (!validated) throwIfIssues(owner, validateMeshVmArgs(args));
   const settings = resolveMeshVmArgs(name, args);
   const objects = renderMeshVmObjects(settings);
   const istioObjects = [
@@ -139,15 +140,22 @@ export class MeshVm extends pulumi.ComponentResource {
   constructor(name: string, args: MeshVmArgs, opts?: pulumi.ComponentResourceOptions) {
     // The host inputs hold secrets (keys, kubeconfig): they stay out of the mesh settings and objects.
     const { host, ...meshArgs } = args;
-    // Plain inputs are checked before the component is even registered, so preview fails with nothing created.
-    const owner = `MeshVm "${name}"`;
-    throwIfIssues(owner, [
-      ...(isPlainKnown(meshArgs) ? validateMeshVmArgs(meshArgs as PlainMeshVmArgs) : []),
-      ...(host === undefined ? [] : validateMeshVmHostArgs(host)),
-    ]);
+    // Plain inputs are checked before the component is even registered, so preview fails with nothing created;
+    // the others once known. Inputs the stack config validated (with its own key names) are not checked again.
+    const alreadyValidated = isValidated(args);
+    const plainKnown = isPlainKnown(meshArgs);
+    if (!alreadyValidated) {
+      throwIfIssues(`MeshVm "${name}"`, [
+        ...(plainKnown ? validateMeshVmArgs(meshArgs as PlainMeshVmArgs) : []),
+        ...(host === undefined ? [] : validateMeshVmHostArgs(host)),
+      ]);
+    }
     super(meshVmType, name, {}, opts);
 
-    const prepared = pulumi.output(meshArgs).apply((plain) => prepare(name, plain as PlainMeshVmArgs));
+    const validated = alreadyValidated || plainKnown;
+    const prepared = pulumi
+      .output(meshArgs)
+      .apply((plain) => prepare(name, plain as PlainMeshVmArgs, validated));
     this.settings = prepared.settings;
     const objects = prepared.apply((p) => p.objects);
     this.objects = objects;
@@ -155,14 +163,14 @@ export class MeshVm extends pulumi.ComponentResource {
 
     // apiVersion is part of the type token; aliases on the other served versions make a switch an in-place
     // update (the provider diffs apiVersion like any other field) instead of a delete + create.
-    const apiVersion = normaliseNetworkingApiVersion(args.apiVersion) ?? "networking.istio.io/v1";
+    const apiVersion = normaliseNetworkingApiVersion(args.apiVersion) ?? meshVmDefaults.apiVersion;
     const aliasesFor = (kind: string): pulumi.Alias[] =>
       servedNetworkingApiVersions
         .filter((v) => v !== apiVersion)
         .map((v) => ({ type: customResourceType(v, kind) }));
 
     let serviceAccount: k8s.core.v1.ServiceAccount | undefined;
-    if (args.createServiceAccount === true) {
+    if (args.createServiceAccount ?? meshVmDefaults.createServiceAccount) {
       serviceAccount = new k8s.core.v1.ServiceAccount(
         `${name}-serviceaccount`,
         { metadata: objects.apply((o) => o.serviceAccount!.metadata) },
@@ -190,7 +198,9 @@ export class MeshVm extends pulumi.ComponentResource {
       );
 
     // The Sidecar shapes the proxy's listeners, so it exists before the proxy starts.
-    const sidecar = args.sidecar?.enabled === false ? undefined : customResource("Sidecar", (o) => o.sidecar);
+    const sidecar = !(args.sidecar?.enabled ?? meshVmDefaults.sidecarEnabled)
+      ? undefined
+      : customResource("Sidecar", (o) => o.sidecar);
 
     let vmProxy: VmProxy | undefined;
     if (host !== undefined) {
@@ -212,12 +222,11 @@ export class MeshVm extends pulumi.ComponentResource {
       vmProxy === undefined ? v : vmProxy.afterProxyReady(v);
 
     const workloadEntry = customResource("WorkloadEntry", (o) => o.workloadEntry, registration);
-    const serviceEntry =
-      args.serviceEntry?.enabled === false
-        ? undefined
-        : customResource("ServiceEntry", (o) => o.serviceEntry, registration);
+    const serviceEntry = !(args.serviceEntry?.enabled ?? meshVmDefaults.serviceEntryEnabled)
+      ? undefined
+      : customResource("ServiceEntry", (o) => o.serviceEntry, registration);
     const workloadGroup =
-      args.workloadGroup?.enabled === true
+      (args.workloadGroup?.enabled ?? meshVmDefaults.workloadGroupEnabled)
         ? customResource("WorkloadGroup", (o) => o.workloadGroup)
         : undefined;
 
