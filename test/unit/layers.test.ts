@@ -15,7 +15,7 @@ const layers: { name: string; modules: string[] }[] = [
   { name: "host (VmProxy)", modules: ["host/"] },
   { name: "input types", modules: ["meshVmArgs.ts", "meshExpansionArgs.ts"] },
   { name: "validation", modules: ["validation/"] },
-  { name: "resolution, readers, mapping", modules: ["meshVmResolve.ts", "meshVmHost.ts", "manifests.ts"] },
+  { name: "resolution, readers, mapping", modules: ["meshVmResolve.ts", "meshVmHost.ts", "manifests/"] },
   { name: "components", modules: ["meshVm.ts", "meshExpansion.ts"] },
   { name: "stack", modules: ["stack/"] },
   { name: "entry", modules: ["index.ts"] },
