@@ -1,5 +1,6 @@
-// The package's import graph: every import of components/ points to the same or a lower layer, and there is no
-// cycle. The layers are the map in the README's Development section; a new module must be placed in one.
+// The package's structure: every import of components/ points to the same or a lower layer, there is no cycle,
+// and no function is long enough to hide several jobs. The layers are the map in the README's Development
+// section; a new module must be placed in one.
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -89,5 +90,29 @@ describe("import graph of components/", () => {
     };
     for (const m of modules) visit(m, []);
     assert.deepStrictEqual(cycles, []);
+  });
+});
+
+/** Longest function body allowed in components/: longer ones are split into named steps. */
+const maxFunctionLines = 120;
+
+describe("functions of components/", () => {
+  it(`are at most ${maxFunctionLines} lines long`, () => {
+    const long: string[] = [];
+    for (const module of modules) {
+      const file = path.join(root, module);
+      const source = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true);
+      const visit = (node: ts.Node): void => {
+        if (ts.isFunctionLike(node) && (node as ts.FunctionLikeDeclaration).body !== undefined) {
+          const first = source.getLineAndCharacterOfPosition(node.getStart()).line;
+          const last = source.getLineAndCharacterOfPosition(node.getEnd()).line;
+          if (last - first + 1 > maxFunctionLines)
+            long.push(`${module}:${first + 1} (${last - first + 1} lines)`);
+        }
+        ts.forEachChild(node, visit);
+      };
+      visit(source);
+    }
+    assert.deepStrictEqual(long, []);
   });
 });
