@@ -17,11 +17,15 @@ export interface MeshVmPortArgs {
   name: pulumi.Input<string>;
   /** Port the proxy listens on and the service exposes, 1-65535 (e.g. `9080`). */
   number: pulumi.Input<number>;
-  /** Protocol: one of `HTTP`, `HTTPS`, `GRPC`, `HTTP2`, `MONGO`, `TCP`, `TLS`. Default `HTTP`. */
+  /**
+   * Protocol: one of `HTTP`, `HTTPS`, `GRPC`, `HTTP2`, `MONGO`, `TCP`, `TLS`.
+   * @default "HTTP"
+   */
   protocol?: pulumi.Input<string>;
   /**
    * Where the proxy forwards inbound traffic: `127.0.0.1:<port>`, `0.0.0.0:<port>`, `[::1]:<port>`, `[::]:<port>`
-   * or `unix:///path`. Default `127.0.0.1:<number>` (the application listens on loopback, as in the seeds).
+   * or `unix:///path`. The application listens on loopback, as in the seeds.
+   * @default `127.0.0.1:<number>`
    */
   defaultEndpoint?: pulumi.Input<string>;
   /**
@@ -53,13 +57,20 @@ export interface MeshVmListenerPortArgs {
 
 /** The Sidecar that wires the VM proxy without iptables. */
 export interface MeshVmSidecarArgs {
-  /** Create the Sidecar (default true). Plain value: it decides whether the resource exists. */
+  /**
+   * Create the Sidecar. Plain value: it decides whether the resource exists.
+   * @default true
+   */
   enabled?: boolean;
-  /** Object name. Default `<namespace>-<app>-no-iptables` (the seed's `bookinfo-ratings-no-iptables`). */
+  /**
+   * Object name (the seed's `bookinfo-ratings-no-iptables`).
+   * @default `<namespace>-<app>-no-iptables`
+   */
   name?: pulumi.Input<string>;
   /**
-   * Label keys (taken from `labels`) for the Sidecar `workloadSelector`. Default `["app", "class"]`: the VM-only
-   * `class` label keeps the Sidecar off the pods of the same app.
+   * Label keys (taken from `labels`) for the Sidecar `workloadSelector`: the VM-only `class` label keeps the
+   * Sidecar off the pods of the same app.
+   * @default ["app", "class"]
    */
   selectorLabelKeys?: pulumi.Input<pulumi.Input<string>[]>;
   /** `outboundTrafficPolicy.mode`: `REGISTRY_ONLY` or `ALLOW_ANY`. Omitted by default. */
@@ -68,7 +79,10 @@ export interface MeshVmSidecarArgs {
 
 /** The ServiceEntry that makes the VM service reachable from pods (MESH_INTERNAL, STATIC, workloadSelector). */
 export interface MeshVmServiceEntryArgs {
-  /** Create the ServiceEntry (default true). Plain value: it decides whether the resource exists. */
+  /**
+   * Create the ServiceEntry. Plain value: it decides whether the resource exists.
+   * @default true
+   */
   enabled?: boolean;
   /** Object name. Default: the WorkloadEntry name. */
   name?: pulumi.Input<string>;
@@ -81,7 +95,10 @@ export interface MeshVmServiceEntryArgs {
 
 /** Optional WorkloadGroup for users who want istiod auto-registration of further instances. */
 export interface MeshVmWorkloadGroupArgs {
-  /** Create the WorkloadGroup (default false). Plain value: it decides whether the resource exists. */
+  /**
+   * Create the WorkloadGroup. Plain value: it decides whether the resource exists.
+   * @default false
+   */
   enabled?: boolean;
   /** Object name. Default: the WorkloadEntry name. */
   name?: pulumi.Input<string>;
@@ -101,7 +118,10 @@ export interface MeshVmArgs {
   address?: pulumi.Input<string>;
   /** ServiceAccount the VM runs as (its mesh identity); must exist in `namespace` or set `createServiceAccount`. */
   serviceAccount: pulumi.Input<string>;
-  /** Create the ServiceAccount (default false). Plain value: it decides whether the resource exists. */
+  /**
+   * Create the ServiceAccount. Plain value: it decides whether the resource exists.
+   * @default false
+   */
   createServiceAccount?: boolean;
   /** Network name when the VM cannot reach pod IPs directly (traffic then goes through the VM/east-west gateway). */
   network?: pulumi.Input<string>;
@@ -110,7 +130,10 @@ export interface MeshVmArgs {
    * `tsb` (TSB observability). `class: vm` is added unless `class` is given or `vmClassLabel` is empty.
    */
   labels: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** Value of the `class` label added to `labels` when absent. Default `vm`; empty string to add nothing. */
+  /**
+   * Value of the `class` label added to `labels` when absent; empty string to add nothing.
+   * @default "vm"
+   */
   vmClassLabel?: pulumi.Input<string>;
   /** Locality `region/zone/subzone`. */
   locality?: pulumi.Input<string>;
@@ -122,7 +145,10 @@ export interface MeshVmArgs {
   // ---- Sidecar / ServiceEntry / WorkloadGroup --------------------------------------------------------
   /** Inbound ports (Sidecar ingress listeners and ServiceEntry ports). */
   ports?: pulumi.Input<pulumi.Input<MeshVmPortArgs>[]>;
-  /** Outbound listeners. Default `[{ bind: "127.0.0.2", hosts: ["./*"] }]` as in the seeds; `[]` for none. */
+  /**
+   * Outbound listeners, as in the seeds; `[]` for none.
+   * @default [{ bind: "127.0.0.2", hosts: ["./*"] }]
+   */
   egress?: pulumi.Input<pulumi.Input<MeshVmEgressArgs>[]>;
   /** Sidecar settings. */
   sidecar?: MeshVmSidecarArgs;
@@ -131,35 +157,58 @@ export interface MeshVmArgs {
   /** WorkloadGroup settings. */
   workloadGroup?: MeshVmWorkloadGroupArgs;
   /**
-   * API version of the networking objects: `networking.istio.io/v1` (default, Istio >= 1.22) or
+   * API version of the networking objects: `networking.istio.io/v1` (Istio >= 1.22) or
    * `networking.istio.io/v1beta1` (older meshes; what the seeds use). `v1`/`v1beta1` are accepted. Switching
    * updates the objects in place. Plain value: it is part of the resource type.
+   * @default "networking.istio.io/v1"
    */
   apiVersion?: string;
-  /** Mesh flavor: `istio` (default) or `tsb` (Tetrate Service Bridge; requires the `version` label). */
+  /**
+   * Mesh flavor: `istio` or `tsb` (Tetrate Service Bridge; requires the `version` label).
+   * @default "istio"
+   */
   flavor?: string;
-  /** Mesh trust domain for the SPIFFE identity output. Default `cluster.local`. */
+  /**
+   * Mesh trust domain for the SPIFFE identity output.
+   * @default "cluster.local"
+   */
   trustDomain?: pulumi.Input<string>;
 
   // ---- tctl sidecar-bootstrap settings (written as sidecar-bootstrap.istio.io/* annotations when set) ----
   /** Host to SSH to. tctl default: `address`. */
   sshHost?: pulumi.Input<string>;
-  /** SSH port. tctl default: 22. */
+  /**
+   * SSH port (tctl's default).
+   * @default 22
+   */
   sshPort?: pulumi.Input<number>;
-  /** SSH user (must run docker without sudo). tctl default: the local user; here `istio-proxy`. */
+  /**
+   * SSH user, the proxy user (must run docker without sudo). tctl's default is the local user; here the user the TSB guide creates.
+   * @default "istio-proxy"
+   */
   sshUser?: pulumi.Input<string>;
-  /** Remote scp binary. tctl default: `/usr/bin/scp`. */
+  /**
+   * Remote scp binary (tctl's default).
+   * @default "/usr/bin/scp"
+   */
   scpPath?: pulumi.Input<string>;
   /**
-   * Directory on the VM for sidecar.env, istio-ca.pem, istio-token and the agent's certificates. Default
-   * `/etc/istio-proxy` (the seeds'; survives reboots), written as an annotation. tctl's default: `/tmp/istio-proxy`.
+   * Directory on the VM for sidecar.env, istio-ca.pem, istio-token and the agent's certificates: the seeds'
+   * (survives reboots), written as an annotation. tctl's default: `/tmp/istio-proxy`.
+   * @default "/etc/istio-proxy"
    */
   proxyConfigDir?: pulumi.Input<string>;
-  /** Image hub of the proxy image (e.g. `docker.io/tetrate`). tctl default: mesh hub, else `docker.io/istio`. */
+  /**
+   * Image hub of the proxy image (e.g. `docker.io/tetrate`). tctl's default: the mesh's hub, else this.
+   * @default "docker.io/istio"
+   */
   proxyImageHub?: pulumi.Input<string>;
   /** IP the proxy binds inbound listeners to. tctl default: `address` when it is an IP. */
   proxyInstanceIp?: pulumi.Input<string>;
-  /** Docker container name (unique per proxy on a host). tctl default: `istio-proxy`. */
+  /**
+   * Docker container name (unique per proxy on a host; tctl's default).
+   * @default "istio-proxy"
+   */
   proxyContainerName?: pulumi.Input<string>;
 
   // ---- Host provisioning (SSH half) ------------------------------------------------------------------
@@ -200,8 +249,15 @@ export interface MeshVmHostArgs {
   credentials?: MeshVmHostCredentialsArgs;
   /** Optional bastion. */
   bastion?: BastionArgs;
-  /** Bounded dialing (defaults: 20 attempts, 10 s each). */
+  /**
+   * Failed dials before giving up.
+   * @default 20
+   */
   dialErrorLimit?: pulumi.Input<number>;
+  /**
+   * Seconds per dial attempt.
+   * @default 10
+   */
   perDialTimeout?: pulumi.Input<number>;
   /** Prepare the host as an admin (user, docker group, directory, key). */
   prepare?: HostPreparationArgs;
