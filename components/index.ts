@@ -15,6 +15,10 @@ export type {
   VmProxyArgs,
 } from "./host";
 export { validateMeshVmHostArgs } from "./validation/host";
+export { validateVmProxyArgs } from "./host/validation";
+// Every default, written once; the components, their validation, the stack config and the docs read these.
+export { istioDefaults, meshExpansionDefaults, meshVmDefaults } from "./mesh/settings";
+export { proxyImageDefaults, sshDefaults, tokenDefaults, vmProxyDefaults } from "./host/defaults";
 export type {
   MeshVmArgs,
   MeshVmEgressArgs,
@@ -31,7 +35,8 @@ export type { ResolvedMeshVm } from "./mesh/settings";
 export { resolveMeshVmArgs } from "./meshVmResolve";
 export { validateMeshVmArgs } from "./validation/meshVm";
 export { MeshVmValidationError } from "./rules/issues";
-export type { ValidationIssue } from "./rules/issues";
+export type { FieldName, ValidationIssue } from "./rules/issues";
+export { fieldNames } from "./rules/issues";
 export { renderMeshVmObjects } from "./mesh/render";
 export type { MeshVmObjects } from "./mesh/render";
 export { bootstrapAnnotations, bootstrapDefaults } from "./mesh/annotations";

@@ -57,7 +57,7 @@ export function vmProxyArgsFromMeshVm(
     proxyContainerName: settings.apply((s) => s.bootstrap.proxyContainerName),
     image,
     gatewayAddress: host.gatewayAddress,
-    egressHosts: host.egressHostnames,
+    egressHostnames: host.egressHostnames,
     // The hosts block points at the first egress listener that binds an address.
     egressBindAddress: settings.apply(
       (s) => s.egress.find((e) => e.bind)?.bind ?? vmProxyDefaults.egressBindAddress,
