@@ -532,8 +532,9 @@ describe("onboarding VMs over SSH", { timeout: 40 * 60_000 }, () => {
     // logs and Automation API event streams carry them (README, Troubleshooting).
     const sdkDebugResponse = /^(RegisterResource|ReadResource|getResource Invoke) RPC finished: /;
     for (const e of eventLog) {
-      if (e.diagnosticEvent?.severity === "debug" && sdkDebugResponse.test(e.diagnosticEvent.message))
-        continue;
+      const d = e.diagnosticEvent;
+      // The event type omits "debug", which the engine does send.
+      if (d && (d.severity as string) === "debug" && sdkDebugResponse.test(d.message)) continue;
       const m = e.resourcePreEvent?.metadata ?? e.resOutputsEvent?.metadata;
       const where = `engine event ${Object.keys(e).find((k) => k.endsWith("Event"))} ${m ? `${m.op} ${m.urn.split("::").pop()}` : ""}`;
       findings.push(...secretFindings(where, JSON.stringify(e), secrets));
