@@ -14,7 +14,7 @@ import { MeshVm } from "../../components";
 import { startCluster, type TestCluster } from "../harness/cluster";
 import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
 import { createTestStack, errors, kubernetesProvider, steps, type TestStack } from "../harness/pulumi";
-import { secretFindings, type KnownSecret } from "../harness/secrets";
+import { isSdkDebugResponse, secretFindings, type KnownSecret } from "../harness/secrets";
 
 const NS = "bookinfo";
 const SA = "bookinfo-ratings";
@@ -526,15 +526,10 @@ describe("onboarding VMs over SSH", { timeout: 40 * 60_000 }, () => {
       assert.ok(text.length > 0 || where === "error messages", `${where} was captured`);
       return secretFindings(where, text, secrets);
     });
-    // Engine events one by one, so a finding names the resource and the event. Known upstream leak, left out and
-    // pinned down here: @pulumi/pulumi logs each resource RPC's response at debug severity ("RegisterResource RPC
-    // finished: … resp: …"), secret values included; the CLI prints debug lines only with --debug, but event
-    // logs and Automation API event streams carry them (README, Troubleshooting).
-    const sdkDebugResponse = /^(RegisterResource|ReadResource|getResource Invoke) RPC finished: /;
+    // Engine events one by one, so a finding names the resource and the event (less the SDK's own debug lines:
+    // see isSdkDebugResponse).
     for (const e of eventLog) {
-      const d = e.diagnosticEvent;
-      // The event type omits "debug", which the engine does send.
-      if (d && (d.severity as string) === "debug" && sdkDebugResponse.test(d.message)) continue;
+      if (isSdkDebugResponse(e as Parameters<typeof isSdkDebugResponse>[0])) continue;
       const m = e.resourcePreEvent?.metadata ?? e.resOutputsEvent?.metadata;
       const where = `engine event ${Object.keys(e).find((k) => k.endsWith("Event"))} ${m ? `${m.op} ${m.urn.split("::").pop()}` : ""}`;
       findings.push(...secretFindings(where, JSON.stringify(e), secrets));
