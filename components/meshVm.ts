@@ -16,6 +16,9 @@ import type { KubeObject } from "./mesh/objects";
 import { MeshVmObjects, renderMeshVmObjects } from "./mesh/render";
 import { schemaIssues } from "./mesh/schema";
 import { vmProxyArgsFromMeshVm } from "./host/fromMeshVm";
+import { vmBootArgsFromMeshVm } from "./boot/fromMeshVm";
+import { VmBoot } from "./boot/vmBoot";
+import { validateMeshVmBootArgs } from "./validation/boot";
 import { VmProxy } from "./host/vmProxy";
 import type { WorkloadEntryLike } from "./host/workloadIdentity";
 import { MeshVmArgs, PlainMeshVmArgs, ResolvedMeshVm, resolveMeshVmArgs } from "./meshVmArgs";
@@ -44,6 +47,21 @@ export interface MeshVmProxyState {
   hostsBlock: string;
   /** SSH identity of the proxy steps. */
   sshIdentity: MeshVmSshIdentity;
+}
+
+/** What boot-time delivery rendered (MeshVm's `boot` output when `boot` is set; `userData` is separate). */
+export interface MeshVmBootState {
+  /** The offline bundle's start script; the user data's runcmd runs the same steps. */
+  startScript: string;
+  /** Where the offline bundle was written (`boot.bundleDir`), or "". */
+  bundleDir: string;
+  proxyImage: string;
+  dockerRunCommand: string;
+  sidecarEnv: string;
+  fileDigests: Record<string, string>;
+  /** When the token in the user data expires (RFC 3339). */
+  tokenExpiry: string;
+  hostsBlock: string;
 }
 
 /** The SSH identity the proxy steps use. */
@@ -98,9 +116,9 @@ async function prepare(name: string, args: PlainMeshVmArgs): Promise<Prepared> {
   return { settings, objects };
 }
 
-// Each MeshVm's VmProxy, kept off the instance: Pulumi's component analyzer treats every field, private ones
+// Each MeshVm's VmProxy (or VmBoot), kept off the instance: Pulumi's component analyzer treats every field, private ones
 // included, as an output, and a child resource is not an output other languages can type.
-const proxies = new WeakMap<MeshVm, VmProxy>();
+const proxies = new WeakMap<MeshVm, VmProxy | VmBoot>();
 
 /**
  * A VM or bare-metal host onboarded into an Istio/TSB mesh: WorkloadEntry (with tctl's bootstrap annotations),
@@ -133,15 +151,20 @@ export class MeshVm extends pulumi.ComponentResource {
   public readonly settings: pulumi.Output<ResolvedMeshVm>;
   /** What the proxy on the host reports; undefined without `host`. */
   public readonly proxy: pulumi.Output<MeshVmProxyState | undefined>;
+  /** With `boot`: cloud-init user data (`#cloud-config`) for the VM resource; secret (it holds the token). */
+  public readonly userData: pulumi.Output<string | undefined>;
+  /** With `boot`: what boot-time delivery rendered; undefined otherwise. */
+  public readonly boot: pulumi.Output<MeshVmBootState | undefined>;
 
   constructor(name: string, args: MeshVmArgs, opts?: pulumi.ComponentResourceOptions) {
     // The host inputs hold secrets (keys, kubeconfig): they stay out of the mesh settings and objects.
-    const { host, ...meshArgs } = args;
+    const { host, boot, ...meshArgs } = args;
     // Plain inputs are checked before the component is even registered, so preview fails with nothing created.
     const owner = `MeshVm "${name}"`;
     throwIfIssues(owner, [
       ...(isPlainKnown(meshArgs) ? validateMeshVmArgs(meshArgs as PlainMeshVmArgs) : []),
       ...(host === undefined ? [] : validateMeshVmHostArgs(host)),
+      ...(boot === undefined ? [] : validateMeshVmBootArgs(boot, host !== undefined)),
     ]);
     super(meshVmType, name, {}, opts);
 
@@ -205,9 +228,25 @@ export class MeshVm extends pulumi.ComponentResource {
         { parent: this },
       );
     }
-    if (vmProxy !== undefined) proxies.set(this, vmProxy);
+    let vmBoot: VmBoot | undefined;
+    if (boot !== undefined) {
+      const afterSidecar = <T>(v: pulumi.Output<T>): pulumi.Output<T> =>
+        sidecar === undefined ? v : (pulumi.all([sidecar.urn, v]).apply(([, x]) => x) as pulumi.Output<T>);
+      vmBoot = new VmBoot(
+        `${name}-boot`,
+        vmBootArgsFromMeshVm(
+          this.settings,
+          afterSidecar(objects.apply((o) => o.workloadEntry as unknown as WorkloadEntryLike)),
+          boot,
+          serviceAccount?.metadata.name,
+        ),
+        { parent: this },
+      );
+    }
+    const delivery = vmProxy ?? vmBoot;
+    if (delivery !== undefined) proxies.set(this, delivery);
     const registration = <T>(v: pulumi.Output<T>): pulumi.Output<T> =>
-      vmProxy === undefined ? v : vmProxy.afterProxyReady(v);
+      delivery === undefined ? v : delivery.afterProxyReady(v);
 
     const workloadEntry = customResource("WorkloadEntry", (o) => o.workloadEntry, registration);
     const serviceEntry =
@@ -244,6 +283,21 @@ export class MeshVm extends pulumi.ComponentResource {
             sshIdentity: vmProxy.sshIdentity,
           }) as pulumi.Output<MeshVmProxyState>);
 
+    this.userData = vmBoot === undefined ? pulumi.output(undefined) : vmBoot.userData;
+    this.boot =
+      vmBoot === undefined
+        ? pulumi.output(undefined)
+        : (pulumi.output({
+            startScript: vmBoot.startScript,
+            bundleDir: vmBoot.bundleDir,
+            proxyImage: vmBoot.proxyImage,
+            dockerRunCommand: vmBoot.dockerRunCommand,
+            sidecarEnv: vmBoot.sidecarEnv,
+            fileDigests: vmBoot.fileDigests,
+            tokenExpiry: vmBoot.tokenExpiry,
+            hostsBlock: vmBoot.hostsBlock,
+          }) as pulumi.Output<MeshVmBootState>);
+
     this.registerOutputs({
       workloadEntryName: this.workloadEntryName,
       sidecarName: this.sidecarName,
@@ -256,6 +310,8 @@ export class MeshVm extends pulumi.ComponentResource {
       manifests: this.manifests,
       settings: this.settings,
       proxy: this.proxy,
+      userData: this.userData,
+      boot: this.boot,
     });
   }
 

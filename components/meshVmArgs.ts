@@ -10,6 +10,7 @@ import { networkingV1, normaliseNetworkingApiVersion } from "./mesh/apiVersion";
 import { defaultTrustDomain } from "./mesh/identity";
 import { isIpAddress } from "./validation/addresses";
 import type { MeshVmHostArgs } from "./host/fromMeshVm";
+import type { MeshVmBootArgs } from "./boot/fromMeshVm";
 
 /** An inbound port of the VM workload: a Sidecar ingress listener and a ServiceEntry port. */
 export interface MeshVmPortArgs {
@@ -170,10 +171,19 @@ export interface MeshVmArgs {
    * another tool runs the proxy). Plain object: it decides which resources exist; its fields may be Inputs.
    */
   host?: MeshVmHostArgs;
+
+  // ---- Boot-time delivery (no SSH) ---------------------------------------------------------------------
+  /**
+   * Instead of `host`: the VM onboards itself as it boots. MeshVm outputs `userData` (cloud-init, secret) for
+   * the VM resource of the same program, and can write tctl's offline bundle (`bundleDir`); nothing connects
+   * to the VM. Registration waits until the proxy answers ready on its status port (see `readyCheck`).
+   * Plain object: it decides which resources exist; its fields may be Inputs.
+   */
+  boot?: MeshVmBootArgs;
 }
 
-/** The mesh-side inputs (everything but `host`), which validation and the renderers see. */
-export type MeshVmMeshArgs = Omit<MeshVmArgs, "host">;
+/** The mesh-side inputs (everything but `host` and `boot`), which validation and the renderers see. */
+export type MeshVmMeshArgs = Omit<MeshVmArgs, "host" | "boot">;
 
 /** The mesh-side inputs with every Input resolved to its plain value. */
 export type PlainMeshVmArgs = pulumi.Unwrap<MeshVmMeshArgs>;

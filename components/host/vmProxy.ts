@@ -7,6 +7,7 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { ConfigContents, PROXY_CONFIG_FILES } from "./configFiles";
 import { removeFileScript, writeFileScript } from "./fileScripts";
 import { applyHostsBlockScript, removeHostsBlockScript, renderHostsBlock } from "./hostsBlock";
 import { prepareHostScript, unprepareHostScript } from "./prepareHost";
@@ -312,12 +313,15 @@ export class VmProxy extends pulumi.ComponentResource {
         { ...parent, ...retain, dependsOn: afterPrepare },
       );
     };
-    const files = [
-      writeFile("sidecar-env", CONFIG_FILES.sidecarEnv, "0644", this.sidecarEnv, false),
-      writeFile("istio-ca-pem", CONFIG_FILES.meshRootCert, "0644", meshRootCert, false),
-      writeFile("k8s-ca-pem", CONFIG_FILES.kubernetesRootCert, "0644", kubernetesRootCert, false),
-      writeFile("istio-token", CONFIG_FILES.token, "0640", token, true),
-    ];
+    const contentOf: { [K in keyof ConfigContents]: pulumi.Input<string> } = {
+      sidecarEnv: this.sidecarEnv,
+      meshRootCert,
+      kubernetesRootCert,
+      token,
+    };
+    const files = PROXY_CONFIG_FILES.map((f) =>
+      writeFile(f.key, f.name, f.mode, contentOf[f.content], f.secret),
+    );
     this.fileDigests = pulumi
       .all([this.sidecarEnv, meshRootCert, kubernetesRootCert, pulumi.unsecret(token.apply(sha256))])
       .apply(([env, root, k8sRoot, tokenDigest]): Record<string, string> => ({

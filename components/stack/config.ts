@@ -9,6 +9,8 @@ import { isAbsolute, join, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import type { MeshVmHostArgs } from "../host/fromMeshVm";
+import type { MeshVmBootArgs } from "../boot/fromMeshVm";
+import { validateMeshVmBootArgs } from "../validation/boot";
 import { fromManifests } from "../manifests";
 import type { PlainMeshExpansionArgs } from "../meshExpansion";
 import { validateMeshExpansionArgs } from "../meshExpansion";
@@ -157,7 +159,30 @@ const hostSchema = z.strictObject({
   hostGone: bool.optional(),
 });
 
-const vmSchema = z.strictObject({ ...meshVmShape, host: hostSchema.optional() });
+// ---- MeshVmBootArgs (boot-time delivery; kubeconfig and kubeContext from mesh-vm:kubeconfig/kubeContext) ----
+const bootSchema = z.strictObject({
+  token: z
+    .strictObject({
+      expirationSeconds: num.optional(),
+      rotation: text.optional(),
+      audiences: texts.optional(),
+    })
+    .optional(),
+  mesh: hostSchema.shape.mesh,
+  proxyImage: text.optional(),
+  proxyImageTag: text.optional(),
+  gatewayAddress: text.optional(),
+  egressHostnames: texts.optional(),
+  dockerGroup: text.optional(),
+  readiness: hostSchema.shape.readiness,
+  readyCheck: z
+    .strictObject({ enabled: bool.optional(), url: text.optional(), timeoutSeconds: num.optional() })
+    .optional(),
+  bundleDir: text.optional(),
+  deregistrationDelaySeconds: num.optional(),
+});
+
+const vmSchema = z.strictObject({ ...meshVmShape, host: hostSchema.optional(), boot: bootSchema.optional() });
 
 const manifestSchema = z.strictObject({
   file: text.optional(),
@@ -198,11 +223,15 @@ const hostKeysMatch: SameKeys<
   keyof z.infer<typeof hostSchema>,
   Exclude<keyof MeshVmHostArgs, "kubeconfig" | "kubeContext">
 > = true;
+const bootKeysMatch: SameKeys<
+  keyof z.infer<typeof bootSchema>,
+  Exclude<keyof MeshVmBootArgs, "kubeconfig" | "kubeContext">
+> = true;
 const expansionKeysMatch: SameKeys<
   keyof z.infer<typeof meshExpansionSchema>,
   Exclude<keyof PlainMeshExpansionArgs, "flavor">
 > = true;
-void [vmKeysMatch, hostKeysMatch, expansionKeysMatch];
+void [vmKeysMatch, hostKeysMatch, bootKeysMatch, expansionKeysMatch];
 
 type HostConfig = z.infer<typeof hostSchema>;
 
@@ -596,13 +625,30 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
   }
 
   const vms: ConfiguredVm[] = [];
-  const addVm = (key: string, mesh: PlainMeshVmArgs, host: HostConfig | undefined, hostPath: string) => {
+  const addVm = (
+    key: string,
+    mesh: PlainMeshVmArgs,
+    host: HostConfig | undefined,
+    hostPath: string,
+    boot?: z.infer<typeof bootSchema>,
+  ) => {
     const args: PlainMeshVmArgs = { ...mesh, flavor: mesh.flavor ?? flavor };
     const renamePorts = portKeys(args, key);
     for (const i of validateMeshVmArgs(args)) issues.push(rebase(i, "MeshVmArgs", key, renamePorts));
     let hostArgs: MeshVmHostArgs | undefined;
     if (host !== undefined) {
       hostArgs = hostInputs(host, hostPath, isSecret, stackFile, issues, hostKubeconfigOnce, cfg.kubeContext);
+    }
+    let bootArgs: MeshVmBootArgs | undefined;
+    if (boot !== undefined) {
+      const plainForValidation = { ...(boot as MeshVmBootArgs), kubeconfig: "set" };
+      for (const i of validateMeshVmBootArgs(plainForValidation, host !== undefined))
+        issues.push(rebase(i, "MeshVmArgs.boot", `${key}.boot`));
+      bootArgs = {
+        ...(boot as MeshVmBootArgs),
+        kubeconfig: hostKubeconfigOnce() ?? "",
+        ...(cfg.kubeContext !== undefined ? { kubeContext: cfg.kubeContext } : {}),
+      };
     }
     const name = args.name;
     if (name === undefined || name === "") {
@@ -622,13 +668,21 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
       });
       return;
     }
-    vms.push({ key, name, args: { ...args, ...(hostArgs ? { host: hostArgs } : {}) } as MeshVmArgs });
+    vms.push({
+      key,
+      name,
+      args: {
+        ...args,
+        ...(hostArgs ? { host: hostArgs } : {}),
+        ...(bootArgs ? { boot: bootArgs } : {}),
+      } as MeshVmArgs,
+    });
   };
 
   (cfg.vms ?? []).forEach((vm, i) => {
     const key = `${ns}vms[${i}]`;
-    const { host, ...mesh } = vm;
-    addVm(key, mesh as PlainMeshVmArgs, host, `vms[${i}].host`);
+    const { host, boot, ...mesh } = vm;
+    addVm(key, mesh as PlainMeshVmArgs, host, `vms[${i}].host`, boot);
   });
 
   (cfg.manifests ?? []).forEach((m, i) => {
