@@ -2,8 +2,7 @@
 export { MeshVm, meshVmType } from "./meshVm";
 export type { MeshVmBootState, MeshVmProxyState, MeshVmRenderedObjects } from "./meshVm";
 export { VmBoot } from "./boot/vmBoot";
-export type { BootBundleFile, BootReadyCheckArgs, BootTokenArgs, VmBootArgs } from "./boot/vmBoot";
-export type { MeshVmBootArgs } from "./boot/fromMeshVm";
+export type { BootBundleFile, BootReadyCheckArgs, BootTokenArgs, VmBootArgs } from "./boot/vmBootArgs";
 export { buildBootPlan, renderBundle, renderCloudConfig, startScript } from "./boot/render";
 export type { BootPlan, BootPlanInputs, DeliveredFile } from "./boot/render";
 export { writeOfflineBundle } from "./boot/bundle";
@@ -13,7 +12,6 @@ export type {
   BootstrapTokenArgs,
   HostPreparationArgs,
   MeshSettings,
-  MeshVmHostArgs,
   ProxyArgsSettings,
   ProxyImageSettings,
   ReadinessSettings,
@@ -22,9 +20,15 @@ export type {
   VmProxyArgs,
 } from "./host";
 export { validateMeshVmHostArgs } from "./validation/host";
+export { validateVmProxyArgs } from "./host/validation";
+// Every default, written once; the components, their validation, the stack config and the docs read these.
+export { istioDefaults, meshExpansionDefaults, meshVmDefaults } from "./mesh/settings";
+export { proxyImageDefaults, sshDefaults, tokenDefaults, vmProxyDefaults } from "./host/defaults";
 export type {
   MeshVmArgs,
   MeshVmEgressArgs,
+  MeshVmBootArgs,
+  MeshVmHostArgs,
   MeshVmListenerPortArgs,
   MeshVmMeshArgs,
   MeshVmPortArgs,
@@ -32,18 +36,20 @@ export type {
   MeshVmSidecarArgs,
   MeshVmWorkloadGroupArgs,
   PlainMeshVmArgs,
-  ResolvedMeshVm,
 } from "./meshVmArgs";
-export { resolveMeshVmArgs } from "./meshVmArgs";
+export type { ResolvedMeshVm } from "./mesh/settings";
+export { resolveMeshVmArgs } from "./meshVmResolve";
 export { validateMeshVmArgs } from "./validation/meshVm";
-export { MeshVmValidationError } from "./validation/issues";
-export type { ValidationIssue } from "./validation/issues";
+export { MeshVmValidationError } from "./rules/issues";
+export type { FieldName, ValidationIssue } from "./rules/issues";
+export { fieldNames } from "./rules/issues";
 export { renderMeshVmObjects } from "./mesh/render";
 export type { MeshVmObjects } from "./mesh/render";
 export { bootstrapAnnotations, bootstrapDefaults } from "./mesh/annotations";
 export { spiffeId } from "./mesh/identity";
-export { MeshExpansion, meshExpansionType, validateMeshExpansionArgs } from "./meshExpansion";
-export type { MeshExpansionArgs, PlainMeshExpansionArgs } from "./meshExpansion";
+export { MeshExpansion, meshExpansionType } from "./meshExpansion";
+export { validateMeshExpansionArgs } from "./validation/meshExpansion";
+export type { MeshExpansionArgs, PlainMeshExpansionArgs } from "./meshExpansionArgs";
 export { fromManifests } from "./manifests";
 // The config-driven program (the repository's root program), for projects that want the same stack
 // configuration in their own Pulumi project or an Automation API program.

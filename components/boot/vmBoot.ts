@@ -6,9 +6,8 @@ import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { Inputs } from "../host/vmProxy";
 import type { ProxyArgsSettings, ProxyImageSettings } from "../host/proxyContainer";
-import { readinessUrl, ReadinessSettings } from "../host/proxyScripts";
+import { readinessUrl } from "../host/proxyScripts";
 import type { MeshSettings, WorkloadIdentity } from "../host/sidecarEnv";
 import {
   MINT_TOKEN_PROGRAM,
@@ -29,86 +28,191 @@ import {
   renderCloudConfig,
 } from "./render";
 import { bootTokenDefaults } from "./token";
-
-/** Bootstrap token of a VM that onboards itself at boot. */
-export interface BootTokenArgs {
-  /**
-   * Token lifetime in seconds: it must outlive the time until the VM first starts its proxy (default 3600,
-   * at least 600, at most 86400). After that first start the agent keeps its issued certificate in
-   * `<proxyConfigDir>/certs` and renews it itself; the token is no longer used. Changing it re-mints.
-   */
-  expirationSeconds?: number;
-  /** Change this value (any string) to mint a new token, and so new user data, at the next `up`. */
-  rotation?: pulumi.Input<string>;
-  /** Token audiences (default `["istio-ca"]`). */
-  audiences?: string[];
-}
-
-/** How `up` observes that a booted VM's proxy is ready, before the registration objects are created. */
-export interface BootReadyCheckArgs {
-  /**
-   * Wait for readiness before registering (default true). With false, the WorkloadEntry and ServiceEntry are
-   * created as soon as the user data is rendered, possibly before the VM has booted.
-   */
-  enabled?: boolean;
-  /**
-   * URL polled from the machine running Pulumi until it answers 200 (default
-   * `http://<address>:<readiness.port|15021><readiness.path|/healthz/ready>`: the proxy's status port).
-   */
-  url?: pulumi.Input<string>;
-  /** Seconds to wait for the VM to be created, boot and start its proxy (default 900). */
-  timeoutSeconds?: number;
-}
-
-export interface VmBootArgs {
-  /** The WorkloadEntry identity and addresses (as for VmProxy). */
-  workload: pulumi.Input<Inputs<WorkloadIdentity>>;
-  /** Mesh settings for sidecar.env and the proxy arguments. */
-  mesh?: pulumi.Input<Inputs<MeshSettings>>;
-  /** kubeconfig used to mint the token (secret). */
-  kubeconfig: pulumi.Input<string>;
-  kubeContext?: pulumi.Input<string>;
-  token?: BootTokenArgs;
-  /** Mesh root certificate PEM; default: ConfigMap `istio-ca-root-cert` in the workload namespace. */
-  meshRootCert?: pulumi.Input<string>;
-  /** Kubernetes root CA PEM; default: ConfigMap `kube-root-ca.crt` in the workload namespace. */
-  kubernetesRootCert?: pulumi.Input<string>;
-  /** Proxy user (default `istio-proxy`), created at boot. */
-  proxyUser?: pulumi.Input<string>;
-  /** Group that may use docker (default `docker`). */
-  dockerGroup?: pulumi.Input<string>;
-  proxyConfigDir?: pulumi.Input<string>;
-  proxyContainerName?: pulumi.Input<string>;
-  image?: pulumi.Input<Inputs<ProxyImageSettings>>;
-  proxyArgs?: pulumi.Input<Inputs<ProxyArgsSettings>>;
-  gatewayAddress?: pulumi.Input<string>;
-  egressHosts?: pulumi.Input<pulumi.Input<string>[]>;
-  egressBindAddress?: pulumi.Input<string>;
-  /** Readiness wait on the VM after it starts the container (default 120 s, as over SSH). */
-  readiness?: ReadinessSettings;
-  /** Readiness as observed by `up` (gates registration). */
-  readyCheck?: BootReadyCheckArgs;
-  /** Write the offline bundle to this local directory at `up` (removed on destroy). */
-  bundleDir?: pulumi.Input<string>;
-  /** Seconds to wait on destroy between deregistration and the gate's removal (default 5). */
-  deregistrationDelaySeconds?: number;
-}
-
-/** One file of the offline bundle. */
-export interface BootBundleFile {
-  /** Relative path in the bundle (`etc/istio-token`, `bin/start-istio-proxy.sh`). */
-  path: string;
-  /** Octal mode. */
-  mode: string;
-  content: string;
-}
+import type { BootBundleFile, VmBootArgs } from "./vmBootArgs";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/** What the steps share. */
+interface StepContext {
+  name: string;
+  parent: { parent: pulumi.Resource };
+  args: VmBootArgs;
+  workload: pulumi.Output<WorkloadIdentity>;
+}
+
+/**
+ * The token: the same minting program as VmProxy's; re-minted only for a new identity, lifetime, audiences or
+ * an explicit rotation. Never by time: the user data is read once, at first boot, and a new token would change
+ * it (and so the VM resource) at every window.
+ */
+function mintToken(ctx: StepContext): {
+  mint: command.local.Command;
+  token: pulumi.Output<string>;
+  expiry: pulumi.Output<string>;
+} {
+  const { args, workload } = ctx;
+  const { expirationSeconds, audiences } = bootTokenDefaults(args.token);
+  const tokenRequest = pulumi
+    .all([pulumi.secret(args.kubeconfig), args.kubeContext, workload])
+    .apply(([kubeconfig, context, w]) => {
+      const input: TokenRequestInput = {
+        access: apiServerAccessFromKubeconfig(kubeconfig, context),
+        namespace: w.namespace,
+        serviceAccount: w.serviceAccount,
+        audiences,
+        expirationSeconds,
+      };
+      return JSON.stringify(input);
+    });
+  const mint = new command.local.Command(
+    `${ctx.name}-bootstrap-token`,
+    {
+      interpreter: ["node", "-e"],
+      create: MINT_TOKEN_PROGRAM,
+      stdin: pulumi.secret(tokenRequest),
+      triggers: [
+        workload.apply((w) => `${w.namespace}/${w.serviceAccount}`),
+        audiences.join(","),
+        expirationSeconds,
+        args.token?.rotation ?? "",
+      ],
+      logging: "none",
+      addPreviousOutputInEnv: false,
+    },
+    { ...ctx.parent, additionalSecretOutputs: ["stdout", "stderr"] },
+  );
+  const minted = mint.stdout.apply(parseMintedToken);
+  return {
+    mint,
+    token: pulumi.secret(minted.apply((m) => m.token)),
+    expiry: pulumi.unsecret(minted.apply((m) => m.expirationTimestamp)),
+  };
+}
+
+/** The mesh and Kubernetes roots: given, or read from the namespace's ConfigMaps (as VmProxy does). */
+function caRoots(ctx: StepContext): {
+  meshRootCert: pulumi.Input<string>;
+  kubernetesRootCert: pulumi.Input<string>;
+} {
+  const configMapKey = (configMap: string, key: string, suffix: string) =>
+    k8s.core.v1.ConfigMap.get(
+      `${ctx.name}-${suffix}`,
+      ctx.workload.apply((w) => `${w.namespace}/${configMap}`),
+      ctx.parent,
+    ).data.apply((d) => {
+      const value = d?.[key];
+      if (!value)
+        throw new Error(`ConfigMap ${configMap} has no "${key}"; is the namespace part of the mesh?`);
+      return value;
+    });
+  return {
+    meshRootCert:
+      ctx.args.meshRootCert ?? configMapKey("istio-ca-root-cert", "root-cert.pem", "istio-ca-root-cert"),
+    kubernetesRootCert:
+      ctx.args.kubernetesRootCert ?? configMapKey("kube-root-ca.crt", "ca.crt", "kube-root-ca"),
+  };
+}
+
+/** The plan for a token value: every setting resolved, rendered by buildBootPlan. */
+function planFor(
+  ctx: StepContext,
+  roots: { meshRootCert: pulumi.Input<string>; kubernetesRootCert: pulumi.Input<string> },
+): (token: pulumi.Output<string>) => pulumi.Output<BootPlan> {
+  const { args } = ctx;
+  const settingInputs: { [K in keyof Omit<BootPlanInputs, "token" | "readiness">]-?: pulumi.Input<unknown> } =
+    {
+      workload: ctx.workload,
+      mesh: pulumi.output(args.mesh ?? {}) as pulumi.Output<MeshSettings>,
+      image: pulumi.output(args.image ?? {}) as pulumi.Output<ProxyImageSettings>,
+      proxyArgs: pulumi.output(args.proxyArgs ?? {}) as pulumi.Output<ProxyArgsSettings>,
+      containerName: pulumi.output(args.proxyContainerName ?? "istio-proxy"),
+      configDir: pulumi.output(args.proxyConfigDir ?? "/etc/istio-proxy"),
+      user: pulumi.output(args.proxyUser ?? "istio-proxy"),
+      dockerGroup: pulumi.output(args.dockerGroup) as pulumi.Output<string | undefined>,
+      gatewayAddress: pulumi.output(args.gatewayAddress) as pulumi.Output<string | undefined>,
+      egressHosts: pulumi.output(args.egressHostnames ?? []) as pulumi.Output<string[]>,
+      egressBindAddress: pulumi.output(args.egressBindAddress ?? "127.0.0.2"),
+      meshRootCert: pulumi.output(roots.meshRootCert),
+      kubernetesRootCert: pulumi.output(roots.kubernetesRootCert),
+    };
+  const settings = pulumi.all(
+    settingInputs as Record<string, pulumi.Input<unknown>>,
+  ) as unknown as pulumi.Output<Omit<BootPlanInputs, "token">>;
+  return (token) =>
+    pulumi
+      .all([settings, token])
+      .apply(([s, t]) => buildBootPlan({ ...s, readiness: args.readiness, token: t }));
+}
+
+/** tctl's offline bundle on local disk (`bundleDir`): written from a secret stdin, removed on destroy. */
+function writeBundle(
+  ctx: StepContext,
+  bundle: pulumi.Output<BootBundleFile[]>,
+): command.local.Command | undefined {
+  if (ctx.args.bundleDir === undefined) return undefined;
+  const dir = pulumi.output(ctx.args.bundleDir);
+  return new command.local.Command(
+    `${ctx.name}-bundle`,
+    {
+      interpreter: ["node", "-e"],
+      create: WRITE_BUNDLE_PROGRAM,
+      delete: REMOVE_BUNDLE_PROGRAM,
+      stdin: pulumi.secret(
+        pulumi.all([dir, bundle]).apply(([d, files]) => JSON.stringify({ dir: d, files })),
+      ),
+      environment: {
+        MESH_VM_BUNDLE_DIR: dir,
+        MESH_VM_BUNDLE_FILES: bundle.apply((files) => JSON.stringify(files.map((f) => f.path))),
+      },
+      logging: "none",
+      addPreviousOutputInEnv: false,
+    },
+    ctx.parent,
+  );
+}
+
+/**
+ * Created once `up` observes the booted VM's proxy ready on its status port (or at once without the ready
+ * check); deleted after the registration objects, waiting the deregistration delay.
+ */
+function registrationGate(
+  ctx: StepContext,
+  userData: pulumi.Output<string>,
+  after: pulumi.Resource[],
+): command.local.Command {
+  const { args } = ctx;
+  const delay = args.deregistrationDelaySeconds ?? 5;
+  if (!(Number.isInteger(delay) && delay >= 0)) {
+    throw new Error(`deregistrationDelaySeconds must be a whole number >= 0 (got ${delay})`);
+  }
+  const check = args.readyCheck ?? {};
+  const waitForReady = check.enabled ?? true;
+  const url = pulumi
+    .all([check.url, ctx.workload])
+    .apply(([u, w]) => u ?? readinessUrl({ ...(args.readiness ?? {}), host: w.address }));
+  return new command.local.Command(
+    `${ctx.name}-registration-gate`,
+    {
+      interpreter: ["node", "-e"],
+      create: waitForReady ? READY_CHECK_PROGRAM : "",
+      delete: SLEEP_PROGRAM,
+      environment: {
+        MESH_VM_READY_URL: waitForReady ? url : "",
+        MESH_VM_READY_TIMEOUT: String(check.timeoutSeconds ?? 900),
+        MESH_VM_DELAY: String(delay),
+      },
+      // New user data is a new boot (the VM resource is replaced or re-created with it): wait again.
+      triggers: [pulumi.unsecret(userData.apply(sha256))],
+      addPreviousOutputInEnv: false,
+    },
+    { ...ctx.parent, dependsOn: after },
+  );
+}
 
 /**
  * Boot-time delivery for one VM: `userData` (cloud-init, secret) and the offline `bundle`. Resources that
  * register the VM should depend on `registrationGate` (or go through `afterProxyReady`): with the ready check
- * on, it is created once the booted VM's proxy answers ready.
+ * on, it is created once the booted VM's proxy answers ready. Knows nothing of MeshVm.
  */
 export class VmBoot extends pulumi.ComponentResource {
   /** `#cloud-config` user data: the proxy user, the config files, and a runcmd starting the proxy. Secret. */
@@ -136,90 +240,17 @@ export class VmBoot extends pulumi.ComponentResource {
 
   constructor(name: string, args: VmBootArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mesh-vm:index:VmBoot", name, {}, opts);
-    const parent = { parent: this };
-    const workload = pulumi.output(args.workload) as pulumi.Output<WorkloadIdentity>;
-    const mesh = pulumi.output(args.mesh ?? {}) as pulumi.Output<MeshSettings>;
-
-    // --- Token: the same minting program as VmProxy; re-minted only for a new identity, lifetime,
-    // audiences or an explicit rotation. Never by time: the user data is read once, at first boot, and a
-    // new token would change it (and so the VM resource) at every window.
-    const { expirationSeconds, audiences } = bootTokenDefaults(args.token);
-    const tokenRequest = pulumi
-      .all([pulumi.secret(args.kubeconfig), args.kubeContext, workload])
-      .apply(([kubeconfig, context, w]) => {
-        const input: TokenRequestInput = {
-          access: apiServerAccessFromKubeconfig(kubeconfig, context),
-          namespace: w.namespace,
-          serviceAccount: w.serviceAccount,
-          audiences,
-          expirationSeconds,
-        };
-        return JSON.stringify(input);
-      });
-    const mint = new command.local.Command(
-      `${name}-bootstrap-token`,
-      {
-        interpreter: ["node", "-e"],
-        create: MINT_TOKEN_PROGRAM,
-        stdin: pulumi.secret(tokenRequest),
-        triggers: [
-          workload.apply((w) => `${w.namespace}/${w.serviceAccount}`),
-          audiences.join(","),
-          expirationSeconds,
-          args.token?.rotation ?? "",
-        ],
-        logging: "none",
-        addPreviousOutputInEnv: false,
-      },
-      { ...parent, additionalSecretOutputs: ["stdout", "stderr"] },
-    );
-    const minted = mint.stdout.apply(parseMintedToken);
-    const token = pulumi.secret(minted.apply((m) => m.token));
-    this.tokenExpiry = pulumi.unsecret(minted.apply((m) => m.expirationTimestamp));
-
-    const configMapKey = (configMap: string, key: string, suffix: string) =>
-      k8s.core.v1.ConfigMap.get(
-        `${name}-${suffix}`,
-        workload.apply((w) => `${w.namespace}/${configMap}`),
-        parent,
-      ).data.apply((d) => {
-        const value = d?.[key];
-        if (!value)
-          throw new Error(`ConfigMap ${configMap} has no "${key}"; is the namespace part of the mesh?`);
-        return value;
-      });
-    const meshRootCert =
-      args.meshRootCert ?? configMapKey("istio-ca-root-cert", "root-cert.pem", "istio-ca-root-cert");
-    const kubernetesRootCert =
-      args.kubernetesRootCert ?? configMapKey("kube-root-ca.crt", "ca.crt", "kube-root-ca");
-
-    // --- The plan: everything but the token is known at preview, so preview shows the start script.
-    const settingInputs: {
-      [K in keyof Omit<BootPlanInputs, "token" | "readiness">]-?: pulumi.Input<unknown>;
-    } = {
-      workload,
-      mesh,
-      image: pulumi.output(args.image ?? {}) as pulumi.Output<ProxyImageSettings>,
-      proxyArgs: pulumi.output(args.proxyArgs ?? {}) as pulumi.Output<ProxyArgsSettings>,
-      containerName: pulumi.output(args.proxyContainerName ?? "istio-proxy"),
-      configDir: pulumi.output(args.proxyConfigDir ?? "/etc/istio-proxy"),
-      user: pulumi.output(args.proxyUser ?? "istio-proxy"),
-      dockerGroup: pulumi.output(args.dockerGroup) as pulumi.Output<string | undefined>,
-      gatewayAddress: pulumi.output(args.gatewayAddress) as pulumi.Output<string | undefined>,
-      egressHosts: pulumi.output(args.egressHosts ?? []) as pulumi.Output<string[]>,
-      egressBindAddress: pulumi.output(args.egressBindAddress ?? "127.0.0.2"),
-      meshRootCert: pulumi.output(meshRootCert),
-      kubernetesRootCert: pulumi.output(kubernetesRootCert),
+    const ctx: StepContext = {
+      name,
+      parent: { parent: this },
+      args,
+      workload: pulumi.output(args.workload) as pulumi.Output<WorkloadIdentity>,
     };
-    const settings = pulumi.all(
-      settingInputs as Record<string, pulumi.Input<unknown>>,
-    ) as unknown as pulumi.Output<Omit<BootPlanInputs, "token">>;
-    const planWith = (tokenValue: pulumi.Output<string>): pulumi.Output<BootPlan> =>
-      pulumi
-        .all([settings, tokenValue])
-        .apply(([s, t]) => buildBootPlan({ ...s, readiness: args.readiness, token: t }));
-    // The token does not shape anything but its own file: a placeholder renders the public parts, so they
-    // are shown (and known) at preview, and never carry the secret flag.
+    const { mint, token, expiry } = mintToken(ctx);
+    this.tokenExpiry = expiry;
+    const planWith = planFor(ctx, caRoots(ctx));
+    // The token shapes nothing but its own file: a placeholder renders the public parts, so they are shown
+    // (and known) at preview, and never carry the secret flag.
     const publicPlan = planWith(pulumi.output("<token>"));
     const plan = planWith(token);
 
@@ -235,69 +266,19 @@ export class VmBoot extends pulumi.ComponentResource {
     this.proxyImage = publicPlan.apply((p) => p.container.image);
     this.containerConfigDigest = publicPlan.apply((p) => p.digest);
     this.hostsBlock = publicPlan.apply(bootHostsBlock);
-    const tokenDigest = pulumi.unsecret(token.apply(sha256));
     this.fileDigests = pulumi
-      .all([publicPlan, tokenDigest])
+      .all([publicPlan, pulumi.unsecret(token.apply(sha256))])
       .apply(([p, t]) =>
         Object.fromEntries(
           PROXY_CONFIG_FILES.map((f) => [f.name, f.content === "token" ? t : sha256(p.contents[f.content])]),
         ),
       );
 
-    // --- Offline bundle on local disk (optional) --------------------------------------------------
-    let bundleStep: command.local.Command | undefined;
-    if (args.bundleDir !== undefined) {
-      const dir = pulumi.output(args.bundleDir);
-      bundleStep = new command.local.Command(
-        `${name}-bundle`,
-        {
-          interpreter: ["node", "-e"],
-          create: WRITE_BUNDLE_PROGRAM,
-          delete: REMOVE_BUNDLE_PROGRAM,
-          stdin: pulumi.secret(
-            pulumi.all([dir, this.bundle]).apply(([d, files]) => JSON.stringify({ dir: d, files })),
-          ),
-          environment: {
-            MESH_VM_BUNDLE_DIR: dir,
-            MESH_VM_BUNDLE_FILES: this.bundle.apply((files) => JSON.stringify(files.map((f) => f.path))),
-          },
-          logging: "none",
-          addPreviousOutputInEnv: false,
-        },
-        parent,
-      );
-    }
+    const bundleStep = writeBundle(ctx, this.bundle);
     this.bundleDir = bundleStep
       ? bundleStep.environment.apply((e) => e?.MESH_VM_BUNDLE_DIR ?? "")
       : pulumi.output("");
-
-    // --- Registration gate ----------------------------------------------------------------------
-    const delay = args.deregistrationDelaySeconds ?? 5;
-    if (!(Number.isInteger(delay) && delay >= 0)) {
-      throw new Error(`deregistrationDelaySeconds must be a whole number >= 0 (got ${delay})`);
-    }
-    const check = args.readyCheck ?? {};
-    const waitForReady = check.enabled ?? true;
-    const url = pulumi
-      .all([check.url, workload])
-      .apply(([u, w]) => u ?? readinessUrl({ ...(args.readiness ?? {}), host: w.address }));
-    this.registrationGate = new command.local.Command(
-      `${name}-registration-gate`,
-      {
-        interpreter: ["node", "-e"],
-        create: waitForReady ? READY_CHECK_PROGRAM : "",
-        delete: SLEEP_PROGRAM,
-        environment: {
-          MESH_VM_READY_URL: waitForReady ? url : "",
-          MESH_VM_READY_TIMEOUT: String(check.timeoutSeconds ?? 900),
-          MESH_VM_DELAY: String(delay),
-        },
-        // New user data is a new boot (the VM resource is replaced or re-created with it): wait again.
-        triggers: [pulumi.unsecret(this.userData.apply(sha256))],
-        addPreviousOutputInEnv: false,
-      },
-      { ...parent, dependsOn: bundleStep ? [mint, bundleStep] : [mint] },
-    );
+    this.registrationGate = registrationGate(ctx, this.userData, bundleStep ? [mint, bundleStep] : [mint]);
 
     this.registerOutputs({
       userData: this.userData,

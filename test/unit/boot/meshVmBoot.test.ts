@@ -1,7 +1,7 @@
 // MeshVm with `boot`: the user data is a secret output holding the SSH path's files, no SSH resource exists,
 // the token is minted like VmProxy's but never re-minted by time, registration waits for the ready check, and
 // the token trade-off is validated.
-import { TOKEN, isSecretValue, registrations } from "../host/mocks";
+import { TOKEN, isSecretValue, registrations } from "../helpers/pulumiMocks";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
