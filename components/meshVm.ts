@@ -51,18 +51,18 @@ export interface MeshVmProxyState {
   sshIdentity: MeshVmSshIdentity;
 }
 
-/** What boot-time delivery rendered (MeshVm's `boot` output when `boot` is set; `userData` is separate). */
+/**
+ * What boot-time delivery renders besides the token (MeshVm's `boot` output when `boot` is set), all known at
+ * preview, so `pulumi preview` shows it; the user data itself (`userData`) is a secret.
+ */
 export interface MeshVmBootState {
   /** The offline bundle's start script; the user data's runcmd runs the same steps. */
   startScript: string;
-  /** Where the offline bundle was written (`boot.bundleDir`), or "". */
+  /** Where the offline bundle is written (`boot.bundleDir`), or "". */
   bundleDir: string;
   proxyImage: string;
   dockerRunCommand: string;
   sidecarEnv: string;
-  fileDigests: Record<string, string>;
-  /** When the token in the user data expires (RFC 3339). */
-  tokenExpiry: string;
   hostsBlock: string;
 }
 
@@ -220,16 +220,17 @@ function createVmBoot(
   );
 }
 
-function bootStateOf(vmBoot: VmBoot | undefined): pulumi.Output<MeshVmBootState | undefined> {
+function bootStateOf(
+  vmBoot: VmBoot | undefined,
+  boot: MeshVmBootArgs | undefined,
+): pulumi.Output<MeshVmBootState | undefined> {
   if (vmBoot === undefined) return pulumi.output(undefined);
   return pulumi.output({
     startScript: vmBoot.startScript,
-    bundleDir: vmBoot.bundleDir,
+    bundleDir: boot?.bundleDir ?? "",
     proxyImage: vmBoot.proxyImage,
     dockerRunCommand: vmBoot.dockerRunCommand,
     sidecarEnv: vmBoot.sidecarEnv,
-    fileDigests: vmBoot.fileDigests,
-    tokenExpiry: vmBoot.tokenExpiry,
     hostsBlock: vmBoot.hostsBlock,
   }) as pulumi.Output<MeshVmBootState>;
 }
@@ -289,8 +290,10 @@ export class MeshVm extends pulumi.ComponentResource {
   public readonly proxy: pulumi.Output<MeshVmProxyState | undefined>;
   /** With `boot`: cloud-init user data (`#cloud-config`) for the VM resource; secret (it holds the token). */
   public readonly userData: pulumi.Output<string | undefined>;
-  /** With `boot`: what boot-time delivery rendered; undefined otherwise. */
+  /** With `boot`: what boot-time delivery rendered besides the token (known at preview); undefined otherwise. */
   public readonly boot: pulumi.Output<MeshVmBootState | undefined>;
+  /** With `boot`: when the token in `userData` expires (RFC 3339); undefined otherwise. */
+  public readonly bootTokenExpiry: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: MeshVmArgs, opts?: pulumi.ComponentResourceOptions) {
     const validated = validateBeforeRegistering(name, args);
@@ -353,7 +356,8 @@ export class MeshVm extends pulumi.ComponentResource {
     this.spiffeId = this.settings.apply((s) => spiffeId(s.trustDomain, s.namespace, s.serviceAccount));
     this.proxy = proxyStateOf(vmProxy);
     this.userData = vmBoot === undefined ? pulumi.output(undefined) : vmBoot.userData;
-    this.boot = bootStateOf(vmBoot);
+    this.boot = bootStateOf(vmBoot, boot);
+    this.bootTokenExpiry = vmBoot === undefined ? pulumi.output(undefined) : vmBoot.tokenExpiry;
 
     this.registerOutputs({
       workloadEntryName: this.workloadEntryName,
@@ -369,6 +373,7 @@ export class MeshVm extends pulumi.ComponentResource {
       proxy: this.proxy,
       userData: this.userData,
       boot: this.boot,
+      bootTokenExpiry: this.bootTokenExpiry,
     });
   }
 

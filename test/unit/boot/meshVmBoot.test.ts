@@ -57,7 +57,8 @@ describe("MeshVm with boot", () => {
     );
     assert.match(state.startScript, /^#!\/bin\/sh\n/);
     assert.match(state.hostsBlock, /^127\.0\.0\.2 reviews\.bookinfo\.svc$/m);
-    assert.equal(state.tokenExpiry, "2026-11-23T05:00:00Z");
+    assert.equal(await valueOf(vm.bootTokenExpiry), "2026-11-23T05:00:00Z");
+    assert.equal(state.bundleDir, "/tmp/mesh-vm-unit-bundle");
     assert.ok(!JSON.stringify(state).includes(TOKEN));
     assert.ok(!JSON.stringify(await valueOf(vm.settings)).includes("kube-admin-secret"));
   });
