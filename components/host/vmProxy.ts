@@ -114,7 +114,8 @@ function createSshAccess(ctx: StepContext, args: VmProxyArgs): SshAccess {
 interface PrepareSpec {
   user: string;
   configDir: string;
-  authorizedKey: string | undefined;
+  /** Set when a generated key is installed (it goes in on stdin: the scripts stay known at preview). */
+  keyOwner: string | undefined;
   dockerGroup: string | undefined;
 }
 
@@ -130,12 +131,13 @@ function createHostPreparation(
   prepare: HostPreparationArgs,
   ssh: SshAccess,
 ): command.remote.Command {
+  const installsKey = ssh.generatedKey !== undefined;
   const spec = pulumi
-    .all([ssh.generatedKey?.publicKeyOpenssh, ctx.owner, prepare.dockerGroup, ctx.proxyUser, ctx.configDir])
-    .apply(([publicKey, who, dockerGroup, user, dir]): PrepareSpec => ({
+    .all([ctx.owner, prepare.dockerGroup, ctx.proxyUser, ctx.configDir])
+    .apply(([who, dockerGroup, user, dir]): PrepareSpec => ({
       user,
       configDir: dir,
-      authorizedKey: publicKey ? `${publicKey.trim()} mesh-vm:${who}` : undefined,
+      keyOwner: installsKey ? who : undefined,
       dockerGroup,
     }));
   const scripts = spec.apply(prepareHostScripts);
@@ -145,6 +147,8 @@ function createHostPreparation(
       connection: ssh.admin!,
       create: scripts.create,
       delete: scripts.delete,
+      // The public half of the generated key (not secret); a new key re-runs the step, which replaces the old one.
+      ...(ssh.generatedKey ? { stdin: ssh.generatedKey.publicKeyOpenssh.apply((k) => k.trim()) } : {}),
       addPreviousOutputInEnv: false,
     },
     { ...ctx.parent, ...ctx.retain },
