@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { throwIfIssues } from "../rules/issues";
 import { renewBeforeSecondsFor, sshDefaults, tokenDefaults, vmProxyDefaults } from "./defaults";
+import { PROXY_CONFIG_FILES } from "./configFiles";
 import { removeFileScript, writeFileScript } from "./fileScripts";
 import { applyHostsBlockScript, removeHostsBlockScript, renderHostsBlock } from "./hostsBlock";
 import { prepareHostScript, unprepareHostScript } from "./prepareHost";
@@ -277,12 +278,8 @@ function createConfigFiles(
       { ...ctx.parent, ...ctx.retain, dependsOn: after },
     );
   };
-  return [
-    writeFile("sidecar-env", CONFIG_FILES.sidecarEnv, "0644", contents.sidecarEnv, false),
-    writeFile("istio-ca-pem", CONFIG_FILES.meshRootCert, "0644", contents.meshRootCert, false),
-    writeFile("k8s-ca-pem", CONFIG_FILES.kubernetesRootCert, "0644", contents.kubernetesRootCert, false),
-    writeFile("istio-token", CONFIG_FILES.token, "0640", contents.token, true),
-  ];
+  // One list of files, names and modes for every delivery (configFiles.ts; boot-time delivery writes the same).
+  return PROXY_CONFIG_FILES.map((f) => writeFile(f.key, f.name, f.mode, contents[f.content], f.secret));
 }
 
 function fileDigestsOf(contents: ConfigFileContents): pulumi.Output<Record<string, string>> {
