@@ -11,6 +11,7 @@
 //   status  what runs.
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
 import type { TestCluster } from "../../test/harness/cluster";
 import { leftovers } from "../../test/harness/hosts";
 import { meshObjects, printGuide, proxyReady, shown } from "./report";
@@ -77,7 +78,7 @@ async function up(paths: SandboxPaths): Promise<number> {
     await prepareProject(paths);
     await writeStackConfig(paths, config);
     log(
-      `stack "sandbox" of the root program (${shown(paths.projectDir)}/Pulumi.yaml runs ${shown(repoRoot)}/index.ts): config in ${shown(paths.stackFile)}`,
+      `stack "sandbox": ${shown(paths.projectDir)}/Pulumi.yaml runs the root program ${shown(join(repoRoot, "index.ts"))}; config in ${shown(paths.stackFile)}`,
     );
 
     const preview = await pulumiStreamed(paths, ["preview"]);
