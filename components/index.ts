@@ -7,7 +7,6 @@ export type {
   BootstrapTokenArgs,
   HostPreparationArgs,
   MeshSettings,
-  MeshVmHostArgs,
   ProxyArgsSettings,
   ProxyImageSettings,
   ReadinessSettings,
@@ -16,9 +15,14 @@ export type {
   VmProxyArgs,
 } from "./host";
 export { validateMeshVmHostArgs } from "./validation/host";
+export { validateVmProxyArgs } from "./host/validation";
+// Every default, written once; the components, their validation, the stack config and the docs read these.
+export { istioDefaults, meshExpansionDefaults, meshVmDefaults } from "./mesh/settings";
+export { proxyImageDefaults, sshDefaults, tokenDefaults, vmProxyDefaults } from "./host/defaults";
 export type {
   MeshVmArgs,
   MeshVmEgressArgs,
+  MeshVmHostArgs,
   MeshVmListenerPortArgs,
   MeshVmMeshArgs,
   MeshVmPortArgs,
@@ -26,18 +30,20 @@ export type {
   MeshVmSidecarArgs,
   MeshVmWorkloadGroupArgs,
   PlainMeshVmArgs,
-  ResolvedMeshVm,
 } from "./meshVmArgs";
-export { resolveMeshVmArgs } from "./meshVmArgs";
+export type { ResolvedMeshVm } from "./mesh/settings";
+export { resolveMeshVmArgs } from "./meshVmResolve";
 export { validateMeshVmArgs } from "./validation/meshVm";
-export { MeshVmValidationError } from "./validation/issues";
-export type { ValidationIssue } from "./validation/issues";
+export { MeshVmValidationError } from "./rules/issues";
+export type { FieldName, ValidationIssue } from "./rules/issues";
+export { fieldNames } from "./rules/issues";
 export { renderMeshVmObjects } from "./mesh/render";
 export type { MeshVmObjects } from "./mesh/render";
 export { bootstrapAnnotations, bootstrapDefaults } from "./mesh/annotations";
 export { spiffeId } from "./mesh/identity";
-export { MeshExpansion, meshExpansionType, validateMeshExpansionArgs } from "./meshExpansion";
-export type { MeshExpansionArgs, PlainMeshExpansionArgs } from "./meshExpansion";
+export { MeshExpansion, meshExpansionType } from "./meshExpansion";
+export { validateMeshExpansionArgs } from "./validation/meshExpansion";
+export type { MeshExpansionArgs, PlainMeshExpansionArgs } from "./meshExpansionArgs";
 export { fromManifests } from "./manifests";
 // The config-driven program (the repository's root program), for projects that want the same stack
 // configuration in their own Pulumi project or an Automation API program.

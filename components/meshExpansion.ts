@@ -5,10 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { isPlainKnown } from "./inputs";
 import {
   customResourceType,
-  networkingV1,
   normaliseNetworkingApiVersion,
   servedNetworkingApiVersions,
-  supportedNetworkingApiVersions,
 } from "./mesh/apiVersion";
 import {
   istioFirewallPorts,
@@ -18,109 +16,13 @@ import {
   tsbFirewallPorts,
 } from "./mesh/expansion";
 import type { KubeObject } from "./mesh/objects";
-import { schemaIssues } from "./mesh/schema";
-import { issue, throwIfIssues, ValidationIssue } from "./validation/issues";
-import {
-  dns1123LabelProblem,
-  dns1123SubdomainProblem,
-  labelKeyProblem,
-  labelValueProblem,
-} from "./validation/names";
+import { meshExpansionDefaults } from "./mesh/settings";
+import type { MeshExpansionArgs, PlainMeshExpansionArgs } from "./meshExpansionArgs";
+import { throwIfIssues } from "./rules/issues";
+import { validateMeshExpansionArgs } from "./validation/meshExpansion";
+import { schemaIssues } from "./validation/schema";
 
 export const meshExpansionType = "mesh-vm:index:MeshExpansion";
-
-/** Inputs of {@link MeshExpansion}. */
-export interface MeshExpansionArgs {
-  /**
-   * `tsb`: patch the TSB ControlPlane with `spec.meshExpansion: {}`. `istio`: expose istiod through the
-   * east-west gateway (Gateway + VirtualService). Plain value: it decides which resources exist.
-   */
-  flavor: string;
-  /** Namespace of the control plane. Default `istio-system`. */
-  istioNamespace?: pulumi.Input<string>;
-  /** Address (IP or DNS name) of the VM/east-west gateway that VMs connect to; passed through to outputs. */
-  gatewayAddress?: pulumi.Input<string>;
-
-  // ---- flavor tsb ----
-  /** Name of the TSB ControlPlane object. Default `controlplane`. */
-  controlPlaneName?: pulumi.Input<string>;
-  /** Server-side-apply field manager of the patch; stable so later runs own the same field. Default `mesh-vm`. */
-  fieldManager?: pulumi.Input<string>;
-
-  // ---- flavor istio ----
-  /** Labels selecting the east-west gateway pods. Default `{ istio: "eastwestgateway" }`. */
-  gatewaySelector?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** istiod revision; routes to `istiod-<revision>`. Default: the default revision (`istiod`). */
-  revision?: pulumi.Input<string>;
-  /** Gateway name. Default `istiod-gateway`. */
-  gatewayName?: pulumi.Input<string>;
-  /** VirtualService name. Default `istiod-vs`. */
-  virtualServiceName?: pulumi.Input<string>;
-  /** `networking.istio.io/v1` (default) or `networking.istio.io/v1beta1`. Plain value: part of the type. */
-  apiVersion?: string;
-}
-
-export type PlainMeshExpansionArgs = pulumi.Unwrap<MeshExpansionArgs>;
-
-const A = "MeshExpansionArgs";
-export const meshExpansionFlavors = ["tsb", "istio"];
-
-export function validateMeshExpansionArgs(args: PlainMeshExpansionArgs): ValidationIssue[] {
-  const out: ValidationIssue[] = [];
-  if (!meshExpansionFlavors.includes(args.flavor)) {
-    out.push(
-      issue(
-        `${A}.flavor`,
-        `flavor "${args.flavor}" is not supported`,
-        `use one of ${meshExpansionFlavors.join(", ")}`,
-      ),
-    );
-  }
-  if (args.istioNamespace !== undefined) {
-    const p = dns1123LabelProblem(args.istioNamespace);
-    if (p !== undefined)
-      out.push(issue(`${A}.istioNamespace`, p, 'use the control plane namespace, e.g. "istio-system"'));
-  }
-  for (const key of ["controlPlaneName", "gatewayName", "virtualServiceName"] as const) {
-    const v = args[key];
-    if (v === undefined) continue;
-    const p = dns1123SubdomainProblem(v);
-    if (p !== undefined) out.push(issue(`${A}.${key}`, p, "use a Kubernetes object name"));
-  }
-  if (args.revision !== undefined && args.revision !== "") {
-    const p = dns1123LabelProblem(args.revision);
-    if (p !== undefined) out.push(issue(`${A}.revision`, p, 'use the istiod revision name, e.g. "1-30"'));
-  }
-  if (args.fieldManager !== undefined && (args.fieldManager === "" || args.fieldManager.length > 128)) {
-    out.push(issue(`${A}.fieldManager`, "field manager must be 1-128 characters", 'use e.g. "mesh-vm"'));
-  }
-  if (args.gatewaySelector !== undefined) {
-    const keys = Object.keys(args.gatewaySelector);
-    if (keys.length === 0) {
-      out.push(
-        issue(
-          `${A}.gatewaySelector`,
-          "an empty selector would match every gateway",
-          'select the east-west gateway, e.g. { istio: "eastwestgateway" }',
-        ),
-      );
-    }
-    for (const k of keys) {
-      const p = labelKeyProblem(k) ?? labelValueProblem(args.gatewaySelector[k] ?? "");
-      if (p !== undefined) out.push(issue(`${A}.gatewaySelector["${k}"]`, p, "use the gateway pods' labels"));
-    }
-  }
-  if (normaliseNetworkingApiVersion(args.apiVersion) === undefined) {
-    out.push(
-      issue(
-        `${A}.apiVersion`,
-        `apiVersion "${args.apiVersion}" is not supported`,
-        `use one of ${supportedNetworkingApiVersions.join(", ")}`,
-      ),
-    );
-  }
-  return out;
-}
 
 interface Resolved {
   flavor: string;
@@ -134,23 +36,24 @@ interface Resolved {
 }
 
 function resolve(args: PlainMeshExpansionArgs): Resolved {
-  const namespace = args.istioNamespace ?? "istio-system";
+  const d = meshExpansionDefaults;
+  const namespace = args.istioNamespace ?? d.istioNamespace;
   const istiod = args.revision ? `istiod-${args.revision}` : "istiod";
   const settings = {
-    apiVersion: normaliseNetworkingApiVersion(args.apiVersion) ?? networkingV1,
+    apiVersion: normaliseNetworkingApiVersion(args.apiVersion) ?? d.apiVersion,
     namespace,
-    gatewayName: args.gatewayName ?? "istiod-gateway",
-    virtualServiceName: args.virtualServiceName ?? "istiod-vs",
-    selector: { ...(args.gatewaySelector ?? { istio: "eastwestgateway" }) },
+    gatewayName: args.gatewayName ?? d.gatewayName,
+    virtualServiceName: args.virtualServiceName ?? d.virtualServiceName,
+    selector: { ...(args.gatewaySelector ?? d.gatewaySelector) },
     istiodHost: `${istiod}.${namespace}.svc.cluster.local`,
   };
   const r: Resolved = {
     flavor: args.flavor,
     namespace,
     controlPlane: renderControlPlanePatch({
-      name: args.controlPlaneName ?? "controlplane",
+      name: args.controlPlaneName ?? d.controlPlaneName,
       namespace,
-      fieldManager: args.fieldManager ?? "mesh-vm",
+      fieldManager: args.fieldManager ?? d.fieldManager,
     }),
     gateway: renderIstiodGateway(settings),
     virtualService: renderIstiodVirtualService(settings),
@@ -207,7 +110,7 @@ export class MeshExpansion extends pulumi.ComponentResource {
       );
       created = resolved.apply((r) => [r.controlPlane]);
     } else {
-      const apiVersion = normaliseNetworkingApiVersion(args.apiVersion) ?? networkingV1;
+      const apiVersion = normaliseNetworkingApiVersion(args.apiVersion) ?? meshExpansionDefaults.apiVersion;
       const aliases = (kind: string): pulumi.Alias[] =>
         servedNetworkingApiVersions
           .filter((v) => v !== apiVersion)

@@ -14,14 +14,16 @@ import {
 import { spiffeId } from "./mesh/identity";
 import type { KubeObject } from "./mesh/objects";
 import { MeshVmObjects, renderMeshVmObjects } from "./mesh/render";
-import { schemaIssues } from "./mesh/schema";
-import { vmProxyArgsFromMeshVm } from "./host/fromMeshVm";
+import { meshVmDefaults, ResolvedMeshVm } from "./mesh/settings";
 import { VmProxy } from "./host/vmProxy";
 import type { WorkloadEntryLike } from "./host/workloadIdentity";
-import { MeshVmArgs, PlainMeshVmArgs, ResolvedMeshVm, resolveMeshVmArgs } from "./meshVmArgs";
+import type { MeshVmArgs, MeshVmHostArgs, PlainMeshVmArgs } from "./meshVmArgs";
+import { vmProxyArgsFromMeshVm } from "./meshVmHost";
+import { resolveMeshVmArgs } from "./meshVmResolve";
+import { isValidated, throwIfIssues } from "./rules/issues";
 import { validateMeshVmHostArgs } from "./validation/host";
-import { throwIfIssues } from "./validation/issues";
 import { validateMeshVmArgs } from "./validation/meshVm";
+import { schemaIssues } from "./validation/schema";
 
 export const meshVmType = "mesh-vm:index:MeshVm";
 
@@ -83,9 +85,10 @@ interface Prepared {
   objects: MeshVmObjects;
 }
 
-async function prepare(name: string, args: PlainMeshVmArgs): Promise<Prepared> {
+/** Validates (unless already done), resolves and renders; then checks the objects against the CRD schemas. */
+async function prepare(name: string, args: PlainMeshVmArgs, validated: boolean): Promise<Prepared> {
   const owner = `MeshVm "${name}"`;
-  throwIfIssues(owner, validateMeshVmArgs(args));
+  if (!validated) throwIfIssues(owner, validateMeshVmArgs(args));
   const settings = resolveMeshVmArgs(name, args);
   const objects = renderMeshVmObjects(settings);
   const istioObjects = [
@@ -97,6 +100,101 @@ async function prepare(name: string, args: PlainMeshVmArgs): Promise<Prepared> {
   throwIfIssues(owner, await schemaIssues(owner, istioObjects));
   return { settings, objects };
 }
+
+/**
+ * Checks the inputs before the component is even registered, so preview fails with nothing created. Returns
+ * whether the mesh inputs are checked already: plain ones are checked here, the others once known (in
+ * `prepare`); inputs the stack config validated (with its own key names) are not checked again.
+ */
+function validateBeforeRegistering(name: string, args: MeshVmArgs): boolean {
+  const { host, ...meshArgs } = args;
+  if (isValidated(args)) return true;
+  const plainKnown = isPlainKnown(meshArgs);
+  throwIfIssues(`MeshVm "${name}"`, [
+    ...(plainKnown ? validateMeshVmArgs(meshArgs as PlainMeshVmArgs) : []),
+    ...(host === undefined ? [] : validateMeshVmHostArgs(host)),
+  ]);
+  return plainKnown;
+}
+
+/** Passes a value through unchanged, or with a dependency threaded through it. */
+type Gate = <T>(v: pulumi.Output<T>) => pulumi.Output<T>;
+
+/**
+ * Declares the networking objects of one MeshVm. apiVersion is part of the type token; aliases on the other
+ * served versions make a switch an in-place update (the provider diffs apiVersion like any other field) instead
+ * of a delete + create. `gate` threads a dependency through the object's fields: the registration objects are
+ * created after the proxy is ready and deleted before it stops (dependsOn on a component would not reach its
+ * children).
+ */
+function meshObjectDeclarer(
+  parent: pulumi.Resource,
+  name: string,
+  apiVersion: string,
+  objects: pulumi.Output<MeshVmObjects>,
+  dependsOn: pulumi.Resource[],
+) {
+  const aliasesFor = (kind: string): pulumi.Alias[] =>
+    servedNetworkingApiVersions
+      .filter((v) => v !== apiVersion)
+      .map((v) => ({ type: customResourceType(v, kind) }));
+  return (
+    kind: string,
+    pick: (o: MeshVmObjects) => KubeObject<unknown> | undefined,
+    gate: Gate = (v) => v,
+  ): k8s.apiextensions.CustomResource =>
+    new k8s.apiextensions.CustomResource(
+      `${name}-${kind.toLowerCase()}`,
+      {
+        apiVersion,
+        kind,
+        metadata: gate(objects.apply((o) => pick(o)!.metadata)),
+        spec: gate(objects.apply((o) => pick(o)!.spec)),
+      },
+      { parent, aliases: aliasesFor(kind), dependsOn },
+    );
+}
+
+/** The proxy on the host, started after the Sidecar exists (it shapes the proxy's listeners). */
+function createVmProxy(
+  parent: MeshVm,
+  name: string,
+  host: MeshVmHostArgs,
+  objects: pulumi.Output<MeshVmObjects>,
+  sidecar: k8s.apiextensions.CustomResource | undefined,
+  serviceAccount: k8s.core.v1.ServiceAccount | undefined,
+): VmProxy {
+  const afterSidecar: Gate = (v) =>
+    sidecar === undefined ? v : (pulumi.all([sidecar.urn, v]).apply(([, x]) => x) as typeof v);
+  return new VmProxy(
+    `${name}-proxy`,
+    vmProxyArgsFromMeshVm(
+      parent.settings,
+      afterSidecar(objects.apply((o) => o.workloadEntry as unknown as WorkloadEntryLike)),
+      host,
+      serviceAccount?.metadata.name,
+    ),
+    { parent },
+  );
+}
+
+function proxyStateOf(vmProxy: VmProxy | undefined): pulumi.Output<MeshVmProxyState | undefined> {
+  if (vmProxy === undefined) return pulumi.output(undefined);
+  return pulumi.output({
+    containerId: vmProxy.containerId,
+    containerState: vmProxy.containerState,
+    proxyImage: vmProxy.proxyImage,
+    dockerRunCommand: vmProxy.dockerRunCommand,
+    sidecarEnv: vmProxy.sidecarEnv,
+    fileDigests: vmProxy.fileDigests,
+    tokenExpiry: vmProxy.tokenExpiry,
+    hostsBlock: vmProxy.hostsBlock,
+    sshIdentity: vmProxy.sshIdentity,
+  }) as pulumi.Output<MeshVmProxyState>;
+}
+
+const nameOf = (r: k8s.apiextensions.CustomResource | undefined): pulumi.Output<string | undefined> =>
+  r === undefined ? pulumi.output(undefined) : r.metadata.name;
 
 // Each MeshVm's VmProxy, kept off the instance: Pulumi's component analyzer treats every field, private ones
 // included, as an output, and a child resource is not an output other languages can type.
@@ -135,114 +233,62 @@ export class MeshVm extends pulumi.ComponentResource {
   public readonly proxy: pulumi.Output<MeshVmProxyState | undefined>;
 
   constructor(name: string, args: MeshVmArgs, opts?: pulumi.ComponentResourceOptions) {
+    const validated = validateBeforeRegistering(name, args);
+    super(meshVmType, name, {}, opts);
     // The host inputs hold secrets (keys, kubeconfig): they stay out of the mesh settings and objects.
     const { host, ...meshArgs } = args;
-    // Plain inputs are checked before the component is even registered, so preview fails with nothing created.
-    const owner = `MeshVm "${name}"`;
-    throwIfIssues(owner, [
-      ...(isPlainKnown(meshArgs) ? validateMeshVmArgs(meshArgs as PlainMeshVmArgs) : []),
-      ...(host === undefined ? [] : validateMeshVmHostArgs(host)),
-    ]);
-    super(meshVmType, name, {}, opts);
+    const d = meshVmDefaults;
 
-    const prepared = pulumi.output(meshArgs).apply((plain) => prepare(name, plain as PlainMeshVmArgs));
+    const prepared = pulumi
+      .output(meshArgs)
+      .apply((plain) => prepare(name, plain as PlainMeshVmArgs, validated));
     this.settings = prepared.settings;
     const objects = prepared.apply((p) => p.objects);
     this.objects = objects;
     this.manifests = objects.apply(objectsToYaml);
 
-    // apiVersion is part of the type token; aliases on the other served versions make a switch an in-place
-    // update (the provider diffs apiVersion like any other field) instead of a delete + create.
-    const apiVersion = normaliseNetworkingApiVersion(args.apiVersion) ?? "networking.istio.io/v1";
-    const aliasesFor = (kind: string): pulumi.Alias[] =>
-      servedNetworkingApiVersions
-        .filter((v) => v !== apiVersion)
-        .map((v) => ({ type: customResourceType(v, kind) }));
+    const serviceAccount =
+      (args.createServiceAccount ?? d.createServiceAccount)
+        ? new k8s.core.v1.ServiceAccount(
+            `${name}-serviceaccount`,
+            { metadata: objects.apply((o) => o.serviceAccount!.metadata) },
+            { parent: this },
+          )
+        : undefined;
+    const apiVersion = normaliseNetworkingApiVersion(args.apiVersion) ?? d.apiVersion;
+    const declare = meshObjectDeclarer(
+      this,
+      name,
+      apiVersion,
+      objects,
+      serviceAccount ? [serviceAccount] : [],
+    );
 
-    let serviceAccount: k8s.core.v1.ServiceAccount | undefined;
-    if (args.createServiceAccount === true) {
-      serviceAccount = new k8s.core.v1.ServiceAccount(
-        `${name}-serviceaccount`,
-        { metadata: objects.apply((o) => o.serviceAccount!.metadata) },
-        { parent: this },
-      );
-    }
-    const dependsOn = serviceAccount === undefined ? [] : [serviceAccount];
-
-    // `gate` threads a dependency through the object's fields: the registration objects are created after
-    // the proxy is ready and deleted before it stops (dependsOn on a component would not reach its children).
-    const customResource = (
-      kind: string,
-      pick: (o: MeshVmObjects) => KubeObject<unknown> | undefined,
-      gate: <T>(v: pulumi.Output<T>) => pulumi.Output<T> = (v) => v,
-    ) =>
-      new k8s.apiextensions.CustomResource(
-        `${name}-${kind.toLowerCase()}`,
-        {
-          apiVersion,
-          kind,
-          metadata: gate(objects.apply((o) => pick(o)!.metadata)),
-          spec: gate(objects.apply((o) => pick(o)!.spec)),
-        },
-        { parent: this, aliases: aliasesFor(kind), dependsOn },
-      );
-
-    // The Sidecar shapes the proxy's listeners, so it exists before the proxy starts.
-    const sidecar = args.sidecar?.enabled === false ? undefined : customResource("Sidecar", (o) => o.sidecar);
-
-    let vmProxy: VmProxy | undefined;
-    if (host !== undefined) {
-      const afterSidecar = <T>(v: pulumi.Output<T>): pulumi.Output<T> =>
-        sidecar === undefined ? v : (pulumi.all([sidecar.urn, v]).apply(([, x]) => x) as pulumi.Output<T>);
-      vmProxy = new VmProxy(
-        `${name}-proxy`,
-        vmProxyArgsFromMeshVm(
-          this.settings,
-          afterSidecar(objects.apply((o) => o.workloadEntry as unknown as WorkloadEntryLike)),
-          host,
-          serviceAccount?.metadata.name,
-        ),
-        { parent: this },
-      );
-    }
+    const sidecar =
+      (args.sidecar?.enabled ?? d.sidecarEnabled) ? declare("Sidecar", (o) => o.sidecar) : undefined;
+    const vmProxy =
+      host === undefined ? undefined : createVmProxy(this, name, host, objects, sidecar, serviceAccount);
     if (vmProxy !== undefined) proxies.set(this, vmProxy);
-    const registration = <T>(v: pulumi.Output<T>): pulumi.Output<T> =>
-      vmProxy === undefined ? v : vmProxy.afterProxyReady(v);
-
-    const workloadEntry = customResource("WorkloadEntry", (o) => o.workloadEntry, registration);
+    const registration: Gate = (v) => (vmProxy === undefined ? v : vmProxy.afterProxyReady(v));
+    const workloadEntry = declare("WorkloadEntry", (o) => o.workloadEntry, registration);
     const serviceEntry =
-      args.serviceEntry?.enabled === false
-        ? undefined
-        : customResource("ServiceEntry", (o) => o.serviceEntry, registration);
+      (args.serviceEntry?.enabled ?? d.serviceEntryEnabled)
+        ? declare("ServiceEntry", (o) => o.serviceEntry, registration)
+        : undefined;
     const workloadGroup =
-      args.workloadGroup?.enabled === true
-        ? customResource("WorkloadGroup", (o) => o.workloadGroup)
+      (args.workloadGroup?.enabled ?? d.workloadGroupEnabled)
+        ? declare("WorkloadGroup", (o) => o.workloadGroup)
         : undefined;
 
     this.workloadEntryName = workloadEntry.metadata.name;
-    this.sidecarName = sidecar === undefined ? pulumi.output(undefined) : sidecar.metadata.name;
-    this.serviceEntryName =
-      serviceEntry === undefined ? pulumi.output(undefined) : serviceEntry.metadata.name;
-    this.workloadGroupName =
-      workloadGroup === undefined ? pulumi.output(undefined) : workloadGroup.metadata.name;
+    this.sidecarName = nameOf(sidecar);
+    this.serviceEntryName = nameOf(serviceEntry);
+    this.workloadGroupName = nameOf(workloadGroup);
     this.serviceAccountName =
       serviceAccount === undefined ? this.settings.serviceAccount : serviceAccount.metadata.name;
     this.namespace = workloadEntry.metadata.namespace;
     this.spiffeId = this.settings.apply((s) => spiffeId(s.trustDomain, s.namespace, s.serviceAccount));
-    this.proxy =
-      vmProxy === undefined
-        ? pulumi.output(undefined)
-        : (pulumi.output({
-            containerId: vmProxy.containerId,
-            containerState: vmProxy.containerState,
-            proxyImage: vmProxy.proxyImage,
-            dockerRunCommand: vmProxy.dockerRunCommand,
-            sidecarEnv: vmProxy.sidecarEnv,
-            fileDigests: vmProxy.fileDigests,
-            tokenExpiry: vmProxy.tokenExpiry,
-            hostsBlock: vmProxy.hostsBlock,
-            sshIdentity: vmProxy.sshIdentity,
-          }) as pulumi.Output<MeshVmProxyState>);
+    this.proxy = proxyStateOf(vmProxy);
 
     this.registerOutputs({
       workloadEntryName: this.workloadEntryName,

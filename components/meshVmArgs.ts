@@ -1,15 +1,15 @@
 // Inputs of MeshVm, in the vocabulary of the seeds (TSB "Onboarding VMs" guide, Istio WorkloadEntry/Sidecar
-// reference) and of tctl's annotations, plus the single place where defaults are resolved.
+// reference) and of tctl's annotations. Types only: the defaults live in mesh/settings.ts (`meshVmDefaults`),
+// resolution in meshVmResolve.ts, the rules in validation/.
 //
 // Multi-language constraint (Pulumi's component analyzer): no union or intersection types in Args, so
 // enum-like settings are plain strings with their allowed values documented, and a few settings that shape
 // the resource graph (which objects exist, the API version in the type token) are plain values, not Inputs.
 import * as pulumi from "@pulumi/pulumi";
-import { bootstrapDefaults, ExplicitBootstrapSettings, meshVmProxyConfigDir } from "./mesh/annotations";
-import { networkingV1, normaliseNetworkingApiVersion } from "./mesh/apiVersion";
-import { defaultTrustDomain } from "./mesh/identity";
-import { isIpAddress } from "./validation/addresses";
-import type { MeshVmHostArgs } from "./host/fromMeshVm";
+import type { BastionArgs } from "./host/sshConnection";
+import type { BootstrapTokenArgs, HostPreparationArgs } from "./host/vmProxyArgs";
+import type { MeshSettings } from "./host/sidecarEnv";
+import type { ReadinessSettings } from "./host/proxyScripts";
 
 /** An inbound port of the VM workload: a Sidecar ingress listener and a ServiceEntry port. */
 export interface MeshVmPortArgs {
@@ -17,11 +17,15 @@ export interface MeshVmPortArgs {
   name: pulumi.Input<string>;
   /** Port the proxy listens on and the service exposes, 1-65535 (e.g. `9080`). */
   number: pulumi.Input<number>;
-  /** Protocol: one of `HTTP`, `HTTPS`, `GRPC`, `HTTP2`, `MONGO`, `TCP`, `TLS`. Default `HTTP`. */
+  /**
+   * Protocol: one of `HTTP`, `HTTPS`, `GRPC`, `HTTP2`, `MONGO`, `TCP`, `TLS`.
+   * @default "HTTP"
+   */
   protocol?: pulumi.Input<string>;
   /**
    * Where the proxy forwards inbound traffic: `127.0.0.1:<port>`, `0.0.0.0:<port>`, `[::1]:<port>`, `[::]:<port>`
-   * or `unix:///path`. Default `127.0.0.1:<number>` (the application listens on loopback, as in the seeds).
+   * or `unix:///path`. The application listens on loopback, as in the seeds.
+   * @default `127.0.0.1:<number>`
    */
   defaultEndpoint?: pulumi.Input<string>;
   /**
@@ -53,13 +57,20 @@ export interface MeshVmListenerPortArgs {
 
 /** The Sidecar that wires the VM proxy without iptables. */
 export interface MeshVmSidecarArgs {
-  /** Create the Sidecar (default true). Plain value: it decides whether the resource exists. */
+  /**
+   * Create the Sidecar. Plain value: it decides whether the resource exists.
+   * @default true
+   */
   enabled?: boolean;
-  /** Object name. Default `<namespace>-<app>-no-iptables` (the seed's `bookinfo-ratings-no-iptables`). */
+  /**
+   * Object name (the seed's `bookinfo-ratings-no-iptables`).
+   * @default `<namespace>-<app>-no-iptables`
+   */
   name?: pulumi.Input<string>;
   /**
-   * Label keys (taken from `labels`) for the Sidecar `workloadSelector`. Default `["app", "class"]`: the VM-only
-   * `class` label keeps the Sidecar off the pods of the same app.
+   * Label keys (taken from `labels`) for the Sidecar `workloadSelector`: the VM-only `class` label keeps the
+   * Sidecar off the pods of the same app.
+   * @default ["app", "class"]
    */
   selectorLabelKeys?: pulumi.Input<pulumi.Input<string>[]>;
   /** `outboundTrafficPolicy.mode`: `REGISTRY_ONLY` or `ALLOW_ANY`. Omitted by default. */
@@ -68,7 +79,10 @@ export interface MeshVmSidecarArgs {
 
 /** The ServiceEntry that makes the VM service reachable from pods (MESH_INTERNAL, STATIC, workloadSelector). */
 export interface MeshVmServiceEntryArgs {
-  /** Create the ServiceEntry (default true). Plain value: it decides whether the resource exists. */
+  /**
+   * Create the ServiceEntry. Plain value: it decides whether the resource exists.
+   * @default true
+   */
   enabled?: boolean;
   /** Object name. Default: the WorkloadEntry name. */
   name?: pulumi.Input<string>;
@@ -81,7 +95,10 @@ export interface MeshVmServiceEntryArgs {
 
 /** Optional WorkloadGroup for users who want istiod auto-registration of further instances. */
 export interface MeshVmWorkloadGroupArgs {
-  /** Create the WorkloadGroup (default false). Plain value: it decides whether the resource exists. */
+  /**
+   * Create the WorkloadGroup. Plain value: it decides whether the resource exists.
+   * @default false
+   */
   enabled?: boolean;
   /** Object name. Default: the WorkloadEntry name. */
   name?: pulumi.Input<string>;
@@ -101,7 +118,10 @@ export interface MeshVmArgs {
   address?: pulumi.Input<string>;
   /** ServiceAccount the VM runs as (its mesh identity); must exist in `namespace` or set `createServiceAccount`. */
   serviceAccount: pulumi.Input<string>;
-  /** Create the ServiceAccount (default false). Plain value: it decides whether the resource exists. */
+  /**
+   * Create the ServiceAccount. Plain value: it decides whether the resource exists.
+   * @default false
+   */
   createServiceAccount?: boolean;
   /** Network name when the VM cannot reach pod IPs directly (traffic then goes through the VM/east-west gateway). */
   network?: pulumi.Input<string>;
@@ -110,7 +130,10 @@ export interface MeshVmArgs {
    * `tsb` (TSB observability). `class: vm` is added unless `class` is given or `vmClassLabel` is empty.
    */
   labels: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** Value of the `class` label added to `labels` when absent. Default `vm`; empty string to add nothing. */
+  /**
+   * Value of the `class` label added to `labels` when absent; empty string to add nothing.
+   * @default "vm"
+   */
   vmClassLabel?: pulumi.Input<string>;
   /** Locality `region/zone/subzone`. */
   locality?: pulumi.Input<string>;
@@ -122,7 +145,10 @@ export interface MeshVmArgs {
   // ---- Sidecar / ServiceEntry / WorkloadGroup --------------------------------------------------------
   /** Inbound ports (Sidecar ingress listeners and ServiceEntry ports). */
   ports?: pulumi.Input<pulumi.Input<MeshVmPortArgs>[]>;
-  /** Outbound listeners. Default `[{ bind: "127.0.0.2", hosts: ["./*"] }]` as in the seeds; `[]` for none. */
+  /**
+   * Outbound listeners, as in the seeds; `[]` for none.
+   * @default [{ bind: "127.0.0.2", hosts: ["./*"] }]
+   */
   egress?: pulumi.Input<pulumi.Input<MeshVmEgressArgs>[]>;
   /** Sidecar settings. */
   sidecar?: MeshVmSidecarArgs;
@@ -131,35 +157,58 @@ export interface MeshVmArgs {
   /** WorkloadGroup settings. */
   workloadGroup?: MeshVmWorkloadGroupArgs;
   /**
-   * API version of the networking objects: `networking.istio.io/v1` (default, Istio >= 1.22) or
+   * API version of the networking objects: `networking.istio.io/v1` (Istio >= 1.22) or
    * `networking.istio.io/v1beta1` (older meshes; what the seeds use). `v1`/`v1beta1` are accepted. Switching
    * updates the objects in place. Plain value: it is part of the resource type.
+   * @default "networking.istio.io/v1"
    */
   apiVersion?: string;
-  /** Mesh flavor: `istio` (default) or `tsb` (Tetrate Service Bridge; requires the `version` label). */
+  /**
+   * Mesh flavor: `istio` or `tsb` (Tetrate Service Bridge; requires the `version` label).
+   * @default "istio"
+   */
   flavor?: string;
-  /** Mesh trust domain for the SPIFFE identity output. Default `cluster.local`. */
+  /**
+   * Mesh trust domain for the SPIFFE identity output.
+   * @default "cluster.local"
+   */
   trustDomain?: pulumi.Input<string>;
 
   // ---- tctl sidecar-bootstrap settings (written as sidecar-bootstrap.istio.io/* annotations when set) ----
   /** Host to SSH to. tctl default: `address`. */
   sshHost?: pulumi.Input<string>;
-  /** SSH port. tctl default: 22. */
+  /**
+   * SSH port (tctl's default).
+   * @default 22
+   */
   sshPort?: pulumi.Input<number>;
-  /** SSH user (must run docker without sudo). tctl default: the local user; here `istio-proxy`. */
+  /**
+   * SSH user, the proxy user (must run docker without sudo). tctl's default is the local user; here the user the TSB guide creates.
+   * @default "istio-proxy"
+   */
   sshUser?: pulumi.Input<string>;
-  /** Remote scp binary. tctl default: `/usr/bin/scp`. */
+  /**
+   * Remote scp binary (tctl's default).
+   * @default "/usr/bin/scp"
+   */
   scpPath?: pulumi.Input<string>;
   /**
-   * Directory on the VM for sidecar.env, istio-ca.pem, istio-token and the agent's certificates. Default
-   * `/etc/istio-proxy` (the seeds'; survives reboots), written as an annotation. tctl's default: `/tmp/istio-proxy`.
+   * Directory on the VM for sidecar.env, istio-ca.pem, istio-token and the agent's certificates: the seeds'
+   * (survives reboots), written as an annotation. tctl's default: `/tmp/istio-proxy`.
+   * @default "/etc/istio-proxy"
    */
   proxyConfigDir?: pulumi.Input<string>;
-  /** Image hub of the proxy image (e.g. `docker.io/tetrate`). tctl default: mesh hub, else `docker.io/istio`. */
+  /**
+   * Image hub of the proxy image (e.g. `docker.io/tetrate`). tctl's default: the mesh's hub, else this.
+   * @default "docker.io/istio"
+   */
   proxyImageHub?: pulumi.Input<string>;
   /** IP the proxy binds inbound listeners to. tctl default: `address` when it is an IP. */
   proxyInstanceIp?: pulumi.Input<string>;
-  /** Docker container name (unique per proxy on a host). tctl default: `istio-proxy`. */
+  /**
+   * Docker container name (unique per proxy on a host; tctl's default).
+   * @default "istio-proxy"
+   */
   proxyContainerName?: pulumi.Input<string>;
 
   // ---- Host provisioning (SSH half) ------------------------------------------------------------------
@@ -178,185 +227,54 @@ export type MeshVmMeshArgs = Omit<MeshVmArgs, "host">;
 /** The mesh-side inputs with every Input resolved to its plain value. */
 export type PlainMeshVmArgs = pulumi.Unwrap<MeshVmMeshArgs>;
 
-export interface ResolvedPort {
-  name: string;
-  number: number;
-  protocol: string;
-  defaultEndpoint: string;
-  targetPort?: number;
-}
-
-export interface ResolvedListenerPort {
-  number: number;
-  protocol?: string;
-  name?: string;
-}
-
-export interface ResolvedEgress {
-  bind?: string;
-  hosts: string[];
-  port?: ResolvedListenerPort;
-  captureMode?: string;
-}
-
-export interface ResolvedSidecar {
-  enabled: boolean;
-  name: string;
-  selectorLabels: Record<string, string>;
-  outboundTrafficPolicyMode?: string;
-}
-
-export interface ResolvedServiceEntry {
-  enabled: boolean;
-  name: string;
-  hosts: string[];
-}
-
-export interface ResolvedWorkloadGroup {
-  enabled: boolean;
-  name: string;
-}
-
-/** tctl bootstrap settings with tctl's defaults applied. */
-export interface ResolvedBootstrap {
-  sshHost?: string;
-  sshPort: number;
-  sshUser: string;
-  scpPath: string;
-  proxyConfigDir: string;
-  proxyImageHub: string;
-  proxyInstanceIp?: string;
-  proxyContainerName: string;
-}
-
-/** Every MeshVm setting after defaults: what renderers and the host half consume. */
-export interface ResolvedMeshVm {
-  name: string;
-  namespace: string;
-  address?: string;
-  serviceAccount: string;
-  createServiceAccount: boolean;
-  network?: string;
-  labels: Record<string, string>;
-  locality?: string;
-  weight?: number;
-  annotations: Record<string, string>;
-  ports: ResolvedPort[];
-  egress: ResolvedEgress[];
-  sidecar: ResolvedSidecar;
-  serviceEntry: ResolvedServiceEntry;
-  workloadGroup: ResolvedWorkloadGroup;
-  apiVersion: string;
-  flavor: string;
-  trustDomain: string;
-  /** Bootstrap settings the user set explicitly (written as annotations). */
-  explicitBootstrap: ExplicitBootstrapSettings;
-  /** Bootstrap settings with tctl's defaults applied (what the host half uses). */
-  bootstrap: ResolvedBootstrap;
-}
-
-export const defaultEgress: ResolvedEgress[] = [{ bind: "127.0.0.2", hosts: ["./*"] }];
-export const defaultSidecarSelectorKeys = ["app", "class"];
-export const defaultPortProtocol = "HTTP";
-export const defaultVmClassLabel = "vm";
-export const defaultFlavor = "istio";
-
-function defined<T>(v: T | undefined | null): v is T {
-  return v !== undefined && v !== null;
-}
-
-function omitUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+/** How the proxy user (`sshUser`) logs in. */
+export interface MeshVmHostCredentialsArgs {
+  /** OpenSSH/PEM private key (kept secret). */
+  privateKey?: pulumi.Input<string>;
+  privateKeyPassword?: pulumi.Input<string>;
+  /** ssh-agent socket, instead of a key. */
+  agentSocketPath?: pulumi.Input<string>;
 }
 
 /**
- * Applies every default. Assumes `validateMeshVmArgs(args)` returned no issues; `defaultName` is the
- * component's resource name.
+ * The host half's inputs of MeshVm (everything not already a tctl bootstrap setting: host, port, user, config
+ * dir, image hub, instance IP and container name come from MeshVm's `sshHost`, `sshPort`, ... inputs).
  */
-export function resolveMeshVmArgs(defaultName: string, args: PlainMeshVmArgs): ResolvedMeshVm {
-  const name = args.name ?? defaultName;
-  const labels: Record<string, string> = { ...(args.labels ?? {}) };
-  const classValue = args.vmClassLabel ?? defaultVmClassLabel;
-  if (labels["class"] === undefined && classValue !== "") labels["class"] = classValue;
-  const app = labels["app"] ?? name;
-
-  const ports: ResolvedPort[] = (args.ports ?? []).map((p) =>
-    omitUndefined({
-      name: p.name,
-      number: p.number,
-      protocol: p.protocol ?? defaultPortProtocol,
-      defaultEndpoint: p.defaultEndpoint ?? `127.0.0.1:${p.number}`,
-      targetPort: p.targetPort,
-    }),
-  );
-  const egress: ResolvedEgress[] = (args.egress ?? defaultEgress).map((e) =>
-    omitUndefined({
-      bind: e.bind,
-      hosts: [...e.hosts],
-      port: e.port === undefined ? undefined : omitUndefined({ ...e.port }),
-      captureMode: e.captureMode,
-    }),
-  );
-
-  const selectorKeys = args.sidecar?.selectorLabelKeys ?? defaultSidecarSelectorKeys;
-  const selectorLabels: Record<string, string> = {};
-  for (const k of selectorKeys) {
-    const v = labels[k];
-    if (defined(v)) selectorLabels[k] = v;
-  }
-
-  const proxyConfigDir = args.proxyConfigDir ?? meshVmProxyConfigDir;
-  const explicitBootstrap: ExplicitBootstrapSettings = omitUndefined({
-    sshHost: args.sshHost,
-    sshPort: args.sshPort,
-    sshUser: args.sshUser,
-    scpPath: args.scpPath,
-    // tctl's own default needs no annotation (objects from fromManifests stay as they were).
-    proxyConfigDir: proxyConfigDir === bootstrapDefaults.proxyConfigDir ? undefined : proxyConfigDir,
-    proxyImageHub: args.proxyImageHub,
-    proxyContainerName: args.proxyContainerName,
-    proxyInstanceIp: args.proxyInstanceIp,
-  });
-  const addressIsIp = args.address !== undefined && isIpAddress(args.address);
-
-  return omitUndefined({
-    name,
-    namespace: args.namespace,
-    address: args.address,
-    serviceAccount: args.serviceAccount,
-    createServiceAccount: args.createServiceAccount ?? false,
-    network: args.network,
-    labels,
-    locality: args.locality,
-    weight: args.weight,
-    annotations: { ...(args.annotations ?? {}) },
-    ports,
-    egress,
-    sidecar: omitUndefined({
-      enabled: args.sidecar?.enabled ?? true,
-      name: args.sidecar?.name ?? `${args.namespace}-${app}-no-iptables`,
-      selectorLabels,
-      outboundTrafficPolicyMode: args.sidecar?.outboundTrafficPolicyMode,
-    }),
-    serviceEntry: {
-      enabled: args.serviceEntry?.enabled ?? true,
-      name: args.serviceEntry?.name ?? name,
-      hosts: [...(args.serviceEntry?.hosts ?? [`${name}.${args.namespace}.svc.cluster.local`])],
-    },
-    workloadGroup: { enabled: args.workloadGroup?.enabled ?? false, name: args.workloadGroup?.name ?? name },
-    apiVersion: normaliseNetworkingApiVersion(args.apiVersion) ?? networkingV1,
-    flavor: args.flavor ?? defaultFlavor,
-    trustDomain: args.trustDomain ?? defaultTrustDomain,
-    explicitBootstrap,
-    bootstrap: omitUndefined({
-      sshHost: args.sshHost ?? args.address,
-      sshPort: args.sshPort ?? bootstrapDefaults.sshPort,
-      sshUser: args.sshUser ?? bootstrapDefaults.sshUser,
-      scpPath: args.scpPath ?? bootstrapDefaults.scpPath,
-      proxyConfigDir,
-      proxyImageHub: (args.proxyImageHub ?? bootstrapDefaults.proxyImageHub).replace(/\/+$/, ""),
-      proxyInstanceIp: args.proxyInstanceIp ?? (addressIsIp ? args.address : undefined),
-      proxyContainerName: args.proxyContainerName ?? bootstrapDefaults.proxyContainerName,
-    }),
-  });
+export interface MeshVmHostArgs {
+  /** The VM's SSH host key (authorized_keys format), pinned for every connection. */
+  hostKey?: pulumi.Input<string>;
+  /** Connect without checking the host key (warns). */
+  insecureIgnoreHostKey?: boolean;
+  /** Credentials of the proxy user (`sshUser`); without them `prepare` generates and installs a key. */
+  credentials?: MeshVmHostCredentialsArgs;
+  /** Optional bastion. */
+  bastion?: BastionArgs;
+  /**
+   * Failed dials before giving up.
+   * @default 20
+   */
+  dialErrorLimit?: pulumi.Input<number>;
+  /**
+   * Seconds per dial attempt.
+   * @default 10
+   */
+  perDialTimeout?: pulumi.Input<number>;
+  /** Prepare the host as an admin (user, docker group, directory, key). */
+  prepare?: HostPreparationArgs;
+  /** kubeconfig for the TokenRequest (secret). */
+  kubeconfig: pulumi.Input<string>;
+  kubeContext?: pulumi.Input<string>;
+  token?: BootstrapTokenArgs;
+  /** Mesh settings for sidecar.env and the proxy arguments (trust domain defaults to MeshVm's). */
+  mesh?: MeshSettings;
+  /** Full proxy image, or a tag for `<proxyImageHub>/proxyv2`. */
+  proxyImage?: pulumi.Input<string>;
+  proxyImageTag?: pulumi.Input<string>;
+  /** Gateway IP istiod is reached through (docker --add-host). */
+  gatewayAddress?: pulumi.Input<string>;
+  /** Mesh names the VM's applications call, kept in /etc/hosts pointing at the first egress listener's bind. */
+  egressHostnames?: pulumi.Input<pulumi.Input<string>[]>;
+  readiness?: ReadinessSettings;
+  deregistrationDelaySeconds?: number;
+  hostGone?: boolean;
 }

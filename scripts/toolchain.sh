@@ -261,13 +261,16 @@ build_thirdparty() {
   rm -rf "$tmp"
 }
 
-# The kubernetes provider module (provider/ of its repo) is untagged: take the commit of the SDK's tag.
+# The kubernetes provider module (provider/ of its repo) is untagged, so it resolves only by the commit of the
+# release tag v<version>. The proxy here serves one: f47bc2d6f199 = tag v4.25.0 (see ../shared/thirdparty/README.md).
+declare -A KUBERNETES_PROVIDER_REV=([4.25.0]=v4.0.0-20260115033456-f47bc2d6f199)
+
 build_kubernetes() {
-  local v=$1 commit src tmp sdk
-  commit=$(mod_download "github.com/pulumi/pulumi-kubernetes/sdk/v4@v$v" Origin.Hash) ||
-    die "the Go module proxy does not serve @pulumi/kubernetes's tag v$v"
-  src=$(mod_download "github.com/pulumi/pulumi-kubernetes/provider/v4@$commit" Dir) ||
-    die "the Go module proxy does not serve the kubernetes provider at v$v ($commit); pin an @pulumi/kubernetes whose commit it serves (4.25.0)"
+  local v=$1 rev src tmp sdk
+  rev=${KUBERNETES_PROVIDER_REV[$v]:-}
+  [ -n "$rev" ] || die "no known commit of the kubernetes provider for @pulumi/kubernetes $v: add the commit of tag v$v to KUBERNETES_PROVIDER_REV (scripts/toolchain.sh), or pin @pulumi/kubernetes 4.25.0"
+  src=$(mod_download "github.com/pulumi/pulumi-kubernetes/provider/v4@$rev" Dir) ||
+    die "the Go module proxy does not serve the kubernetes provider at $rev (v$v)"
   tmp=$(new_tmp "$(plugin_path kubernetes "$v")")
   copy_module "$src" "$tmp/src"
   (

@@ -1,6 +1,9 @@
-// The host half of MeshVm: SSH provisioning of the istio-proxy container and its bootstrap material.
+// VmProxy, a self-contained package: SSH provisioning of the istio-proxy container and its bootstrap material.
+// It knows nothing of MeshVm (meshVmHost.ts maps MeshVm's settings onto VmProxyArgs).
 export { VmProxy } from "./vmProxy";
-export type { VmProxyArgs, BootstrapTokenArgs, HostPreparationArgs, Inputs } from "./vmProxy";
+export type { VmProxyArgs, BootstrapTokenArgs, HostPreparationArgs, Inputs } from "./vmProxyArgs";
+export { validateVmProxyArgs } from "./validation";
+export { vmProxyDefaults, sshDefaults, tokenDefaults, proxyImageDefaults } from "./defaults";
 export type { SshConnectionArgs, SshCredentialsArgs, BastionArgs } from "./sshConnection";
 export type { WorkloadIdentity, MeshSettings } from "./sidecarEnv";
 export type { ProxyImageSettings, ProxyArgsSettings } from "./proxyContainer";
@@ -9,5 +12,3 @@ export { renderSidecarEnv, sidecarEnvEntries } from "./sidecarEnv";
 export { proxyImageOf } from "./proxyContainer";
 export { workloadIdentityFromWorkloadEntry } from "./workloadIdentity";
 export type { WorkloadEntryLike } from "./workloadIdentity";
-export { vmProxyArgsFromMeshVm } from "./fromMeshVm";
-export type { MeshVmHostArgs } from "./fromMeshVm";

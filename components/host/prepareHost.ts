@@ -1,6 +1,7 @@
 // The VM preparation the runbooks ask an admin to do by hand, as one idempotent script run with root:
 // docker present, the proxy user (with a home) in the docker group, the config directory, and the proxy
 // user's authorized key. Undo removes the key and the (empty) directory; the user and group stay.
+import { vmProxyDefaults } from "./defaults";
 import { shellQuote } from "./shell";
 
 export interface PrepareHostSpec {
@@ -39,7 +40,7 @@ export function prepareHostScript(spec: PrepareHostSpec): string {
     ...LOCK,
     `user=${shellQuote(spec.user)}`,
     `dir=${shellQuote(spec.configDir)}`,
-    `docker_group=${shellQuote(spec.dockerGroup ?? "docker")}`,
+    `docker_group=${shellQuote(spec.dockerGroup ?? vmProxyDefaults.dockerGroup)}`,
     "if ! command -v docker >/dev/null 2>&1; then",
     `  echo "mesh-vm: docker is not installed on this host (no 'docker' on PATH); install it first, e.g. 'apt-get install docker.io'" >&2`,
     "  exit 3",

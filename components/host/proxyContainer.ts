@@ -3,6 +3,8 @@
 import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import { posix } from "node:path";
+import { istioDefaults } from "../mesh/settings";
+import { proxyImageDefaults } from "./defaults";
 import {
   MeshSettings,
   PROXY_CERTS_PATH,
@@ -32,11 +34,20 @@ export const OWNER_LABEL = "mesh-vm.owner";
 export interface ProxyImageSettings {
   /** Full image reference; wins over hub/name/tag (like `sidecar.istio.io/proxyImage`). */
   image?: string;
-  /** Registry/organisation (default `docker.io/istio`; Tetrate's builds: `docker.io/tetrate`). */
+  /**
+   * Registry/organisation (Tetrate's builds: `docker.io/tetrate`).
+   * @default "docker.io/istio"
+   */
   hub?: string;
-  /** Image name under the hub (default `proxyv2`). */
+  /**
+   * Image name under the hub.
+   * @default "proxyv2"
+   */
   imageName?: string;
-  /** Image tag (default `latest`). */
+  /**
+   * Image tag.
+   * @default "latest"
+   */
   tag?: string;
 }
 
@@ -60,8 +71,8 @@ export function proxyImageOf(settings: ProxyImageSettings): string {
   if (settings.image) {
     return settings.image;
   }
-  const hub = (settings.hub || "docker.io/istio").replace(/\/+$/, "");
-  return `${hub}/${settings.imageName || "proxyv2"}:${settings.tag || "latest"}`;
+  const hub = (settings.hub || proxyImageDefaults.hub).replace(/\/+$/, "");
+  return `${hub}/${settings.imageName || proxyImageDefaults.imageName}:${settings.tag || proxyImageDefaults.tag}`;
 }
 
 /** `proxy sidecar …` as tctl passes it (`--trust-domain` only on request, see `trustDomainFlag`). */
@@ -84,7 +95,7 @@ export function proxyArgsOf(
     settings.logLevel || "info",
     "--proxyComponentLogLevel",
     settings.componentLogLevel || "misc:info",
-    ...(settings.trustDomainFlag ? ["--trust-domain", mesh.trustDomain || "cluster.local"] : []),
+    ...(settings.trustDomainFlag ? ["--trust-domain", mesh.trustDomain || istioDefaults.trustDomain] : []),
   ];
 }
 

@@ -1,6 +1,7 @@
 // Renders `sidecar.env`, the docker `--env-file` for the istio-proxy container, with every variable
 // `tctl x sidecar-bootstrap` writes, in its order and derived the same way (reference section 1.7).
 import { isIP } from "node:net";
+import { istioDefaults } from "../mesh/settings";
 
 /** Where the agent keeps its provisioned and issued certificates (tctl's value; a host dir is mounted here). */
 export const PROXY_CERTS_PATH = "/var/run/secrets/istio";
@@ -53,7 +54,7 @@ export interface MeshSettings {
 export type EnvEntries = [string, string][];
 
 export function istioNamespaceOf(mesh: MeshSettings): string {
-  return mesh.istioNamespace ?? "istio-system";
+  return mesh.istioNamespace ?? istioDefaults.istioNamespace;
 }
 
 export function discoveryAddressOf(mesh: MeshSettings): string {
@@ -160,7 +161,7 @@ export function sidecarEnvEntries(workload: WorkloadIdentity, mesh: MeshSettings
       istioAnnotations[key] = value;
     }
   }
-  const trustDomain = mesh.trustDomain || "cluster.local";
+  const trustDomain = mesh.trustDomain || istioDefaults.trustDomain;
   const entries: EnvEntries = Object.keys(metadata)
     .sort()
     .map((key): [string, string] => [key, metadata[key]]);

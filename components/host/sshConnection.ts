@@ -2,13 +2,14 @@
 // pinned host key (opting out is explicit and warns), bounded dialing that still rides out a booting host.
 import * as pulumi from "@pulumi/pulumi";
 import type * as command from "@pulumi/command";
+import { sshDefaults } from "./defaults";
 
 /** A jump host the connection goes through (SSH `direct-tcpip`). */
 export interface BastionArgs {
   host: pulumi.Input<string>;
-  /** Default 22. */
+  /** @default 22 */
   port?: pulumi.Input<number>;
-  /** Default root. */
+  /** @default "root" */
   user?: pulumi.Input<string>;
   /** OpenSSH/PEM private key (kept secret). */
   privateKey?: pulumi.Input<string>;
@@ -23,7 +24,7 @@ export interface BastionArgs {
 export interface SshConnectionArgs {
   /** Host name or IP the SSH client dials (MeshVm default: the workload address). */
   host: pulumi.Input<string>;
-  /** Default 22. */
+  /** @default 22 */
   port?: pulumi.Input<number>;
   /** SSH user (proxy steps default to the proxy user, preparation to root). */
   user?: pulumi.Input<string>;
@@ -38,9 +39,15 @@ export interface SshConnectionArgs {
   insecureIgnoreHostKey?: boolean;
   /** Optional bastion. */
   bastion?: BastionArgs;
-  /** Failed dials before giving up (default 20, about a minute with backoff: enough for a booting host). */
+  /**
+   * Failed dials before giving up (about a minute with backoff: enough for a booting host).
+   * @default 20
+   */
   dialErrorLimit?: pulumi.Input<number>;
-  /** Seconds per dial attempt (default 10). */
+  /**
+   * Seconds per dial attempt.
+   * @default 10
+   */
   perDialTimeout?: pulumi.Input<number>;
 }
 
@@ -99,27 +106,27 @@ export function toConnection(
   }
   const connection: command.types.input.remote.ConnectionArgs = {
     host: args.host,
-    port: args.port ?? 22,
+    port: args.port ?? sshDefaults.port,
     user: credentials.user,
     privateKey: secretIfSet(credentials.privateKey),
     privateKeyPassword: secretIfSet(credentials.privateKeyPassword),
     agentSocketPath: credentials.agentSocketPath,
     hostKey: hostKeyOrFail(args.hostKey, args.insecureIgnoreHostKey, "ssh"),
-    dialErrorLimit: args.dialErrorLimit ?? 20,
-    perDialTimeout: args.perDialTimeout ?? 10,
+    dialErrorLimit: args.dialErrorLimit ?? sshDefaults.dialErrorLimit,
+    perDialTimeout: args.perDialTimeout ?? sshDefaults.perDialTimeout,
   };
   if (args.bastion) {
     const b = args.bastion;
     connection.proxy = compact({
       host: b.host,
-      port: b.port ?? 22,
-      user: b.user ?? "root",
+      port: b.port ?? sshDefaults.port,
+      user: b.user ?? sshDefaults.bastionUser,
       privateKey: secretIfSet(b.privateKey),
       privateKeyPassword: secretIfSet(b.privateKeyPassword),
       agentSocketPath: b.agentSocketPath,
       hostKey: hostKeyOrFail(b.hostKey, args.insecureIgnoreHostKey, "ssh bastion"),
-      dialErrorLimit: args.dialErrorLimit ?? 20,
-      perDialTimeout: args.perDialTimeout ?? 10,
+      dialErrorLimit: args.dialErrorLimit ?? sshDefaults.dialErrorLimit,
+      perDialTimeout: args.perDialTimeout ?? sshDefaults.perDialTimeout,
     });
   }
   return compact(connection);

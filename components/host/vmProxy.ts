@@ -1,12 +1,16 @@
-// VmProxy: the host half of MeshVm. Everything `tctl x sidecar-bootstrap --start-istio-proxy` does on a VM,
+// VmProxy: the proxy on one VM (MeshVm's host half, usable on its own). Everything `tctl x sidecar-bootstrap --start-istio-proxy` does on a VM,
 // plus the runbooks' manual preparation, as Pulumi resources: preview shows each step with its rendered
-// content, `up` converges, a second `up` runs nothing, destroy undoes it.
+// content, `up` converges, a second `up` runs nothing, destroy undoes it. The constructor is a list of named
+// steps (ssh access, preparation, token, CA roots, config files, container, hosts block, gate); each step's
+// remote scripts are rendered by its own `*Scripts` function.
 import { createHash } from "node:crypto";
 import { posix } from "node:path";
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { throwIfIssues } from "../rules/issues";
+import { renewBeforeSecondsFor, sshDefaults, tokenDefaults, vmProxyDefaults } from "./defaults";
 import { removeFileScript, writeFileScript } from "./fileScripts";
 import { applyHostsBlockScript, removeHostsBlockScript, renderHostsBlock } from "./hostsBlock";
 import { prepareHostScript, unprepareHostScript } from "./prepareHost";
@@ -24,7 +28,8 @@ import {
 import { ReadinessSettings, removeProxyScript, runProxyScript } from "./proxyScripts";
 import { shellJoin, wrapScript } from "./shell";
 import { MeshSettings, WorkloadIdentity, renderSidecarEnv } from "./sidecarEnv";
-import { SshConnectionArgs, SshCredentialsArgs, toConnection } from "./sshConnection";
+import { toConnection } from "./sshConnection";
+import { validateVmProxyArgs } from "./validation";
 import {
   MINT_TOKEN_PROGRAM,
   TokenRequestInput,
@@ -33,92 +38,389 @@ import {
   tokenRotationWindow,
 } from "./tokenRequest";
 
-/** Every field may be an Input. */
-export type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
-
-/** Bootstrap token settings. */
-export interface BootstrapTokenArgs {
-  /** Requested token lifetime in seconds (default 86400, tctl's 24 h). Changing it re-mints the token only. */
-  expirationSeconds?: number;
-  /**
-   * An `up` re-mints when the token could be this close to expiry (default 3600 s, at most a quarter of the
-   * lifetime). Tokens are re-minted at the first `up` of each (lifetime − renewBefore) window; see `tokenRotationWindow`.
-   */
-  renewBeforeSeconds?: number;
-  /** Change this value (any string) to force a new token at the next `up`. */
-  rotation?: pulumi.Input<string>;
-  /** Token audiences (default `["istio-ca"]`). */
-  audiences?: string[];
-}
-
-/** Optional host preparation, done as a privileged user (root, or a user with password-less sudo). */
-export interface HostPreparationArgs {
-  /** Credentials of the privileged user; host, port, host key and bastion are those of `ssh`. */
-  admin: SshCredentialsArgs;
-  /** Group that may use docker (default `docker`). */
-  dockerGroup?: pulumi.Input<string>;
-}
-
-export interface VmProxyArgs {
-  /** How to reach the VM as the proxy user. Without `privateKey`/`agentSocketPath`, `prepare` must be set: an ED25519 key is generated and installed for that user. */
-  ssh: SshConnectionArgs;
-  /** Create the proxy user, docker group membership, config directory and SSH key as an admin first. */
-  prepare?: HostPreparationArgs;
-  /** Proxy user (default `istio-proxy`): owns the config directory, runs docker. Also the SSH user unless `ssh.user` says otherwise. */
-  proxyUser?: pulumi.Input<string>;
-  /**
-   * The WorkloadEntry identity and addresses (name, namespace, serviceAccount, address, proxyInstanceIp, network,
-   * labels, annotations). Pass a created ServiceAccount's `metadata.name` as `serviceAccount` so that the token
-   * is minted after it exists.
-   */
-  workload: pulumi.Input<Inputs<WorkloadIdentity>>;
-  /** Mesh settings for sidecar.env and the proxy arguments. */
-  mesh?: pulumi.Input<Inputs<MeshSettings>>;
-  /**
-   * kubeconfig (YAML or JSON) used to mint the token; kept secret. Its credentials travel with the request, so a
-   * change of them also re-mints: a kubeconfig embedding a short-lived token would re-mint at every `up` (use a
-   * client certificate, a long-lived token or an exec plugin, which the minting program runs itself).
-   */
-  kubeconfig: pulumi.Input<string>;
-  /** kubeconfig context (default: its current-context). */
-  kubeContext?: pulumi.Input<string>;
-  /** Bootstrap token lifetime and rotation. */
-  token?: BootstrapTokenArgs;
-  /** Mesh root certificate PEM; default: `root-cert.pem` of ConfigMap `istio-ca-root-cert` in the workload namespace. */
-  meshRootCert?: pulumi.Input<string>;
-  /** Kubernetes root CA PEM; default: `ca.crt` of ConfigMap `kube-root-ca.crt` in the workload namespace. */
-  kubernetesRootCert?: pulumi.Input<string>;
-  /**
-   * Directory for the bootstrap files on the VM (default `/etc/istio-proxy`; tctl's `/tmp` would not survive a
-   * reboot). Several proxies on one host need distinct directories and container names.
-   */
-  proxyConfigDir?: pulumi.Input<string>;
-  /** Container name (default `istio-proxy`; unique per proxy on a host). */
-  proxyContainerName?: pulumi.Input<string>;
-  /** Proxy image: full `image`, or `hub` + `imageName` + `tag`. */
-  image?: pulumi.Input<Inputs<ProxyImageSettings>>;
-  /** Proxy command-line settings. */
-  proxyArgs?: pulumi.Input<Inputs<ProxyArgsSettings>>;
-  /** Gateway IP istiod is reached through (adds `--add-host` entries for istiod's cluster-local names). */
-  gatewayAddress?: pulumi.Input<string>;
-  /** Mesh host names the VM's applications call; kept as one `/etc/hosts` block pointing at `egressBindAddress`. */
-  egressHosts?: pulumi.Input<pulumi.Input<string>[]>;
-  /** The Sidecar egress listener's bind address (default 127.0.0.2). */
-  egressBindAddress?: pulumi.Input<string>;
-  /** Readiness wait after (re)starting the proxy. */
-  readiness?: ReadinessSettings;
-  /** Seconds to wait on destroy between deregistration (resources depending on `registrationGate`) and stopping the proxy (default 5). */
-  deregistrationDelaySeconds?: number;
-  /**
-   * The VM no longer exists: host steps are kept out of `destroy` (Pulumi `retainOnDelete`). Set it, run
-   * `pulumi up` once (no host is contacted: no host input changes), then `pulumi destroy` finishes. The `up` is
-   * needed because the engine decides from the state, not the program, whether to retain (pulumi/pulumi#13428).
-   * Nothing on the VM is undone; the mesh objects are still removed.
-   */
-  hostGone?: boolean;
-}
+import type { HostPreparationArgs, VmProxyArgs } from "./vmProxyArgs";
+export type { BootstrapTokenArgs, HostPreparationArgs, Inputs, VmProxyArgs } from "./vmProxyArgs";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/** What every step shares: the component as parent, retention, the workload and the owner tag. */
+interface StepContext {
+  name: string;
+  parent: { parent: pulumi.Resource };
+  /** `retainOnDelete` when the host is gone. */
+  retain: { retainOnDelete?: boolean };
+  warn: (message: string) => void;
+  proxyUser: pulumi.Output<string>;
+  configDir: pulumi.Output<string>;
+  workload: pulumi.Output<WorkloadIdentity>;
+  mesh: pulumi.Output<MeshSettings>;
+  /** `<namespace>/<name>` of the workload: names the container, the key comment and the hosts block. */
+  owner: pulumi.Output<string>;
+}
+
+type Connection = command.types.input.remote.ConnectionArgs;
+
+/** The SSH connections, built once: as the proxy user, and as the admin when the host is prepared. */
+interface SshAccess {
+  proxy: Connection;
+  admin?: Connection;
+  /** The key generated for the proxy user when the caller gave none. */
+  generatedKey?: tls.PrivateKey;
+}
+
+/** `create`/`delete` of a remote step, rendered from its settings. */
+interface StepScripts {
+  create: string;
+  delete: string;
+}
+
+function normaliseConfigDir(dir: string): string {
+  if (!posix.isAbsolute(dir) || posix.normalize(dir) === "/") {
+    throw new Error(`proxyConfigDir must be an absolute directory other than /: "${dir}"`);
+  }
+  return posix.normalize(dir).replace(/\/$/, "");
+}
+
+// --- ssh access ---------------------------------------------------------------------------------------------
+
+function createSshAccess(ctx: StepContext, args: VmProxyArgs): SshAccess {
+  const ownCredentials = args.ssh.privateKey !== undefined || args.ssh.agentSocketPath !== undefined;
+  const generatedKey = ownCredentials
+    ? undefined
+    : new tls.PrivateKey(`${ctx.name}-ssh-key`, { algorithm: "ED25519" }, ctx.parent);
+  const proxy = toConnection(
+    args.ssh,
+    {
+      user: args.ssh.user ?? ctx.proxyUser,
+      privateKey: generatedKey ? generatedKey.privateKeyOpenssh : args.ssh.privateKey,
+      privateKeyPassword: args.ssh.privateKeyPassword,
+      agentSocketPath: args.ssh.agentSocketPath,
+    },
+    ctx.warn,
+  );
+  const admin = args.prepare
+    ? toConnection(
+        args.ssh,
+        { ...args.prepare.admin, user: args.prepare.admin.user ?? vmProxyDefaults.adminUser },
+        () => undefined, // already warned for the proxy connection
+      )
+    : undefined;
+  return { proxy, ...(admin ? { admin } : {}), ...(generatedKey ? { generatedKey } : {}) };
+}
+
+// --- host preparation ---------------------------------------------------------------------------------------
+
+interface PrepareSpec {
+  user: string;
+  configDir: string;
+  authorizedKey: string | undefined;
+  dockerGroup: string | undefined;
+}
+
+function prepareHostScripts(spec: PrepareSpec): StepScripts {
+  return {
+    create: wrapScript(prepareHostScript(spec), "root"),
+    delete: wrapScript(unprepareHostScript(spec), "root"),
+  };
+}
+
+function createHostPreparation(
+  ctx: StepContext,
+  prepare: HostPreparationArgs,
+  ssh: SshAccess,
+): command.remote.Command {
+  const spec = pulumi
+    .all([ssh.generatedKey?.publicKeyOpenssh, ctx.owner, prepare.dockerGroup, ctx.proxyUser, ctx.configDir])
+    .apply(([publicKey, who, dockerGroup, user, dir]): PrepareSpec => ({
+      user,
+      configDir: dir,
+      authorizedKey: publicKey ? `${publicKey.trim()} mesh-vm:${who}` : undefined,
+      dockerGroup,
+    }));
+  const scripts = spec.apply(prepareHostScripts);
+  return new command.remote.Command(
+    `${ctx.name}-prepare-host`,
+    {
+      connection: ssh.admin!,
+      create: scripts.create,
+      delete: scripts.delete,
+      addPreviousOutputInEnv: false,
+    },
+    { ...ctx.parent, ...ctx.retain },
+  );
+}
+
+// --- bootstrap token ----------------------------------------------------------------------------------------
+
+interface BootstrapToken {
+  token: pulumi.Output<string>;
+  expiry: pulumi.Output<string>;
+}
+
+function createBootstrapToken(ctx: StepContext, args: VmProxyArgs): BootstrapToken {
+  const tokenArgs = args.token ?? {};
+  const expirationSeconds = tokenArgs.expirationSeconds ?? tokenDefaults.expirationSeconds;
+  const renewBeforeSeconds = tokenArgs.renewBeforeSeconds ?? renewBeforeSecondsFor(expirationSeconds);
+  const audiences = tokenArgs.audiences ?? [...tokenDefaults.audiences];
+  const rotationWindow = tokenRotationWindow(Date.now(), expirationSeconds, renewBeforeSeconds);
+  const tokenRequest = pulumi
+    .all([pulumi.secret(args.kubeconfig), args.kubeContext, ctx.workload])
+    .apply(([kubeconfig, context, w]) => {
+      const input: TokenRequestInput = {
+        access: apiServerAccessFromKubeconfig(kubeconfig, context),
+        namespace: w.namespace,
+        serviceAccount: w.serviceAccount,
+        audiences,
+        expirationSeconds,
+      };
+      return JSON.stringify(input);
+    });
+  const mint = new command.local.Command(
+    `${ctx.name}-bootstrap-token`,
+    {
+      interpreter: ["node", "-e"],
+      create: MINT_TOKEN_PROGRAM,
+      stdin: pulumi.secret(tokenRequest),
+      // A new token only for a new identity, lifetime, explicit rotation, or rotation window.
+      triggers: [
+        ctx.workload.apply((w) => `${w.namespace}/${w.serviceAccount}`),
+        audiences.join(","),
+        expirationSeconds,
+        tokenArgs.rotation ?? "",
+        rotationWindow,
+      ],
+      logging: "none",
+      addPreviousOutputInEnv: false,
+    },
+    { ...ctx.parent, additionalSecretOutputs: ["stdout", "stderr"] },
+  );
+  const minted = mint.stdout.apply(parseMintedToken);
+  return {
+    token: pulumi.secret(minted.apply((m) => m.token)),
+    expiry: pulumi.unsecret(minted.apply((m) => m.expirationTimestamp)),
+  };
+}
+
+// --- CA roots -----------------------------------------------------------------------------------------------
+
+interface CaRoots {
+  meshRootCert: pulumi.Input<string>;
+  kubernetesRootCert: pulumi.Input<string>;
+}
+
+/** The given roots, else the ConfigMaps Istio and Kubernetes publish in the workload namespace. */
+function readCaRoots(ctx: StepContext, args: VmProxyArgs): CaRoots {
+  const meshRootCert =
+    args.meshRootCert ??
+    k8s.core.v1.ConfigMap.get(
+      `${ctx.name}-istio-ca-root-cert`,
+      ctx.workload.apply((w) => `${w.namespace}/istio-ca-root-cert`),
+      ctx.parent,
+    ).data.apply((d) => requireKey(d, "istio-ca-root-cert", "root-cert.pem"));
+  const kubernetesRootCert =
+    args.kubernetesRootCert ??
+    k8s.core.v1.ConfigMap.get(
+      `${ctx.name}-kube-root-ca`,
+      ctx.workload.apply((w) => `${w.namespace}/kube-root-ca.crt`),
+      ctx.parent,
+    ).data.apply((d) => requireKey(d, "kube-root-ca.crt", "ca.crt"));
+  return { meshRootCert, kubernetesRootCert };
+}
+
+// --- config files -------------------------------------------------------------------------------------------
+
+interface FileSpec {
+  path: string;
+  mode: string;
+}
+
+function configFileScripts(file: FileSpec): StepScripts {
+  return { create: wrapScript(writeFileScript(file)), delete: wrapScript(removeFileScript(file)) };
+}
+
+interface ConfigFileContents extends CaRoots {
+  sidecarEnv: pulumi.Output<string>;
+  token: pulumi.Output<string>;
+}
+
+/** The four files in proxyConfigDir, written as the proxy user; the token's content stays secret. */
+function createConfigFiles(
+  ctx: StepContext,
+  connection: Connection,
+  contents: ConfigFileContents,
+  after: pulumi.Resource[],
+): command.remote.Command[] {
+  const writeFile = (
+    key: string,
+    fileName: string,
+    mode: string,
+    content: pulumi.Input<string>,
+    secret: boolean,
+  ): command.remote.Command => {
+    const scripts = ctx.configDir.apply((dir) =>
+      configFileScripts({ path: posix.join(dir, fileName), mode }),
+    );
+    return new command.remote.Command(
+      `${ctx.name}-${key}`,
+      {
+        connection,
+        create: scripts.create,
+        delete: scripts.delete,
+        stdin: secret ? pulumi.secret(content) : content,
+        addPreviousOutputInEnv: false,
+        ...(secret ? { logging: "none" as const } : {}),
+      },
+      { ...ctx.parent, ...ctx.retain, dependsOn: after },
+    );
+  };
+  return [
+    writeFile("sidecar-env", CONFIG_FILES.sidecarEnv, "0644", contents.sidecarEnv, false),
+    writeFile("istio-ca-pem", CONFIG_FILES.meshRootCert, "0644", contents.meshRootCert, false),
+    writeFile("k8s-ca-pem", CONFIG_FILES.kubernetesRootCert, "0644", contents.kubernetesRootCert, false),
+    writeFile("istio-token", CONFIG_FILES.token, "0640", contents.token, true),
+  ];
+}
+
+function fileDigestsOf(contents: ConfigFileContents): pulumi.Output<Record<string, string>> {
+  return pulumi
+    .all([
+      contents.sidecarEnv,
+      contents.meshRootCert,
+      contents.kubernetesRootCert,
+      pulumi.unsecret(contents.token.apply(sha256)),
+    ])
+    .apply(([env, root, k8sRoot, tokenDigest]): Record<string, string> => ({
+      [CONFIG_FILES.sidecarEnv]: sha256(env),
+      [CONFIG_FILES.meshRootCert]: sha256(root),
+      [CONFIG_FILES.kubernetesRootCert]: sha256(k8sRoot),
+      [CONFIG_FILES.token]: tokenDigest,
+    }));
+}
+
+// --- proxy container ----------------------------------------------------------------------------------------
+
+interface Container {
+  spec: ContainerSpec;
+  digest: string;
+}
+
+function proxyContainerScripts(c: Container, readiness: ReadinessSettings | undefined): StepScripts {
+  return {
+    create: wrapScript(runProxyScript(c.spec, c.digest, readiness)),
+    delete: wrapScript(removeProxyScript(c.spec)),
+  };
+}
+
+/** The container's spec and digest: image, arguments, mounts, --add-host entries, and the files it reads. */
+function declareContainer(
+  ctx: StepContext,
+  args: VmProxyArgs,
+  contents: ConfigFileContents,
+): pulumi.Output<Container> {
+  const settings = pulumi.all([
+    ctx.workload,
+    ctx.mesh,
+    pulumi.output(args.image ?? {}) as pulumi.Output<ProxyImageSettings>,
+    pulumi.output(args.proxyArgs ?? {}) as pulumi.Output<ProxyArgsSettings>,
+    pulumi.output(args.proxyContainerName ?? vmProxyDefaults.proxyContainerName),
+    pulumi.output(args.gatewayAddress) as pulumi.Output<string | undefined>,
+    ctx.owner,
+    ctx.configDir,
+  ]);
+  const files = pulumi.all([contents.sidecarEnv, contents.meshRootCert, contents.kubernetesRootCert]);
+  return pulumi
+    .all([settings, files])
+    .apply(([[w, m, image, proxyArgs, containerName, gateway, who, dir], [env, root, k8sRoot]]) => {
+      const spec: ContainerSpec = {
+        name: containerName,
+        image: proxyImageOf(image),
+        args: proxyArgsOf(w, m, proxyArgs),
+        configDir: dir,
+        addHosts: addHostsOf(m, gateway),
+        owner: who,
+      };
+      const digest = containerDigest(spec, {
+        sidecarEnv: env,
+        meshRootCert: root,
+        kubernetesRootCert: k8sRoot,
+      });
+      return { spec, digest };
+    });
+}
+
+function createProxyContainer(
+  ctx: StepContext,
+  connection: Connection,
+  container: pulumi.Output<Container>,
+  readiness: ReadinessSettings | undefined,
+  files: command.remote.Command[],
+): command.remote.Command {
+  const scripts = container.apply((c) => proxyContainerScripts(c, readiness));
+  return new command.remote.Command(
+    `${ctx.name}-proxy-container`,
+    {
+      connection,
+      create: scripts.create,
+      delete: scripts.delete,
+      addPreviousOutputInEnv: false,
+    },
+    { ...ctx.parent, ...ctx.retain, dependsOn: files },
+  );
+}
+
+// --- /etc/hosts block ---------------------------------------------------------------------------------------
+
+interface HostsBlock {
+  owner: string;
+  hostnames: string[];
+  address: string;
+}
+
+function hostsBlockCreateScript(block: HostsBlock): string {
+  return wrapScript(applyHostsBlockScript(block), "root");
+}
+
+/** Depends on the owner only, so a changed name list never changes how the block is removed. */
+function hostsBlockDeleteScript(owner: string): string {
+  return wrapScript(removeHostsBlockScript({ owner }), "root");
+}
+
+/** The names the applications call, pointed at the egress bind address; edited as root (admin when prepared). */
+function createHostsBlock(
+  ctx: StepContext,
+  ssh: SshAccess,
+  block: pulumi.Output<HostsBlock>,
+  proxy: command.remote.Command,
+): command.remote.Command {
+  return new command.remote.Command(
+    `${ctx.name}-egress-hosts`,
+    {
+      connection: ssh.admin ?? ssh.proxy,
+      create: block.apply(hostsBlockCreateScript),
+      delete: ctx.owner.apply(hostsBlockDeleteScript),
+      addPreviousOutputInEnv: false,
+    },
+    { ...ctx.parent, ...ctx.retain, dependsOn: [proxy] },
+  );
+}
+
+// --- registration gate --------------------------------------------------------------------------------------
+
+/**
+ * Created once the proxy is ready; deleted (after the mesh objects depending on it) by waiting the propagation
+ * delay, before the proxy and the hosts block go.
+ */
+function createRegistrationGate(
+  ctx: StepContext,
+  delaySeconds: number,
+  after: command.remote.Command[],
+): command.local.Command {
+  return new command.local.Command(
+    `${ctx.name}-registration-gate`,
+    { create: "true", delete: `sleep ${delaySeconds}`, addPreviousOutputInEnv: false },
+    { ...ctx.parent, ...ctx.retain, dependsOn: after },
+  );
+}
 
 /**
  * The proxy on one VM: host preparation, bootstrap token, files, container, `/etc/hosts` block.
@@ -164,260 +466,60 @@ export class VmProxy extends pulumi.ComponentResource {
   }
 
   constructor(name: string, args: VmProxyArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Inputs known now are checked before the component registers, so preview fails with nothing created.
+    throwIfIssues(`VmProxy "${name}"`, validateVmProxyArgs(args));
     super("mesh-vm:index:VmProxy", name, {}, opts);
-    const parent = { parent: this };
-    const warn = (message: string) => pulumi.log.warn(message, this);
-    const proxyUser = pulumi.output(args.proxyUser ?? "istio-proxy");
-    const configDir = pulumi.output(args.proxyConfigDir ?? "/etc/istio-proxy").apply((dir) => {
-      if (!posix.isAbsolute(dir) || posix.normalize(dir) === "/") {
-        throw new Error(`proxyConfigDir must be an absolute directory other than /: "${dir}"`);
-      }
-      return posix.normalize(dir).replace(/\/$/, "");
-    });
-    const retain = args.hostGone ? { retainOnDelete: true } : {};
-    if (args.hostGone) {
-      warn(`hostGone is set: destroying ${name} will not contact the VM or undo anything on it`);
+    const ctx = this.stepContext(name, args);
+    if (args.egressHosts !== undefined && args.egressHostnames === undefined) {
+      ctx.warn("egressHosts is deprecated: use egressHostnames");
     }
-    const workload = pulumi.output(args.workload) as pulumi.Output<WorkloadIdentity>;
-    const mesh = pulumi.output(args.mesh ?? {}) as pulumi.Output<MeshSettings>;
-    const owner = workload.apply((w) => `${w.namespace}/${w.name}`);
 
-    // --- SSH identities ---------------------------------------------------------------------------
-    const ownCredentials = args.ssh.privateKey !== undefined || args.ssh.agentSocketPath !== undefined;
-    if (!ownCredentials && !args.prepare) {
-      throw new Error(
-        "ssh needs a privateKey or agentSocketPath, or set prepare to generate and install a key",
-      );
-    }
-    const generatedKey = ownCredentials
-      ? undefined
-      : new tls.PrivateKey(`${name}-ssh-key`, { algorithm: "ED25519" }, parent);
-    const proxyConnection = toConnection(
-      args.ssh,
-      {
-        user: args.ssh.user ?? proxyUser,
-        privateKey: generatedKey ? generatedKey.privateKeyOpenssh : args.ssh.privateKey,
-        privateKeyPassword: args.ssh.privateKeyPassword,
-        agentSocketPath: args.ssh.agentSocketPath,
-      },
-      warn,
-    );
+    const ssh = createSshAccess(ctx, args);
+    const prepared = args.prepare ? createHostPreparation(ctx, args.prepare, ssh) : undefined;
+    const token = createBootstrapToken(ctx, args);
+    this.tokenExpiry = token.expiry;
+    const roots = readCaRoots(ctx, args);
+    this.sidecarEnv = pulumi.all([ctx.workload, ctx.mesh]).apply(([w, m]) => renderSidecarEnv(w, m));
+    const contents: ConfigFileContents = { ...roots, sidecarEnv: this.sidecarEnv, token: token.token };
 
-    let prepared: command.remote.Command | undefined;
-    if (args.prepare) {
-      const adminConnection = toConnection(
-        { ...args.ssh, insecureIgnoreHostKey: args.ssh.insecureIgnoreHostKey },
-        { ...args.prepare.admin, user: args.prepare.admin.user ?? "root" },
-        () => undefined, // already warned for the proxy connection
-      );
-      const spec = pulumi
-        .all([generatedKey?.publicKeyOpenssh, owner, args.prepare.dockerGroup, proxyUser, configDir])
-        .apply(([publicKey, who, dockerGroup, user, dir]) => ({
-          user,
-          configDir: dir,
-          authorizedKey: publicKey ? `${publicKey.trim()} mesh-vm:${who}` : undefined,
-          dockerGroup,
-        }));
-      prepared = new command.remote.Command(
-        `${name}-prepare-host`,
-        {
-          connection: adminConnection,
-          create: spec.apply((s) => wrapScript(prepareHostScript(s), "root")),
-          delete: spec.apply((s) => wrapScript(unprepareHostScript(s), "root")),
-          addPreviousOutputInEnv: false,
-        },
-        { ...parent, ...retain },
-      );
-    }
-    const afterPrepare = prepared ? [prepared] : [];
+    const files = createConfigFiles(ctx, ssh.proxy, contents, prepared ? [prepared] : []);
+    this.fileDigests = fileDigestsOf(contents);
 
-    // --- Bootstrap material ----------------------------------------------------------------------
-    const tokenArgs = args.token ?? {};
-    const expirationSeconds = tokenArgs.expirationSeconds ?? 86400;
-    const renewBeforeSeconds =
-      tokenArgs.renewBeforeSeconds ?? Math.min(3600, Math.floor(expirationSeconds / 4));
-    const audiences = tokenArgs.audiences ?? ["istio-ca"];
-    const rotationWindow = tokenRotationWindow(Date.now(), expirationSeconds, renewBeforeSeconds);
-    const tokenRequest = pulumi
-      .all([pulumi.secret(args.kubeconfig), args.kubeContext, workload])
-      .apply(([kubeconfig, context, w]) => {
-        const input: TokenRequestInput = {
-          access: apiServerAccessFromKubeconfig(kubeconfig, context),
-          namespace: w.namespace,
-          serviceAccount: w.serviceAccount,
-          audiences,
-          expirationSeconds,
-        };
-        return JSON.stringify(input);
-      });
-    const mint = new command.local.Command(
-      `${name}-bootstrap-token`,
-      {
-        interpreter: ["node", "-e"],
-        create: MINT_TOKEN_PROGRAM,
-        stdin: pulumi.secret(tokenRequest),
-        // A new token only for a new identity, lifetime, explicit rotation, or rotation window.
-        triggers: [
-          workload.apply((w) => `${w.namespace}/${w.serviceAccount}`),
-          audiences.join(","),
-          expirationSeconds,
-          tokenArgs.rotation ?? "",
-          rotationWindow,
-        ],
-        logging: "none",
-        addPreviousOutputInEnv: false,
-      },
-      { ...parent, additionalSecretOutputs: ["stdout", "stderr"] },
-    );
-    const minted = mint.stdout.apply(parseMintedToken);
-    const token = pulumi.secret(minted.apply((m) => m.token));
-    this.tokenExpiry = pulumi.unsecret(minted.apply((m) => m.expirationTimestamp));
-
-    const meshRootCert =
-      args.meshRootCert ??
-      k8s.core.v1.ConfigMap.get(
-        `${name}-istio-ca-root-cert`,
-        workload.apply((w) => `${w.namespace}/istio-ca-root-cert`),
-        parent,
-      ).data.apply((d) => requireKey(d, "istio-ca-root-cert", "root-cert.pem"));
-    const kubernetesRootCert =
-      args.kubernetesRootCert ??
-      k8s.core.v1.ConfigMap.get(
-        `${name}-kube-root-ca`,
-        workload.apply((w) => `${w.namespace}/kube-root-ca.crt`),
-        parent,
-      ).data.apply((d) => requireKey(d, "kube-root-ca.crt", "ca.crt"));
-
-    this.sidecarEnv = pulumi.all([workload, mesh]).apply(([w, m]) => renderSidecarEnv(w, m));
-
-    // --- Files -----------------------------------------------------------------------------------
-    const writeFile = (
-      key: string,
-      fileName: string,
-      mode: string,
-      content: pulumi.Input<string>,
-      secret: boolean,
-    ): command.remote.Command => {
-      const file = configDir.apply((dir) => ({ path: posix.join(dir, fileName), mode }));
-      return new command.remote.Command(
-        `${name}-${key}`,
-        {
-          connection: proxyConnection,
-          create: file.apply((f) => wrapScript(writeFileScript(f))),
-          delete: file.apply((f) => wrapScript(removeFileScript(f))),
-          stdin: secret ? pulumi.secret(content) : content,
-          addPreviousOutputInEnv: false,
-          ...(secret ? { logging: "none" as const } : {}),
-        },
-        { ...parent, ...retain, dependsOn: afterPrepare },
-      );
-    };
-    const files = [
-      writeFile("sidecar-env", CONFIG_FILES.sidecarEnv, "0644", this.sidecarEnv, false),
-      writeFile("istio-ca-pem", CONFIG_FILES.meshRootCert, "0644", meshRootCert, false),
-      writeFile("k8s-ca-pem", CONFIG_FILES.kubernetesRootCert, "0644", kubernetesRootCert, false),
-      writeFile("istio-token", CONFIG_FILES.token, "0640", token, true),
-    ];
-    this.fileDigests = pulumi
-      .all([this.sidecarEnv, meshRootCert, kubernetesRootCert, pulumi.unsecret(token.apply(sha256))])
-      .apply(([env, root, k8sRoot, tokenDigest]): Record<string, string> => ({
-        [CONFIG_FILES.sidecarEnv]: sha256(env),
-        [CONFIG_FILES.meshRootCert]: sha256(root),
-        [CONFIG_FILES.kubernetesRootCert]: sha256(k8sRoot),
-        [CONFIG_FILES.token]: tokenDigest,
-      }));
-
-    // --- Container -------------------------------------------------------------------------------
-    const settings = pulumi.all([
-      workload,
-      mesh,
-      pulumi.output(args.image ?? {}) as pulumi.Output<ProxyImageSettings>,
-      pulumi.output(args.proxyArgs ?? {}) as pulumi.Output<ProxyArgsSettings>,
-      pulumi.output(args.proxyContainerName ?? "istio-proxy"),
-      pulumi.output(args.gatewayAddress) as pulumi.Output<string | undefined>,
-      owner,
-      configDir,
-    ]);
-    const contents = pulumi.all([this.sidecarEnv, meshRootCert, kubernetesRootCert]);
-    const container = pulumi
-      .all([settings, contents])
-      .apply(([[w, m, image, proxyArgs, containerName, gateway, who, dir], [env, root, k8sRoot]]) => {
-        const spec: ContainerSpec = {
-          name: containerName,
-          image: proxyImageOf(image),
-          args: proxyArgsOf(w, m, proxyArgs),
-          configDir: dir,
-          addHosts: addHostsOf(m, gateway),
-          owner: who,
-        };
-        const digest = containerDigest(spec, {
-          sidecarEnv: env,
-          meshRootCert: root,
-          kubernetesRootCert: k8sRoot,
-        });
-        return { spec, digest };
-      });
+    const container = declareContainer(ctx, args, contents);
     this.proxyImage = container.apply((c) => c.spec.image);
     this.containerConfigDigest = container.apply((c) => c.digest);
     this.dockerRunCommand = container.apply((c) => `docker ${shellJoin(dockerRunArgs(c.spec, c.digest))}`);
-    const proxy = new command.remote.Command(
-      `${name}-proxy-container`,
-      {
-        connection: proxyConnection,
-        create: container.apply((c) => wrapScript(runProxyScript(c.spec, c.digest, args.readiness))),
-        delete: container.apply((c) => wrapScript(removeProxyScript(c.spec))),
-        addPreviousOutputInEnv: false,
-      },
-      { ...parent, ...retain, dependsOn: files },
-    );
+    const proxy = createProxyContainer(ctx, ssh.proxy, container, args.readiness, files);
     const run = pulumi.unsecret(proxy.stdout).apply(parseRunOutput);
     this.containerId = run.apply((r) => r.containerId);
     this.containerState = run.apply((r) => r.state);
 
-    // --- /etc/hosts block ------------------------------------------------------------------------
+    const egressHostnames = args.egressHostnames ?? args.egressHosts;
     let hostsStep: command.remote.Command | undefined;
-    if (args.egressHosts !== undefined) {
+    if (egressHostnames !== undefined) {
       const block = pulumi
-        .all([owner, pulumi.output(args.egressHosts), args.egressBindAddress ?? "127.0.0.2"])
-        .apply(([who, hostnames, address]) => ({ owner: who, hostnames, address }));
+        .all([
+          ctx.owner,
+          pulumi.output(egressHostnames),
+          args.egressBindAddress ?? vmProxyDefaults.egressBindAddress,
+        ])
+        .apply(([who, hostnames, address]): HostsBlock => ({ owner: who, hostnames, address }));
       this.hostsBlock = block.apply(renderHostsBlock);
-      const hostsConnection = args.prepare
-        ? toConnection(
-            args.ssh,
-            { ...args.prepare.admin, user: args.prepare.admin.user ?? "root" },
-            () => undefined,
-          )
-        : proxyConnection;
-      hostsStep = new command.remote.Command(
-        `${name}-egress-hosts`,
-        {
-          connection: hostsConnection,
-          create: block.apply((b) => wrapScript(applyHostsBlockScript(b), "root")),
-          delete: owner.apply((who) => wrapScript(removeHostsBlockScript({ owner: who }), "root")),
-          addPreviousOutputInEnv: false,
-        },
-        { ...parent, ...retain, dependsOn: [proxy] },
-      );
+      hostsStep = createHostsBlock(ctx, ssh, block, proxy);
     } else {
       this.hostsBlock = pulumi.output("");
     }
 
-    // --- Registration gate -----------------------------------------------------------------------
-    // Created once the proxy is ready; deleted (after the mesh objects depending on it) by waiting the
-    // propagation delay, before the proxy and the hosts block go.
-    const delay = args.deregistrationDelaySeconds ?? 5;
-    if (!(Number.isInteger(delay) && delay >= 0)) {
-      throw new Error(`deregistrationDelaySeconds must be a whole number >= 0 (got ${delay})`);
-    }
-    const gate = new command.local.Command(
-      `${name}-registration-gate`,
-      { create: "true", delete: `sleep ${delay}`, addPreviousOutputInEnv: false },
-      { ...parent, ...retain, dependsOn: hostsStep ? [proxy, hostsStep] : [proxy] },
-    );
-    this.registrationGate = gate;
+    const delay = args.deregistrationDelaySeconds ?? vmProxyDefaults.deregistrationDelaySeconds;
+    this.registrationGate = createRegistrationGate(ctx, delay, hostsStep ? [proxy, hostsStep] : [proxy]);
 
     this.sshIdentity = pulumi
-      .all([proxyConnection.user, args.ssh.host, args.ssh.port ?? 22, generatedKey?.publicKeyOpenssh])
+      .all([
+        ssh.proxy.user,
+        args.ssh.host,
+        args.ssh.port ?? sshDefaults.port,
+        ssh.generatedKey?.publicKeyOpenssh,
+      ])
       .apply(([user, host, port, publicKey]) => ({
         user: user as string,
         host,
@@ -437,6 +539,27 @@ export class VmProxy extends pulumi.ComponentResource {
       hostsBlock: this.hostsBlock,
       sshIdentity: this.sshIdentity,
     });
+  }
+
+  private stepContext(name: string, args: VmProxyArgs): StepContext {
+    const warn = (message: string) => pulumi.log.warn(message, this);
+    if (args.hostGone) {
+      warn(`hostGone is set: destroying ${name} will not contact the VM or undo anything on it`);
+    }
+    const workload = pulumi.output(args.workload) as pulumi.Output<WorkloadIdentity>;
+    return {
+      name,
+      parent: { parent: this },
+      retain: args.hostGone ? { retainOnDelete: true } : {},
+      warn,
+      proxyUser: pulumi.output(args.proxyUser ?? vmProxyDefaults.proxyUser),
+      configDir: pulumi
+        .output(args.proxyConfigDir ?? vmProxyDefaults.proxyConfigDir)
+        .apply(normaliseConfigDir),
+      workload,
+      mesh: pulumi.output(args.mesh ?? {}) as pulumi.Output<MeshSettings>,
+      owner: workload.apply((w) => `${w.namespace}/${w.name}`),
+    };
   }
 }
 

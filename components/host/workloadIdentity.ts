@@ -1,4 +1,5 @@
 // Reads the proxy's identity from a rendered WorkloadEntry, the way tctl reads it from the cluster object.
+import { bootstrapAnnotations } from "../mesh/annotations";
 import { WorkloadIdentity } from "./sidecarEnv";
 
 /** The fields of a WorkloadEntry the host half uses. */
@@ -16,8 +17,6 @@ export interface WorkloadEntryLike {
     labels?: Record<string, string>;
   };
 }
-
-const PROXY_INSTANCE_IP = "sidecar-bootstrap.istio.io/proxy-instance-ip";
 
 /** WorkloadIdentity of a WorkloadEntry; `proxyInstanceIp` wins over the WE's proxy-instance-ip annotation. */
 export function workloadIdentityFromWorkloadEntry(
@@ -42,7 +41,7 @@ export function workloadIdentityFromWorkloadEntry(
     metadataLabels: we.metadata.labels ?? {},
     annotations: we.metadata.annotations ?? {},
   };
-  const instanceIp = proxyInstanceIp || we.metadata.annotations?.[PROXY_INSTANCE_IP];
+  const instanceIp = proxyInstanceIp || we.metadata.annotations?.[bootstrapAnnotations.proxyInstanceIp];
   if (instanceIp) identity.proxyInstanceIp = instanceIp;
   if (we.spec.network) identity.network = we.spec.network;
   return identity;

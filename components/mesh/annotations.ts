@@ -1,5 +1,6 @@
 // The `sidecar-bootstrap.istio.io/*` annotations read by Tetrate's `tctl x sidecar-bootstrap` (fork of
 // istioctl, istioctl/pkg/bootstrap/annotation), and the defaults tctl applies when they are absent.
+import { ExplicitBootstrapSettings, istioDefaults } from "./settings";
 
 export const sidecarBootstrapPrefix = "sidecar-bootstrap.istio.io/";
 
@@ -34,28 +35,9 @@ export const bootstrapDefaults = {
   sshUser: "istio-proxy",
   scpPath: "/usr/bin/scp",
   proxyConfigDir: "/tmp/istio-proxy",
-  proxyImageHub: "docker.io/istio",
+  proxyImageHub: istioDefaults.proxyImageHub,
   proxyContainerName: "istio-proxy",
 } as const;
-
-/**
- * MeshVm's own default for proxyConfigDir: the seeds' `/etc/istio-proxy`, not tctl's `/tmp/istio-proxy`, because
- * the token and the agent's issued certificates must survive a reboot (tmp is cleared). Since it differs from
- * tctl's default it is always written as an annotation, so tctl reading the object uses the same directory.
- */
-export const meshVmProxyConfigDir = "/etc/istio-proxy";
-
-/** Settings a user gave explicitly; only these are written as annotations (absent means tctl's default). */
-export interface ExplicitBootstrapSettings {
-  sshHost?: string;
-  sshPort?: number;
-  sshUser?: string;
-  scpPath?: string;
-  proxyConfigDir?: string;
-  proxyImageHub?: string;
-  proxyContainerName?: string;
-  proxyInstanceIp?: string;
-}
 
 /** Renders the explicitly set bootstrap settings as WorkloadEntry annotations (string values, as k8s needs). */
 export function renderBootstrapAnnotations(settings: ExplicitBootstrapSettings): Record<string, string> {

@@ -1,7 +1,5 @@
 // Workload identity as Istio's CA issues it: the URI SAN of the workload certificate.
 
-export const defaultTrustDomain = "cluster.local";
-
 /** `spiffe://<trust-domain>/ns/<namespace>/sa/<serviceAccount>`. */
 export function spiffeId(trustDomain: string, namespace: string, serviceAccount: string): string {
   return `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;

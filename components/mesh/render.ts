@@ -1,5 +1,5 @@
 // All mesh-side objects of one VM, rendered from resolved inputs.
-import type { ResolvedMeshVm } from "../meshVmArgs";
+import type { ResolvedMeshVm } from "./settings";
 import type { ServiceEntryObject, SidecarObject, WorkloadEntryObject, WorkloadGroupObject } from "./objects";
 import { renderServiceEntry } from "./serviceEntry";
 import { renderSidecar } from "./sidecar";

@@ -1,6 +1,6 @@
 // ServiceEntry that makes the VM's service reachable from pods: MESH_INTERNAL, STATIC resolution, selecting
 // the WorkloadEntry by all its labels, ports named like the WorkloadEntry ports.
-import type { ResolvedMeshVm } from "../meshVmArgs";
+import type { ResolvedMeshVm } from "./settings";
 import { objectMeta, ServiceEntryObject, ServiceEntrySpec } from "./objects";
 
 type Port = NonNullable<ServiceEntrySpec["ports"]>[number];

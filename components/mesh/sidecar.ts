@@ -1,6 +1,6 @@
 // Sidecar for a VM proxy running without iptables (interception NONE): ingress listeners forward to the
 // application's `defaultEndpoint`, egress listeners bind an address the application points /etc/hosts at.
-import type { ResolvedMeshVm } from "../meshVmArgs";
+import type { ResolvedMeshVm } from "./settings";
 import { objectMeta, SidecarObject, SidecarSpec } from "./objects";
 
 type IngressListener = NonNullable<SidecarSpec["ingress"]>[number];

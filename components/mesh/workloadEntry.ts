@@ -1,6 +1,6 @@
 // WorkloadEntry for the VM, with the tctl bootstrap annotations so the object is interchangeable with what
 // tctl users apply by hand.
-import type { ResolvedMeshVm } from "../meshVmArgs";
+import type { ResolvedMeshVm } from "./settings";
 import { renderBootstrapAnnotations } from "./annotations";
 import { objectMeta, WorkloadEntryObject, WorkloadEntrySpec } from "./objects";
 

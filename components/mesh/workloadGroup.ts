@@ -1,6 +1,6 @@
 // WorkloadGroup: a template for istiod auto-registration (proxies started with ISTIO_META_AUTO_REGISTER_GROUP
 // get a WorkloadEntry named `<group>-<ip>` created for them).
-import type { ResolvedMeshVm } from "../meshVmArgs";
+import type { ResolvedMeshVm } from "./settings";
 import { objectMeta, WorkloadGroupObject, WorkloadGroupSpec } from "./objects";
 import { workloadEntryPorts } from "./workloadEntry";
 

@@ -1,222 +1,36 @@
-// The root program's stack configuration (`mesh-vm:*` keys in Pulumi.<stack>.yaml): its schema, parsing and
-// error messages. zod checks shapes, types and unknown keys; MeshVm's own validation (components/validation/)
-// stays the source of truth for field rules and runs here with the config key path in place of `MeshVmArgs`.
-// Everything is checked before any resource is registered, so `pulumi preview` fails with nothing created.
+// The root program's stack configuration (`mesh-vm:*` keys in Pulumi.<stack>.yaml) parsed into component inputs.
+// The jobs are split: schema.ts (the zod schema), zodIssues.ts (its issues in config words), kubeconfig.ts, and
+// this parser, which runs the components' own validation with a FieldName that names the config key path, so
+// each message is built once, with the right key. Everything is checked before any resource is registered, so
+// `pulumi preview` fails with nothing created; each VM is validated once (MeshVm does not check it again).
 // Secrets (kubeconfig, private keys) never appear in messages: only key paths and the fix do.
 import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { z } from "zod";
-import type { MeshVmHostArgs } from "../host/fromMeshVm";
 import { fromManifests } from "../manifests";
-import type { PlainMeshExpansionArgs } from "../meshExpansion";
-import { validateMeshExpansionArgs } from "../meshExpansion";
-import type { MeshVmArgs, PlainMeshVmArgs } from "../meshVmArgs";
+import type { PlainMeshExpansionArgs } from "../meshExpansionArgs";
+import type { MeshVmArgs, MeshVmHostArgs, PlainMeshVmArgs } from "../meshVmArgs";
+import { meshVmDefaults } from "../mesh/settings";
+import {
+  FieldName,
+  fieldNames,
+  formatIssue,
+  markValidated,
+  MeshVmValidationError,
+  ValidationIssue,
+} from "../rules/issues";
 import { validateMeshVmHostArgs } from "../validation/host";
-import { formatIssue, MeshVmValidationError, ValidationIssue } from "../validation/issues";
-import { meshFlavors, validateMeshVmArgs } from "../validation/meshVm";
+import { validateMeshExpansionArgs } from "../validation/meshExpansion";
+import { validateMeshVmArgs } from "../validation/meshVm";
+import { configureKubeconfig, ConfiguredKubeconfig } from "./kubeconfig";
+import { configNamespace, HostConfig, secretHostPaths, stackSchema } from "./schema";
+import { zodIssues } from "./zodIssues";
 
-/** The configuration namespace: the root project's name. */
-export const configNamespace = "mesh-vm";
+export { configNamespace } from "./schema";
+export { closestKey, keyPath } from "./zodIssues";
+export { isKubeconfigContents } from "./kubeconfig";
 
-// ---- value types -------------------------------------------------------------------------------------------
-// `pulumi config set --path` stores `9080` and `true` as a number and a boolean, so a string field set that way
-// (a label `version: 3`) is taken as its text; a hand-written `"9080"` is taken as a number.
-const text = z.union([z.string(), z.number().transform(String), z.boolean().transform(String)]);
-const num = z.union([
-  z.number(),
-  z
-    .string()
-    .regex(/^-?\d+$/)
-    .transform(Number),
-]);
-const bool = z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]);
-const texts = z.array(text);
-const textMap = z.record(z.string(), text);
-
-// ---- MeshVmArgs, as plain JSON --------------------------------------------------------------------------------
-const portSchema = z.strictObject({
-  name: text.optional(),
-  number: num.optional(),
-  protocol: text.optional(),
-  defaultEndpoint: text.optional(),
-  targetPort: num.optional(),
-});
-
-const egressSchema = z.strictObject({
-  bind: text.optional(),
-  hosts: texts.optional(),
-  port: z.strictObject({ number: num, protocol: text.optional(), name: text.optional() }).optional(),
-  captureMode: text.optional(),
-});
-
-// The mesh half: every field optional here, so that a missing required one is reported by MeshVm's validation
-// with its own explanation (e.g. "address is required unless network is set").
-const meshVmShape = {
-  name: text.optional(),
-  namespace: text.optional(),
-  address: text.optional(),
-  serviceAccount: text.optional(),
-  createServiceAccount: bool.optional(),
-  network: text.optional(),
-  labels: textMap.optional(),
-  vmClassLabel: text.optional(),
-  locality: text.optional(),
-  weight: num.optional(),
-  annotations: textMap.optional(),
-  ports: z.array(portSchema).optional(),
-  egress: z.array(egressSchema).optional(),
-  sidecar: z
-    .strictObject({
-      enabled: bool.optional(),
-      name: text.optional(),
-      selectorLabelKeys: texts.optional(),
-      outboundTrafficPolicyMode: text.optional(),
-    })
-    .optional(),
-  serviceEntry: z
-    .strictObject({ enabled: bool.optional(), name: text.optional(), hosts: texts.optional() })
-    .optional(),
-  workloadGroup: z.strictObject({ enabled: bool.optional(), name: text.optional() }).optional(),
-  apiVersion: text.optional(),
-  flavor: text.optional(),
-  trustDomain: text.optional(),
-  sshHost: text.optional(),
-  sshPort: num.optional(),
-  sshUser: text.optional(),
-  scpPath: text.optional(),
-  proxyConfigDir: text.optional(),
-  proxyImageHub: text.optional(),
-  proxyInstanceIp: text.optional(),
-  proxyContainerName: text.optional(),
-};
-
-// ---- MeshVmHostArgs (minus kubeconfig and kubeContext, which come from mesh-vm:kubeconfig/kubeContext) -----
-const credentialsShape = {
-  privateKey: text.optional(),
-  privateKeyPassword: text.optional(),
-  agentSocketPath: text.optional(),
-};
-
-const hostSchema = z.strictObject({
-  hostKey: text.optional(),
-  insecureIgnoreHostKey: bool.optional(),
-  credentials: z.strictObject(credentialsShape).optional(),
-  bastion: z
-    .strictObject({
-      host: text,
-      port: num.optional(),
-      user: text.optional(),
-      hostKey: text.optional(),
-      ...credentialsShape,
-    })
-    .optional(),
-  dialErrorLimit: num.optional(),
-  perDialTimeout: num.optional(),
-  prepare: z
-    .strictObject({
-      admin: z.strictObject({ user: text.optional(), ...credentialsShape }),
-      dockerGroup: text.optional(),
-    })
-    .optional(),
-  token: z
-    .strictObject({
-      expirationSeconds: num.optional(),
-      renewBeforeSeconds: num.optional(),
-      rotation: text.optional(),
-      audiences: texts.optional(),
-    })
-    .optional(),
-  mesh: z
-    .strictObject({
-      istioNamespace: text.optional(),
-      discoveryAddress: text.optional(),
-      caAddress: text.optional(),
-      clusterId: text.optional(),
-      defaultNetwork: text.optional(),
-      meshId: text.optional(),
-      trustDomain: text.optional(),
-      proxyConfig: z.record(z.string(), z.unknown()).optional(),
-    })
-    .optional(),
-  proxyImage: text.optional(),
-  proxyImageTag: text.optional(),
-  gatewayAddress: text.optional(),
-  egressHostnames: texts.optional(),
-  readiness: z
-    .strictObject({
-      host: text.optional(),
-      port: num.optional(),
-      path: text.optional(),
-      timeoutSeconds: num.optional(),
-      logLines: num.optional(),
-    })
-    .optional(),
-  deregistrationDelaySeconds: num.optional(),
-  hostGone: bool.optional(),
-});
-
-const vmSchema = z.strictObject({ ...meshVmShape, host: hostSchema.optional() });
-
-const manifestSchema = z.strictObject({
-  file: text.optional(),
-  yaml: text.optional(),
-  host: hostSchema.optional(),
-});
-
-const meshExpansionSchema = z.strictObject({
-  istioNamespace: text.optional(),
-  gatewayAddress: text.optional(),
-  controlPlaneName: text.optional(),
-  fieldManager: text.optional(),
-  gatewaySelector: textMap.optional(),
-  revision: text.optional(),
-  gatewayName: text.optional(),
-  virtualServiceName: text.optional(),
-  apiVersion: text.optional(),
-});
-
-/** Every `mesh-vm:` key, with the schema of its (JSON) value. */
-const stackSchema = z.strictObject({
-  flavor: z.enum(meshFlavors as [string, ...string[]]).optional(),
-  kubeconfig: z.string().optional(),
-  kubeContext: z.string().optional(),
-  clusterIdentifier: z.string().optional(),
-  meshExpansion: meshExpansionSchema.optional(),
-  vms: z.array(vmSchema).optional(),
-  manifests: z.array(manifestSchema).optional(),
-});
-
-// The schema must cover exactly the component inputs: adding a MeshVmArgs/MeshVmHostArgs/MeshExpansionArgs field
-// without a config key (or keeping a key whose field is gone) fails the type check here.
-type SameKeys<A, B> = [Exclude<A, B>, Exclude<B, A>] extends [never, never]
-  ? true
-  : [Exclude<A, B>, Exclude<B, A>];
-const vmKeysMatch: SameKeys<keyof z.infer<typeof vmSchema>, keyof MeshVmArgs> = true;
-const hostKeysMatch: SameKeys<
-  keyof z.infer<typeof hostSchema>,
-  Exclude<keyof MeshVmHostArgs, "kubeconfig" | "kubeContext">
-> = true;
-const expansionKeysMatch: SameKeys<
-  keyof z.infer<typeof meshExpansionSchema>,
-  Exclude<keyof PlainMeshExpansionArgs, "flavor">
-> = true;
-void [vmKeysMatch, hostKeysMatch, expansionKeysMatch];
-
-type HostConfig = z.infer<typeof hostSchema>;
-
-/** Paths (below `host`) whose values are secrets: wrapped with pulumi.secret and never shown. */
-const secretHostPaths = [
-  ["credentials", "privateKey"],
-  ["credentials", "privateKeyPassword"],
-  ["prepare", "admin", "privateKey"],
-  ["prepare", "admin", "privateKeyPassword"],
-  ["bastion", "privateKey"],
-  ["bastion", "privateKeyPassword"],
-] as const;
-
-// ---- results -------------------------------------------------------------------------------------------------
+const ns = `${configNamespace}:`;
 
 /** One VM to onboard, from `mesh-vm:vms[i]` or `mesh-vm:manifests[i]`. */
 export interface ConfiguredVm {
@@ -271,201 +85,25 @@ export interface RawStackConfig {
   env?: Record<string, string | undefined>;
 }
 
-// ---- key paths and messages ------------------------------------------------------------------------------------
+// ---- field names ---------------------------------------------------------------------------------------------
 
-/** `vms[0].ports[1].number`, `labels["app.kubernetes.io/name"]`: Pulumi's `config set --path` syntax. */
-export function keyPath(base: string, path: readonly PropertyKey[]): string {
-  let out = base;
-  for (const p of path) {
-    if (typeof p === "number") out += `[${p}]`;
-    else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(String(p))) out += `.${String(p)}`;
-    else out += `[${JSON.stringify(String(p))}]`;
-  }
-  return out;
-}
-
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = d[0]!;
-    d[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = d[j]!;
-      d[j] = Math.min(d[j]! + 1, d[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return d[b.length]!;
-}
-
-/** The closest known key, when close enough to be a typo. */
-export function closestKey(key: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const k of known) {
-    const distance = editDistance(key.toLowerCase(), k.toLowerCase());
-    if (distance < bestDistance) [best, bestDistance] = [k, distance];
-  }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
-}
-
-/** The object schema at `path` (through optionals, lists and maps), to list the keys it allows. */
-function objectKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
-  let s: z.ZodType | undefined = schema;
-  const unwrap = (t: z.ZodType): z.ZodType =>
-    t instanceof z.ZodOptional ? unwrap(t.unwrap() as z.ZodType) : t;
-  for (const p of path) {
-    if (s === undefined) return [];
-    s = unwrap(s);
-    if (s instanceof z.ZodArray && typeof p === "number") s = s.element as z.ZodType;
-    else if (s instanceof z.ZodObject) s = (s.shape as Record<string, z.ZodType>)[String(p)];
-    else if (s instanceof z.ZodRecord) s = s.valueType as z.ZodType;
-    else return [];
-  }
-  s = s === undefined ? undefined : unwrap(s);
-  return s instanceof z.ZodObject ? Object.keys(s.shape) : [];
-}
-
-const typeNames: Record<string, string> = {
-  string: "a string",
-  number: "a number",
-  boolean: "true or false",
-  array: "a list",
-  object: "a map of keys to values",
-  record: "a map of keys to values",
-};
-
-function fixFor(expected: string, key: string): string {
-  switch (expected) {
-    case "array":
-      return `write ${key} as a YAML list (items starting with "- "), or set items with \`pulumi config set --path '${key.replace(/^mesh-vm:/, "")}[0]...'\``;
-    case "object":
-    case "record":
-      return `write ${key} as a YAML map of keys to values`;
-    case "number":
-      return `write ${key} as a number without quotes, e.g. 9080`;
-    case "boolean":
-      return `write ${key} as true or false`;
-    default:
-      return `write ${key} as ${typeNames[expected] ?? expected}`;
-  }
-}
-
-function zodIssues(base: string, error: z.ZodError, schema: z.ZodType): ValidationIssue[] {
-  const out: ValidationIssue[] = [];
-  for (const i of error.issues) {
-    const at = keyPath(base, i.path);
-    switch (i.code) {
-      case "unrecognized_keys": {
-        const known = objectKeysAt(schema, i.path);
-        for (const k of i.keys) {
-          const guess = closestKey(k, known);
-          out.push({
-            field: keyPath(base, [...i.path, k]),
-            problem: `unknown key "${k}"` + (guess ? ` (did you mean "${guess}"?)` : ""),
-            fix: guess
-              ? `rename it to "${guess}"`
-              : `remove it; the keys allowed here are ${known.join(", ") || "none"}`,
-          });
-        }
-        break;
-      }
-      case "invalid_type":
-        out.push({
-          field: at,
-          problem:
-            i.input === undefined
-              ? "is required"
-              : `expected ${typeNames[i.expected] ?? i.expected}, got ${describe(i.input)}`,
-          fix: fixFor(i.expected, at),
-        });
-        break;
-      case "invalid_union": {
-        // Our unions are "one type, or its text form": report the type the field wants.
-        const expected = unionExpectation(i);
-        out.push({
-          field: at,
-          problem: `expected ${typeNames[expected] ?? expected}, got ${describe(i.input)}`,
-          fix: fixFor(expected, at),
-        });
-        break;
-      }
-      case "invalid_value":
-        out.push({
-          field: at,
-          problem: `value is not one of ${i.values.map((v) => JSON.stringify(v)).join(", ")}`,
-          fix: `set ${at} to one of ${i.values.map((v) => JSON.stringify(v)).join(", ")}`,
-        });
-        break;
-      default:
-        out.push({ field: at, problem: i.message, fix: `correct ${at}` });
-    }
-  }
-  return out;
-}
-
-/** Never the value itself (it may be a secret): only its kind. */
-function describe(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "a list";
-  if (typeof v === "object") return "a map";
-  if (typeof v === "string") return "a string";
-  if (typeof v === "number") return "a number";
-  if (typeof v === "boolean") return "a boolean";
-  return typeof v;
-}
-
-function unionExpectation(i: z.core.$ZodIssueInvalidUnion): string {
-  for (const branch of i.errors) {
-    const first = branch[0];
-    if (first?.code === "invalid_type" && first.path.length === 0) return first.expected;
-  }
-  return "another type";
-}
-
-/** A component issue (`MeshVmArgs.ports[0]...`) re-addressed to the config key it came from. */
-function rebase(
-  i: ValidationIssue,
-  from: string,
-  to: string,
-  rename?: (field: string) => string,
-): ValidationIssue {
-  const swap = (s: string) => s.split(`${from}.`).join(`${to}.`).split(from).join(to);
-  const field = swap(i.field);
-  return { field: rename ? rename(field) : field, problem: swap(i.problem), fix: swap(i.fix) };
-}
-
-/** MeshVm names a port by its name (`ports["http"].number`); the config is a list, so the key is `ports[0].number`. */
-function portKeys(vm: PlainMeshVmArgs, prefix: string): (field: string) => string {
-  return (field) => {
-    const m = /^(.*\.ports)\["([^"]*)"\](.*)$/.exec(field);
-    let out = field;
-    if (m && m[1] === `${prefix}.ports`) {
-      const index = (vm.ports ?? []).findIndex((p) => p.name === m[2]);
-      if (index >= 0) out = `${m[1]}[${index}]${m[3]}`;
-    }
-    return out;
+/** A VM's inputs named under its config key. MeshVm names a port by its name (`ports["http"]`); the config is a list, so the key is `ports[0]`. */
+function vmFieldNames(key: string, vm: PlainMeshVmArgs): FieldName {
+  const base = fieldNames(key);
+  return (path) => {
+    const m = /^ports\["([^"]*)"\](.*)$/.exec(path);
+    const index = m ? (vm.ports ?? []).findIndex((p) => p.name === m[1]) : -1;
+    return base(m && index >= 0 ? `ports[${index}]${m[2]}` : path);
   };
 }
 
-// ---- kubeconfig ------------------------------------------------------------------------------------------------
-
-/** kubeconfig contents (YAML or JSON) rather than a path. */
-export function isKubeconfigContents(value: string): boolean {
-  return value.includes("\n") || /^\s*[{]/.test(value) || /^\s*apiVersion\s*:/.test(value);
+/** The flavor is the stack's `mesh-vm:flavor`; every other MeshExpansion field is under `mesh-vm:meshExpansion`. */
+function meshExpansionFieldNames(): FieldName {
+  const base = fieldNames(`${ns}meshExpansion`);
+  return (path) => (path === "flavor" ? `${ns}flavor` : base(path));
 }
 
-function expandHome(p: string): string {
-  return p === "~" || p.startsWith("~/") ? join(homedir(), p.slice(1)) : p;
-}
-
-/** The kubeconfig kubectl would use: the first `KUBECONFIG` entry, else ~/.kube/config. */
-function ambientKubeconfigPath(env: Record<string, string | undefined>): string {
-  const first = (env["KUBECONFIG"] ?? "").split(":").find((p) => p !== "");
-  return first ?? join(homedir(), ".kube", "config");
-}
-
-// ---- parsing -----------------------------------------------------------------------------------------------------
+// ---- parsing -------------------------------------------------------------------------------------------------
 
 function get(o: unknown, path: readonly string[]): unknown {
   return path.reduce<unknown>(
@@ -489,22 +127,8 @@ function update(
   };
 }
 
-function setKubeconfigUsage(usage: string): string {
-  return `pulumi config set --secret ${configNamespace}:kubeconfig ${usage}`;
-}
-
-/**
- * Parses and validates the `mesh-vm:` keys. Throws StackConfigError listing every problem (each naming its key
- * path and the stack file) before anything is created.
- */
-export function parseStackConfig(raw: RawStackConfig): StackConfig {
-  const stackFile = `Pulumi.${raw.stack}.yaml`;
-  const baseDir = raw.baseDir ?? process.cwd();
-  const env = raw.env ?? process.env;
-  const ns = `${configNamespace}:`;
-  const issues: ValidationIssue[] = [];
-
-  // Values as the engine passes them: strings, objects and lists as JSON text.
+/** Values as the engine passes them (strings, objects and lists as JSON text), with "not set" defaults removed. */
+function configValues(raw: RawStackConfig): Record<string, unknown> {
   const values: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw.values)) {
     if (!k.startsWith(ns)) continue;
@@ -519,225 +143,194 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
       values[key] = v;
     }
   }
-
-  // reportInput: messages say what kind of value was found (never the value itself: it may be a secret).
   // Pulumi.yaml declares a default for every key (a declared key without one is required): "" for the strings,
   // `false` for meshExpansion, which mean "not set". `meshExpansion: true` enables it with every default.
   for (const key of ["kubeconfig", "kubeContext", "clusterIdentifier"])
     if (values[key] === "") delete values[key];
   if (values["meshExpansion"] === false) delete values["meshExpansion"];
   if (values["meshExpansion"] === true) values["meshExpansion"] = {};
-  const parsed = stackSchema.safeParse(values, { reportInput: true });
+  return values;
+}
+
+/** What the steps of one parse share; `issues` collects every problem. */
+interface ParseContext {
+  stackFile: string;
+  baseDir: string;
+  flavor: string;
+  issues: ValidationIssue[];
+  isSecret: (key: string) => boolean;
+  kubeconfig: ConfiguredKubeconfig;
+  kubeContext: string | undefined;
+  vms: ConfiguredVm[];
+}
+
+/** MeshVmHostArgs from a host config entry: validated with MeshVm's rules, secrets wrapped. */
+function hostInputs(ctx: ParseContext, host: HostConfig, hostPath: string): MeshVmHostArgs {
+  const topKey = hostPath.split(/[.[]/)[0]!;
+  let out: Record<string, unknown> = { ...host };
+  for (const path of secretHostPaths) {
+    if (get(host, path) === undefined) continue;
+    const keyOfValue = `${hostPath}.${path.join(".")}`;
+    if (!ctx.isSecret(topKey)) {
+      ctx.issues.push({
+        field: `${ns}${keyOfValue}`,
+        problem: `a secret stored in plain text in ${ctx.stackFile}`,
+        fix: `store it encrypted: pulumi config set --path --secret '${keyOfValue}' < path/to/key`,
+      });
+    }
+    out = update(out, path, (v) => pulumi.secret(v as string));
+  }
+  // The kubeconfig is the stack's (mesh-vm:kubeconfig), checked there.
+  const plainForValidation = { ...(host as MeshVmHostArgs), kubeconfig: "set" };
+  ctx.issues.push(...validateMeshVmHostArgs(plainForValidation, fieldNames(`${ns}${hostPath}`)));
+  const kc = ctx.kubeconfig.forHosts();
+  return {
+    ...(out as unknown as MeshVmHostArgs),
+    kubeconfig: kc ?? "",
+    ...(ctx.kubeContext !== undefined ? { kubeContext: ctx.kubeContext } : {}),
+  };
+}
+
+/** Validates one VM (once, with its config key names) and adds it unless its name is missing or taken. */
+function addVm(
+  ctx: ParseContext,
+  key: string,
+  mesh: PlainMeshVmArgs,
+  host: HostConfig | undefined,
+  hostPath: string,
+): void {
+  const args: PlainMeshVmArgs = { ...mesh, flavor: mesh.flavor ?? ctx.flavor };
+  ctx.issues.push(...validateMeshVmArgs(args, vmFieldNames(key, args)));
+  const hostArgs = host === undefined ? undefined : hostInputs(ctx, host, hostPath);
+  const name = args.name;
+  if (name === undefined || name === "") {
+    ctx.issues.push({
+      field: `${key}.name`,
+      problem: "name is required (it names the WorkloadEntry and the Pulumi resources)",
+      fix: `set ${key}.name, e.g. "ratings-vm"`,
+    });
+    return;
+  }
+  const clash = ctx.vms.find((v) => v.name === name);
+  if (clash !== undefined) {
+    ctx.issues.push({
+      field: `${key}.name`,
+      problem: `"${name}" is also the name of ${clash.key}`,
+      fix: "give every VM a unique name",
+    });
+    return;
+  }
+  // parseStackConfig returns only when no VM has an issue: MeshVm need not check these inputs again.
+  const vmArgs = { ...args, ...(hostArgs ? { host: hostArgs } : {}) } as MeshVmArgs;
+  ctx.vms.push({ key, name, args: markValidated(vmArgs) });
+}
+
+/** `mesh-vm:manifests[i]`: tctl-style YAML (inline or a file) read with fromManifests, then added as a VM. */
+function addManifestVm(
+  ctx: ParseContext,
+  m: { file?: string; yaml?: string; host?: HostConfig },
+  i: number,
+): void {
+  const key = `${ns}manifests[${i}]`;
+  if ((m.file === undefined) === (m.yaml === undefined)) {
+    ctx.issues.push({
+      field: key,
+      problem: "needs exactly one of file or yaml",
+      fix: `set ${key}.file to a YAML file (relative to the project directory) or ${key}.yaml to the YAML itself`,
+    });
+    return;
+  }
+  let yamlText = m.yaml;
+  const source = m.file !== undefined ? `${key}.file` : `${key}.yaml`;
+  if (m.file !== undefined) {
+    const path = isAbsolute(m.file) ? m.file : resolve(ctx.baseDir, m.file);
+    try {
+      yamlText = readFileSync(path, "utf8");
+    } catch (e) {
+      ctx.issues.push({
+        field: source,
+        problem: `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+        fix: "point it at an existing file, relative to the project directory",
+      });
+      return;
+    }
+  }
+  let args: PlainMeshVmArgs;
+  try {
+    args = fromManifests(yamlText ?? "");
+  } catch (e) {
+    if (!(e instanceof MeshVmValidationError)) throw e;
+    for (const inner of e.issues)
+      ctx.issues.push({ field: source, problem: `${inner.field}: ${inner.problem}`, fix: inner.fix });
+    return;
+  }
+  addVm(ctx, key, args, m.host, `manifests[${i}].host`);
+}
+
+/**
+ * Parses and validates the `mesh-vm:` keys. Throws StackConfigError listing every problem (each naming its key
+ * path and the stack file) before anything is created.
+ */
+export function parseStackConfig(raw: RawStackConfig): StackConfig {
+  const stackFile = `Pulumi.${raw.stack}.yaml`;
+  // reportInput: messages say what kind of value was found (never the value itself: it may be a secret).
+  const parsed = stackSchema.safeParse(configValues(raw), { reportInput: true });
   if (!parsed.success) {
     // Unknown top-level keys are reported as `mesh-vm:<key>`; others as `mesh-vm:<key>.<path>`.
-    for (const i of zodIssues(configNamespace, parsed.error, stackSchema)) {
-      issues.push({ ...i, field: i.field.replace(/^mesh-vm\./, ns) });
-    }
+    const issues = zodIssues(configNamespace, parsed.error, stackSchema).map((i) => ({
+      ...i,
+      field: i.field.replace(/^mesh-vm\./, ns),
+    }));
     throw new StackConfigError(stackFile, issues);
   }
   const cfg = parsed.data;
-  const flavor = cfg.flavor ?? "istio";
+  const issues: ValidationIssue[] = [];
   const isSecret = (key: string) => raw.secretKeys.has(`${ns}${key}`);
-
-  // kubeconfig: contents must be a secret in the stack file; a path is read when a host needs the contents.
-  let kubeconfig: pulumi.Output<string> | undefined;
-  let kubeconfigContents: () => string | undefined;
-  if (cfg.kubeconfig !== undefined) {
-    const value = cfg.kubeconfig;
-    if (isKubeconfigContents(value)) {
-      if (!isSecret("kubeconfig")) {
-        issues.push({
-          field: `${ns}kubeconfig`,
-          problem: `the kubeconfig contents are stored in plain text in ${stackFile}`,
-          fix: `store them encrypted: ${setKubeconfigUsage("< path/to/kubeconfig")} (or set a path instead)`,
-        });
-      }
-      kubeconfig = pulumi.secret(value);
-      kubeconfigContents = () => value;
-    } else {
-      const path = resolve(baseDir, expandHome(value));
-      kubeconfig = pulumi.secret(path);
-      kubeconfigContents = () => readKubeconfig(path, `${ns}kubeconfig`, issues, `the file ${path}`);
-    }
-  } else {
-    const path = ambientKubeconfigPath(env);
-    kubeconfigContents = () =>
-      readKubeconfig(
-        path,
-        `${ns}kubeconfig`,
-        issues,
-        `the ambient kubeconfig ${path} (mesh-vm:kubeconfig is unset)`,
-      );
-  }
-  // Read once, and only when a VM has `host` (the mesh objects need no token).
-  let hostKubeconfig: { value?: pulumi.Output<string> } | undefined;
-  const hostKubeconfigOnce = (): pulumi.Output<string> | undefined => {
-    if (hostKubeconfig === undefined) {
-      const contents = kubeconfigContents();
-      hostKubeconfig = contents === undefined ? {} : { value: pulumi.secret(contents) };
-    }
-    return hostKubeconfig.value;
+  const baseDir = raw.baseDir ?? process.cwd();
+  const ctx: ParseContext = {
+    stackFile,
+    baseDir,
+    flavor: cfg.flavor ?? meshVmDefaults.flavor,
+    issues,
+    isSecret,
+    kubeconfig: configureKubeconfig(cfg.kubeconfig, {
+      isSecret: isSecret("kubeconfig"),
+      stackFile,
+      baseDir,
+      env: raw.env ?? process.env,
+      issues,
+    }),
+    kubeContext: cfg.kubeContext,
+    vms: [],
   };
 
-  // meshExpansion: MeshExpansion's own rules, keyed by config path.
   let meshExpansion: PlainMeshExpansionArgs | undefined;
   if (cfg.meshExpansion !== undefined) {
-    meshExpansion = { ...cfg.meshExpansion, flavor };
-    for (const i of validateMeshExpansionArgs(meshExpansion)) {
-      // The flavor is the stack's `mesh-vm:flavor`, every other field is under `mesh-vm:meshExpansion`.
-      issues.push(
-        rebase(
-          rebase(i, "MeshExpansionArgs.flavor", `${ns}flavor`),
-          "MeshExpansionArgs",
-          `${ns}meshExpansion`,
-        ),
-      );
-    }
+    meshExpansion = { ...cfg.meshExpansion, flavor: ctx.flavor };
+    issues.push(...validateMeshExpansionArgs(meshExpansion, meshExpansionFieldNames()));
   }
-
-  const vms: ConfiguredVm[] = [];
-  const addVm = (key: string, mesh: PlainMeshVmArgs, host: HostConfig | undefined, hostPath: string) => {
-    const args: PlainMeshVmArgs = { ...mesh, flavor: mesh.flavor ?? flavor };
-    const renamePorts = portKeys(args, key);
-    for (const i of validateMeshVmArgs(args)) issues.push(rebase(i, "MeshVmArgs", key, renamePorts));
-    let hostArgs: MeshVmHostArgs | undefined;
-    if (host !== undefined) {
-      hostArgs = hostInputs(host, hostPath, isSecret, stackFile, issues, hostKubeconfigOnce, cfg.kubeContext);
-    }
-    const name = args.name;
-    if (name === undefined || name === "") {
-      issues.push({
-        field: `${key}.name`,
-        problem: "name is required (it names the WorkloadEntry and the Pulumi resources)",
-        fix: `set ${key}.name, e.g. "ratings-vm"`,
-      });
-      return;
-    }
-    const clash = vms.find((v) => v.name === name);
-    if (clash !== undefined) {
-      issues.push({
-        field: `${key}.name`,
-        problem: `"${name}" is also the name of ${clash.key}`,
-        fix: "give every VM a unique name",
-      });
-      return;
-    }
-    vms.push({ key, name, args: { ...args, ...(hostArgs ? { host: hostArgs } : {}) } as MeshVmArgs });
-  };
-
   (cfg.vms ?? []).forEach((vm, i) => {
-    const key = `${ns}vms[${i}]`;
     const { host, ...mesh } = vm;
-    addVm(key, mesh as PlainMeshVmArgs, host, `vms[${i}].host`);
+    addVm(ctx, `${ns}vms[${i}]`, mesh as PlainMeshVmArgs, host, `vms[${i}].host`);
   });
+  (cfg.manifests ?? []).forEach((m, i) => addManifestVm(ctx, m, i));
 
-  (cfg.manifests ?? []).forEach((m, i) => {
-    const key = `${ns}manifests[${i}]`;
-    if ((m.file === undefined) === (m.yaml === undefined)) {
-      issues.push({
-        field: key,
-        problem: "needs exactly one of file or yaml",
-        fix: `set ${key}.file to a YAML file (relative to the project directory) or ${key}.yaml to the YAML itself`,
-      });
-      return;
-    }
-    let yamlText = m.yaml;
-    const source = m.file !== undefined ? `${key}.file` : `${key}.yaml`;
-    if (m.file !== undefined) {
-      const path = isAbsolute(m.file) ? m.file : resolve(baseDir, m.file);
-      try {
-        yamlText = readFileSync(path, "utf8");
-      } catch (e) {
-        issues.push({
-          field: source,
-          problem: `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-          fix: "point it at an existing file, relative to the project directory",
-        });
-        return;
-      }
-    }
-    let args: PlainMeshVmArgs;
-    try {
-      args = fromManifests(yamlText ?? "");
-    } catch (e) {
-      if (!(e instanceof MeshVmValidationError)) throw e;
-      for (const inner of e.issues)
-        issues.push({ field: source, problem: `${inner.field}: ${inner.problem}`, fix: inner.fix });
-      return;
-    }
-    addVm(key, args, m.host, `manifests[${i}].host`);
-  });
-
-  if (vms.length === 0 && meshExpansion === undefined && issues.length === 0) {
+  if (ctx.vms.length === 0 && meshExpansion === undefined && issues.length === 0) {
     issues.push({
       field: `${ns}vms`,
       problem: "nothing to onboard: no mesh-vm:vms, mesh-vm:manifests or mesh-vm:meshExpansion",
       fix: `list the VMs under ${ns}vms in ${stackFile} (see the README's stack configuration table)`,
     });
   }
-
   if (issues.length > 0) throw new StackConfigError(stackFile, issues);
   return {
     stackFile,
-    flavor,
-    ...(kubeconfig ? { kubeconfig } : {}),
+    flavor: ctx.flavor,
+    ...(ctx.kubeconfig.provider ? { kubeconfig: ctx.kubeconfig.provider } : {}),
     ...(cfg.kubeContext !== undefined ? { kubeContext: cfg.kubeContext } : {}),
     ...(cfg.clusterIdentifier !== undefined ? { clusterIdentifier: cfg.clusterIdentifier } : {}),
     ...(meshExpansion ? { meshExpansion } : {}),
-    vms,
-  };
-}
-
-function readKubeconfig(
-  path: string,
-  key: string,
-  issues: ValidationIssue[],
-  what: string,
-): string | undefined {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (e) {
-    issues.push({
-      field: key,
-      problem: `the hosts' bootstrap tokens need cluster credentials, but ${what} cannot be read (${(e as NodeJS.ErrnoException).code ?? "error"})`,
-      fix: `set it: ${setKubeconfigUsage("< path/to/kubeconfig")}, or a readable path`,
-    });
-    return undefined;
-  }
-}
-
-/** MeshVmHostArgs from a host config entry: validated with MeshVm's rules, secrets wrapped. */
-function hostInputs(
-  host: HostConfig,
-  hostPath: string,
-  isSecret: (key: string) => boolean,
-  stackFile: string,
-  issues: ValidationIssue[],
-  kubeconfig: () => pulumi.Output<string> | undefined,
-  kubeContext: string | undefined,
-): MeshVmHostArgs {
-  const topKey = hostPath.split(/[.[]/)[0]!;
-  const full = `${configNamespace}:${hostPath}`;
-  let out: Record<string, unknown> = { ...host };
-  for (const path of secretHostPaths) {
-    if (get(host, path) === undefined) continue;
-    const keyOfValue = `${hostPath}.${path.join(".")}`;
-    if (!isSecret(topKey)) {
-      issues.push({
-        field: `${configNamespace}:${keyOfValue}`,
-        problem: `a secret stored in plain text in ${stackFile}`,
-        fix: `store it encrypted: pulumi config set --path --secret '${keyOfValue}' < path/to/key`,
-      });
-    }
-    out = update(out, path, (v) => pulumi.secret(v as string));
-  }
-  const plainForValidation = { ...(host as MeshVmHostArgs), kubeconfig: "set" };
-  for (const i of validateMeshVmHostArgs(plainForValidation)) issues.push(rebase(i, "MeshVmArgs.host", full));
-  const kc = kubeconfig();
-  return {
-    ...(out as unknown as MeshVmHostArgs),
-    kubeconfig: kc ?? "",
-    ...(kubeContext !== undefined ? { kubeContext } : {}),
+    vms: ctx.vms,
   };
 }
 

@@ -1,7 +1,7 @@
 // Child of fleet.test.ts: the fleet example's VmFleet under the host mocks (three VMs with `host`), printing
 // every registration as `RESULT <json>`. A child process because the example imports `mesh-vm`, which resolves
 // to the repository's components only through examples/tsconfig.json (TSX_TSCONFIG_PATH).
-import { registrations } from "../host/mocks";
+import { registrations } from "../helpers/pulumiMocks";
 import { join } from "node:path";
 
 // Loaded at run time: the root type check cannot resolve the example's `mesh-vm` import (examples/tsconfig.json

@@ -1,15 +1,70 @@
-// Pulumi mocks for unit tests: records every resource registration. Import this module before any module
-// that creates resources (setMocks must run first), and keep a single @pulumi/pulumi copy.
+// The one Pulumi-mocks helper of the unit tests: records every resource registration (inputs with secrets
+// unwrapped, and as the engine receives them) and answers like the providers where a test needs outputs (the
+// CA ConfigMaps, the generated key, the minted token, the proxy container's report). Import this module before
+// any module that creates resources (setMocks must run first), and keep a single @pulumi/pulumi copy.
 import * as pulumi from "@pulumi/pulumi";
+import { testPrivateKeyPem } from "./keys";
 
 export interface Registration {
   type: string;
   name: string;
+  /** Inputs with secrets unwrapped. */
   inputs: Record<string, unknown>;
+  /** Inputs as the engine receives them: secrets are wrapped in the secret signature object. */
+  raw: Record<string, unknown>;
   custom: boolean;
 }
 
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+/** True when a serialized input is a secret. */
+export function isSecretValue(value: unknown): boolean {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as Record<string, unknown>)[SECRET_SIG] === SECRET_VALUE
+  );
+}
+
+/** Removes secret wrappers, recursively. */
+export function unwrap(value: unknown): unknown {
+  if (isSecretValue(value)) return unwrap((value as { value: unknown }).value);
+  if (Array.isArray(value)) return value.map(unwrap);
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrap(v)]));
+  }
+  return value;
+}
+
 export const registrations: Registration[] = [];
+export const TOKEN = "eyJhbGciOiJSUzI1NiJ9.SECRET-TOKEN-PAYLOAD.sig";
+export const KUBE_CLIENT_KEY = testPrivateKeyPem("ec");
+export const GENERATED_KEY = testPrivateKeyPem();
+
+/** The outputs a provider would add to the inputs. */
+function providerOutputs(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
+  if (args.type === "kubernetes:core/v1:ConfigMap") {
+    return {
+      data: args.id?.endsWith("istio-ca-root-cert")
+        ? { "root-cert.pem": "MESH ROOT PEM" }
+        : { "ca.crt": "K8S ROOT PEM" },
+    };
+  }
+  if (args.type === "tls:index/privateKey:PrivateKey") {
+    return {
+      privateKeyOpenssh: GENERATED_KEY,
+      publicKeyOpenssh: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGeneratedPublicKey\n",
+    };
+  }
+  if (args.type === "command:local:Command" && args.name.endsWith("-bootstrap-token")) {
+    return { stdout: JSON.stringify({ token: TOKEN, expirationTimestamp: "2026-11-23T05:00:00Z" }) };
+  }
+  if (args.type === "command:remote:Command" && args.name.endsWith("-proxy-container")) {
+    return { stdout: '{"action":"created","containerId":"abc123","state":"running"}' };
+  }
+  return {};
+}
 
 void pulumi.runtime.setMocks(
   {
@@ -17,15 +72,17 @@ void pulumi.runtime.setMocks(
       id: string | undefined;
       state: Record<string, unknown>;
     } {
+      const inputs = unwrap(args.inputs) as Record<string, unknown>;
       registrations.push({
         type: args.type,
         name: args.name,
-        inputs: args.inputs,
+        inputs,
+        raw: args.inputs,
         custom: args.custom ?? true,
       });
-      const meta = args.inputs["metadata"] as { name?: string; namespace?: string } | undefined;
+      const meta = inputs["metadata"] as { name?: string; namespace?: string } | undefined;
       const id = meta?.name === undefined ? `${args.name}-id` : `${meta.namespace ?? ""}/${meta.name}`;
-      return { id, state: args.inputs };
+      return { id, state: { ...inputs, ...providerOutputs(args) } };
     },
     call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
       return args.inputs;

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 
-import { GENERATED_KEY, KUBE_CLIENT_KEY, TOKEN, isSecretValue, registrations } from "./mocks";
+import { GENERATED_KEY, KUBE_CLIENT_KEY, TOKEN, isSecretValue, registrations } from "../helpers/pulumiMocks";
 import { VmProxy, VmProxyArgs as Args } from "../../../components/host/vmProxy";
 
 const kubeconfig = `apiVersion: v1

@@ -8,6 +8,18 @@ export interface ValidationIssue {
   fix: string;
 }
 
+/**
+ * Names an input by its path below the object being validated (`ports[0].number`, `labels["app"]`; "" names
+ * the object itself). Validators build every message with it, so a caller decides once how fields are called:
+ * `MeshVmArgs.ports[0].number` for the component, `mesh-vm:vms[0].ports[0].number` for the stack config.
+ */
+export type FieldName = (path: string) => string;
+
+/** The FieldName that prefixes `base`: `fieldNames("MeshVmArgs")("address")` is `MeshVmArgs.address`. */
+export function fieldNames(base: string): FieldName {
+  return (path) => (path === "" ? base : path.startsWith("[") ? `${base}${path}` : `${base}.${path}`);
+}
+
 export function issue(field: string, problem: string, fix: string): ValidationIssue {
   return { field, problem, fix };
 }
@@ -32,4 +44,19 @@ export function throwIfIssues(resource: string, issues: ValidationIssue[]): void
   if (issues.length > 0) {
     throw new MeshVmValidationError(resource, issues);
   }
+}
+
+// Inputs already validated by a caller that names fields its own way (the stack config), so that the component
+// does not check them a second time. Objects only: marking is by identity, and a WeakSet never keeps them alive.
+const validatedInputs = new WeakSet<object>();
+
+/** Records that `inputs` passed validation; returns them. */
+export function markValidated<T extends object>(inputs: T): T {
+  validatedInputs.add(inputs);
+  return inputs;
+}
+
+/** True when `inputs` were marked by `markValidated`. */
+export function isValidated(inputs: object): boolean {
+  return validatedInputs.has(inputs);
 }

@@ -2,12 +2,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { TOKEN, registrations } from "./mocks";
-import { resolveMeshVmArgs } from "../../../components/meshVmArgs";
-import { renderMeshVmObjects } from "../../../components/mesh/render";
-import { VmProxy } from "../../../components/host/vmProxy";
-import { vmProxyArgsFromMeshVm } from "../../../components/host/fromMeshVm";
-import type { WorkloadEntryLike } from "../../../components/host/workloadIdentity";
+import { TOKEN, registrations } from "./helpers/pulumiMocks";
+import { resolveMeshVmArgs } from "../../components/meshVmResolve";
+import { renderMeshVmObjects } from "../../components/mesh/render";
+import { VmProxy } from "../../components/host/vmProxy";
+import { vmProxyArgsFromMeshVm } from "../../components/meshVmHost";
+import type { WorkloadEntryLike } from "../../components/host/workloadIdentity";
 
 function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
   return (o as unknown as { promise(): Promise<T> }).promise();

@@ -1,7 +1,7 @@
 // The root program with a VM that has `host`, under the host mocks: the summary reports the proxy (state,
 // container, image, token expiry, hosts block) and stays readable, and the admin private key and the
 // kubeconfig's credentials reach the resources only as secrets.
-import { isSecretValue, registrations } from "../host/mocks";
+import { isSecretValue, registrations } from "../helpers/pulumiMocks";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";

@@ -1,10 +1,10 @@
 // validateMeshVmArgs: the CRD CEL and webhook rules, one row per mistake with the exact message a user sees.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { PlainMeshVmArgs } from "../../components";
-import { validateMeshVmArgs } from "../../components";
-import { formatIssue } from "../../components/validation/issues";
-import { ratingsVmArgs } from "./fixtures/ratings";
+import type { PlainMeshVmArgs } from "../../../components";
+import { validateMeshVmArgs } from "../../../components";
+import { formatIssue } from "../../../components/rules/issues";
+import { ratingsVmArgs } from "../fixtures/ratings";
 
 const valid = ratingsVmArgs as PlainMeshVmArgs;
 

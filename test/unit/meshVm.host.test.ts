@@ -1,12 +1,12 @@
 // MeshVm with `host`: the proxy is a child, the registration objects wait for it, secrets stay out of the
 // mesh settings, and bad host inputs fail before anything is registered.
-import { TOKEN, registrations } from "./mocks";
+import { TOKEN, registrations } from "./helpers/pulumiMocks";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { MeshVm, MeshVmValidationError } from "../../../components";
-import type { MeshVmArgs, MeshVmHostArgs } from "../../../components";
-import { ratingsVmArgs } from "../fixtures/ratings";
+import { MeshVm, MeshVmValidationError } from "../../components";
+import type { MeshVmArgs, MeshVmHostArgs } from "../../components";
+import { ratingsVmArgs } from "./fixtures/ratings";
 
 function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
   return (o as unknown as { promise(): Promise<T> }).promise();

@@ -1,10 +1,10 @@
 // Pure renderers and the structural schema check, on cases the seeds do not cover.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { PlainMeshVmArgs } from "../../components";
-import { renderMeshVmObjects, resolveMeshVmArgs, spiffeId } from "../../components";
-import { schemaIssues } from "../../components/mesh/schema";
-import { formatIssue } from "../../components/validation/issues";
+import type { PlainMeshVmArgs } from "../../../components";
+import { renderMeshVmObjects, resolveMeshVmArgs, spiffeId } from "../../../components";
+import { schemaIssues } from "../../../components/validation/schema";
+import { formatIssue } from "../../../components/rules/issues";
 
 const base: PlainMeshVmArgs = {
   namespace: "shop",

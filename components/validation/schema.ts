@@ -2,8 +2,8 @@
 // @kubernetes-models/istio generates from the CRDs. That package is ESM-only and its package.json "exports"
 // offer only the "import" condition, so it cannot be require()d from this CommonJS package (not even with
 // Node 24's require(esm)); it is loaded with a dynamic import(), which works under tsx, ts-node and compiled JS.
-import { issue, ValidationIssue } from "../validation/issues";
-import type { KubeObject } from "./objects";
+import { issue, ValidationIssue } from "../rules/issues";
+import type { KubeObject } from "../mesh/objects";
 
 interface Validatable {
   validate(): void;

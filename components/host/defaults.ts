@@ -1,0 +1,47 @@
+// VmProxy's defaults, each written once: VmProxy, its validation, the scripts and the docs read them from here.
+// Values shared with MeshVm (the proxy user, config directory, container name, egress bind address) come from
+// the mesh settings below this package, so a MeshVm and a bare VmProxy default to the same host layout.
+import { bootstrapDefaults } from "../mesh/annotations";
+import { istioDefaults, meshVmDefaults } from "../mesh/settings";
+
+export const vmProxyDefaults = {
+  /** The user the TSB guide creates; owns the config directory and runs docker. */
+  proxyUser: bootstrapDefaults.sshUser,
+  proxyConfigDir: meshVmDefaults.proxyConfigDir,
+  proxyContainerName: bootstrapDefaults.proxyContainerName,
+  egressBindAddress: meshVmDefaults.egressBind,
+  /** Seconds between deregistration and stopping the proxy: istiod's push to the clients. */
+  deregistrationDelaySeconds: 5,
+  /** Host preparation's privileged user. */
+  adminUser: "root",
+  dockerGroup: "docker",
+} as const;
+
+export const sshDefaults = {
+  port: bootstrapDefaults.sshPort,
+  bastionUser: "root",
+  /** About a minute with backoff: enough for a booting host. */
+  dialErrorLimit: 20,
+  perDialTimeout: 10,
+} as const;
+
+export const tokenDefaults = {
+  /** tctl's 24 h. */
+  expirationSeconds: 86400,
+  /** At most a quarter of the lifetime (see `renewBeforeSecondsFor`). */
+  renewBeforeSeconds: 3600,
+  audiences: ["istio-ca"] as readonly string[],
+  /** The API server refuses a TokenRequest below 10 minutes (ValidateTokenRequest). */
+  minimumExpirationSeconds: 600,
+} as const;
+
+/** The re-mint margin for a token lifetime: the default, capped at a quarter of the lifetime. */
+export function renewBeforeSecondsFor(expirationSeconds: number): number {
+  return Math.min(tokenDefaults.renewBeforeSeconds, Math.floor(expirationSeconds / 4));
+}
+
+export const proxyImageDefaults = {
+  hub: istioDefaults.proxyImageHub,
+  imageName: "proxyv2",
+  tag: "latest",
+} as const;

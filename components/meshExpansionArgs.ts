@@ -1,0 +1,57 @@
+// Inputs of MeshExpansion. Types only: defaults are in mesh/settings.ts (`meshExpansionDefaults`), the rules in
+// validation/meshExpansion.ts.
+import * as pulumi from "@pulumi/pulumi";
+
+/** Inputs of {@link MeshExpansion}. */
+export interface MeshExpansionArgs {
+  /**
+   * `tsb`: patch the TSB ControlPlane with `spec.meshExpansion: {}`. `istio`: expose istiod through the
+   * east-west gateway (Gateway + VirtualService). Plain value: it decides which resources exist.
+   */
+  flavor: string;
+  /**
+   * Namespace of the control plane.
+   * @default "istio-system"
+   */
+  istioNamespace?: pulumi.Input<string>;
+  /** Address (IP or DNS name) of the VM/east-west gateway that VMs connect to; passed through to outputs. */
+  gatewayAddress?: pulumi.Input<string>;
+
+  // ---- flavor tsb ----
+  /**
+   * Name of the TSB ControlPlane object.
+   * @default "controlplane"
+   */
+  controlPlaneName?: pulumi.Input<string>;
+  /**
+   * Server-side-apply field manager of the patch; stable so later runs own the same field.
+   * @default "mesh-vm"
+   */
+  fieldManager?: pulumi.Input<string>;
+
+  // ---- flavor istio ----
+  /**
+   * Labels selecting the east-west gateway pods.
+   * @default { istio: "eastwestgateway" }
+   */
+  gatewaySelector?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** istiod revision; routes to `istiod-<revision>`. Default: the default revision (`istiod`). */
+  revision?: pulumi.Input<string>;
+  /**
+   * Gateway name.
+   * @default "istiod-gateway"
+   */
+  gatewayName?: pulumi.Input<string>;
+  /**
+   * VirtualService name.
+   * @default "istiod-vs"
+   */
+  virtualServiceName?: pulumi.Input<string>;
+  /**
+   * `networking.istio.io/v1` or `networking.istio.io/v1beta1`. Plain value: part of the type.
+   * @default "networking.istio.io/v1"
+   */
+  apiVersion?: string;
+}
+
+export type PlainMeshExpansionArgs = pulumi.Unwrap<MeshExpansionArgs>;

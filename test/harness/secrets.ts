@@ -1,0 +1,31 @@
+// Secret scans for the end-to-end tests: where a known secret value (token, private key, kubeconfig credential)
+// shows up in plain text. A finding names the secret by its label and the place by a short excerpt with the
+// value itself masked, so a failing test says what leaked where without printing the secret.
+
+export interface KnownSecret {
+  /** What it is, e.g. "bootstrap token of ratings-vm" (never the value). */
+  label: string;
+  value: string;
+}
+
+/** Each occurrence of a secret in `text`: "<label> in <where>: …excerpt…" with the value masked. */
+export function secretFindings(where: string, text: string, secrets: KnownSecret[]): string[] {
+  const findings: string[] = [];
+  for (const { label, value } of secrets) {
+    if (value.length < 16) continue; // too short to be told apart from ordinary text
+    let at = text.indexOf(value);
+    while (at >= 0) {
+      const excerpt = (
+        text.slice(Math.max(0, at - 120), at) +
+        "<SECRET>" +
+        text.slice(at + value.length, at + value.length + 60)
+      ).replace(/\s+/g, " ");
+      findings.push(`${label} in ${where}: …${excerpt}…`);
+      at = text.indexOf(value, at + value.length);
+    }
+  }
+  const pem = /-----BEGIN (OPENSSH |EC |RSA )?PRIVATE KEY-----/.exec(text);
+  if (pem)
+    findings.push(`a PEM private key in ${where}: …${text.slice(Math.max(0, pem.index - 120), pem.index)}…`);
+  return findings;
+}

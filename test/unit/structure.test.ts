@@ -1,0 +1,118 @@
+// The package's structure: every import of components/ points to the same or a lower layer, there is no cycle,
+// and no function is long enough to hide several jobs. The layers are the map in the README's Development
+// section; a new module must be placed in one.
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import { describe, it } from "node:test";
+import * as ts from "typescript";
+
+const root = path.resolve(__dirname, "../../components");
+
+/** Bottom to top: a module may import modules of its own layer or of the layers before it. */
+const layers: { name: string; modules: string[] }[] = [
+  { name: "rules", modules: ["inputs.ts", "rules/"] },
+  { name: "mesh", modules: ["mesh/"] },
+  { name: "host (VmProxy)", modules: ["host/"] },
+  { name: "input types", modules: ["meshVmArgs.ts", "meshExpansionArgs.ts"] },
+  { name: "validation", modules: ["validation/"] },
+  { name: "resolution, readers, mapping", modules: ["meshVmResolve.ts", "meshVmHost.ts", "manifests/"] },
+  { name: "components", modules: ["meshVm.ts", "meshExpansion.ts"] },
+  { name: "stack", modules: ["stack/"] },
+  { name: "entry", modules: ["index.ts"] },
+];
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory()
+      ? sourceFiles(path.join(dir, e.name))
+      : e.name.endsWith(".ts")
+        ? [path.relative(root, path.join(dir, e.name)).split(path.sep).join("/")]
+        : [],
+  );
+}
+
+function layerOf(module: string): number {
+  const i = layers.findIndex((l) =>
+    l.modules.some((m) => (m.endsWith("/") ? module.startsWith(m) : module === m)),
+  );
+  assert.ok(
+    i >= 0,
+    `components/${module} belongs to no layer; add it to the list in test/unit/layers.test.ts`,
+  );
+  return i;
+}
+
+/** The components/ modules `module` imports (static, dynamic, type-only and re-exports alike). */
+function importsOf(module: string, known: Set<string>): string[] {
+  const text = readFileSync(path.join(root, module), "utf8");
+  return ts
+    .preProcessFile(text, true, true)
+    .importedFiles.map((f) => f.fileName)
+    .filter((spec) => spec.startsWith("."))
+    .map((spec) => {
+      const base = path.posix.normalize(path.posix.join(path.posix.dirname(module), spec));
+      const target = [`${base}.ts`, `${base}/index.ts`].find((c) => known.has(c));
+      assert.ok(target, `components/${module} imports "${spec}", which is not a module of components/`);
+      return target;
+    });
+}
+
+const modules = sourceFiles(root).sort();
+const known = new Set(modules);
+const graph = new Map(modules.map((m) => [m, importsOf(m, known)]));
+
+describe("import graph of components/", () => {
+  it("points down: no module imports from a higher layer", () => {
+    const upward: string[] = [];
+    for (const [from, targets] of graph) {
+      for (const to of targets) {
+        if (layerOf(to) > layerOf(from)) {
+          upward.push(`${from} (${layers[layerOf(from)]!.name}) -> ${to} (${layers[layerOf(to)]!.name})`);
+        }
+      }
+    }
+    assert.deepStrictEqual(upward, []);
+  });
+
+  it("has no cycle", () => {
+    const state = new Map<string, "visiting" | "done">();
+    const cycles: string[] = [];
+    const visit = (m: string, trail: string[]): void => {
+      if (state.get(m) === "done") return;
+      if (state.get(m) === "visiting") {
+        cycles.push([...trail.slice(trail.indexOf(m)), m].join(" -> "));
+        return;
+      }
+      state.set(m, "visiting");
+      for (const to of graph.get(m) ?? []) visit(to, [...trail, m]);
+      state.set(m, "done");
+    };
+    for (const m of modules) visit(m, []);
+    assert.deepStrictEqual(cycles, []);
+  });
+});
+
+/** Longest function body allowed in components/: longer ones are split into named steps. */
+const maxFunctionLines = 120;
+
+describe("functions of components/", () => {
+  it(`are at most ${maxFunctionLines} lines long`, () => {
+    const long: string[] = [];
+    for (const module of modules) {
+      const file = path.join(root, module);
+      const source = ts.createSourceFile(file, readFileSync(file, "utf8"), ts.ScriptTarget.Latest, true);
+      const visit = (node: ts.Node): void => {
+        if (ts.isFunctionLike(node) && (node as ts.FunctionLikeDeclaration).body !== undefined) {
+          const first = source.getLineAndCharacterOfPosition(node.getStart()).line;
+          const last = source.getLineAndCharacterOfPosition(node.getEnd()).line;
+          if (last - first + 1 > maxFunctionLines)
+            long.push(`${module}:${first + 1} (${last - first + 1} lines)`);
+        }
+        ts.forEachChild(node, visit);
+      };
+      visit(source);
+    }
+    assert.deepStrictEqual(long, []);
+  });
+});
