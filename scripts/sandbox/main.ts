@@ -8,7 +8,7 @@
 //           broken one (a process gone), it tears that down first and starts afresh.
 //   down    `pulumi destroy` (while the cluster runs; bounded), then stop hosts and cluster by PID and
 //           remove the sandbox dir. Safe to run twice and after a failed `up`.
-//   status  what runs.
+//   status  what runs, the mesh objects, and whether each proxy is ready.
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
