@@ -71,7 +71,11 @@ describe("onboardFromConfig", () => {
       ["ratings-a", "ratings-b"],
     );
     assert.deepEqual(
-      registrations.filter((r) => r.type.endsWith(":WorkloadEntry")).map((r) => r.name),
+      // One per VM; the two register concurrently, so in no fixed order.
+      registrations
+        .filter((r) => r.type.endsWith(":WorkloadEntry"))
+        .map((r) => r.name)
+        .sort(),
       ["ratings-a-workloadentry", "ratings-b-workloadentry"],
     );
 
