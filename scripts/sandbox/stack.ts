@@ -32,8 +32,9 @@ export function pulumiEnv(paths: SandboxPaths): Record<string, string> {
 
 /**
  * The sandbox's Pulumi.yaml: the root project's (name, runtime, declared config keys) with `main` pointing at
- * the repository's root program and `tsconfig` at its tsconfig.json (both relative to the project dir, as
- * Pulumi resolves them: the program compiles exactly as in the repository root), and the backend pinned.
+ * the repository's root program (relative to the project dir, as Pulumi resolves it) and the backend pinned.
+ * The language host runs the program in its own directory, the repository root, so it compiles with the
+ * repository's tsconfig.json exactly as when a user runs `pulumi up` there.
  */
 export function sandboxProject(
   rootProject: Record<string, unknown>,
@@ -42,14 +43,6 @@ export function sandboxProject(
   repo = repoRoot,
 ): Record<string, unknown> {
   const project = structuredClone(rootProject);
-  const runtime =
-    typeof project.runtime === "string"
-      ? { name: project.runtime }
-      : ((project.runtime ?? { name: "nodejs" }) as { name: string; options?: Record<string, unknown> });
-  project.runtime = {
-    ...runtime,
-    options: { ...(runtime.options ?? {}), tsconfig: relative(projectDir, join(repo, "tsconfig.json")) },
-  };
   project.main = relative(projectDir, join(repo, String(project.main ?? "index.ts")));
   project.backend = { url: `file://${backendDir}` };
   return project;
