@@ -1,6 +1,11 @@
 // Package entry: every public component and its Args type is exported from here.
 export { MeshVm, meshVmType } from "./meshVm";
-export type { MeshVmProxyState, MeshVmRenderedObjects } from "./meshVm";
+export type { MeshVmBootState, MeshVmProxyState, MeshVmRenderedObjects } from "./meshVm";
+export { VmBoot } from "./boot/vmBoot";
+export type { BootBundleFile, BootReadyCheckArgs, BootTokenArgs, VmBootArgs } from "./boot/vmBootArgs";
+export { buildBootPlan, renderBundle, renderCloudConfig, startScript } from "./boot/render";
+export type { BootPlan, BootPlanInputs, DeliveredFile } from "./boot/render";
+export { writeOfflineBundle } from "./boot/bundle";
 export { VmProxy } from "./host/vmProxy";
 export type {
   BastionArgs,
@@ -22,6 +27,7 @@ export { proxyImageDefaults, sshDefaults, tokenDefaults, vmProxyDefaults } from 
 export type {
   MeshVmArgs,
   MeshVmEgressArgs,
+  MeshVmBootArgs,
   MeshVmHostArgs,
   MeshVmListenerPortArgs,
   MeshVmMeshArgs,

@@ -15,12 +15,15 @@ import { spiffeId } from "./mesh/identity";
 import type { KubeObject } from "./mesh/objects";
 import { MeshVmObjects, renderMeshVmObjects } from "./mesh/render";
 import { meshVmDefaults, ResolvedMeshVm } from "./mesh/settings";
+import { VmBoot } from "./boot/vmBoot";
 import { VmProxy } from "./host/vmProxy";
 import type { WorkloadEntryLike } from "./host/workloadIdentity";
-import type { MeshVmArgs, MeshVmHostArgs, PlainMeshVmArgs } from "./meshVmArgs";
+import type { MeshVmArgs, MeshVmBootArgs, MeshVmHostArgs, PlainMeshVmArgs } from "./meshVmArgs";
+import { vmBootArgsFromMeshVm } from "./meshVmBoot";
 import { vmProxyArgsFromMeshVm } from "./meshVmHost";
 import { resolveMeshVmArgs } from "./meshVmResolve";
 import { isValidated, throwIfIssues } from "./rules/issues";
+import { validateMeshVmBootArgs } from "./validation/boot";
 import { validateMeshVmHostArgs } from "./validation/host";
 import { validateMeshVmArgs } from "./validation/meshVm";
 import { schemaIssues } from "./validation/schema";
@@ -46,6 +49,21 @@ export interface MeshVmProxyState {
   hostsBlock: string;
   /** SSH identity of the proxy steps. */
   sshIdentity: MeshVmSshIdentity;
+}
+
+/**
+ * What boot-time delivery renders besides the token (MeshVm's `boot` output when `boot` is set), all known at
+ * preview, so `pulumi preview` shows it; the user data itself (`userData`) is a secret.
+ */
+export interface MeshVmBootState {
+  /** The offline bundle's start script; the user data's runcmd runs the same steps. */
+  startScript: string;
+  /** Where the offline bundle is written (`boot.bundleDir`), or "". */
+  bundleDir: string;
+  proxyImage: string;
+  dockerRunCommand: string;
+  sidecarEnv: string;
+  hostsBlock: string;
 }
 
 /** The SSH identity the proxy steps use. */
@@ -107,12 +125,13 @@ async function prepare(name: string, args: PlainMeshVmArgs, validated: boolean):
  * `prepare`); inputs the stack config validated (with its own key names) are not checked again.
  */
 function validateBeforeRegistering(name: string, args: MeshVmArgs): boolean {
-  const { host, ...meshArgs } = args;
+  const { host, boot, ...meshArgs } = args;
   if (isValidated(args)) return true;
   const plainKnown = isPlainKnown(meshArgs);
   throwIfIssues(`MeshVm "${name}"`, [
     ...(plainKnown ? validateMeshVmArgs(meshArgs as PlainMeshVmArgs) : []),
     ...(host === undefined ? [] : validateMeshVmHostArgs(host)),
+    ...(boot === undefined ? [] : validateMeshVmBootArgs(boot, host !== undefined)),
   ]);
   return plainKnown;
 }
@@ -178,6 +197,44 @@ function createVmProxy(
   );
 }
 
+/** Boot-time delivery (no SSH): the user data and bundle, rendered after the Sidecar exists, like the proxy. */
+function createVmBoot(
+  parent: MeshVm,
+  name: string,
+  boot: MeshVmBootArgs,
+  objects: pulumi.Output<MeshVmObjects>,
+  sidecar: k8s.apiextensions.CustomResource | undefined,
+  serviceAccount: k8s.core.v1.ServiceAccount | undefined,
+): VmBoot {
+  const afterSidecar: Gate = (v) =>
+    sidecar === undefined ? v : (pulumi.all([sidecar.urn, v]).apply(([, x]) => x) as typeof v);
+  return new VmBoot(
+    `${name}-boot`,
+    vmBootArgsFromMeshVm(
+      parent.settings,
+      afterSidecar(objects.apply((o) => o.workloadEntry as unknown as WorkloadEntryLike)),
+      boot,
+      serviceAccount?.metadata.name,
+    ),
+    { parent },
+  );
+}
+
+function bootStateOf(
+  vmBoot: VmBoot | undefined,
+  boot: MeshVmBootArgs | undefined,
+): pulumi.Output<MeshVmBootState | undefined> {
+  if (vmBoot === undefined) return pulumi.output(undefined);
+  return pulumi.output({
+    startScript: vmBoot.startScript,
+    bundleDir: boot?.bundleDir ?? "",
+    proxyImage: vmBoot.proxyImage,
+    dockerRunCommand: vmBoot.dockerRunCommand,
+    sidecarEnv: vmBoot.sidecarEnv,
+    hostsBlock: vmBoot.hostsBlock,
+  }) as pulumi.Output<MeshVmBootState>;
+}
+
 function proxyStateOf(vmProxy: VmProxy | undefined): pulumi.Output<MeshVmProxyState | undefined> {
   if (vmProxy === undefined) return pulumi.output(undefined);
   return pulumi.output({
@@ -196,9 +253,9 @@ function proxyStateOf(vmProxy: VmProxy | undefined): pulumi.Output<MeshVmProxySt
 const nameOf = (r: k8s.apiextensions.CustomResource | undefined): pulumi.Output<string | undefined> =>
   r === undefined ? pulumi.output(undefined) : r.metadata.name;
 
-// Each MeshVm's VmProxy, kept off the instance: Pulumi's component analyzer treats every field, private ones
+// Each MeshVm's VmProxy (or VmBoot), kept off the instance: Pulumi's component analyzer treats every field, private ones
 // included, as an output, and a child resource is not an output other languages can type.
-const proxies = new WeakMap<MeshVm, VmProxy>();
+const proxies = new WeakMap<MeshVm, VmProxy | VmBoot>();
 
 /**
  * A VM or bare-metal host onboarded into an Istio/TSB mesh: WorkloadEntry (with tctl's bootstrap annotations),
@@ -231,12 +288,18 @@ export class MeshVm extends pulumi.ComponentResource {
   public readonly settings: pulumi.Output<ResolvedMeshVm>;
   /** What the proxy on the host reports; undefined without `host`. */
   public readonly proxy: pulumi.Output<MeshVmProxyState | undefined>;
+  /** With `boot`: cloud-init user data (`#cloud-config`) for the VM resource; secret (it holds the token). */
+  public readonly userData: pulumi.Output<string | undefined>;
+  /** With `boot`: what boot-time delivery rendered besides the token (known at preview); undefined otherwise. */
+  public readonly boot: pulumi.Output<MeshVmBootState | undefined>;
+  /** With `boot`: when the token in `userData` expires (RFC 3339); undefined otherwise. */
+  public readonly bootTokenExpiry: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: MeshVmArgs, opts?: pulumi.ComponentResourceOptions) {
     const validated = validateBeforeRegistering(name, args);
     super(meshVmType, name, {}, opts);
     // The host inputs hold secrets (keys, kubeconfig): they stay out of the mesh settings and objects.
-    const { host, ...meshArgs } = args;
+    const { host, boot, ...meshArgs } = args;
     const d = meshVmDefaults;
 
     const prepared = pulumi
@@ -268,8 +331,11 @@ export class MeshVm extends pulumi.ComponentResource {
       (args.sidecar?.enabled ?? d.sidecarEnabled) ? declare("Sidecar", (o) => o.sidecar) : undefined;
     const vmProxy =
       host === undefined ? undefined : createVmProxy(this, name, host, objects, sidecar, serviceAccount);
-    if (vmProxy !== undefined) proxies.set(this, vmProxy);
-    const registration: Gate = (v) => (vmProxy === undefined ? v : vmProxy.afterProxyReady(v));
+    const vmBoot =
+      boot === undefined ? undefined : createVmBoot(this, name, boot, objects, sidecar, serviceAccount);
+    const delivery = vmProxy ?? vmBoot;
+    if (delivery !== undefined) proxies.set(this, delivery);
+    const registration: Gate = (v) => (delivery === undefined ? v : delivery.afterProxyReady(v));
     const workloadEntry = declare("WorkloadEntry", (o) => o.workloadEntry, registration);
     const serviceEntry =
       (args.serviceEntry?.enabled ?? d.serviceEntryEnabled)
@@ -289,6 +355,9 @@ export class MeshVm extends pulumi.ComponentResource {
     this.namespace = workloadEntry.metadata.namespace;
     this.spiffeId = this.settings.apply((s) => spiffeId(s.trustDomain, s.namespace, s.serviceAccount));
     this.proxy = proxyStateOf(vmProxy);
+    this.userData = vmBoot === undefined ? pulumi.output(undefined) : vmBoot.userData;
+    this.boot = bootStateOf(vmBoot, boot);
+    this.bootTokenExpiry = vmBoot === undefined ? pulumi.output(undefined) : vmBoot.tokenExpiry;
 
     this.registerOutputs({
       workloadEntryName: this.workloadEntryName,
@@ -302,6 +371,9 @@ export class MeshVm extends pulumi.ComponentResource {
       manifests: this.manifests,
       settings: this.settings,
       proxy: this.proxy,
+      userData: this.userData,
+      boot: this.boot,
+      bootTokenExpiry: this.bootTokenExpiry,
     });
   }
 

@@ -10,6 +10,7 @@ import type { BastionArgs } from "./host/sshConnection";
 import type { BootstrapTokenArgs, HostPreparationArgs } from "./host/vmProxyArgs";
 import type { MeshSettings } from "./host/sidecarEnv";
 import type { ReadinessSettings } from "./host/proxyScripts";
+import type { BootReadyCheckArgs, BootTokenArgs } from "./boot/vmBootArgs";
 
 /** An inbound port of the VM workload: a Sidecar ingress listener and a ServiceEntry port. */
 export interface MeshVmPortArgs {
@@ -219,10 +220,19 @@ export interface MeshVmArgs {
    * another tool runs the proxy). Plain object: it decides which resources exist; its fields may be Inputs.
    */
   host?: MeshVmHostArgs;
+
+  // ---- Boot-time delivery (no SSH) ---------------------------------------------------------------------
+  /**
+   * Instead of `host`: the VM onboards itself as it boots. MeshVm outputs `userData` (cloud-init, secret) for
+   * the VM resource of the same program, and can write tctl's offline bundle (`bundleDir`); nothing connects
+   * to the VM. Registration waits until the proxy answers ready on its status port (see `readyCheck`).
+   * Plain object: it decides which resources exist; its fields may be Inputs.
+   */
+  boot?: MeshVmBootArgs;
 }
 
-/** The mesh-side inputs (everything but `host`), which validation and the renderers see. */
-export type MeshVmMeshArgs = Omit<MeshVmArgs, "host">;
+/** The mesh-side inputs (everything but `host` and `boot`), which validation and the renderers see. */
+export type MeshVmMeshArgs = Omit<MeshVmArgs, "host" | "boot">;
 
 /** The mesh-side inputs with every Input resolved to its plain value. */
 export type PlainMeshVmArgs = pulumi.Unwrap<MeshVmMeshArgs>;
@@ -277,4 +287,37 @@ export interface MeshVmHostArgs {
   readiness?: ReadinessSettings;
   deregistrationDelaySeconds?: number;
   hostGone?: boolean;
+}
+
+/**
+ * Boot-time delivery of MeshVm (instead of `host`): no SSH. MeshVm outputs `userData` (cloud-init, secret) for
+ * the VM resource of the same program, and `boot.startScript`; `bundleDir` also writes tctl's offline bundle.
+ * The proxy user, config dir, container name and image hub are MeshVm's `sshUser`, `proxyConfigDir`,
+ * `proxyContainerName` and `proxyImageHub`, as for `host`.
+ */
+export interface MeshVmBootArgs {
+  /** kubeconfig for the TokenRequest (secret). */
+  kubeconfig: pulumi.Input<string>;
+  kubeContext?: pulumi.Input<string>;
+  /** Token lifetime and rotation. @default { expirationSeconds: 3600 } (600 to 86400) */
+  token?: BootTokenArgs;
+  /** Mesh settings for sidecar.env and the proxy arguments (trust domain defaults to MeshVm's). */
+  mesh?: MeshSettings;
+  /** Full proxy image, or a tag for `<proxyImageHub>/proxyv2`. */
+  proxyImage?: pulumi.Input<string>;
+  proxyImageTag?: pulumi.Input<string>;
+  /** Gateway IP istiod is reached through (docker --add-host). */
+  gatewayAddress?: pulumi.Input<string>;
+  /** Mesh names the VM's applications call, kept in /etc/hosts pointing at the first egress listener's bind. */
+  egressHostnames?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Group that may use docker on the VM. @default "docker" */
+  dockerGroup?: pulumi.Input<string>;
+  /** Readiness wait on the VM, after it starts the container (as over SSH). */
+  readiness?: ReadinessSettings;
+  /** How `up` observes readiness before registering. @default polls the status port on `address` for 900 s */
+  readyCheck?: BootReadyCheckArgs;
+  /** Also write tctl's offline bundle (etc/…, bin/start-istio-proxy.sh) to this local directory. */
+  bundleDir?: pulumi.Input<string>;
+  /** Seconds between deregistration and the end of destroy. @default 5 */
+  deregistrationDelaySeconds?: number;
 }

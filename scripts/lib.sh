@@ -10,11 +10,13 @@ die() { printf '[mesh-vm] error: %s\n' "$*" >&2; exit 1; }
 
 # Debian packages the test bed needs: network namespaces and veth (iproute2), per-host
 # root filesystems (debootstrap), the VM hosts' SSH servers and the tests' SSH client,
-# podman behind a docker CLI, and openssl for test certificates.
+# podman behind a docker CLI, openssl for test certificates, and cloud-init, whose `cloud-init schema`
+# validates every rendered user data document in the unit tests.
 MESH_VM_APT_PACKAGES=(
   iproute2 debootstrap openssh-client openssh-server openssl
   podman podman-docker runc uidmap slirp4netns
   curl ca-certificates procps psmisc util-linux xz-utils jq
+  cloud-init
 )
 
 # Install the Debian packages that are missing. Needs root (the test bed creates network
@@ -31,10 +33,12 @@ ensure_apt_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# Put the toolchain (Node 24, pulumi, plugins, kube-apiserver, etcd) in place and into the
+# Put the toolchain (Node 24, pulumi, plugins, kube-apiserver, etcd, istiod) in place and into the
 # environment of this shell.
 ensure_toolchain() {
   "$MESH_VM_ROOT/scripts/toolchain.sh" >&2
+  # istiod and the Istio agent for the mesh-truth test (test/e2e/istiod.test.ts).
+  "$MESH_VM_ROOT/scripts/istio.sh" build >&2
   eval "$("$MESH_VM_ROOT/scripts/toolchain.sh" env)"
 }
 

@@ -1,6 +1,9 @@
 // The VM preparation the runbooks ask an admin to do by hand, as one idempotent script run with root:
 // docker present, the proxy user (with a home) in the docker group, the config directory, and the proxy
 // user's authorized key. Undo removes the key and the (empty) directory; the user and group stay.
+// The key arrives on standard input, not in the script: a generated key is only known once it exists, and the
+// script must be known at preview so that the dry run shows it. Its line is marked `mesh-vm:<owner>`, so undo
+// and a rotated key find it without knowing the key itself.
 import { vmProxyDefaults } from "./defaults";
 import { shellQuote } from "./shell";
 
@@ -9,8 +12,11 @@ export interface PrepareHostSpec {
   user: string;
   /** proxyConfigDir; created mode 775, owned by the user. */
   configDir: string;
-  /** One authorized_keys line (`ssh-ed25519 AAAA… comment`) for the user, or undefined to leave keys alone. */
-  authorizedKey?: string;
+  /**
+   * Install the public key read from standard input (`ssh-ed25519 AAAA…`, one line) for the user, marked
+   * `mesh-vm:<keyOwner>` (replacing an earlier key of that owner); undefined leaves keys alone.
+   */
+  keyOwner?: string;
   /** Group that may use the docker daemon (default `docker`). */
   dockerGroup?: string;
 }
@@ -22,9 +28,18 @@ function checkSpec(spec: PrepareHostSpec): void {
   if (!spec.configDir.startsWith("/") || spec.configDir === "/") {
     throw new Error(`proxyConfigDir must be an absolute directory other than /: "${spec.configDir}"`);
   }
-  if (spec.authorizedKey !== undefined && /[\r\n]/.test(spec.authorizedKey)) {
-    throw new Error("authorized key must be a single line");
+  if (spec.keyOwner !== undefined && !/^[A-Za-z0-9._/-]+$/.test(spec.keyOwner)) {
+    throw new Error(`"${spec.keyOwner}" is not a valid key owner (namespace/name)`);
   }
+}
+
+// `mark` ends the key line we install; `markre` finds it (at the end of a line, so that owner `ns/a` does not
+// match `ns/a-2`).
+function markOf(owner: string): string[] {
+  return [
+    `mark=${shellQuote(` mesh-vm:${owner}`)}`,
+    `markre=${shellQuote(` mesh-vm:${owner.replace(/\./g, "\\.")}$`)}`,
+  ];
 }
 
 // Proxies sharing a host share its user and authorized_keys: their preparations run one at a time.
@@ -66,14 +81,24 @@ export function prepareHostScript(spec: PrepareHostSpec): string {
     "fi",
     `install -d -m 775 -o "$user" -g "$group" "$dir"`,
   ];
-  if (spec.authorizedKey !== undefined) {
+  if (spec.keyOwner !== undefined) {
     lines.push(
-      `key=${shellQuote(spec.authorizedKey)}`,
+      ...markOf(spec.keyOwner),
+      // One public key on stdin; anything else (a second line, options, a private key) is refused.
+      `key=$(head -c 16384)`,
+      `if [ "$(printf '%s' "$key" | wc -l)" -ne 0 ] || ! printf '%s\\n' "$key" | grep -qxE '(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+) [A-Za-z0-9+/]+=*( [^[:space:]]*)?'; then`,
+      `  echo "mesh-vm: the authorized key on stdin is not one public key line" >&2; exit 3`,
+      "fi",
+      `line="$(printf '%s' "$key" | cut -d' ' -f1,2)$mark"`,
       `install -d -m 700 -o "$user" -g "$group" "$home/.ssh"`,
       `ak="$home/.ssh/authorized_keys"`,
       `[ -f "$ak" ] || install -m 600 -o "$user" -g "$group" /dev/null "$ak"`,
       `chmod 600 "$ak"; chown "$user:$group" "$ak"`,
-      `grep -qxF "$key" "$ak" || printf '%s\\n' "$key" >> "$ak"`,
+      // An earlier key of this owner (a replaced key) goes; keys of other owners stay.
+      `if grep -v -xF "$line" "$ak" | grep -q -- "$markre"; then`,
+      `  { grep -v -- "$markre" "$ak" || true; printf '%s\\n' "$line"; } > "$ak.mesh-vm.tmp"`,
+      `  cat "$ak.mesh-vm.tmp" > "$ak"; rm -f "$ak.mesh-vm.tmp"`,
+      `elif ! grep -qxF "$line" "$ak"; then printf '%s\\n' "$line" >> "$ak"; fi`,
     );
   }
   lines.push(`echo "prepared $user $dir"`);
@@ -83,13 +108,13 @@ export function prepareHostScript(spec: PrepareHostSpec): string {
 export function unprepareHostScript(spec: PrepareHostSpec): string {
   checkSpec(spec);
   const lines = ["set -eu", ...LOCK, `user=${shellQuote(spec.user)}`, `dir=${shellQuote(spec.configDir)}`];
-  if (spec.authorizedKey !== undefined) {
+  if (spec.keyOwner !== undefined) {
     lines.push(
-      `key=${shellQuote(spec.authorizedKey)}`,
+      ...markOf(spec.keyOwner),
       `home=$(getent passwd "$user" | cut -d: -f6 || true)`,
       `ak="$home/.ssh/authorized_keys"`,
-      `if [ -n "$home" ] && [ -f "$ak" ] && grep -qxF "$key" "$ak"; then`,
-      `  grep -vxF "$key" "$ak" > "$ak.mesh-vm.tmp" || true`,
+      `if [ -n "$home" ] && [ -f "$ak" ] && grep -q -- "$markre" "$ak"; then`,
+      `  grep -v -- "$markre" "$ak" > "$ak.mesh-vm.tmp" || true`,
       `  cat "$ak.mesh-vm.tmp" > "$ak"; rm -f "$ak.mesh-vm.tmp"`,
       "fi",
     );

@@ -136,14 +136,17 @@ export interface Mount {
  *   container, or a reboot after the bootstrap token expired, renews with the certificate instead of stranding.
  * - the token's directory (not the file) is mounted: files are replaced by rename, and a file bind mount would
  *   keep showing the old inode, so a re-minted token would never reach a running proxy.
- * The root certificates are mounted as files (as tctl does); their digests are part of the container digest,
- * so a changed root recreates the container.
+ * - the mesh root is not mounted over `root-cert.pem` (tctl mounts it there): that file is in OUTPUT_CERTS, where
+ *   the agent writes the root it got from the CA by rename, which fails on a mount point ("device or resource
+ *   busy", logged as an error on every certificate). `runProxyScript` copies it into `certs/` instead, as Istio's
+ *   own VM setup puts root-cert.pem beside the issued certificates.
+ * The Kubernetes root is mounted as a file. Both roots' digests are part of the container digest, so a changed
+ * root recreates the container (and copies the new mesh root).
  */
 export function proxyMounts(configDir: string): Mount[] {
   const file = (name: string) => posix.join(configDir, name);
   return [
     { source: file(CONFIG_FILES.certsDir), target: PROXY_CERTS_PATH, readOnly: false },
-    { source: file(CONFIG_FILES.meshRootCert), target: `${PROXY_CERTS_PATH}/root-cert.pem`, readOnly: true },
     { source: configDir, target: "/var/run/secrets/tokens", readOnly: true },
     {
       source: file(CONFIG_FILES.kubernetesRootCert),

@@ -52,6 +52,9 @@ export function runProxyScript(
     // The certs dir must exist before docker run, or the daemon creates it owned by root.
     `  mkdir -p ${shellQuote(posix.join(spec.configDir, CONFIG_FILES.certsDir))}`,
     `  chmod 750 ${shellQuote(posix.join(spec.configDir, CONFIG_FILES.certsDir))}`,
+    // The mesh root beside the issued certificates (PROV_CERT/root-cert.pem), a file the agent may replace.
+    `  cp ${shellQuote(posix.join(spec.configDir, CONFIG_FILES.meshRootCert))} ${shellQuote(posix.join(spec.configDir, CONFIG_FILES.certsDir, ".root-cert.pem.tmp"))}`,
+    `  mv -f ${shellQuote(posix.join(spec.configDir, CONFIG_FILES.certsDir, ".root-cert.pem.tmp"))} ${shellQuote(posix.join(spec.configDir, CONFIG_FILES.certsDir, "root-cert.pem"))}`,
     `  docker ${shellJoin(dockerRunArgs(spec, digest))} >/dev/null`,
     "  action=created",
     "fi",

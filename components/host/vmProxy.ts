@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { throwIfIssues } from "../rules/issues";
 import { renewBeforeSecondsFor, sshDefaults, tokenDefaults, vmProxyDefaults } from "./defaults";
+import { PROXY_CONFIG_FILES } from "./configFiles";
 import { removeFileScript, writeFileScript } from "./fileScripts";
 import { applyHostsBlockScript, removeHostsBlockScript, renderHostsBlock } from "./hostsBlock";
 import { prepareHostScript, unprepareHostScript } from "./prepareHost";
@@ -113,7 +114,8 @@ function createSshAccess(ctx: StepContext, args: VmProxyArgs): SshAccess {
 interface PrepareSpec {
   user: string;
   configDir: string;
-  authorizedKey: string | undefined;
+  /** Set when a generated key is installed (it goes in on stdin: the scripts stay known at preview). */
+  keyOwner: string | undefined;
   dockerGroup: string | undefined;
 }
 
@@ -129,12 +131,13 @@ function createHostPreparation(
   prepare: HostPreparationArgs,
   ssh: SshAccess,
 ): command.remote.Command {
+  const installsKey = ssh.generatedKey !== undefined;
   const spec = pulumi
-    .all([ssh.generatedKey?.publicKeyOpenssh, ctx.owner, prepare.dockerGroup, ctx.proxyUser, ctx.configDir])
-    .apply(([publicKey, who, dockerGroup, user, dir]): PrepareSpec => ({
+    .all([ctx.owner, prepare.dockerGroup, ctx.proxyUser, ctx.configDir])
+    .apply(([who, dockerGroup, user, dir]): PrepareSpec => ({
       user,
       configDir: dir,
-      authorizedKey: publicKey ? `${publicKey.trim()} mesh-vm:${who}` : undefined,
+      keyOwner: installsKey ? who : undefined,
       dockerGroup,
     }));
   const scripts = spec.apply(prepareHostScripts);
@@ -144,6 +147,8 @@ function createHostPreparation(
       connection: ssh.admin!,
       create: scripts.create,
       delete: scripts.delete,
+      // The public half of the generated key (not secret); a new key re-runs the step, which replaces the old one.
+      ...(ssh.generatedKey ? { stdin: ssh.generatedKey.publicKeyOpenssh.apply((k) => k.trim()) } : {}),
       addPreviousOutputInEnv: false,
     },
     { ...ctx.parent, ...ctx.retain },
@@ -273,12 +278,8 @@ function createConfigFiles(
       { ...ctx.parent, ...ctx.retain, dependsOn: after },
     );
   };
-  return [
-    writeFile("sidecar-env", CONFIG_FILES.sidecarEnv, "0644", contents.sidecarEnv, false),
-    writeFile("istio-ca-pem", CONFIG_FILES.meshRootCert, "0644", contents.meshRootCert, false),
-    writeFile("k8s-ca-pem", CONFIG_FILES.kubernetesRootCert, "0644", contents.kubernetesRootCert, false),
-    writeFile("istio-token", CONFIG_FILES.token, "0640", contents.token, true),
-  ];
+  // One list of files, names and modes for every delivery (configFiles.ts; boot-time delivery writes the same).
+  return PROXY_CONFIG_FILES.map((f) => writeFile(f.key, f.name, f.mode, contents[f.content], f.secret));
 }
 
 function fileDigestsOf(contents: ConfigFileContents): pulumi.Output<Record<string, string>> {

@@ -9,7 +9,7 @@ import { isAbsolute, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { fromManifests } from "../manifests";
 import type { PlainMeshExpansionArgs } from "../meshExpansionArgs";
-import type { MeshVmArgs, MeshVmHostArgs, PlainMeshVmArgs } from "../meshVmArgs";
+import type { MeshVmArgs, MeshVmBootArgs, MeshVmHostArgs, PlainMeshVmArgs } from "../meshVmArgs";
 import { meshVmDefaults } from "../mesh/settings";
 import {
   FieldName,
@@ -19,11 +19,12 @@ import {
   MeshVmValidationError,
   ValidationIssue,
 } from "../rules/issues";
+import { validateMeshVmBootArgs } from "../validation/boot";
 import { validateMeshVmHostArgs } from "../validation/host";
 import { validateMeshExpansionArgs } from "../validation/meshExpansion";
 import { validateMeshVmArgs } from "../validation/meshVm";
 import { configureKubeconfig, ConfiguredKubeconfig } from "./kubeconfig";
-import { configNamespace, HostConfig, secretHostPaths, stackSchema } from "./schema";
+import { BootConfig, configNamespace, HostConfig, secretHostPaths, stackSchema } from "./schema";
 import { zodIssues } from "./zodIssues";
 
 export { configNamespace } from "./schema";
@@ -191,6 +192,18 @@ function hostInputs(ctx: ParseContext, host: HostConfig, hostPath: string): Mesh
   };
 }
 
+/** MeshVmBootArgs from a boot config entry: validated with MeshVm's rules, the stack's kubeconfig added. */
+function bootInputs(ctx: ParseContext, boot: BootConfig, bootPath: string, hostToo: boolean): MeshVmBootArgs {
+  // The kubeconfig is the stack's (mesh-vm:kubeconfig), checked there.
+  const plainForValidation = { ...(boot as MeshVmBootArgs), kubeconfig: "set" };
+  ctx.issues.push(...validateMeshVmBootArgs(plainForValidation, hostToo, fieldNames(`${ns}${bootPath}`)));
+  return {
+    ...(boot as MeshVmBootArgs),
+    kubeconfig: ctx.kubeconfig.forHosts() ?? "",
+    ...(ctx.kubeContext !== undefined ? { kubeContext: ctx.kubeContext } : {}),
+  };
+}
+
 /** Validates one VM (once, with its config key names) and adds it unless its name is missing or taken. */
 function addVm(
   ctx: ParseContext,
@@ -198,10 +211,15 @@ function addVm(
   mesh: PlainMeshVmArgs,
   host: HostConfig | undefined,
   hostPath: string,
+  boot?: BootConfig,
 ): void {
   const args: PlainMeshVmArgs = { ...mesh, flavor: mesh.flavor ?? ctx.flavor };
   ctx.issues.push(...validateMeshVmArgs(args, vmFieldNames(key, args)));
   const hostArgs = host === undefined ? undefined : hostInputs(ctx, host, hostPath);
+  const bootArgs =
+    boot === undefined
+      ? undefined
+      : bootInputs(ctx, boot, hostPath.replace(/host$/, "boot"), host !== undefined);
   const name = args.name;
   if (name === undefined || name === "") {
     ctx.issues.push({
@@ -221,7 +239,11 @@ function addVm(
     return;
   }
   // parseStackConfig returns only when no VM has an issue: MeshVm need not check these inputs again.
-  const vmArgs = { ...args, ...(hostArgs ? { host: hostArgs } : {}) } as MeshVmArgs;
+  const vmArgs = {
+    ...args,
+    ...(hostArgs ? { host: hostArgs } : {}),
+    ...(bootArgs ? { boot: bootArgs } : {}),
+  } as MeshVmArgs;
   ctx.vms.push({ key, name, args: markValidated(vmArgs) });
 }
 
@@ -310,8 +332,8 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
     issues.push(...validateMeshExpansionArgs(meshExpansion, meshExpansionFieldNames()));
   }
   (cfg.vms ?? []).forEach((vm, i) => {
-    const { host, ...mesh } = vm;
-    addVm(ctx, `${ns}vms[${i}]`, mesh as PlainMeshVmArgs, host, `vms[${i}].host`);
+    const { host, boot, ...mesh } = vm;
+    addVm(ctx, `${ns}vms[${i}]`, mesh as PlainMeshVmArgs, host, `vms[${i}].host`, boot);
   });
   (cfg.manifests ?? []).forEach((m, i) => addManifestVm(ctx, m, i));
 

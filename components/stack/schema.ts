@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { meshFlavors } from "../mesh/settings";
 import type { PlainMeshExpansionArgs } from "../meshExpansionArgs";
-import type { MeshVmArgs, MeshVmHostArgs } from "../meshVmArgs";
+import type { MeshVmArgs, MeshVmBootArgs, MeshVmHostArgs } from "../meshVmArgs";
 
 /** The configuration namespace: the root project's name. */
 export const configNamespace = "mesh-vm";
@@ -145,7 +145,30 @@ const hostSchema = z.strictObject({
   hostGone: bool.optional(),
 });
 
-const vmSchema = z.strictObject({ ...meshVmShape, host: hostSchema.optional() });
+// ---- MeshVmBootArgs (boot-time delivery; kubeconfig and kubeContext from mesh-vm:kubeconfig/kubeContext) ----
+const bootSchema = z.strictObject({
+  token: z
+    .strictObject({
+      expirationSeconds: num.optional(),
+      rotation: text.optional(),
+      audiences: texts.optional(),
+    })
+    .optional(),
+  mesh: hostSchema.shape.mesh,
+  proxyImage: text.optional(),
+  proxyImageTag: text.optional(),
+  gatewayAddress: text.optional(),
+  egressHostnames: texts.optional(),
+  dockerGroup: text.optional(),
+  readiness: hostSchema.shape.readiness,
+  readyCheck: z
+    .strictObject({ enabled: bool.optional(), url: text.optional(), timeoutSeconds: num.optional() })
+    .optional(),
+  bundleDir: text.optional(),
+  deregistrationDelaySeconds: num.optional(),
+});
+
+const vmSchema = z.strictObject({ ...meshVmShape, host: hostSchema.optional(), boot: bootSchema.optional() });
 
 const manifestSchema = z.strictObject({
   file: text.optional(),
@@ -186,13 +209,18 @@ const hostKeysMatch: SameKeys<
   keyof z.infer<typeof hostSchema>,
   Exclude<keyof MeshVmHostArgs, "kubeconfig" | "kubeContext">
 > = true;
+const bootKeysMatch: SameKeys<
+  keyof z.infer<typeof bootSchema>,
+  Exclude<keyof MeshVmBootArgs, "kubeconfig" | "kubeContext">
+> = true;
 const expansionKeysMatch: SameKeys<
   keyof z.infer<typeof meshExpansionSchema>,
   Exclude<keyof PlainMeshExpansionArgs, "flavor">
 > = true;
-void [vmKeysMatch, hostKeysMatch, expansionKeysMatch];
+void [vmKeysMatch, hostKeysMatch, bootKeysMatch, expansionKeysMatch];
 
 export type HostConfig = z.infer<typeof hostSchema>;
+export type BootConfig = z.infer<typeof bootSchema>;
 
 /** Paths (below `host`) whose values are secrets: wrapped with pulumi.secret and never shown. */
 export const secretHostPaths = [

@@ -64,6 +64,46 @@ chmod 0755 "$root/usr/local/bin/docker"
 echo '%docker ALL=(root) NOPASSWD: /usr/bin/docker' >"$root/etc/sudoers.d/docker"
 chmod 0440 "$root/etc/sudoers.d/docker"
 
+# cloud-init as on a cloud image, minus what belongs to the test bed: the host's addresses, hostname and
+# pinned SSH host key stay as the harness made them, and the user data comes from the NoCloud seed that
+# mesh-vm-first-boot writes (a cloud's metadata service stands behind the same datasource interface).
+cat >"$root/etc/cloud/cloud.cfg.d/90-mesh-vm-testbed.cfg" <<'CONF'
+# mesh-vm test host: the network, hostname and SSH host key are the test bed's, not cloud-init's.
+datasource_list: [ NoCloud, None ]
+network: {config: disabled}
+preserve_hostname: true
+ssh_deletekeys: false
+ssh_genkeytypes: [ed25519]
+resize_rootfs: false
+growpart: {mode: "off"}
+locale: C.UTF-8
+CONF
+# The first boot of a cloud VM, as far as cloud-init goes (no systemd in the hosts): the instance's user
+# data on stdin becomes the NoCloud seed, then cloud-init's four boot stages run in systemd's order
+# (cloud-init-local, cloud-init, cloud-config, cloud-final). Prints nothing from the user data.
+cat >"$root/usr/local/sbin/mesh-vm-first-boot" <<'SH'
+#!/bin/sh
+# mesh-vm test host: first boot from user data (stdin); argument 1: instance id (default: a new one).
+set -eu
+seed=/var/lib/cloud/seed/nocloud
+umask 077
+install -d -m 0700 "$seed"
+cat >"$seed/user-data"
+printf 'instance-id: %s\nlocal-hostname: %s\n' "${1:-i-$(date +%s%N)}" "$(hostname)" >"$seed/meta-data"
+: >"$seed/vendor-data"
+log=/var/log/mesh-vm-first-boot.log
+for stage in "init --local" "init" "modules --mode=config" "modules --mode=final"; do
+  # shellcheck disable=SC2086
+  if ! cloud-init $stage >>"$log" 2>&1; then
+    echo "mesh-vm-first-boot: 'cloud-init $stage' failed; the end of /var/log/cloud-init-output.log:" >&2
+    tail -n 40 /var/log/cloud-init-output.log >&2 || true
+    exit 1
+  fi
+done
+echo "mesh-vm-first-boot: cloud-init finished: $(cloud-init status 2>/dev/null | tr '\n' ' ')"
+SH
+chmod 0755 "$root/usr/local/sbin/mesh-vm-first-boot"
+
 # The stand-in proxy image: busybox-static + the fixture script, imported (no registry).
 img="$root/tmp/standin-image"
 rm -rf "$img"

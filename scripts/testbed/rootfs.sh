@@ -22,11 +22,13 @@ mirror="${MESH_VM_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 suite=bookworm
 variant=minbase
 # What a seeds-like VM needs: sshd + sftp, sudo, a docker CLI (podman-docker) on runc, and tools the
-# provisioning scripts and tests use.
+# provisioning scripts and tests use; cloud-init, which boots a host from MeshVm's `userData` (boot-time
+# delivery, test/e2e/bootDelivery.test.ts) as a cloud image does.
 packages=(
   openssh-server openssh-sftp-server sudo passwd
   podman podman-docker runc conmon catatonit golang-github-containers-common
   iproute2 iputils-ping procps curl ca-certificates busybox-static
+  cloud-init
 )
 log() { printf '[rootfs] %s\n' "$*" >&2; }
 

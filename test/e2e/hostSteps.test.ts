@@ -98,7 +98,7 @@ describe("host steps on a real test host", { timeout: 15 * 60_000 }, () => {
   const prepareSpec = () => ({
     user: "istio-proxy",
     configDir: CONFIG_DIR,
-    authorizedKey: `${publicKey} mesh-vm:${OWNER}`,
+    keyOwner: OWNER,
   });
 
   before(async () => {
@@ -114,9 +114,13 @@ describe("host steps on a real test host", { timeout: 15 * 60_000 }, () => {
   });
 
   it("prepares the host as the admin (sudo), idempotently, for key logins of an unprivileged user", async () => {
-    const first = await host!.exec(wrapScript(prepareHostScript(prepareSpec()), "root"));
+    const first = await host!.exec(wrapScript(prepareHostScript(prepareSpec()), "root"), {
+      input: publicKey,
+    });
     assert.match(first.stdout, /created user istio-proxy/);
-    const again = await host!.exec(wrapScript(prepareHostScript(prepareSpec()), "root"));
+    const again = await host!.exec(wrapScript(prepareHostScript(prepareSpec()), "root"), {
+      input: publicKey,
+    });
     assert.doesNotMatch(again.stdout, /created user/);
     assert.equal(
       (await host!.readFile("/home/istio-proxy/.ssh/authorized_keys")).split("\n").filter(Boolean).length,
@@ -141,19 +145,50 @@ describe("host steps on a real test host", { timeout: 15 * 60_000 }, () => {
     await host!.run("groupadd proxy2");
     const r = await host!.exec(
       wrapScript(
-        prepareHostScript({ user: "proxy2", configDir: "/etc/proxy2", authorizedKey: publicKey }),
+        prepareHostScript({ user: "proxy2", configDir: "/etc/proxy2", keyOwner: "bookinfo/proxy2" }),
         "root",
       ),
+      { input: publicKey },
     );
     assert.match(r.stdout, /created user proxy2/);
     assert.match((await host!.run("id proxy2")).stdout, /gid=\d+\(proxy2\) groups=.*\(docker\)/);
     await host!.exec(
       wrapScript(
-        unprepareHostScript({ user: "proxy2", configDir: "/etc/proxy2", authorizedKey: publicKey }),
+        unprepareHostScript({ user: "proxy2", configDir: "/etc/proxy2", keyOwner: "bookinfo/proxy2" }),
         "root",
       ),
     );
     assert.equal(await host!.exists("/etc/proxy2"), false);
+  });
+
+  it("a new key of the same owner replaces the old one; other owners' keys stay; stdin must be one key", async () => {
+    const spec = (owner: string) => ({ user: "proxy4", configDir: "/etc/proxy4", keyOwner: owner });
+    const prep = (owner: string, input: string) =>
+      host!.exec(wrapScript(prepareHostScript(spec(owner)), "root"), { input, check: false });
+    const [k1, k2, k3] = [
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyOne",
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyTwo",
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyThree",
+    ];
+    assert.equal((await prep("bookinfo/a", k1)).code, 0);
+    assert.equal((await prep("bookinfo/a-2", k3)).code, 0);
+    assert.equal((await prep("bookinfo/a", k2)).code, 0);
+    const keys = () => host!.readFile("/home/proxy4/.ssh/authorized_keys");
+    assert.deepEqual(
+      (await keys()).split("\n").filter(Boolean).sort(),
+      [`${k3} mesh-vm:bookinfo/a-2`, `${k2} mesh-vm:bookinfo/a`].sort(),
+    );
+    const bad = await prep("bookinfo/a", `${k1}\n${k3}`);
+    assert.equal(bad.code, 3);
+    assert.match(bad.stderr, /not one public key line/);
+    const option = await prep("bookinfo/a", `command="id" ${k1}`);
+    assert.equal(option.code, 3, "authorized_keys options are refused");
+    await host!.exec(wrapScript(unprepareHostScript(spec("bookinfo/a")), "root"));
+    assert.equal(
+      (await keys()).trim(),
+      `${k3} mesh-vm:bookinfo/a-2`,
+      "undo removes only its own owner's key",
+    );
   });
 
   it("prepares one user for two proxies at the same time, keeping both keys", async () => {
@@ -162,12 +197,13 @@ describe("host steps on a real test host", { timeout: 15 * 60_000 }, () => {
       "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITwo two",
     ];
     const results = await Promise.all(
-      keys.map((authorizedKey) =>
+      keys.map((key, i) =>
         host!.exec(
-          wrapScript(prepareHostScript({ user: "proxy3", configDir: "/etc/proxy3", authorizedKey }), "root"),
-          {
-            check: false,
-          },
+          wrapScript(
+            prepareHostScript({ user: "proxy3", configDir: "/etc/proxy3", keyOwner: `bookinfo/vm-${i}` }),
+            "root",
+          ),
+          { check: false, input: key },
         ),
       ),
     );
@@ -177,7 +213,10 @@ describe("host steps on a real test host", { timeout: 15 * 60_000 }, () => {
       results.map((r) => r.stderr).join("\n"),
     );
     const authorized = await host!.readFile("/home/proxy3/.ssh/authorized_keys");
-    for (const key of keys) assert.ok(authorized.includes(key), key);
+    for (const [i, key] of keys.entries()) {
+      const [type, body] = key.split(" ");
+      assert.ok(authorized.includes(`${type} ${body} mesh-vm:bookinfo/vm-${i}\n`), key);
+    }
   });
 
   it("writes files from stdin, runs the proxy, keeps it when nothing changed", async () => {

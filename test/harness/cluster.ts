@@ -19,6 +19,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { parseAllDocuments, stringify } from "yaml";
 import { pidAlive } from "./hosts/process";
+import { startIstiod, withIstiod, type Istiod, type IstiodOptions } from "./istiod";
 import { requireExecutable, toolchainEnv } from "./toolchain";
 
 const execFileAsync = promisify(execFile);
@@ -47,6 +48,13 @@ export interface StartClusterOptions {
    * says how to find them again: attachCluster(record) from any process, whose stop() ends them.
    */
   detached?: boolean;
+  /**
+   * Also run a real istiod (pilot-discovery from scripts/istio.sh) against the cluster, its secure gRPC
+   * port on a test network's gateway address (create a test host on that network first). istiod then owns
+   * the mesh root: `meshRootCaPem` is its root and createNamespace() waits for it to publish
+   * istio-ca-root-cert instead of publishing a stand-in. See ./istiod.ts.
+   */
+  istiod?: IstiodOptions | true;
 }
 
 /** Where a (detached) cluster runs: serialisable, for attachCluster() in another process. */
@@ -70,8 +78,10 @@ export interface TestCluster {
   server: string;
   /** PEM of the CA that signed the apiserver's serving certificate (what kube-root-ca.crt holds). */
   clusterCaPem: string;
-  /** PEM of the test mesh root CA published as istio-ca-root-cert. */
+  /** PEM of the test mesh root CA published as istio-ca-root-cert (istiod's root when istiod runs). */
   meshRootCaPem: string;
+  /** The istiod started with the `istiod` option. */
+  istiod?: Istiod;
   /** JSON-lines audit log of the apiserver. */
   auditLogPath: string;
   /** PIDs of the processes the cluster runs (etcd, kube-apiserver). */
@@ -437,6 +447,17 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
     );
     // A detached cluster is on its own once it runs: no exit hook of this process stops it.
     if (detached) live.delete(entry);
+    if (options.istiod) {
+      if (detached)
+        throw new Error("startCluster: istiod runs only with a cluster of this process (not detached)");
+      try {
+        const istiod = await startIstiod(cluster, options.istiod === true ? {} : options.istiod);
+        return withIstiod(cluster, istiod);
+      } catch (error) {
+        await cluster.stop();
+        throw error;
+      }
+    }
     return cluster;
   } catch (err) {
     for (const p of [...procs].reverse()) await stopProcess(p);

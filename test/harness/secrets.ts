@@ -29,3 +29,19 @@ export function secretFindings(where: string, text: string, secrets: KnownSecret
     findings.push(`a PEM private key in ${where}: …${text.slice(Math.max(0, pem.index - 120), pem.index)}…`);
   return findings;
 }
+
+/**
+ * A known upstream leak, kept out of the scans and pinned down by name: @pulumi/pulumi logs each resource RPC's
+ * response at debug severity ("RegisterResource RPC finished: … resp: …"), secret values included. The CLI prints
+ * debug lines only with --debug; event logs (--event-log, the Automation API's event stream) carry them.
+ */
+export function isSdkDebugResponse(event: {
+  diagnosticEvent?: { severity: string; message: string };
+}): boolean {
+  const d = event.diagnosticEvent;
+  return (
+    d !== undefined &&
+    d.severity === "debug" &&
+    /^(RegisterResource|ReadResource|getResource Invoke) RPC finished: /.test(d.message)
+  );
+}

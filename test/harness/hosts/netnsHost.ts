@@ -159,6 +159,13 @@ export class NetnsHost implements TestHost {
     return runInHost(this.initPid, command, options);
   }
 
+  firstBootCommand(instanceId: string): string {
+    if (!this.initPid) throw new Error(`host ${this.name} is not running`);
+    return [...nsenterArgv(this.initPid), "/usr/local/sbin/mesh-vm-first-boot", instanceId]
+      .map(shellQuote)
+      .join(" ");
+  }
+
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     let knownHosts = this.knownHostsPath;
     let temp: string | undefined;
@@ -325,30 +332,30 @@ export function runInHost(
   command: string,
   options: { input?: string; check?: boolean } = {},
 ): Promise<ExecResult> {
-  return run(
+  const [nsenter, ...args] = nsenterArgv(initPid);
+  return run(nsenter!, [...args, "/bin/sh", "-c", command], options);
+}
+
+/** `nsenter` into a host's namespaces and root as root, with a clean environment; the command follows. */
+function nsenterArgv(initPid: number): string[] {
+  return [
     "nsenter",
-    [
-      "-t",
-      String(initPid),
-      "-m",
-      "-u",
-      "-i",
-      "-n",
-      "-p",
-      "-r",
-      "-w",
-      "--",
-      "/usr/bin/env",
-      "-i",
-      "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-      "HOME=/root",
-      "LANG=C.UTF-8",
-      "/bin/sh",
-      "-c",
-      command,
-    ],
-    options,
-  );
+    "-t",
+    String(initPid),
+    "-m",
+    "-u",
+    "-i",
+    "-n",
+    "-p",
+    "-r",
+    "-w",
+    "--",
+    "/usr/bin/env",
+    "-i",
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME=/root",
+    "LANG=C.UTF-8",
+  ];
 }
 
 function sshOptions(identity: string, knownHosts: string): string[] {

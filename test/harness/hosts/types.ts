@@ -110,6 +110,13 @@ export interface TestHost {
   readonly netns: string;
   /** Command over SSH as adminUser, host key pinned (StrictHostKeyChecking=yes). */
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+  /**
+   * The shell command line that boots the host for the first time from cloud-init user data, as a cloud VM
+   * does: the user data on its stdin becomes the NoCloud seed, then cloud-init's four boot stages run inside
+   * the host (scripts/testbed/prepare-host.sh, mesh-vm-first-boot). Run as root on the machine, e.g. by a
+   * `local.Command` standing in for a cloud's instance resource; no SSH. Exits non-zero when a stage fails.
+   */
+  firstBootCommand(instanceId: string): string;
   /** Command as root inside the host, without SSH (not visible in the sshd log). */
   run(command: string, options?: { input?: string; check?: boolean }): Promise<ExecResult>;
   stat(path: string): Promise<FileStat | undefined>;

@@ -86,8 +86,6 @@ describe("proxy container", () => {
       "-v",
       "/etc/istio-proxy/certs:/var/run/secrets/istio",
       "-v",
-      "/etc/istio-proxy/istio-ca.pem:/var/run/secrets/istio/root-cert.pem:ro",
-      "-v",
       "/etc/istio-proxy:/var/run/secrets/tokens:ro",
       "-v",
       "/etc/istio-proxy/k8s-ca.pem:/var/run/secrets/kubernetes.io/serviceaccount/ca.crt:ro",

@@ -282,6 +282,11 @@ describe("proxy container scripts", () => {
       assert.ok(existsSync(mount.source), `mount source ${mount.source} exists before docker run`);
     }
     assert.equal(mode(join(host.configDir, "certs")), "750");
+    assert.equal(
+      readFileSync(join(host.configDir, "certs", "root-cert.pem"), "utf8"),
+      "istio-ca.pem",
+      "the mesh root is copied beside the issued certificates",
+    );
 
     result = run(wrapScript(runProxyScript(spec, digest, { timeoutSeconds: 5 })), "", host.env);
     assert.equal(JSON.parse(result.stdout).action, "unchanged");

@@ -91,10 +91,13 @@ describe("VmProxy resource graph", () => {
       assert.equal(byName(step).inputs.addPreviousOutputInEnv, false);
       assert.equal(byName(step).inputs.environment, undefined, "no environment: sshd would refuse it");
     }
-    assert.match(
-      String(byName("prepare-host").inputs.create),
-      /ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGeneratedPublicKey mesh-vm:bookinfo\/ratings-vm/,
+    // The generated key goes in on stdin (known only after apply); the script, known at preview, marks its line.
+    assert.equal(
+      byName("prepare-host").inputs.stdin,
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGeneratedPublicKey",
     );
+    assert.match(String(byName("prepare-host").inputs.create), / mesh-vm:bookinfo\/ratings-vm/);
+    assert.doesNotMatch(String(byName("prepare-host").inputs.create), /GeneratedPublicKey/);
 
     // Content travels on stdin: the rendered files are visible in the step inputs (what preview shows).
     const sidecarEnv = await valueOf(vm.sidecarEnv);

@@ -1,0 +1,297 @@
+// VmBoot: boot-time delivery of the host half. Instead of SSH steps, it renders what the VM needs to start
+// its proxy by itself, from the same renderers VmProxy uses: cloud-init user data (`userData`, secret) for the
+// VM resource in the same program, and tctl's offline bundle (`bundle`, optionally written to `bundleDir`).
+// Nothing here opens an SSH session. The bootstrap token is minted by the same local program as VmProxy's.
+import { createHash } from "node:crypto";
+import * as command from "@pulumi/command";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { ProxyArgsSettings, ProxyImageSettings } from "../host/proxyContainer";
+import { readinessUrl } from "../host/proxyScripts";
+import type { MeshSettings, WorkloadIdentity } from "../host/sidecarEnv";
+import {
+  MINT_TOKEN_PROGRAM,
+  TokenRequestInput,
+  apiServerAccessFromKubeconfig,
+  parseMintedToken,
+} from "../host/tokenRequest";
+import { PROXY_CONFIG_FILES } from "../host/configFiles";
+import { READY_CHECK_PROGRAM, REMOVE_BUNDLE_PROGRAM, SLEEP_PROGRAM, WRITE_BUNDLE_PROGRAM } from "./programs";
+import {
+  BootPlan,
+  BootPlanInputs,
+  BUNDLE_START_SCRIPT,
+  bootDockerRunCommand,
+  bootHostsBlock,
+  buildBootPlan,
+  renderBundle,
+  renderCloudConfig,
+} from "./render";
+import { bootTokenDefaults } from "./token";
+import type { BootBundleFile, VmBootArgs } from "./vmBootArgs";
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/** What the steps share. */
+interface StepContext {
+  name: string;
+  parent: { parent: pulumi.Resource };
+  args: VmBootArgs;
+  workload: pulumi.Output<WorkloadIdentity>;
+}
+
+/**
+ * The token: the same minting program as VmProxy's; re-minted only for a new identity, lifetime, audiences or
+ * an explicit rotation. Never by time: the user data is read once, at first boot, and a new token would change
+ * it (and so the VM resource) at every window.
+ */
+function mintToken(ctx: StepContext): {
+  mint: command.local.Command;
+  token: pulumi.Output<string>;
+  expiry: pulumi.Output<string>;
+} {
+  const { args, workload } = ctx;
+  const { expirationSeconds, audiences } = bootTokenDefaults(args.token);
+  const tokenRequest = pulumi
+    .all([pulumi.secret(args.kubeconfig), args.kubeContext, workload])
+    .apply(([kubeconfig, context, w]) => {
+      const input: TokenRequestInput = {
+        access: apiServerAccessFromKubeconfig(kubeconfig, context),
+        namespace: w.namespace,
+        serviceAccount: w.serviceAccount,
+        audiences,
+        expirationSeconds,
+      };
+      return JSON.stringify(input);
+    });
+  const mint = new command.local.Command(
+    `${ctx.name}-bootstrap-token`,
+    {
+      interpreter: ["node", "-e"],
+      create: MINT_TOKEN_PROGRAM,
+      stdin: pulumi.secret(tokenRequest),
+      triggers: [
+        workload.apply((w) => `${w.namespace}/${w.serviceAccount}`),
+        audiences.join(","),
+        expirationSeconds,
+        args.token?.rotation ?? "",
+      ],
+      logging: "none",
+      addPreviousOutputInEnv: false,
+    },
+    { ...ctx.parent, additionalSecretOutputs: ["stdout", "stderr"] },
+  );
+  const minted = mint.stdout.apply(parseMintedToken);
+  return {
+    mint,
+    token: pulumi.secret(minted.apply((m) => m.token)),
+    expiry: pulumi.unsecret(minted.apply((m) => m.expirationTimestamp)),
+  };
+}
+
+/** The mesh and Kubernetes roots: given, or read from the namespace's ConfigMaps (as VmProxy does). */
+function caRoots(ctx: StepContext): {
+  meshRootCert: pulumi.Input<string>;
+  kubernetesRootCert: pulumi.Input<string>;
+} {
+  const configMapKey = (configMap: string, key: string, suffix: string) =>
+    k8s.core.v1.ConfigMap.get(
+      `${ctx.name}-${suffix}`,
+      ctx.workload.apply((w) => `${w.namespace}/${configMap}`),
+      ctx.parent,
+    ).data.apply((d) => {
+      const value = d?.[key];
+      if (!value)
+        throw new Error(`ConfigMap ${configMap} has no "${key}"; is the namespace part of the mesh?`);
+      return value;
+    });
+  return {
+    meshRootCert:
+      ctx.args.meshRootCert ?? configMapKey("istio-ca-root-cert", "root-cert.pem", "istio-ca-root-cert"),
+    kubernetesRootCert:
+      ctx.args.kubernetesRootCert ?? configMapKey("kube-root-ca.crt", "ca.crt", "kube-root-ca"),
+  };
+}
+
+/** The plan for a token value: every setting resolved, rendered by buildBootPlan. */
+function planFor(
+  ctx: StepContext,
+  roots: { meshRootCert: pulumi.Input<string>; kubernetesRootCert: pulumi.Input<string> },
+): (token: pulumi.Output<string>) => pulumi.Output<BootPlan> {
+  const { args } = ctx;
+  const settingInputs: { [K in keyof Omit<BootPlanInputs, "token" | "readiness">]-?: pulumi.Input<unknown> } =
+    {
+      workload: ctx.workload,
+      mesh: pulumi.output(args.mesh ?? {}) as pulumi.Output<MeshSettings>,
+      image: pulumi.output(args.image ?? {}) as pulumi.Output<ProxyImageSettings>,
+      proxyArgs: pulumi.output(args.proxyArgs ?? {}) as pulumi.Output<ProxyArgsSettings>,
+      containerName: pulumi.output(args.proxyContainerName ?? "istio-proxy"),
+      configDir: pulumi.output(args.proxyConfigDir ?? "/etc/istio-proxy"),
+      user: pulumi.output(args.proxyUser ?? "istio-proxy"),
+      dockerGroup: pulumi.output(args.dockerGroup) as pulumi.Output<string | undefined>,
+      gatewayAddress: pulumi.output(args.gatewayAddress) as pulumi.Output<string | undefined>,
+      egressHosts: pulumi.output(args.egressHostnames ?? []) as pulumi.Output<string[]>,
+      egressBindAddress: pulumi.output(args.egressBindAddress ?? "127.0.0.2"),
+      meshRootCert: pulumi.output(roots.meshRootCert),
+      kubernetesRootCert: pulumi.output(roots.kubernetesRootCert),
+    };
+  const settings = pulumi.all(
+    settingInputs as Record<string, pulumi.Input<unknown>>,
+  ) as unknown as pulumi.Output<Omit<BootPlanInputs, "token">>;
+  return (token) =>
+    pulumi
+      .all([settings, token])
+      .apply(([s, t]) => buildBootPlan({ ...s, readiness: args.readiness, token: t }));
+}
+
+/** tctl's offline bundle on local disk (`bundleDir`): written from a secret stdin, removed on destroy. */
+function writeBundle(
+  ctx: StepContext,
+  bundle: pulumi.Output<BootBundleFile[]>,
+): command.local.Command | undefined {
+  if (ctx.args.bundleDir === undefined) return undefined;
+  const dir = pulumi.output(ctx.args.bundleDir);
+  return new command.local.Command(
+    `${ctx.name}-bundle`,
+    {
+      interpreter: ["node", "-e"],
+      create: WRITE_BUNDLE_PROGRAM,
+      delete: REMOVE_BUNDLE_PROGRAM,
+      stdin: pulumi.secret(
+        pulumi.all([dir, bundle]).apply(([d, files]) => JSON.stringify({ dir: d, files })),
+      ),
+      environment: {
+        MESH_VM_BUNDLE_DIR: dir,
+        MESH_VM_BUNDLE_FILES: bundle.apply((files) => JSON.stringify(files.map((f) => f.path))),
+      },
+      logging: "none",
+      addPreviousOutputInEnv: false,
+    },
+    ctx.parent,
+  );
+}
+
+/**
+ * Created once `up` observes the booted VM's proxy ready on its status port (or at once without the ready
+ * check); deleted after the registration objects, waiting the deregistration delay.
+ */
+function registrationGate(
+  ctx: StepContext,
+  userData: pulumi.Output<string>,
+  after: pulumi.Resource[],
+): command.local.Command {
+  const { args } = ctx;
+  const delay = args.deregistrationDelaySeconds ?? 5;
+  if (!(Number.isInteger(delay) && delay >= 0)) {
+    throw new Error(`deregistrationDelaySeconds must be a whole number >= 0 (got ${delay})`);
+  }
+  const check = args.readyCheck ?? {};
+  const waitForReady = check.enabled ?? true;
+  const url = pulumi
+    .all([check.url, ctx.workload])
+    .apply(([u, w]) => u ?? readinessUrl({ ...(args.readiness ?? {}), host: w.address }));
+  return new command.local.Command(
+    `${ctx.name}-registration-gate`,
+    {
+      interpreter: ["node", "-e"],
+      create: waitForReady ? READY_CHECK_PROGRAM : "",
+      delete: SLEEP_PROGRAM,
+      environment: {
+        MESH_VM_READY_URL: waitForReady ? url : "",
+        MESH_VM_READY_TIMEOUT: String(check.timeoutSeconds ?? 900),
+        MESH_VM_DELAY: String(delay),
+      },
+      // New user data is a new boot (the VM resource is replaced or re-created with it): wait again.
+      triggers: [pulumi.unsecret(userData.apply(sha256))],
+      addPreviousOutputInEnv: false,
+    },
+    { ...ctx.parent, dependsOn: after },
+  );
+}
+
+/**
+ * Boot-time delivery for one VM: `userData` (cloud-init, secret) and the offline `bundle`. Resources that
+ * register the VM should depend on `registrationGate` (or go through `afterProxyReady`): with the ready check
+ * on, it is created once the booted VM's proxy answers ready. Knows nothing of MeshVm.
+ */
+export class VmBoot extends pulumi.ComponentResource {
+  /** `#cloud-config` user data: the proxy user, the config files, and a runcmd starting the proxy. Secret. */
+  public readonly userData: pulumi.Output<string>;
+  /** The offline bundle (tctl `--output-dir` layout plus the start script). Secret: it holds the token. */
+  public readonly bundle: pulumi.Output<BootBundleFile[]>;
+  /** The bundle's `bin/start-istio-proxy.sh` (no secret in it); the user data runs the same steps. */
+  public readonly startScript: pulumi.Output<string>;
+  /** Where the bundle was written (`bundleDir`), or "". */
+  public readonly bundleDir: pulumi.Output<string>;
+  public readonly sidecarEnv: pulumi.Output<string>;
+  public readonly dockerRunCommand: pulumi.Output<string>;
+  public readonly proxyImage: pulumi.Output<string>;
+  public readonly containerConfigDigest: pulumi.Output<string>;
+  public readonly fileDigests: pulumi.Output<Record<string, string>>;
+  /** When the token in the user data expires (RFC 3339). */
+  public readonly tokenExpiry: pulumi.Output<string>;
+  public readonly hostsBlock: pulumi.Output<string>;
+  /** Created once the proxy is observed ready (or at once without the ready check). */
+  public readonly registrationGate: command.local.Command;
+
+  public afterProxyReady<T>(value: pulumi.Input<T>): pulumi.Output<T> {
+    return pulumi.all([this.registrationGate.urn, value]).apply(([, v]) => v as T);
+  }
+
+  constructor(name: string, args: VmBootArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("mesh-vm:index:VmBoot", name, {}, opts);
+    const ctx: StepContext = {
+      name,
+      parent: { parent: this },
+      args,
+      workload: pulumi.output(args.workload) as pulumi.Output<WorkloadIdentity>,
+    };
+    const { mint, token, expiry } = mintToken(ctx);
+    this.tokenExpiry = expiry;
+    const planWith = planFor(ctx, caRoots(ctx));
+    // The token shapes nothing but its own file: a placeholder renders the public parts, so they are shown
+    // (and known) at preview, and never carry the secret flag.
+    const publicPlan = planWith(pulumi.output("<token>"));
+    const plan = planWith(token);
+
+    this.userData = pulumi.secret(plan.apply(renderCloudConfig));
+    this.bundle = pulumi.secret(
+      plan.apply((p) => renderBundle(p).map((f) => ({ path: f.path, mode: f.mode, content: f.content }))),
+    );
+    this.startScript = publicPlan.apply(
+      (p) => renderBundle(p).find((f) => f.path === BUNDLE_START_SCRIPT)!.content,
+    );
+    this.sidecarEnv = publicPlan.apply((p) => p.contents.sidecarEnv);
+    this.dockerRunCommand = publicPlan.apply(bootDockerRunCommand);
+    this.proxyImage = publicPlan.apply((p) => p.container.image);
+    this.containerConfigDigest = publicPlan.apply((p) => p.digest);
+    this.hostsBlock = publicPlan.apply(bootHostsBlock);
+    this.fileDigests = pulumi
+      .all([publicPlan, pulumi.unsecret(token.apply(sha256))])
+      .apply(([p, t]) =>
+        Object.fromEntries(
+          PROXY_CONFIG_FILES.map((f) => [f.name, f.content === "token" ? t : sha256(p.contents[f.content])]),
+        ),
+      );
+
+    const bundleStep = writeBundle(ctx, this.bundle);
+    this.bundleDir = bundleStep
+      ? bundleStep.environment.apply((e) => e?.MESH_VM_BUNDLE_DIR ?? "")
+      : pulumi.output("");
+    this.registrationGate = registrationGate(ctx, this.userData, bundleStep ? [mint, bundleStep] : [mint]);
+
+    this.registerOutputs({
+      userData: this.userData,
+      bundle: this.bundle,
+      startScript: this.startScript,
+      bundleDir: this.bundleDir,
+      sidecarEnv: this.sidecarEnv,
+      dockerRunCommand: this.dockerRunCommand,
+      proxyImage: this.proxyImage,
+      containerConfigDigest: this.containerConfigDigest,
+      fileDigests: this.fileDigests,
+      tokenExpiry: this.tokenExpiry,
+      hostsBlock: this.hostsBlock,
+    });
+  }
+}

@@ -1,0 +1,390 @@
+// A real Istio control plane and agent for tests, built by scripts/istio.sh (pilot-discovery and
+// pilot-agent from istio.io/istio on the Go module proxy; no Envoy):
+// - startIstiod(): istiod against a test cluster (kube-apiserver on loopback). It makes its own
+//   self-signed mesh root (Secret istio-ca-secret), publishes istio-ca-root-cert into every
+//   namespace, validates VM tokens by TokenReview (audience istio-ca) and signs their CSRs on its
+//   secure gRPC port, which listens on a test network's gateway address (the machine's end of the
+//   bridge the test hosts are on) so agents on those hosts reach it, and nothing else does.
+// - agentImage()/installAgentImage(): a proxy image for the test hosts with the real pilot-agent
+//   as entrypoint, as in Istio's proxyv2 image, but DISABLE_ENVOY=true (the agent does the CSR,
+//   writes its certificates and serves its status port :15020 without Envoy).
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { accessSync, constants, createWriteStream, readFileSync, rmSync } from "node:fs";
+import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { networkInterfaces, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { stringify } from "yaml";
+import type { ApiResponse, TestCluster } from "./cluster";
+import { readRecord } from "./hosts/registry";
+import { NETWORKS, type NetworkName, type TestHost } from "./hosts/types";
+
+const execFileAsync = promisify(execFile);
+const repoRoot = resolve(__dirname, "../..");
+const ISTIO_SCRIPT = join(repoRoot, "scripts", "istio.sh");
+const BUILD_HINT = "build them with: scripts/istio.sh build (about 15 min the first time, cached by version)";
+
+export interface IstioBinaries {
+  pilotDiscovery: string;
+  pilotAgent: string;
+}
+
+let binaries: IstioBinaries | undefined;
+/** The cached pilot-discovery and pilot-agent (`scripts/istio.sh env`); throws saying how to build them. */
+export function istioBinaries(): IstioBinaries {
+  if (binaries) return binaries;
+  const out = execFileSync(
+    "bash",
+    [
+      "-c",
+      `eval "$("$0" env)" && printf '%s\\n%s\\n' "$MESH_VM_PILOT_DISCOVERY" "$MESH_VM_PILOT_AGENT"`,
+      ISTIO_SCRIPT,
+    ],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const [pilotDiscovery = "", pilotAgent = ""] = out.trim().split("\n");
+  for (const [what, path] of [
+    ["pilot-discovery", pilotDiscovery],
+    ["pilot-agent", pilotAgent],
+  ] as const) {
+    try {
+      accessSync(path, constants.X_OK);
+    } catch {
+      throw new Error(`${what} not found at ${path || "(no path)"}; ${BUILD_HINT}`);
+    }
+  }
+  binaries = { pilotDiscovery, pilotAgent };
+  return binaries;
+}
+
+/** The machine's address on a test network: the bridge the test hosts of that network are attached to. */
+export function networkGateway(network: NetworkName = "vm"): string {
+  return `${NETWORKS[network].prefix}.1`;
+}
+
+function localAddress(address: string): boolean {
+  return Object.values(networkInterfaces()).some((list) => (list ?? []).some((i) => i.address === address));
+}
+
+async function freePort(host: string): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.on("error", reject);
+    srv.listen(0, host, () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// --- istiod ---------------------------------------------------------------------------------------
+
+export interface IstiodOptions {
+  /**
+   * Address istiod's secure gRPC port (xDS and CA, 15012 in a cluster) listens on: the gateway of a test
+   * network (default networkGateway("vm")), which exists while a test host is on that network.
+   */
+  address?: string;
+  /** Mesh trust domain (default cluster.local). */
+  trustDomain?: string;
+}
+
+export interface Istiod {
+  pid: number;
+  /** Where agents reach istiod (IP on a test network). */
+  address: string;
+  /** istiod's secure gRPC port (xDS + CA) on `address`. */
+  port: number;
+  /** `istiod.istio-system.svc:<port>`: the name istiod's certificate holds; map it to `address` (--add-host). */
+  discoveryAddress: string;
+  /** istiod's self-signed mesh root (what it publishes as istio-ca-root-cert). */
+  rootCertPem: string;
+  /** Plain HTTP debug/readiness port on loopback. */
+  httpPort: number;
+  /** GET on istiod's debug HTTP port, parsed as JSON when it is JSON. */
+  debug(path: string): Promise<{ status: number; body: unknown; text: string }>;
+  /** istiod's log so far. */
+  log(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export const ISTIO_NAMESPACE = "istio-system";
+
+const running = new Set<ChildProcess>();
+let exitHook = false;
+function hookExit(): void {
+  if (exitHook) return;
+  exitHook = true;
+  process.on("exit", () => {
+    for (const c of running) {
+      if (c.pid && c.exitCode === null && c.signalCode === null) {
+        try {
+          process.kill(c.pid, "SIGKILL");
+        } catch {
+          // gone
+        }
+      }
+    }
+  });
+}
+
+async function ok(p: Promise<ApiResponse>, what: string): Promise<ApiResponse> {
+  const r = await p;
+  if ((r.status < 200 || r.status >= 300) && r.status !== 409)
+    throw new Error(`${what}: HTTP ${r.status}: ${String(r.body.message ?? JSON.stringify(r.body))}`);
+  return r;
+}
+
+/**
+ * Starts istiod against `cluster` (its admin kubeconfig), in a fresh empty working directory inside the
+ * cluster's dir. Resolves once istiod is ready and has published its root into istio-system.
+ */
+export async function startIstiod(cluster: TestCluster, options: IstiodOptions = {}): Promise<Istiod> {
+  const { pilotDiscovery } = istioBinaries();
+  const address = options.address ?? networkGateway("vm");
+  if (!localAddress(address))
+    throw new Error(
+      `istiod: ${address} is not an address of this machine; create a test host on its network first (the bridge comes with the first host)`,
+    );
+  const trustDomain = options.trustDomain ?? "cluster.local";
+  const [httpPort, grpcPort, monitoringPort, httpsPort] = [
+    await freePort("127.0.0.1"),
+    await freePort("127.0.0.1"),
+    await freePort("127.0.0.1"),
+    await freePort("127.0.0.1"),
+  ];
+  const port = await freePort(address);
+  const discoveryAddress = `istiod.${ISTIO_NAMESPACE}.svc:${port}`;
+
+  await ok(
+    cluster.request("POST", "/api/v1/namespaces", { metadata: { name: ISTIO_NAMESPACE } }),
+    `create namespace ${ISTIO_NAMESPACE}`,
+  );
+  await ok(
+    cluster.request("POST", `/api/v1/namespaces/${ISTIO_NAMESPACE}/configmaps`, {
+      metadata: { name: "istio" },
+      data: { mesh: stringify({ trustDomain, defaultConfig: { discoveryAddress } }) },
+    }),
+    "create configmap istio-system/istio",
+  );
+
+  const dir = await mkdtemp(join(cluster.dir, "istiod-"));
+  const cwd = join(dir, "work");
+  await mkdir(cwd);
+  const logPath = join(dir, "istiod.log");
+  const log = createWriteStream(logPath);
+  hookExit();
+  const child = spawn(
+    pilotDiscovery,
+    [
+      "discovery",
+      `--kubeconfig=${cluster.kubeconfigPath}`,
+      `--httpAddr=127.0.0.1:${httpPort}`,
+      `--grpcAddr=127.0.0.1:${grpcPort}`,
+      `--secureGRPCAddr=${address}:${port}`,
+      `--monitoringAddr=127.0.0.1:${monitoringPort}`,
+      `--httpsAddr=127.0.0.1:${httpsPort}`,
+      `--domain=${trustDomain}`,
+    ],
+    {
+      cwd,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        POD_NAMESPACE: ISTIO_NAMESPACE,
+        POD_NAME: "istiod-mesh-vm-test",
+        CLUSTER_ID: "Kubernetes",
+        INJECT_ENABLED: "false",
+        VALIDATION_WEBHOOK_CONFIG_NAME: "",
+        INJECTION_WEBHOOK_CONFIG_NAME: "",
+      },
+    },
+  );
+  running.add(child);
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  const readLog = () => readFile(logPath, "utf8").catch(() => "");
+
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    running.delete(child);
+    log.end();
+  };
+  const debug = async (path: string) => {
+    const r = await fetch(`http://127.0.0.1:${httpPort}${path}`, { signal: AbortSignal.timeout(10_000) });
+    const text = await r.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      // not JSON
+    }
+    return { status: r.status, body, text };
+  };
+
+  try {
+    const deadline = Date.now() + 90_000;
+    let rootCertPem = "";
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`istiod exited (${child.exitCode ?? child.signalCode})`);
+      try {
+        const ready = await fetch(`http://127.0.0.1:${httpPort}/ready`, {
+          signal: AbortSignal.timeout(2_000),
+        });
+        if (ready.ok) {
+          const cm = await cluster.request(
+            "GET",
+            `/api/v1/namespaces/${ISTIO_NAMESPACE}/configmaps/istio-ca-root-cert`,
+          );
+          rootCertPem = cm.status === 200 ? String(cm.body.data?.["root-cert.pem"] ?? "") : "";
+          if (rootCertPem.includes("BEGIN CERTIFICATE")) break;
+        }
+      } catch {
+        // not up yet
+      }
+      if (Date.now() > deadline) throw new Error("timed out (90 s) waiting for istiod to be ready");
+      await sleep(250);
+    }
+    return {
+      pid: child.pid ?? 0,
+      address,
+      port,
+      discoveryAddress,
+      rootCertPem,
+      httpPort,
+      debug,
+      log: readLog,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    const tail = (await readLog()).split("\n").slice(-40).join("\n");
+    throw new Error(`${(error as Error).message}\n--- istiod.log (tail)\n${tail}`, { cause: error });
+  }
+}
+
+/**
+ * The cluster with istiod in charge of the mesh root: `meshRootCaPem` is istiod's root, and
+ * createNamespace() publishes kube-root-ca.crt only, then waits for istiod's istio-ca-root-cert (the
+ * harness's stand-in root would race istiod's). stop() stops istiod, then the cluster.
+ */
+export function withIstiod(cluster: TestCluster, istiod: Istiod): TestCluster & { istiod: Istiod } {
+  return {
+    ...cluster,
+    meshRootCaPem: istiod.rootCertPem,
+    istiod,
+    async createNamespace(name: string): Promise<void> {
+      await ok(
+        cluster.request("POST", "/api/v1/namespaces", { metadata: { name } }),
+        `create namespace ${name}`,
+      );
+      await ok(
+        cluster.request("POST", `/api/v1/namespaces/${name}/configmaps`, {
+          metadata: { name: "kube-root-ca.crt" },
+          data: { "ca.crt": cluster.clusterCaPem },
+        }),
+        `create configmap ${name}/kube-root-ca.crt`,
+      );
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const cm = await cluster.request("GET", `/api/v1/namespaces/${name}/configmaps/istio-ca-root-cert`);
+        if (cm.status === 200 && cm.body.data?.["root-cert.pem"] === istiod.rootCertPem) return;
+        if (Date.now() > deadline)
+          throw new Error(`istiod did not publish istio-ca-root-cert in namespace ${name} within 30 s`);
+        await sleep(100);
+      }
+    },
+    async detach(): Promise<void> {
+      throw new Error("a cluster with istiod cannot be detached");
+    },
+    async stop(): Promise<void> {
+      await istiod.stop();
+      await cluster.stop();
+    },
+  };
+}
+
+// --- the agent image ----------------------------------------------------------------------------
+
+/** Image reference of the agent image, tagged with the module version it was built from. */
+export function agentImageRef(): string {
+  const { pilotAgent } = istioBinaries();
+  const version = readFileSync(join(pilotAgent, "../../module-version"), "utf8").trim();
+  // Tag = the commit of the pseudo-version (v0.0.0-<time>-<commit>).
+  return `localhost/mesh-vm-istio-agent:${version.split("-").pop()}`;
+}
+
+let tarball: Promise<string> | undefined;
+/** A root filesystem tarball of the agent image (built once per process in a temp dir). */
+function agentTarball(): Promise<string> {
+  tarball ??= (async () => {
+    const { pilotAgent } = istioBinaries();
+    const dir = await mkdtemp(join(tmpdir(), "mesh-vm-agent-image-"));
+    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+    const root = join(dir, "root");
+    // Istio's proxyv2 layout: the agent in /usr/local/bin, its writable config and data dirs.
+    for (const d of [
+      "usr/local/bin",
+      "etc/istio/proxy",
+      "etc/istio/config",
+      "var/lib/istio/data",
+      "var/run/secrets/istio",
+      "var/run/secrets/tokens",
+      "tmp",
+    ])
+      await mkdir(join(root, d), { recursive: true });
+    await chmod(join(root, "tmp"), 0o1777);
+    await copyFile(pilotAgent, join(root, "usr/local/bin/pilot-agent"));
+    await chmod(join(root, "usr/local/bin/pilot-agent"), 0o755);
+    await writeFile(
+      join(root, "etc/passwd"),
+      "root:x:0:0:root:/root:/sbin/nologin\nistio-proxy:x:1337:1337::/tmp:/sbin/nologin\n",
+    );
+    await writeFile(join(root, "etc/group"), "root:x:0:\nistio-proxy:x:1337:\n");
+    const tar = join(dir, "agent.tar");
+    await execFileAsync("tar", ["--numeric-owner", "--owner=0", "--group=0", "-C", root, "-cf", tar, "."]);
+    await rm(root, { recursive: true, force: true });
+    return tar;
+  })();
+  return tarball;
+}
+
+/**
+ * Imports the agent image into a test host's podman (no registry is reachable) and returns its reference.
+ * Entrypoint as in Istio's proxyv2 image (`/usr/local/bin/pilot-agent`), DISABLE_ENVOY=true.
+ */
+export async function installAgentImage(host: TestHost): Promise<string> {
+  const ref = agentImageRef();
+  const record = readRecord(host.id);
+  if (!record) throw new Error(`no record of test host ${host.name}`);
+  const tar = await agentTarball();
+  // The host's root is an overlay mounted on this machine too: what is written here shows up inside.
+  const inHost = `/var/tmp/mesh-vm-agent-${process.pid}.tar`;
+  await copyFile(tar, join(record.root, inHost));
+  try {
+    await host.run(
+      [
+        "podman import --quiet",
+        `--change 'ENTRYPOINT ["/usr/local/bin/pilot-agent"]'`,
+        "--change 'WORKDIR /'",
+        "--change 'ENV DISABLE_ENVOY=true'",
+        "--change 'LABEL org.opencontainers.image.title=mesh-vm-istio-agent'",
+        `${inHost} ${ref} >/dev/null`,
+      ].join(" "),
+    );
+  } finally {
+    await rm(join(record.root, inHost), { force: true });
+  }
+  return ref;
+}
