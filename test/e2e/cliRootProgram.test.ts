@@ -149,9 +149,29 @@ describe(
     });
 
     it("pulumi up runs both proxies and registers each WorkloadEntry only once its proxy is ready", async () => {
+      const loginsBefore = await logins();
       const r = await cli!.withEvents(["up", "--yes", "--skip-preview"]);
       assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
       assert.equal(await tokenRequests(), 2, "one TokenRequest per VM");
+      // One SSH session per remote step: each remote.Command dials its own connection.
+      const sessions = (await logins()).map((n, i) => n - loginsBefore[i]!);
+      const remoteSteps = ["ratings-vm-proxy-", "ratings-vm-2-proxy-"].map(
+        (prefix) =>
+          r.events.filter(
+            (e) =>
+              e.resourcePreEvent?.metadata.type === "command:remote:Command" &&
+              e.resourcePreEvent.metadata.urn.split("::").pop()!.startsWith(prefix),
+          ).length,
+      );
+      console.log(
+        `# first up: SSH sessions per VM ${sessions.join(", ")}; remote commands ${remoteSteps.join(", ")}`,
+      );
+      assert.deepEqual(sessions, remoteSteps, "as many SSH sessions as remote steps, on each host");
+      assert.deepEqual(
+        remoteSteps,
+        [7, 6],
+        "prepare, 4 files, container (+ hosts block where egress names are set)",
+      );
       const order = orderOf(r.events);
       for (const [i, name] of ["ratings-vm", "ratings-vm-2"].entries()) {
         const h = hosts[i]!;
