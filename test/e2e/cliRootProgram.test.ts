@@ -6,11 +6,10 @@
 // SSH sessions are counted in each host's sshd log (accepted logins), TokenRequests in the API server's audit log.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { parse } from "yaml";
 import { startCluster, type TestCluster } from "../harness/cluster";
 import { cliProject, repoRoot, type CliEvent, type CliProject } from "../harness/cli";
 import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
-import { isSdkDebugResponse, secretFindings, type KnownSecret } from "../harness/secrets";
+import { isSdkDebugResponse, knownSecrets, secretFindings } from "../harness/secrets";
 import { join } from "node:path";
 
 const NS = "bookinfo";
@@ -249,16 +248,7 @@ describe(
     });
 
     it("no token, private key or kubeconfig credential in the CLI's output, event logs or state", async () => {
-      const kube = parse(cluster!.kubeconfig) as { users: { user: Record<string, string> }[] };
-      const secrets: KnownSecret[] = [
-        ...tokens.map((value, i) => ({ label: `bootstrap token #${i}`, value })),
-        ...hosts.map((h) => ({ label: `admin key of ${h.name}`, value: h.adminPrivateKey.split("\n")[1]! })),
-        ...kube.users.flatMap((u) =>
-          Object.entries(u.user)
-            .filter(([, v]) => typeof v === "string")
-            .map(([k, value]) => ({ label: `kubeconfig ${k}`, value })),
-        ),
-      ];
+      const secrets = knownSecrets({ tokens: tokens, hosts, kubeconfig: cluster!.kubeconfig });
       assert.equal(tokens.length, 2, "tokens were collected");
       const state = (await cli!.ok(["stack", "export"])).stdout;
       assert.ok(cli!.transcript().length > 0 && cli!.events().length > 0 && state.length > 0, "all captured");
