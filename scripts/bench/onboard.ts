@@ -41,6 +41,12 @@ interface Phase {
   programMb?: number;
   /** Load average (1 min) at the end of the phase. */
   load: number;
+  /** Share of the machine's CPU time that was busy during the phase (all processes, %). */
+  cpuBusyPct: number;
+  /** CPU seconds of this process (the inline program and the bench) during the phase. */
+  programCpuS: number;
+  /** CPU seconds of the pulumi process tree (sampled: processes shorter than a sample are missed). */
+  engineCpuS?: number;
 }
 
 interface Row {
@@ -60,8 +66,8 @@ function rssOf(pid: number): number {
   }
 }
 
-/** Sum of the RSS of every `pulumi` child of this process and its descendants (plugins, the token minter). */
-function engineTreeRss(): number {
+/** Every `pulumi` child of this process and its descendants (plugins, the token minter). */
+function engineTree(): number[] {
   const children = new Map<number, number[]>();
   const comm = new Map<number, string>();
   for (const entry of readdirSync("/proc")) {
@@ -79,21 +85,56 @@ function engineTreeRss(): number {
     }
   }
   const roots = (children.get(process.pid) ?? []).filter((p) => comm.get(p) === "pulumi");
-  let total = 0;
+  const tree: number[] = [];
   const queue = [...roots];
   while (queue.length) {
     const pid = queue.pop()!;
-    total += rssOf(pid);
+    tree.push(pid);
     queue.push(...(children.get(pid) ?? []));
   }
-  return total;
+  return tree;
 }
 
-function startMemorySampler(): () => { engineMb: number; programMb: number } {
+/** utime + stime of a process in clock ticks (0 when it is gone). */
+function cpuTicksOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return 0;
+  }
+}
+
+/** [busy, total] jiffies of the whole machine (/proc/stat). */
+function machineCpu(): [number, number] {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return [total - f[3]! - f[4]!, total];
+}
+
+interface Usage {
+  engineMb: number;
+  programMb: number;
+  cpuBusyPct: number;
+  programCpuS: number;
+  engineCpuS: number;
+}
+
+/** Samples memory and CPU every 200 ms until stopped. */
+function startSampler(): () => Usage {
   let engine = 0;
   let program = 0;
+  const engineTicks = new Map<number, number>();
+  const [busy0, total0] = machineCpu();
+  const cpu0 = process.cpuUsage();
   const sample = () => {
-    engine = Math.max(engine, engineTreeRss());
+    const tree = engineTree();
+    engine = Math.max(
+      engine,
+      tree.reduce((sum, pid) => sum + rssOf(pid), 0),
+    );
+    for (const pid of tree) engineTicks.set(pid, Math.max(engineTicks.get(pid) ?? 0, cpuTicksOf(pid)));
     program = Math.max(program, process.memoryUsage().rss);
   };
   sample();
@@ -101,7 +142,17 @@ function startMemorySampler(): () => { engineMb: number; programMb: number } {
   return () => {
     clearInterval(timer);
     sample();
-    return { engineMb: engine / 2 ** 20, programMb: program / 2 ** 20 };
+    const [busy1, total1] = machineCpu();
+    const cpu = process.cpuUsage(cpu0);
+    const ticks = [...engineTicks.values()].reduce((a, b) => a + b, 0);
+    return {
+      engineMb: engine / 2 ** 20,
+      programMb: program / 2 ** 20,
+      cpuBusyPct: (100 * (busy1 - busy0)) / Math.max(1, total1 - total0),
+      programCpuS: (cpu.user + cpu.system) / 1e6,
+      // CPU of the tree's processes since they started; the engine starts with each operation. 100 ticks/s.
+      engineCpuS: ticks / 100,
+    };
   };
 }
 
@@ -123,20 +174,22 @@ class Counters {
     return { logins, tokens };
   }
   /** Runs one phase and measures it; `run` returns the number of remote commands it ran. */
-  async phase(run: () => Promise<number>, memory = true): Promise<Phase> {
+  async phase(run: () => Promise<number>, engine = true): Promise<Phase> {
     const before = await this.snapshot();
-    const stopSampler = memory ? startMemorySampler() : undefined;
+    const stopSampler = startSampler();
     const start = process.hrtime.bigint();
     const remoteCommands = await run();
     const wallS = Number(process.hrtime.bigint() - start) / 1e9;
-    const mem = stopSampler?.();
+    const { engineMb, programMb, cpuBusyPct, programCpuS, engineCpuS } = stopSampler();
     const after = await this.snapshot();
     return {
       wallS,
       sshLogins: after.logins - before.logins,
       remoteCommands,
       tokenRequests: after.tokens - before.tokens,
-      ...(mem ?? {}),
+      ...(engine ? { engineMb, programMb, engineCpuS } : {}),
+      programCpuS,
+      cpuBusyPct,
       load: loadavg()[0]!,
     };
   }
@@ -459,6 +512,23 @@ function table(rows: Row[]): string {
           `${base1 ? (b.first.wallS / base1).toFixed(2) : "–"} | ${(b.rerun.wallS / r.vms).toFixed(2)} | – | ${Math.max(b.first.load, b.rerun.load).toFixed(1)} |`,
       );
     }
+  }
+  lines.push(
+    "",
+    "| N | tool | phase | wall s | machine CPU busy % | program CPU s | engine CPU s |",
+    "|--:|---|---|--:|--:|--:|--:|",
+  );
+  const cpu = (n: number, tool: string, phase: string, p: Phase) =>
+    `| ${n} | ${tool} | ${phase} | ${p.wallS.toFixed(1)} | ${p.cpuBusyPct.toFixed(0)} | ${p.programCpuS.toFixed(1)} | ${
+      p.engineCpuS === undefined ? "–" : p.engineCpuS.toFixed(1)
+    } |`;
+  for (const r of rows) {
+    lines.push(cpu(r.vms, "mesh-vm", "up", r.meshVm.up), cpu(r.vms, "mesh-vm", "no-op up", r.meshVm.noop));
+    if (r.baseline)
+      lines.push(
+        cpu(r.vms, "baseline", "first run", r.baseline.first),
+        cpu(r.vms, "baseline", "re-run", r.baseline.rerun),
+      );
   }
   return lines.join("\n");
 }
