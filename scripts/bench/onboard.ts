@@ -1,0 +1,583 @@
+// The whole onboarding at fleet scale, side by side with a tctl-style baseline. For each N: a real kube-apiserver,
+// N test hosts and one stack of N MeshVms with `host` (prepare, token, files, stand-in proxy container, readiness,
+// hosts block), run through the real engine: preview, up, a no-op up, a port change on one VM, destroy. Then, on
+// the same hosts and cluster, what `tctl x sidecar-bootstrap --start-istio-proxy` does for each VM, one VM after
+// the other (TokenRequest, mkdir + one scp per file over one SSH connection, docker rm + docker run), twice.
+//   scripts/bench.sh onboard [N ...] [--parallel P] [--no-baseline]     (default N: 1 5 20)
+// Counted per phase: sshd's accepted logins on the hosts, remote commands (engine steps of type
+// command:remote:Command that were not `same`; for the baseline, the remote commands and scp copies it ran),
+// TokenRequests in the API server's audit log, and the peak RSS of the engine (the `pulumi` process tree: CLI,
+// provider plugins, the token minter) and of this Node.js process (which runs the inline program).
+import * as command from "@pulumi/command";
+import * as tls from "@pulumi/tls";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { execFile, spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { MeshVm } from "../../components";
+import { renderSidecarEnv } from "../../components/host/sidecarEnv";
+import { startCluster, type TestCluster } from "../../test/harness/cluster";
+import { createHosts, destroyHosts, type TestHost } from "../../test/harness/hosts";
+import { createTestStack, errors, kubernetesProvider, type TestStack } from "../../test/harness/pulumi";
+
+const execFileAsync = promisify(execFile);
+const NS = "bench";
+const SA = "bench-workload";
+const IMAGE = "localhost/mesh-vm-standin-proxy:test";
+/** tctl's default proxy-config-dir. */
+const BASELINE_DIR = "/tmp/istio-proxy";
+
+interface Phase {
+  wallS: number;
+  sshLogins: number;
+  remoteCommands: number;
+  tokenRequests: number;
+  /** Peak RSS (MB) of the pulumi process tree; undefined for the baseline. */
+  engineMb?: number;
+  /** Peak RSS (MB) of this process. */
+  programMb?: number;
+  /** Load average (1 min) at the end of the phase. */
+  load: number;
+  /** Share of the machine's CPU time that was busy during the phase (all processes, %). */
+  cpuBusyPct: number;
+  /** CPU seconds of this process (the inline program and the bench) during the phase. */
+  programCpuS: number;
+  /** CPU seconds of the pulumi process tree (sampled: processes shorter than a sample are missed). */
+  engineCpuS?: number;
+}
+
+interface Row {
+  vms: number;
+  meshVm: Record<"preview" | "up" | "noop" | "port" | "destroy", Phase>;
+  baseline?: Record<"first" | "rerun", Phase>;
+}
+
+// --- measurement --------------------------------------------------------------------------------------------
+
+/** RSS (bytes) of a process, 0 when it is gone. */
+function rssOf(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/statm`, "utf8").split(" ")[1]) * 4096;
+  } catch {
+    return 0;
+  }
+}
+
+/** Every `pulumi` child of this process and its descendants (plugins, the token minter). */
+function engineTree(): number[] {
+  const children = new Map<number, number[]>();
+  const comm = new Map<number, string>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const close = stat.lastIndexOf(")");
+      const ppid = Number(stat.slice(close + 2).split(" ")[1]);
+      comm.set(Number(entry), stat.slice(stat.indexOf("(") + 1, close));
+      const list = children.get(ppid) ?? [];
+      list.push(Number(entry));
+      children.set(ppid, list);
+    } catch {
+      // the process ended
+    }
+  }
+  const roots = (children.get(process.pid) ?? []).filter((p) => comm.get(p) === "pulumi");
+  const tree: number[] = [];
+  const queue = [...roots];
+  while (queue.length) {
+    const pid = queue.pop()!;
+    tree.push(pid);
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return tree;
+}
+
+/** utime + stime of a process in clock ticks (0 when it is gone). */
+function cpuTicksOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return 0;
+  }
+}
+
+/** [busy, total] jiffies of the whole machine (/proc/stat). */
+function machineCpu(): [number, number] {
+  const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return [total - f[3]! - f[4]!, total];
+}
+
+interface Usage {
+  engineMb: number;
+  programMb: number;
+  cpuBusyPct: number;
+  programCpuS: number;
+  engineCpuS: number;
+}
+
+/** Samples memory and CPU every 200 ms until stopped. */
+function startSampler(): () => Usage {
+  let engine = 0;
+  let program = 0;
+  const engineTicks = new Map<number, number>();
+  const [busy0, total0] = machineCpu();
+  const cpu0 = process.cpuUsage();
+  const sample = () => {
+    const tree = engineTree();
+    engine = Math.max(
+      engine,
+      tree.reduce((sum, pid) => sum + rssOf(pid), 0),
+    );
+    for (const pid of tree) engineTicks.set(pid, Math.max(engineTicks.get(pid) ?? 0, cpuTicksOf(pid)));
+    program = Math.max(program, process.memoryUsage().rss);
+  };
+  sample();
+  const timer = setInterval(sample, 200);
+  return () => {
+    clearInterval(timer);
+    sample();
+    const [busy1, total1] = machineCpu();
+    const cpu = process.cpuUsage(cpu0);
+    const ticks = [...engineTicks.values()].reduce((a, b) => a + b, 0);
+    return {
+      engineMb: engine / 2 ** 20,
+      programMb: program / 2 ** 20,
+      cpuBusyPct: (100 * (busy1 - busy0)) / Math.max(1, total1 - total0),
+      programCpuS: (cpu.user + cpu.system) / 1e6,
+      // CPU of the tree's processes since they started; the engine starts with each operation. 100 ticks/s.
+      engineCpuS: ticks / 100,
+    };
+  };
+}
+
+class Counters {
+  constructor(
+    private readonly cluster: TestCluster,
+    private readonly hosts: TestHost[],
+  ) {}
+  async snapshot(): Promise<{ logins: number; tokens: number }> {
+    const logins = (await Promise.all(this.hosts.map((h) => h.sshLogins()))).reduce((a, b) => a + b, 0);
+    const tokens = (await this.cluster.auditEvents()).filter(
+      (e) =>
+        e.objectRef?.resource === "serviceaccounts" &&
+        e.objectRef?.subresource === "token" &&
+        e.objectRef?.namespace === NS &&
+        e.verb === "create" &&
+        e.stage === "ResponseComplete",
+    ).length;
+    return { logins, tokens };
+  }
+  /** Runs one phase and measures it; `run` returns the number of remote commands it ran. */
+  async phase(run: () => Promise<number>, engine = true): Promise<Phase> {
+    const before = await this.snapshot();
+    const stopSampler = startSampler();
+    const start = process.hrtime.bigint();
+    const remoteCommands = await run();
+    const wallS = Number(process.hrtime.bigint() - start) / 1e9;
+    const { engineMb, programMb, cpuBusyPct, programCpuS, engineCpuS } = stopSampler();
+    const after = await this.snapshot();
+    return {
+      wallS,
+      sshLogins: after.logins - before.logins,
+      remoteCommands,
+      tokenRequests: after.tokens - before.tokens,
+      ...(engine ? { engineMb, programMb, engineCpuS } : {}),
+      programCpuS,
+      cpuBusyPct,
+      load: loadavg()[0]!,
+    };
+  }
+}
+
+/** Engine steps of type command:remote:Command that were not `same` (in a preview: planned, not run). */
+function remoteSteps(events: EngineEvent[]): number {
+  return events.filter((e) => {
+    const m = e.resourcePreEvent?.metadata;
+    return m && m.type === "command:remote:Command" && m.op !== "same";
+  }).length;
+}
+
+// --- mesh-vm ------------------------------------------------------------------------------------------------
+
+interface Knobs {
+  /** The port of VM 0 (the one-port change). */
+  port0: number;
+}
+
+function fleetProgram(cluster: TestCluster, hosts: TestHost[], knobs: Knobs) {
+  return async (): Promise<void> => {
+    const k8sProvider = kubernetesProvider("cluster", cluster.kubeconfig);
+    const providers = {
+      kubernetes: k8sProvider,
+      command: new command.Provider("command", {}),
+      tls: new tls.Provider("tls", {}),
+    };
+    for (const [i, host] of hosts.entries()) {
+      new MeshVm(
+        host.name,
+        {
+          namespace: NS,
+          address: host.address,
+          serviceAccount: SA,
+          labels: { app: host.name, class: "vm", version: "v1" },
+          ports: [{ name: "http", number: i === 0 ? knobs.port0 : 9080 }],
+          sshPort: host.sshPort,
+          host: {
+            hostKey: host.hostKey,
+            prepare: { admin: { user: host.adminUser, privateKey: host.adminPrivateKey } },
+            kubeconfig: cluster.kubeconfig,
+            proxyImage: IMAGE,
+            egressHostnames: ["reviews.bench.svc"],
+          },
+        },
+        { providers },
+      );
+    }
+  };
+}
+
+async function engineRun(
+  stack: TestStack,
+  op: "preview" | "up" | "destroy",
+  parallel: number | undefined,
+): Promise<number> {
+  const events: EngineEvent[] = [];
+  const opts = { onEvent: (e: EngineEvent) => events.push(e), color: "never" as const, parallel };
+  let result: { summary?: { result?: string } } | undefined;
+  try {
+    if (op === "preview") await stack.stack.preview(opts);
+    else if (op === "up") result = await stack.stack.up(opts);
+    else result = await stack.stack.destroy(opts);
+  } catch (error) {
+    throw new Error(`${op} failed: ${errors(events).join("\n") || String(error)}`);
+  }
+  if (result?.summary?.result && result.summary.result !== "succeeded") {
+    throw new Error(`${op}: ${result.summary.result}: ${errors(events).join("\n")}`);
+  }
+  return op === "preview" ? 0 : remoteSteps(events);
+}
+
+async function measureMeshVm(
+  cluster: TestCluster,
+  hosts: TestHost[],
+  counters: Counters,
+  parallel: number | undefined,
+): Promise<Row["meshVm"]> {
+  const knobs: Knobs = { port0: 9080 };
+  const stack = await createTestStack({
+    projectName: "mesh-vm-bench-onboard",
+    stackName: `onboard-${hosts.length}`,
+    program: fleetProgram(cluster, hosts, knobs),
+  });
+  let upDone = false;
+  try {
+    const preview = await counters.phase(() => engineRun(stack, "preview", parallel));
+    const up = await counters.phase(() => engineRun(stack, "up", parallel));
+    upDone = true;
+    const noop = await counters.phase(() => engineRun(stack, "up", parallel));
+    knobs.port0 = 9081;
+    const port = await counters.phase(() => engineRun(stack, "up", parallel));
+    const destroy = await counters.phase(() => engineRun(stack, "destroy", parallel));
+    upDone = false;
+    return { preview, up, noop, port, destroy };
+  } finally {
+    if (upDone) await stack.stack.destroy({ color: "never" }).catch(() => undefined);
+    await stack.dispose();
+  }
+}
+
+// --- baseline: what tctl x sidecar-bootstrap --start-istio-proxy does, one VM after the other ----------------
+
+interface BaselineContext {
+  cluster: TestCluster;
+  workDir: string;
+}
+
+function sshBase(host: TestHost, controlPath: string): string[] {
+  return [
+    "-F",
+    "/dev/null",
+    "-i",
+    host.adminPrivateKeyPath,
+    "-o",
+    "IdentitiesOnly=yes",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    `UserKnownHostsFile=${host.knownHostsPath}`,
+    "-o",
+    "GlobalKnownHostsFile=/dev/null",
+    "-o",
+    `ControlPath=${controlPath}`,
+    "-o",
+    "LogLevel=ERROR",
+    "-P",
+  ];
+}
+
+/** Starts an SSH control master; waits for the foreground ssh only (the master keeps no pipe of ours open). */
+function startMaster(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("ssh", args, { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`ssh master: ${code}: ${stderr}`)),
+    );
+  });
+}
+
+/** One VM, as tctl does it: a TokenRequest, then over one SSH connection mkdir, one copy per file, docker rm, run. */
+async function baselineVm(ctx: BaselineContext, host: TestHost): Promise<number> {
+  const { cluster } = ctx;
+  const token = await cluster.request("POST", `/api/v1/namespaces/${NS}/serviceaccounts/${SA}/token`, {
+    apiVersion: "authentication.k8s.io/v1",
+    kind: "TokenRequest",
+    spec: { audiences: ["istio-ca"], expirationSeconds: 86400 },
+  });
+  if (token.status !== 201) throw new Error(`TokenRequest: ${token.status} ${JSON.stringify(token.body)}`);
+  const istioRoot = await cluster.request("GET", `/api/v1/namespaces/${NS}/configmaps/istio-ca-root-cert`);
+  const k8sRoot = await cluster.request("GET", `/api/v1/namespaces/${NS}/configmaps/kube-root-ca.crt`);
+  const dir = await mkdtemp(join(ctx.workDir, `${host.name}-`));
+  const files: [string, string, number][] = [
+    [
+      "sidecar.env",
+      renderSidecarEnv(
+        {
+          name: host.name,
+          namespace: NS,
+          serviceAccount: SA,
+          address: host.address,
+          labels: { app: host.name, class: "vm", version: "v1" },
+        },
+        {},
+      ),
+      0o644,
+    ],
+    ["istio-ca.pem", istioRoot.body.data["root-cert.pem"] as string, 0o644],
+    ["k8s-ca.pem", k8sRoot.body.data["ca.crt"] as string, 0o644],
+    ["istio-token", token.body.status.token as string, 0o640],
+  ];
+  for (const [name, content, mode] of files) {
+    await writeFile(join(dir, name), content, { mode });
+    await chmod(join(dir, name), mode);
+  }
+  const control = join(dir, "ctl");
+  const base = sshBase(host, control);
+  const target = `${host.adminUser}@${host.address}`;
+  const port = String(host.sshPort);
+  const ssh = (remote: string) => execFileAsync("ssh", [...base.slice(0, -1), "-p", port, target, remote]);
+  let commands = 0;
+  // One connection (one login), as tctl's Go SSH client dials once per VM and opens a session per command.
+  await startMaster([...base.slice(0, -1), "-p", port, "-M", "-N", "-f", "-o", "ControlPersist=60", target]);
+  try {
+    await ssh(`mkdir -p ${BASELINE_DIR}`);
+    commands++;
+    for (const [name] of files) {
+      // The SCP sink protocol, as tctl's copy (-O: not SFTP); -p keeps the mode.
+      await execFileAsync("scp", [
+        ...base,
+        port,
+        "-O",
+        "-p",
+        join(dir, name),
+        `${target}:${BASELINE_DIR}/${name}`,
+      ]);
+      commands++;
+    }
+    await ssh("docker rm --force istio-proxy >/dev/null 2>&1 || true");
+    commands++;
+    await ssh(
+      [
+        "docker run -d --name istio-proxy --restart unless-stopped --network host",
+        `-v ${BASELINE_DIR}/istio-ca.pem:/var/run/secrets/istio/root-cert.pem`,
+        `-v ${BASELINE_DIR}/istio-token:/var/run/secrets/tokens/istio-token`,
+        `-v ${BASELINE_DIR}/k8s-ca.pem:/var/run/secrets/kubernetes.io/serviceaccount/ca.crt`,
+        `--env-file ${BASELINE_DIR}/sidecar.env ${IMAGE}`,
+        `proxy sidecar --serviceCluster ${host.name}.${NS} --concurrency 0 --proxyLogLevel info`,
+        "--proxyComponentLogLevel misc:info --trust-domain cluster.local",
+      ].join(" "),
+    );
+    commands++;
+  } finally {
+    await execFileAsync("ssh", [...base.slice(0, -1), "-p", port, "-O", "exit", target]).catch(
+      () => undefined,
+    );
+    await rm(dir, { recursive: true, force: true });
+  }
+  return commands;
+}
+
+async function measureBaseline(
+  cluster: TestCluster,
+  hosts: TestHost[],
+  counters: Counters,
+): Promise<NonNullable<Row["baseline"]>> {
+  const workDir = await mkdtemp(join(tmpdir(), "mesh-vm-bench-baseline-"));
+  const ctx = { cluster, workDir };
+  const sequential = async () => {
+    let commands = 0;
+    for (const host of hosts) commands += await baselineVm(ctx, host);
+    return commands;
+  };
+  try {
+    const first = await counters.phase(sequential, false);
+    const rerun = await counters.phase(sequential, false);
+    // Every container started (the stand-in gets ready within a second; tctl itself does not wait).
+    for (const host of hosts) {
+      const c = (await host.containers()).find((x) => x.name === "istio-proxy");
+      if (c?.state !== "running") throw new Error(`baseline: no running proxy on ${host.name}`);
+    }
+    return { first, rerun };
+  } finally {
+    await Promise.all(
+      hosts.map((h) =>
+        h.run(`docker rm -f istio-proxy >/dev/null 2>&1; rm -rf ${BASELINE_DIR}`, { check: false }),
+      ),
+    );
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+// --- one N --------------------------------------------------------------------------------------------------
+
+async function measure(cluster: TestCluster, n: number, opts: Options): Promise<Row> {
+  const t0 = Date.now();
+  const hosts = await createHosts(
+    Array.from({ length: n }, (_, i) => ({ name: `bench-${n}-${i}`, networks: ["vm"] })),
+  );
+  try {
+    // Untimed set-up, the same for both: podman's first-use initialisation on each fresh host (a VM with Docker
+    // has it long done); `docker rm --force` killing at once as Docker's does (podman stops first, and waits its
+    // 10 s stop timeout for the stand-in proxy, which runs as PID 1 and so ignores SIGTERM); and tctl's
+    // prerequisite that its SSH user may run docker.
+    await Promise.all(
+      hosts.map((h) =>
+        h.run(
+          [
+            "sed -i 's/^\\[engine\\]$/[engine]\\nstop_timeout = 0/' /etc/containers/containers.conf",
+            `usermod -aG docker ${h.adminUser}`,
+            `docker run --rm --entrypoint /bin/true ${IMAGE}`,
+          ].join(" && "),
+        ),
+      ),
+    );
+    console.error(`[bench] N=${n}: ${n} hosts ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const counters = new Counters(cluster, hosts);
+    const meshVm = await measureMeshVm(cluster, hosts, counters, opts.parallel);
+    console.error(`[bench] N=${n}: mesh-vm ${JSON.stringify(meshVm)}`);
+    const baseline = opts.baseline ? await measureBaseline(cluster, hosts, counters) : undefined;
+    if (baseline) console.error(`[bench] N=${n}: baseline ${JSON.stringify(baseline)}`);
+    return { vms: n, meshVm, ...(baseline ? { baseline } : {}) };
+  } finally {
+    await destroyHosts(hosts);
+  }
+}
+
+// --- table --------------------------------------------------------------------------------------------------
+
+const s = (p: Phase | undefined) =>
+  p ? `${p.wallS.toFixed(1)} s ${p.sshLogins}/${p.remoteCommands}/${p.tokenRequests}` : "–";
+
+function table(rows: Row[]): string {
+  const up1 = rows.find((r) => r.vms === 1)?.meshVm.up.wallS;
+  const base1 = rows.find((r) => r.vms === 1)?.baseline?.first.wallS;
+  const lines = [
+    "| N | tool | preview | up / first run | no-op up / re-run | one-port change | destroy | up(N)/up(1) | no-op s/VM | peak RSS engine / program MB | load |",
+    "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+  ];
+  for (const r of rows) {
+    const m = r.meshVm;
+    const phases = Object.values(m);
+    const engine = Math.max(...phases.map((p) => p.engineMb ?? 0));
+    const program = Math.max(...phases.map((p) => p.programMb ?? 0));
+    const load = Math.max(...phases.map((p) => p.load));
+    lines.push(
+      `| ${r.vms} | mesh-vm | ${s(m.preview)} | ${s(m.up)} | ${s(m.noop)} | ${s(m.port)} | ${s(m.destroy)} | ` +
+        `${up1 ? (m.up.wallS / up1).toFixed(2) : "–"} | ${(m.noop.wallS / r.vms).toFixed(2)} | ${engine.toFixed(0)} / ${program.toFixed(0)} | ${load.toFixed(1)} |`,
+    );
+    const b = r.baseline;
+    if (b) {
+      lines.push(
+        `| ${r.vms} | baseline (tctl-style) | – | ${s(b.first)} | ${s(b.rerun)} | – | – | ` +
+          `${base1 ? (b.first.wallS / base1).toFixed(2) : "–"} | ${(b.rerun.wallS / r.vms).toFixed(2)} | – | ${Math.max(b.first.load, b.rerun.load).toFixed(1)} |`,
+      );
+    }
+  }
+  lines.push(
+    "",
+    "| N | tool | phase | wall s | machine CPU busy % | program CPU s | engine CPU s |",
+    "|--:|---|---|--:|--:|--:|--:|",
+  );
+  const cpu = (n: number, tool: string, phase: string, p: Phase) =>
+    `| ${n} | ${tool} | ${phase} | ${p.wallS.toFixed(1)} | ${p.cpuBusyPct.toFixed(0)} | ${p.programCpuS.toFixed(1)} | ${
+      p.engineCpuS === undefined ? "–" : p.engineCpuS.toFixed(1)
+    } |`;
+  for (const r of rows) {
+    lines.push(cpu(r.vms, "mesh-vm", "up", r.meshVm.up), cpu(r.vms, "mesh-vm", "no-op up", r.meshVm.noop));
+    if (r.baseline)
+      lines.push(
+        cpu(r.vms, "baseline", "first run", r.baseline.first),
+        cpu(r.vms, "baseline", "re-run", r.baseline.rerun),
+      );
+  }
+  return lines.join("\n");
+}
+
+// --- main ---------------------------------------------------------------------------------------------------
+
+interface Options {
+  sizes: number[];
+  parallel?: number;
+  baseline: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  const opts: Options = { sizes: [], baseline: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--parallel") opts.parallel = Number(argv[++i]);
+    else if (a === "--no-baseline") opts.baseline = false;
+    else if (/^\d+$/.test(a)) opts.sizes.push(Number(a));
+    else throw new Error(`usage: onboard.ts [N ...] [--parallel P] [--no-baseline]; got "${a}"`);
+  }
+  if (opts.sizes.length === 0) opts.sizes = [1, 5, 20];
+  return opts;
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const cluster = await startCluster();
+  const rows: Row[] = [];
+  try {
+    await cluster.createNamespace(NS);
+    await cluster.createServiceAccount(NS, SA);
+    for (const n of opts.sizes) rows.push(await measure(cluster, n, opts));
+  } finally {
+    await cluster.stop();
+  }
+  console.log(
+    `mesh-vm onboarding benchmark: ${new Date().toISOString()}, ${
+      opts.parallel ? `--parallel ${opts.parallel}` : "engine default parallelism"
+    }, load average at the end ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")}, ${((Date.now() - started) / 1000).toFixed(0)} s in all`,
+  );
+  console.log("cells: wall seconds, then SSH logins / remote commands / TokenRequests in that phase\n");
+  console.log(table(rows));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
