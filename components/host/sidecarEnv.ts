@@ -94,9 +94,15 @@ export function hostOf(address: string): string {
   return colon > 0 && address.indexOf(":") === colon ? address.slice(0, colon) : address;
 }
 
-/** True for Kubernetes Service names (`svc.ns.svc`, `…svc.cluster.local`), which a VM cannot resolve by itself. */
+/**
+ * tctl's rule for a name only the cluster resolves: one or two labels (`istiod`, `istiod.istio-system`), or
+ * `<svc>.<ns>.svc`, `….svc.cluster`, `….svc.cluster.local`. (tctl's own caveat: a two-label public name such as
+ * `docker.io` counts as cluster-local too.)
+ */
 export function isClusterLocal(host: string): boolean {
-  return /\.svc$/.test(host) || /\.svc\./.test(host);
+  const labels = host.split(".");
+  const suffix = labels.slice(2).join(".");
+  return labels.length <= 2 || ["svc", "svc.cluster", "svc.cluster.local"].includes(suffix);
 }
 
 /** CA_SNI / PILOT_SNI rule: empty for a cluster-local address (reached via --add-host), else istiod's name. */

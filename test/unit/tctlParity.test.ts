@@ -1,0 +1,95 @@
+// A tctl user's WorkloadEntry YAML behaves as `tctl x sidecar-bootstrap` made it behave (issue #12): each test
+// feeds tctl-style YAML through fromManifests into a MeshVm with `host` (Pulumi mocks) and compares what the
+// proxy gets (sidecar.env, `docker run`) and the objects with what tctl renders for the same input.
+import "./helpers/pulumiMocks";
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { fromManifests, MeshVm } from "../../components";
+import type { MeshVmHostArgs, MeshVmProxyState } from "../../components";
+
+function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
+  return (o as unknown as { promise(): Promise<T> }).promise();
+}
+
+const KUBECONFIG =
+  "current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n" +
+  "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:6443'}}]\nusers: [{name: u, user: {token: t}}]\n";
+
+const baseHost: MeshVmHostArgs = {
+  hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey",
+  prepare: { admin: { user: "admin", privateKey: "ADMIN-KEY" } },
+  kubeconfig: KUBECONFIG,
+  proxyImageTag: "1.8.6",
+};
+
+interface WorkloadEntryParts {
+  apiVersion?: string;
+  /** Extra `metadata.annotations` lines (`key: value`). */
+  annotations?: string[];
+  /** `metadata.labels` lines. */
+  labels?: string[];
+  /** Replaces the `spec.address` line ("" drops it). */
+  address?: string;
+}
+
+/** A WorkloadEntry as the TSB guide has tctl users write it. */
+function tctlYaml(p: WorkloadEntryParts = {}): string {
+  const indent = (lines: string[]) => lines.map((l) => `    ${l}\n`).join("");
+  const labels = p.labels === undefined ? "" : `  labels:\n${indent(p.labels)}`;
+  const address =
+    p.address === undefined
+      ? "  address: 35.194.38.143\n"
+      : p.address === ""
+        ? ""
+        : `  address: ${p.address}\n`;
+  return `apiVersion: ${p.apiVersion ?? "networking.istio.io/v1beta1"}
+kind: WorkloadEntry
+metadata:
+  name: details-vm
+  namespace: bookinfo
+${labels}  annotations:
+    sidecar-bootstrap.istio.io/ssh-user: istio-proxy
+    sidecar-bootstrap.istio.io/proxy-config-dir: /etc/istio-proxy
+    sidecar-bootstrap.istio.io/proxy-image-hub: docker.io/tetrate
+    sidecar-bootstrap.istio.io/proxy-instance-ip: 10.128.0.3
+${indent(p.annotations ?? [])}spec:
+${address}  labels:
+    class: vm
+    app: details
+    version: v1
+  serviceAccount: bookinfo-details
+  network: vm-us-central1-a
+`;
+}
+
+let count = 0;
+
+/** Onboards the YAML with `host`; returns the proxy's state, its sidecar.env as a map and the MeshVm. */
+async function onboard(yaml: string, host: Partial<MeshVmHostArgs> = {}) {
+  const vm = new MeshVm(`tctl-${count++}`, { ...fromManifests(yaml), host: { ...baseHost, ...host } });
+  const proxy = (await valueOf(vm.proxy)) as MeshVmProxyState;
+  const env = Object.fromEntries(
+    proxy.sidecarEnv.split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+  );
+  return { vm, proxy, env, run: proxy.dockerRunCommand };
+}
+
+describe("tctl parity: CA_SNI / PILOT_SNI (#7)", () => {
+  it("treats one- and two-label istiod names as cluster-local, like tctl", async () => {
+    for (const [discoveryAddress, sni] of [
+      ["istiod.istio-system:15012", ""],
+      ["istiod:15012", ""],
+      ["istiod.istio-system.svc.cluster.local:15012", ""],
+      ["istiod.istio-system.svc.cluster:15012", ""],
+      ["istiod.example.com:15012", "istiod.istio-system.svc"],
+      ["istiod.istio-system.svc.example.com:15012", "istiod.istio-system.svc"],
+      ["203.0.113.9:15012", "istiod.istio-system.svc"],
+    ]) {
+      const { env } = await onboard(tctlYaml(), { mesh: { discoveryAddress } });
+      assert.equal(env.CA_ADDR, discoveryAddress);
+      assert.equal(env.CA_SNI, sni, `CA_SNI for ${discoveryAddress}`);
+      assert.equal(env.PILOT_SNI, sni, `PILOT_SNI for ${discoveryAddress}`);
+    }
+  });
+});
