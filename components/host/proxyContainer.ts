@@ -4,7 +4,7 @@ import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import { posix } from "node:path";
 import { istioDefaults } from "../mesh/settings";
-import { proxyImageDefaults } from "./defaults";
+import { proxyArgsDefaults, proxyImageDefaults } from "./defaults";
 import {
   MeshSettings,
   PROXY_CERTS_PATH,
@@ -14,6 +14,7 @@ import {
   isClusterLocal,
   istioNamespaceOf,
   serviceClusterOf,
+  workloadProxyConfigOf,
 } from "./sidecarEnv";
 
 /** File names inside `proxyConfigDir` (tctl's names; `certs/` is ours, see `proxyMounts`). */
@@ -52,7 +53,11 @@ export interface ProxyImageSettings {
 }
 
 export interface ProxyArgsSettings {
-  /** Envoy worker threads (0 = one per core). */
+  /**
+   * Envoy worker threads (0 = one per core). The WorkloadEntry's `proxy.istio.io/config` `concurrency` wins, as
+   * in tctl.
+   * @default 0
+   */
   concurrency?: number;
   /** `--proxyLogLevel` (default `info`). */
   logLevel?: string;
@@ -75,7 +80,10 @@ export function proxyImageOf(settings: ProxyImageSettings): string {
   return `${hub}/${settings.imageName || proxyImageDefaults.imageName}:${settings.tag || proxyImageDefaults.tag}`;
 }
 
-/** `proxy sidecar …` as tctl passes it (`--trust-domain` only on request, see `trustDomainFlag`). */
+/**
+ * `proxy sidecar …` as tctl passes it (`--trust-domain` only on request, see `trustDomainFlag`). `--concurrency`
+ * is the WorkloadEntry's `proxy.istio.io/config` `concurrency` (tctl clears the mesh's), else `settings`.
+ */
 export function proxyArgsOf(
   workload: WorkloadIdentity,
   mesh: MeshSettings,
@@ -84,13 +92,14 @@ export function proxyArgsOf(
   if (settings.args) {
     return [...settings.args];
   }
+  const workloadConcurrency = workloadProxyConfigOf(workload).concurrency as number | undefined | null;
   return [
     "proxy",
     "sidecar",
     "--serviceCluster",
     serviceClusterOf(workload),
     "--concurrency",
-    String(settings.concurrency ?? 0),
+    String(workloadConcurrency ?? settings.concurrency ?? proxyArgsDefaults.concurrency),
     "--proxyLogLevel",
     settings.logLevel || "info",
     "--proxyComponentLogLevel",

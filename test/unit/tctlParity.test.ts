@@ -93,3 +93,53 @@ describe("tctl parity: CA_SNI / PILOT_SNI (#7)", () => {
     }
   });
 });
+
+describe("tctl parity: proxy.istio.io/config (#1)", () => {
+  const annotated = tctlYaml({
+    annotations: [
+      "proxy.istio.io/config: |",
+      "  concurrency: 2",
+      "  statusPort: 15021",
+      "  proxyMetadata:",
+      '    ISTIO_META_DNS_CAPTURE: "true"',
+      "    B_KEY: b",
+    ],
+  });
+  const mesh = {
+    proxyConfig: { concurrency: 8, holdApplicationUntilProxyStarts: true, proxyMetadata: { MESH_KEY: "m" } },
+  };
+
+  it("merges it last into PROXY_CONFIG, its proxyMetadata into sidecar.env, its concurrency into --concurrency", async () => {
+    const { env, proxy, run } = await onboard(annotated, { mesh });
+    assert.deepEqual(proxy.sidecarEnv.split("\n").slice(0, 2), ["B_KEY=b", "ISTIO_META_DNS_CAPTURE=true"]);
+    assert.equal(env.MESH_KEY, undefined, "the annotation's proxyMetadata replaces the mesh's, as in tctl");
+    const pc = JSON.parse(env.PROXY_CONFIG!) as Record<string, unknown>;
+    assert.equal(pc.concurrency, 2);
+    assert.equal(pc.statusPort, 15021, "the annotation wins over tctl's defaults");
+    assert.equal(pc.holdApplicationUntilProxyStarts, true, "the mesh's fields stay");
+    assert.match(run, / --concurrency 2 /);
+  });
+
+  it("without it, the mesh's concurrency is cleared: --concurrency 0", async () => {
+    const { env, run } = await onboard(tctlYaml(), { mesh });
+    assert.equal(env.MESH_KEY, "m");
+    assert.equal((JSON.parse(env.PROXY_CONFIG!) as Record<string, unknown>).concurrency, undefined);
+    assert.match(run, / --concurrency 0 /);
+  });
+
+  it("refuses at preview a value the proxy could not use, naming the annotation", () => {
+    for (const [value, problem] of [
+      ["concurrency: many", /concurrency "many" is not a whole number >= 0/],
+      ["[a, b]", /is not a ProxyConfig map/],
+      ["proxyMetadata: {BAD-KEY: x}", /proxyMetadata key "BAD-KEY" is not an environment variable name/],
+    ] as const) {
+      const yaml = tctlYaml({ annotations: [`proxy.istio.io/config: "${value}"`] });
+      assert.throws(
+        () => new MeshVm(`tctl-bad-${count++}`, { ...fromManifests(yaml), host: baseHost }),
+        (e: Error) =>
+          /MeshVmArgs\.annotations\["proxy\.istio\.io\/config"\]: /.test(e.message) &&
+          problem.test(e.message),
+      );
+    }
+  });
+});
