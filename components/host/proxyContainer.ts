@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import { posix } from "node:path";
+import { workloadProxyAnnotations } from "../mesh/annotations";
 import { istioDefaults } from "../mesh/settings";
 import { proxyArgsDefaults, proxyImageDefaults } from "./defaults";
 import {
@@ -59,9 +60,17 @@ export interface ProxyArgsSettings {
    * @default 0
    */
   concurrency?: number;
-  /** `--proxyLogLevel` (default `info`). */
+  /**
+   * `--proxyLogLevel`, tctl's `values.global.proxy.logLevel`: the WorkloadEntry's `sidecar.istio.io/logLevel`
+   * wins, as in tctl.
+   * @default "info"
+   */
   logLevel?: string;
-  /** `--proxyComponentLogLevel` (default `misc:info`). */
+  /**
+   * `--proxyComponentLogLevel`, tctl's `values.global.proxy.componentLogLevel`: the WorkloadEntry's
+   * `sidecar.istio.io/componentLogLevel` wins, as in tctl.
+   * @default "misc:info"
+   */
   componentLogLevel?: string;
   /**
    * Also pass `--trust-domain <td>` as tctl does. Only older agents (Tetrate's 1.7/1.8 builds) know that flag;
@@ -70,6 +79,29 @@ export interface ProxyArgsSettings {
   trustDomainFlag?: boolean;
   /** Replaces the whole argument list after the image. */
   args?: string[];
+}
+
+/** The proxy's log levels (pilot-agent's `--proxyLogLevel` values). */
+export const proxyLogLevels = ["trace", "debug", "info", "warning", "error", "critical", "off"];
+
+/** Why `value` is not a `--proxyLogLevel`, or undefined. */
+export function logLevelProblem(value: string): string | undefined {
+  return proxyLogLevels.includes(value)
+    ? undefined
+    : `"${value}" is not a log level (${proxyLogLevels.join(", ")})`;
+}
+
+/** Why `value` is not a `--proxyComponentLogLevel` (`<component>:<level>,…`), or undefined. */
+export function componentLogLevelProblem(value: string): string | undefined {
+  for (const pair of value.split(",")) {
+    const [component, level, ...rest] = pair.split(":");
+    if (!/^[a-z][a-z0-9_]*$/.test(component ?? "") || level === undefined || rest.length > 0) {
+      return `"${pair}" is not <component>:<level>`;
+    }
+    const p = logLevelProblem(level);
+    if (p !== undefined) return p;
+  }
+  return undefined;
 }
 
 export function proxyImageOf(settings: ProxyImageSettings): string {
@@ -82,7 +114,8 @@ export function proxyImageOf(settings: ProxyImageSettings): string {
 
 /**
  * `proxy sidecar …` as tctl passes it (`--trust-domain` only on request, see `trustDomainFlag`). `--concurrency`
- * is the WorkloadEntry's `proxy.istio.io/config` `concurrency` (tctl clears the mesh's), else `settings`.
+ * is the WorkloadEntry's `proxy.istio.io/config` `concurrency` (tctl clears the mesh's), the log levels its
+ * `sidecar.istio.io/logLevel` / `componentLogLevel`; else `settings`, else tctl's defaults.
  */
 export function proxyArgsOf(
   workload: WorkloadIdentity,
@@ -93,6 +126,7 @@ export function proxyArgsOf(
     return [...settings.args];
   }
   const workloadConcurrency = workloadProxyConfigOf(workload).concurrency as number | undefined | null;
+  const annotations = workload.annotations ?? {};
   return [
     "proxy",
     "sidecar",
@@ -101,9 +135,11 @@ export function proxyArgsOf(
     "--concurrency",
     String(workloadConcurrency ?? settings.concurrency ?? proxyArgsDefaults.concurrency),
     "--proxyLogLevel",
-    settings.logLevel || "info",
+    annotations[workloadProxyAnnotations.logLevel] || settings.logLevel || proxyArgsDefaults.logLevel,
     "--proxyComponentLogLevel",
-    settings.componentLogLevel || "misc:info",
+    annotations[workloadProxyAnnotations.componentLogLevel] ||
+      settings.componentLogLevel ||
+      proxyArgsDefaults.componentLogLevel,
     ...(settings.trustDomainFlag ? ["--trust-domain", mesh.trustDomain || istioDefaults.trustDomain] : []),
   ];
 }

@@ -143,3 +143,35 @@ describe("tctl parity: proxy.istio.io/config (#1)", () => {
     }
   });
 });
+
+describe("tctl parity: sidecar.istio.io/logLevel and componentLogLevel (#2)", () => {
+  it("passes them as --proxyLogLevel / --proxyComponentLogLevel", async () => {
+    const yaml = tctlYaml({
+      annotations: [
+        "sidecar.istio.io/logLevel: debug",
+        "sidecar.istio.io/componentLogLevel: misc:error,upstream:debug",
+      ],
+    });
+    const { run } = await onboard(yaml);
+    assert.match(run, / --proxyLogLevel debug --proxyComponentLogLevel misc:error,upstream:debug$/);
+  });
+
+  it("defaults to info / misc:info without them", async () => {
+    const { run } = await onboard(tctlYaml());
+    assert.match(run, / --proxyLogLevel info --proxyComponentLogLevel misc:info$/);
+  });
+
+  it("refuses at preview a level the proxy does not know", () => {
+    const yaml = tctlYaml({
+      annotations: ["sidecar.istio.io/logLevel: verbose", "sidecar.istio.io/componentLogLevel: upstream"],
+    });
+    assert.throws(
+      () => new MeshVm(`tctl-bad-${count++}`, { ...fromManifests(yaml), host: baseHost }),
+      (e: Error) =>
+        /annotations\["sidecar\.istio\.io\/logLevel"\]: "verbose" is not a log level/.test(e.message) &&
+        /annotations\["sidecar\.istio\.io\/componentLogLevel"\]: "upstream" is not <component>:<level>/.test(
+          e.message,
+        ),
+    );
+  });
+});
