@@ -22,8 +22,9 @@ import type { MeshVmArgs, MeshVmBootArgs, MeshVmHostArgs, PlainMeshVmArgs } from
 import { vmBootArgsFromMeshVm } from "./meshVmBoot";
 import { vmProxyArgsFromMeshVm } from "./meshVmHost";
 import { resolveMeshVmArgs } from "./meshVmResolve";
-import { isValidated, throwIfIssues } from "./rules/issues";
+import { fieldNames, isValidated, throwIfIssues } from "./rules/issues";
 import { validateMeshVmBootArgs } from "./validation/boot";
+import { deliveryIssues } from "./validation/delivery";
 import { validateMeshVmHostArgs } from "./validation/host";
 import { validateMeshVmArgs } from "./validation/meshVm";
 import { schemaIssues } from "./validation/schema";
@@ -104,9 +105,14 @@ interface Prepared {
 }
 
 /** Validates (unless already done), resolves and renders; then checks the objects against the CRD schemas. */
-async function prepare(name: string, args: PlainMeshVmArgs, validated: boolean): Promise<Prepared> {
+async function prepare(
+  name: string,
+  args: PlainMeshVmArgs,
+  validated: boolean,
+  delivery: Pick<MeshVmArgs, "host" | "boot">,
+): Promise<Prepared> {
   const owner = `MeshVm "${name}"`;
-  if (!validated) throwIfIssues(owner, validateMeshVmArgs(args));
+  if (!validated) throwIfIssues(owner, [...validateMeshVmArgs(args), ...meshDeliveryIssues(args, delivery)]);
   const settings = resolveMeshVmArgs(name, args);
   const objects = renderMeshVmObjects(settings);
   const istioObjects = [
@@ -117,6 +123,14 @@ async function prepare(name: string, args: PlainMeshVmArgs, validated: boolean):
   ].filter((o): o is NonNullable<typeof o> => o !== undefined) as KubeObject<unknown>[];
   throwIfIssues(owner, await schemaIssues(owner, istioObjects));
   return { settings, objects };
+}
+
+/** The checks across the mesh inputs and `host` or `boot`, named as MeshVmArgs fields. */
+function meshDeliveryIssues(args: PlainMeshVmArgs, delivery: Pick<MeshVmArgs, "host" | "boot">) {
+  const { host, boot } = delivery;
+  const [settings, path] = host !== undefined ? [host, "host"] : [boot, "boot"];
+  if (settings === undefined) return [];
+  return deliveryIssues(args, settings, fieldNames("MeshVmArgs"), fieldNames(`MeshVmArgs.${path}`));
 }
 
 /**
@@ -130,6 +144,7 @@ function validateBeforeRegistering(name: string, args: MeshVmArgs): boolean {
   const plainKnown = isPlainKnown(meshArgs);
   throwIfIssues(`MeshVm "${name}"`, [
     ...(plainKnown ? validateMeshVmArgs(meshArgs as PlainMeshVmArgs) : []),
+    ...(plainKnown ? meshDeliveryIssues(meshArgs as PlainMeshVmArgs, { host, boot }) : []),
     ...(host === undefined ? [] : validateMeshVmHostArgs(host)),
     ...(boot === undefined ? [] : validateMeshVmBootArgs(boot, host !== undefined)),
   ]);
@@ -304,7 +319,7 @@ export class MeshVm extends pulumi.ComponentResource {
 
     const prepared = pulumi
       .output(meshArgs)
-      .apply((plain) => prepare(name, plain as PlainMeshVmArgs, validated));
+      .apply((plain) => prepare(name, plain as PlainMeshVmArgs, validated, { host, boot }));
     this.settings = prepared.settings;
     const objects = prepared.apply((p) => p.objects);
     this.objects = objects;

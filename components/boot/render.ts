@@ -83,7 +83,7 @@ export function buildBootPlan(inputs: BootPlanInputs): BootPlan {
   };
   const container: ContainerSpec = {
     name: inputs.containerName ?? "istio-proxy",
-    image: proxyImageOf(inputs.image ?? {}),
+    image: proxyImageOf(inputs.image ?? {}, inputs.workload),
     args: proxyArgsOf(inputs.workload, mesh, inputs.proxyArgs ?? {}),
     configDir,
     addHosts: addHostsOf(mesh, inputs.gatewayAddress),

@@ -34,7 +34,7 @@ export const OWNER_LABEL = "mesh-vm.owner";
 
 /** How the proxy image and its command line are chosen. */
 export interface ProxyImageSettings {
-  /** Full image reference; wins over hub/name/tag (like `sidecar.istio.io/proxyImage`). */
+  /** Full image reference; wins over hub/name/tag (the WorkloadEntry's `sidecar.istio.io/proxyImage` wins over it). */
   image?: string;
   /**
    * Registry/organisation (Tetrate's builds: `docker.io/tetrate`).
@@ -104,7 +104,15 @@ export function componentLogLevelProblem(value: string): string | undefined {
   return undefined;
 }
 
-export function proxyImageOf(settings: ProxyImageSettings): string {
+/**
+ * The proxy image as tctl chooses it: the WorkloadEntry's `sidecar.istio.io/proxyImage` (the whole image), else
+ * `settings.image`, else `<hub>/<imageName>:<tag>`.
+ */
+export function proxyImageOf(settings: ProxyImageSettings, workload?: WorkloadIdentity): string {
+  const annotated = workload?.annotations?.[workloadProxyAnnotations.proxyImage];
+  if (annotated) {
+    return annotated;
+  }
   if (settings.image) {
     return settings.image;
   }

@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { fromManifests, MeshVm } from "../../components";
 import type { MeshVmHostArgs, MeshVmProxyState } from "../../components";
+import { parseStackConfig, StackConfigError } from "../../components/stack/config";
 
 function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
   return (o as unknown as { promise(): Promise<T> }).promise();
@@ -64,6 +65,30 @@ ${address}  labels:
 }
 
 let count = 0;
+
+/** The issues `mesh-vm:manifests: [{ yaml, host }]` is refused with (host: baseHost's pinned key and login). */
+function stackConfigIssues(yaml: string, host: Record<string, unknown>): string {
+  try {
+    parseStackConfig({
+      stack: "dev",
+      values: {
+        "mesh-vm:kubeconfig": KUBECONFIG,
+        "mesh-vm:manifests": JSON.stringify([
+          {
+            yaml,
+            host: { hostKey: baseHost.hostKey, credentials: { agentSocketPath: "/run/agent" }, ...host },
+          },
+        ]),
+      },
+      secretKeys: new Set(["mesh-vm:kubeconfig"]),
+      env: {},
+    });
+  } catch (e) {
+    assert.ok(e instanceof StackConfigError, String(e));
+    return e.message;
+  }
+  return "";
+}
 
 /** Onboards the YAML with `host`; returns the proxy's state, its sidecar.env as a map and the MeshVm. */
 async function onboard(yaml: string, host: Partial<MeshVmHostArgs> = {}) {
@@ -173,5 +198,41 @@ describe("tctl parity: sidecar.istio.io/logLevel and componentLogLevel (#2)", ()
           e.message,
         ),
     );
+  });
+});
+
+describe("tctl parity: sidecar.istio.io/proxyImage (#3)", () => {
+  const yaml = tctlYaml({
+    annotations: ["sidecar.istio.io/proxyImage: registry.example/tetrate/proxyv2:1.8.6-p1"],
+  });
+
+  it("replaces the whole image", async () => {
+    const { proxy, run } = await onboard(yaml, { proxyImageTag: undefined });
+    assert.equal(proxy.proxyImage, "registry.example/tetrate/proxyv2:1.8.6-p1");
+    assert.match(run, / registry\.example\/tetrate\/proxyv2:1\.8\.6-p1 proxy sidecar /);
+  });
+
+  it("refuses it with a host image setting in the stack config too", () => {
+    assert.match(
+      stackConfigIssues(yaml, { proxyImageTag: "1.8.6" }),
+      /mesh-vm:manifests\[0\]\.host\.proxyImageTag: proxyImageTag is set while .*sidecar\.istio\.io\/proxyImage/,
+    );
+    assert.equal(stackConfigIssues(yaml, {}), "", "accepted without one");
+  });
+
+  it("refuses at preview a host image setting it would override", () => {
+    for (const host of [
+      { proxyImageTag: "1.8.6" },
+      { proxyImageTag: undefined, proxyImage: "x/proxyv2:1" },
+    ]) {
+      const setting = Object.keys(host).find((k) => host[k as keyof typeof host] !== undefined)!;
+      assert.throws(
+        () => new MeshVm(`tctl-bad-${count++}`, { ...fromManifests(yaml), host: { ...baseHost, ...host } }),
+        (e: Error) =>
+          e.message.includes(
+            `MeshVmArgs.host.${setting}: ${setting} is set while MeshVmArgs.annotations["sidecar.istio.io/proxyImage"] names the whole image`,
+          ),
+      );
+    }
   });
 });

@@ -1,0 +1,43 @@
+// Checks across MeshVm's mesh inputs and its delivery (`host` or `boot`): what the proxy on the VM takes from
+// the WorkloadEntry must agree with the delivery's own settings. Values that are still Outputs are checked
+// where they are used.
+import { workloadProxyAnnotations } from "../mesh/annotations";
+import type { MeshVmBootArgs, MeshVmHostArgs, PlainMeshVmArgs } from "../meshVmArgs";
+import { FieldName, issue, ValidationIssue } from "../rules/issues";
+
+/** The delivery settings these checks read (`host` and `boot` share them). */
+type Delivery = Pick<MeshVmHostArgs & MeshVmBootArgs, "proxyImage" | "proxyImageTag">;
+
+/** `sidecar.istio.io/proxyImage` names the whole image (tctl): a delivery image setting would be ignored. */
+function proxyImageIssues(
+  args: PlainMeshVmArgs,
+  delivery: Delivery,
+  field: FieldName,
+  deliveryField: FieldName,
+): ValidationIssue[] {
+  const key = workloadProxyAnnotations.proxyImage;
+  const annotated = args.annotations?.[key];
+  if (annotated === undefined) return [];
+  return (["proxyImage", "proxyImageTag"] as const)
+    .filter((k) => delivery[k] !== undefined)
+    .map((k) =>
+      issue(
+        deliveryField(k),
+        `${k} is set while ${field(`annotations["${key}"]`)} names the whole image ("${annotated}"), which wins as in tctl`,
+        `remove ${deliveryField(k)}, or the annotation`,
+      ),
+    );
+}
+
+/**
+ * Validates what the delivery takes from the mesh inputs; `field` names the mesh inputs, `deliveryField` those
+ * of `host` or `boot`.
+ */
+export function deliveryIssues(
+  args: PlainMeshVmArgs,
+  delivery: Delivery,
+  field: FieldName,
+  deliveryField: FieldName,
+): ValidationIssue[] {
+  return [...proxyImageIssues(args, delivery, field, deliveryField)];
+}
