@@ -132,6 +132,12 @@ export interface MeshVmArgs {
    */
   labels: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /**
+   * WorkloadEntry `metadata.labels` (the object's own labels, not the workload's): tctl reads
+   * `service.istio.io/canonical-name` / `canonical-revision` from them into the proxy's CANONICAL_SERVICE /
+   * CANONICAL_REVISION, and passes them, overlaid by `labels`, in ISTIO_METAJSON_LABELS.
+   */
+  metadataLabels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /**
    * Value of the `class` label added to `labels` when absent; empty string to add nothing.
    * @default "vm"
    */

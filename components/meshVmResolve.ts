@@ -108,6 +108,10 @@ export function resolveMeshVmArgs(defaultName: string, args: PlainMeshVmArgs): R
     createServiceAccount: args.createServiceAccount ?? meshVmDefaults.createServiceAccount,
     network: args.network,
     labels,
+    metadataLabels:
+      args.metadataLabels === undefined || Object.keys(args.metadataLabels).length === 0
+        ? undefined
+        : { ...args.metadataLabels },
     locality: args.locality,
     weight: args.weight,
     annotations: { ...(args.annotations ?? {}) },

@@ -134,7 +134,18 @@ export function readWorkloadEntryBody(
   we: Doc,
   out: ValidationIssue[],
 ): Record<string, number> {
-  allowedKeys(out, `${we.where}.metadata`, we.metadata, ["name", "namespace", "annotations"], "metadata");
+  allowedKeys(
+    out,
+    `${we.where}.metadata`,
+    we.metadata,
+    ["name", "namespace", "labels", "annotations"],
+    "metadata",
+  );
+  if (isObj(we.metadata["labels"])) {
+    args.metadataLabels = Object.fromEntries(
+      Object.entries(we.metadata["labels"]).map(([k, v]) => [k, String(v)]),
+    );
+  }
   const { annotations, bootstrap } = readAnnotations(we, out);
   if (Object.keys(annotations).length > 0) args.annotations = annotations;
   applyBootstrap(args, we, bootstrap, out);

@@ -170,6 +170,8 @@ export interface ResolvedMeshVm {
   createServiceAccount: boolean;
   network?: string;
   labels: Record<string, string>;
+  /** WorkloadEntry `metadata.labels`, when given. */
+  metadataLabels?: Record<string, string>;
   locality?: string;
   weight?: number;
   annotations: Record<string, string>;

@@ -49,6 +49,7 @@ const meshVmShape = {
   createServiceAccount: bool.optional(),
   network: text.optional(),
   labels: textMap.optional(),
+  metadataLabels: textMap.optional(),
   vmClassLabel: text.optional(),
   locality: text.optional(),
   weight: num.optional(),

@@ -4,6 +4,7 @@
 import "./helpers/pulumiMocks";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { parse } from "yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { fromManifests, MeshVm } from "../../components";
 import type { MeshVmHostArgs, MeshVmProxyState } from "../../components";
@@ -234,5 +235,42 @@ describe("tctl parity: sidecar.istio.io/proxyImage (#3)", () => {
           ),
       );
     }
+  });
+});
+
+describe("tctl parity: WorkloadEntry metadata.labels (#4)", () => {
+  const yaml = tctlYaml({
+    labels: [
+      "service.istio.io/canonical-name: details",
+      "service.istio.io/canonical-revision: v1-2",
+      "team: books",
+    ],
+  });
+
+  it("are accepted, kept on the object and read into CANONICAL_SERVICE / CANONICAL_REVISION", async () => {
+    const { vm, env } = await onboard(yaml);
+    const objects = await valueOf(vm.objects);
+    assert.deepEqual(objects.workloadEntry, parse(yaml), "the object renders as written");
+    assert.equal(env.CANONICAL_SERVICE, "details");
+    assert.equal(env.CANONICAL_REVISION, "v1-2");
+    assert.equal(
+      env.ISTIO_METAJSON_LABELS,
+      '{"app":"details","class":"vm","service.istio.io/canonical-name":"details",' +
+        '"service.istio.io/canonical-revision":"v1-2","team":"books","version":"v1"}',
+    );
+  });
+
+  it("without them CANONICAL_SERVICE / CANONICAL_REVISION stay empty, as tctl leaves them", async () => {
+    const { env } = await onboard(tctlYaml());
+    assert.equal(env.CANONICAL_SERVICE, "");
+    assert.equal(env.CANONICAL_REVISION, "");
+  });
+
+  it("refuses at preview a label Kubernetes would refuse", () => {
+    const args = fromManifests(tctlYaml({ labels: ['"bad key!": x'] }));
+    assert.throws(
+      () => new MeshVm(`tctl-bad-${count++}`, args),
+      /MeshVmArgs\.metadataLabels\["bad key!"\]: /,
+    );
   });
 });
