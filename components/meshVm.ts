@@ -8,6 +8,8 @@ import { stringify } from "yaml";
 import { isPlainKnown } from "./inputs";
 import {
   customResourceType,
+  legacyNetworkingApiVersions,
+  networkingV1,
   normaliseNetworkingApiVersion,
   servedNetworkingApiVersions,
 } from "./mesh/apiVersion";
@@ -334,6 +336,13 @@ export class MeshVm extends pulumi.ComponentResource {
           )
         : undefined;
     const apiVersion = normaliseNetworkingApiVersion(args.apiVersion) ?? d.apiVersion;
+    if (legacyNetworkingApiVersions.includes(apiVersion)) {
+      pulumi.log.info(
+        `renders its networking objects as ${apiVersion}, as chosen (tctl-era YAML); Istio still serves it, ` +
+          `${networkingV1} is the documented form since Istio 1.22: set apiVersion to switch (an in-place update)`,
+        this,
+      );
+    }
     const declare = meshObjectDeclarer(
       this,
       name,

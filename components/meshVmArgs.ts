@@ -164,8 +164,9 @@ export interface MeshVmArgs {
   /** WorkloadGroup settings. */
   workloadGroup?: MeshVmWorkloadGroupArgs;
   /**
-   * API version of the networking objects: `networking.istio.io/v1` (Istio >= 1.22) or
-   * `networking.istio.io/v1beta1` (older meshes; what the seeds use). `v1`/`v1beta1` are accepted. Switching
+   * API version of the networking objects: `networking.istio.io/v1` (Istio >= 1.22),
+   * `networking.istio.io/v1beta1` (older meshes; what the seeds use) or `networking.istio.io/v1alpha3`
+   * (tctl-era YAML; still served, preview points at v1). `v1`/`v1beta1`/`v1alpha3` are accepted. Switching
    * updates the objects in place. Plain value: it is part of the resource type.
    * @default "networking.istio.io/v1"
    */

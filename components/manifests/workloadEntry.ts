@@ -117,7 +117,7 @@ export function readApiVersion(args: PlainMeshVmArgs, we: Doc, out: ValidationIs
       issue(
         `${we.where}.apiVersion`,
         `"${we.apiVersion}" is not supported`,
-        "use networking.istio.io/v1 or networking.istio.io/v1beta1",
+        "use networking.istio.io/v1, v1beta1 or v1alpha3",
       ),
     );
   } else {

@@ -1,9 +1,9 @@
 // A tctl user's WorkloadEntry YAML behaves as `tctl x sidecar-bootstrap` made it behave (issue #12): each test
 // feeds tctl-style YAML through fromManifests into a MeshVm with `host` (Pulumi mocks) and compares what the
 // proxy gets (sidecar.env, `docker run`) and the objects with what tctl renders for the same input.
-import "./helpers/pulumiMocks";
+import { registrations } from "./helpers/pulumiMocks";
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, mock } from "node:test";
 import { parse } from "yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { fromManifests, MeshVm } from "../../components";
@@ -272,5 +272,55 @@ describe("tctl parity: WorkloadEntry metadata.labels (#4)", () => {
       () => new MeshVm(`tctl-bad-${count++}`, args),
       /MeshVmArgs\.metadataLabels\["bad key!"\]: /,
     );
+  });
+});
+
+describe("tctl parity: networking.istio.io/v1alpha3 (#5)", () => {
+  const sidecar = `apiVersion: networking.istio.io/v1alpha3
+kind: Sidecar
+metadata:
+  name: bookinfo-details-no-iptables
+  namespace: bookinfo
+spec:
+  egress:
+  - bind: 127.0.0.2
+    hosts:
+    - ./*
+  ingress:
+  - defaultEndpoint: 127.0.0.1:9080
+    port:
+      name: http
+      number: 9080
+      protocol: HTTP
+  workloadSelector:
+    labels:
+      app: details
+      class: vm
+`;
+  const yaml = `${tctlYaml({ apiVersion: "networking.istio.io/v1alpha3" })}---\n${sidecar}`;
+
+  it("is accepted and rendered as chosen, and preview says so", async () => {
+    const info = mock.method(pulumi.log, "info");
+    try {
+      const { vm } = await onboard(yaml);
+      const objects = await valueOf(vm.objects);
+      assert.deepEqual(
+        objects.workloadEntry,
+        parse(tctlYaml({ apiVersion: "networking.istio.io/v1alpha3" })),
+      );
+      assert.deepEqual(objects.sidecar, parse(sidecar));
+      await valueOf(vm.workloadEntryName);
+      const we = registrations.find((r) => r.name === `tctl-${count - 1}-workloadentry`);
+      assert.equal(we?.type, "kubernetes:networking.istio.io/v1alpha3:WorkloadEntry");
+      const messages = info.mock.calls.map((c) => String(c.arguments[0]));
+      assert.ok(
+        messages.some((m) =>
+          /renders its networking objects as networking\.istio\.io\/v1alpha3, as chosen/.test(m),
+        ),
+        messages.join("\n"),
+      );
+    } finally {
+      info.mock.restore();
+    }
   });
 });
