@@ -30,6 +30,21 @@ function proxyImageIssues(
 }
 
 /**
+ * The proxy on the VM needs the WorkloadEntry address (tctl: IDENTITY_IP, HOST_IP, the default SSH host), which
+ * Istio lets a WorkloadEntry with a `network` omit.
+ */
+function addressIssues(args: PlainMeshVmArgs, field: FieldName, deliveryField: FieldName): ValidationIssue[] {
+  if (args.address !== undefined && args.address !== "") return [];
+  return [
+    issue(
+      field("address"),
+      `the proxy on the VM (${deliveryField("")}) needs the WorkloadEntry address (spec.address: IDENTITY_IP, HOST_IP and the default SSH host)`,
+      `set ${field("address")} to the address pods reach the VM on, e.g. its IP`,
+    ),
+  ];
+}
+
+/**
  * Validates what the delivery takes from the mesh inputs; `field` names the mesh inputs, `deliveryField` those
  * of `host` or `boot`.
  */
@@ -39,5 +54,8 @@ export function deliveryIssues(
   field: FieldName,
   deliveryField: FieldName,
 ): ValidationIssue[] {
-  return [...proxyImageIssues(args, delivery, field, deliveryField)];
+  return [
+    ...addressIssues(args, field, deliveryField),
+    ...proxyImageIssues(args, delivery, field, deliveryField),
+  ];
 }

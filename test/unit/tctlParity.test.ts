@@ -324,3 +324,28 @@ spec:
     }
   });
 });
+
+describe("tctl parity: a WorkloadEntry without spec.address (#6)", () => {
+  const yaml = tctlYaml({ address: "" });
+
+  it("is fine for the mesh objects alone (it has a network)", () => {
+    assert.doesNotThrow(() => new MeshVm(`tctl-${count++}`, fromManifests(yaml)));
+  });
+
+  it("fails at preview, before anything registers, naming the field and the fix, when the proxy is onboarded", () => {
+    const before = registrations.length;
+    assert.throws(
+      () => new MeshVm(`tctl-bad-${count++}`, { ...fromManifests(yaml), host: baseHost }),
+      (e: Error) =>
+        e.message.includes(
+          "MeshVmArgs.address: the proxy on the VM (MeshVmArgs.host) needs the WorkloadEntry address (spec.address: " +
+            "IDENTITY_IP, HOST_IP and the default SSH host); set MeshVmArgs.address to the address pods reach the VM on",
+        ) && !e.message.includes("serializing"),
+    );
+    assert.equal(registrations.length, before, "nothing was registered");
+    assert.match(
+      stackConfigIssues(yaml, {}),
+      /mesh-vm:manifests\[0\]\.address: the proxy on the VM \(mesh-vm:manifests\[0\]\.host\) needs the WorkloadEntry address/,
+    );
+  });
+});
