@@ -86,7 +86,7 @@ export function buildBootPlan(inputs: BootPlanInputs): BootPlan {
     image: proxyImageOf(inputs.image ?? {}, inputs.workload),
     args: proxyArgsOf(inputs.workload, mesh, inputs.proxyArgs ?? {}),
     configDir,
-    addHosts: addHostsOf(mesh, inputs.gatewayAddress),
+    addHosts: addHostsOf(inputs.workload, mesh, inputs.gatewayAddress),
     owner,
   };
   const digest = containerDigest(container, contents);

@@ -10,10 +10,10 @@ import {
   MeshSettings,
   PROXY_CERTS_PATH,
   WorkloadIdentity,
-  discoveryAddressOf,
   hostOf,
   isClusterLocal,
   istioNamespaceOf,
+  proxyConfigOf,
   serviceClusterOf,
   workloadProxyConfigOf,
 } from "./sidecarEnv";
@@ -152,24 +152,65 @@ export function proxyArgsOf(
   ];
 }
 
+/** The addresses and SNIs of the merged ProxyConfig the proxy dials (tctl's candidates for `--add-host`). */
+function proxyConfigAddresses(proxyConfig: Record<string, unknown>): unknown[] {
+  const at = (...path: string[]): unknown =>
+    path.reduce<unknown>(
+      (v, k) => (typeof v === "object" && v !== null ? (v as Record<string, unknown>)[k] : undefined),
+      proxyConfig,
+    );
+  return [
+    at("discoveryAddress"),
+    at("tracing", "zipkin", "address"),
+    at("tracing", "lightstep", "address"),
+    at("tracing", "datadog", "address"),
+    at("tracing", "tlsSettings", "sni"),
+    at("envoyAccessLogService", "address"),
+    at("envoyAccessLogService", "tlsSettings", "sni"),
+    at("envoyMetricsService", "address"),
+    at("envoyMetricsService", "tlsSettings", "sni"),
+    at("zipkinAddress"),
+  ];
+}
+
+/** Why `gatewayAddress` cannot carry `--add-host` entries (it is not an IP), or undefined. */
+export function gatewayAddressProblem(gatewayAddress: string): string | undefined {
+  return isIP(gatewayAddress) !== 0
+    ? undefined
+    : `"${gatewayAddress}" is not an IP: docker --add-host maps istiod's names to an IP (tctl instead ` +
+        "rewrote the cluster-local addresses to the gateway's name, which only Tetrate's proxy builds follow)";
+}
+
 /**
- * `--add-host` entries: when istiod is reached through a gateway IP, every cluster-local name the proxy dials
- * (istiod, the discovery and CA addresses) in its four spellings maps to that IP. None for a DNS gateway.
+ * `--add-host` entries, as tctl makes them when istiod is reached through a gateway IP: every cluster-local name
+ * the proxy dials (istiod's canonical name, the merged ProxyConfig's discovery, tracing, access-log and metrics
+ * addresses and SNIs, including the WorkloadEntry's `proxy.istio.io/config`, and the CA address), in its four
+ * spellings `<svc>.<ns>[.svc[.cluster[.local]]]` (a one-label name is in the workload's namespace), sorted and
+ * de-duplicated. A gateway that is not an IP is an error (see `gatewayAddressProblem`).
  */
-export function addHostsOf(mesh: MeshSettings, gatewayAddress: string | undefined): string[] {
-  if (!gatewayAddress || isIP(gatewayAddress) === 0) {
+export function addHostsOf(
+  workload: WorkloadIdentity,
+  mesh: MeshSettings,
+  gatewayAddress: string | undefined,
+): string[] {
+  if (!gatewayAddress) {
     return [];
   }
-  const hosts = new Set<string>([`istiod.${istioNamespaceOf(mesh)}.svc`, hostOf(discoveryAddressOf(mesh))]);
-  if (mesh.caAddress) {
-    hosts.add(hostOf(mesh.caAddress));
+  const problem = gatewayAddressProblem(gatewayAddress);
+  if (problem !== undefined) {
+    throw new Error(`gatewayAddress ${problem}; use the gateway's IP`);
   }
+  const candidates = [
+    `istiod.${istioNamespaceOf(mesh)}.svc:15012`,
+    ...proxyConfigAddresses(proxyConfigOf(workload, mesh)),
+    mesh.caAddress,
+  ];
   const aliases = new Set<string>();
-  for (const host of hosts) {
-    if (!isClusterLocal(host)) {
-      continue;
-    }
-    const [svc, ns] = host.split(".");
+  for (const candidate of candidates) {
+    if (typeof candidate !== "string" || candidate === "") continue;
+    const host = hostOf(candidate);
+    if (isIP(host) !== 0 || !isClusterLocal(host)) continue;
+    const [svc, ns = workload.namespace] = host.split(".");
     for (const suffix of ["", ".svc", ".svc.cluster", ".svc.cluster.local"]) {
       aliases.add(`${svc}.${ns}${suffix}`);
     }

@@ -337,7 +337,7 @@ function declareContainer(
         image: proxyImageOf(image, w),
         args: proxyArgsOf(w, m, proxyArgs),
         configDir: dir,
-        addHosts: addHostsOf(m, gateway),
+        addHosts: addHostsOf(w, m, gateway),
         owner: who,
       };
       const digest = containerDigest(spec, {

@@ -349,3 +349,74 @@ describe("tctl parity: a WorkloadEntry without spec.address (#6)", () => {
     );
   });
 });
+
+describe("tctl parity: --add-host through a gateway (#8)", () => {
+  const addHosts = (run: string) => [...run.matchAll(/--add-host (\S+)/g)].map((m) => m[1]);
+  const spellings = (svc: string, ns: string) =>
+    ["", ".svc", ".svc.cluster", ".svc.cluster.local"].map((s) => `${svc}.${ns}${s}`);
+
+  it("maps istiod, the discovery, tracing, access-log and metrics addresses and the CA, sorted and de-duplicated", async () => {
+    const yaml = tctlYaml({
+      annotations: [
+        "proxy.istio.io/config: |",
+        "  tracing:",
+        "    zipkin: {address: 'zipkin.istio-system:9411'}",
+        "    tlsSettings: {sni: tracing.tsb-system.svc}",
+        "  envoyAccessLogService: {address: 'als.tsb-system.svc.cluster.local:11800'}",
+        "  envoyMetricsService: {address: 'otel:4317'}",
+      ],
+    });
+    const { run, env } = await onboard(yaml, {
+      gatewayAddress: "203.0.113.5",
+      mesh: {
+        caAddress: "istiod.istio-system.svc:15012",
+        proxyConfig: { discoveryAddress: "istiod-canary.istio-system.svc:15012" },
+      },
+    });
+    assert.equal(env.CA_ADDR, "istiod.istio-system.svc:15012");
+    assert.equal(
+      (JSON.parse(env.PROXY_CONFIG!) as Record<string, unknown>).discoveryAddress,
+      "istiod-canary.istio-system.svc:15012",
+    );
+    // tctl sorts the names, then maps each to the gateway IP.
+    const names = [
+      ...spellings("als", "tsb-system"),
+      ...spellings("istiod-canary", "istio-system"),
+      ...spellings("istiod", "istio-system"),
+      ...spellings("otel", "bookinfo"),
+      ...spellings("tracing", "tsb-system"),
+      ...spellings("zipkin", "istio-system"),
+    ].sort();
+    assert.deepEqual(
+      addHosts(run),
+      names.map((n) => `${n}:203.0.113.5`),
+    );
+  });
+
+  it("maps a revisioned istiod's discovery address, which CA_ADDR follows", async () => {
+    const { run, env } = await onboard(tctlYaml(), {
+      gatewayAddress: "203.0.113.5",
+      mesh: { proxyConfig: { discoveryAddress: "istiod-1-8-6.istio-system.svc:15012" } },
+    });
+    assert.equal(env.CA_ADDR, "istiod-1-8-6.istio-system.svc:15012");
+    assert.ok(addHosts(run).includes("istiod-1-8-6.istio-system.svc:203.0.113.5"), run);
+  });
+
+  it("refuses a DNS-name gateway at preview, saying how to get tctl's behaviour", () => {
+    const args = { ...fromManifests(tctlYaml()), host: { ...baseHost, gatewayAddress: "gw.example.com" } };
+    assert.throws(
+      () => new MeshVm(`tctl-bad-${count++}`, args),
+      (e: Error) =>
+        e.message.includes('MeshVmArgs.host.gatewayAddress: "gw.example.com" is not an IP') &&
+        e.message.includes('set MeshVmArgs.host.mesh.discoveryAddress to "gw.example.com:15012"'),
+    );
+  });
+
+  it("gets tctl's addresses and SNIs for a DNS gateway from an explicit discovery address", async () => {
+    const { run, env } = await onboard(tctlYaml(), { mesh: { discoveryAddress: "gw.example.com:15012" } });
+    assert.equal(env.CA_ADDR, "gw.example.com:15012");
+    assert.equal(env.CA_SNI, "istiod.istio-system.svc");
+    assert.equal(env.PILOT_SNI, "istiod.istio-system.svc");
+    assert.deepEqual(addHosts(run), []);
+  });
+});
