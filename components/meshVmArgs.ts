@@ -202,10 +202,19 @@ export interface MeshVmArgs {
   scpPath?: pulumi.Input<string>;
   /**
    * Directory on the VM for sidecar.env, istio-ca.pem, istio-token and the agent's certificates: the seeds'
-   * (survives reboots), written as an annotation. tctl's default: `/tmp/istio-proxy`.
-   * @default "/etc/istio-proxy"
+   * (survives reboots). Written as an annotation when set, and when it differs from tctl's default
+   * (`/tmp/istio-proxy`, lost at reboot).
+   * @default "/etc/istio-proxy" (`/tmp/istio-proxy` with `tctlDefaults`)
    */
   proxyConfigDir?: pulumi.Input<string>;
+  /**
+   * Unset bootstrap settings take tctl's defaults instead of MeshVm's, without an annotation: `proxyConfigDir`
+   * is tctl's `/tmp/istio-proxy` (the only default that differs). `fromManifests` sets it for a WorkloadEntry
+   * without the proxy-config-dir annotation, so the object renders as it was and the VM keeps its directory.
+   * Plain value.
+   * @default false
+   */
+  tctlDefaults?: boolean;
   /**
    * Image hub of the proxy image (e.g. `docker.io/tetrate`). tctl's default: the mesh's hub, else this.
    * @default "docker.io/istio"

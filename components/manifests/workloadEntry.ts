@@ -3,7 +3,6 @@
 // cannot silently fall back to a default.
 import {
   bootstrapAnnotations,
-  bootstrapDefaults,
   bootstrapSettingFor,
   meshExpansionConfigMapAnnotation,
   sidecarBootstrapPrefix,
@@ -85,8 +84,10 @@ function applyBootstrap(
   }
   if (bootstrap["sshUser"] !== undefined) args.sshUser = bootstrap["sshUser"];
   if (bootstrap["scpPath"] !== undefined) args.scpPath = bootstrap["scpPath"];
-  // Without the annotation tctl used its own default: keep that directory (MeshVm's default differs).
-  args.proxyConfigDir = bootstrap["proxyConfigDir"] ?? bootstrapDefaults.proxyConfigDir;
+  // Without the annotation tctl used its own default: keep that directory (MeshVm's default differs), and keep
+  // the object without the annotation. With it, the annotation is rendered as written, even tctl's default.
+  if (bootstrap["proxyConfigDir"] !== undefined) args.proxyConfigDir = bootstrap["proxyConfigDir"];
+  else args.tctlDefaults = true;
   if (bootstrap["proxyImageHub"] !== undefined) args.proxyImageHub = bootstrap["proxyImageHub"];
   if (bootstrap["proxyContainerName"] !== undefined)
     args.proxyContainerName = bootstrap["proxyContainerName"];

@@ -76,6 +76,7 @@ const meshVmShape = {
   sshUser: text.optional(),
   scpPath: text.optional(),
   proxyConfigDir: text.optional(),
+  tctlDefaults: bool.optional(),
   proxyImageHub: text.optional(),
   proxyInstanceIp: text.optional(),
   proxyContainerName: text.optional(),

@@ -420,3 +420,27 @@ describe("tctl parity: --add-host through a gateway (#8)", () => {
     assert.deepEqual(addHosts(run), []);
   });
 });
+
+describe("tctl parity: proxy-config-dir round trip (#9)", () => {
+  it("keeps an explicit /tmp/istio-proxy annotation on the rendered WorkloadEntry", async () => {
+    const yaml = tctlYaml().replace(
+      "proxy-config-dir: /etc/istio-proxy",
+      "proxy-config-dir: /tmp/istio-proxy",
+    );
+    const { vm, run } = await onboard(yaml);
+    const objects = await valueOf(vm.objects);
+    assert.deepEqual(objects.workloadEntry, parse(yaml));
+    assert.match(run, /--env-file \/tmp\/istio-proxy\/sidecar\.env /);
+  });
+
+  it("without the annotation, uses tctl's /tmp/istio-proxy and adds no annotation", async () => {
+    const yaml = tctlYaml().replace(
+      "    sidecar-bootstrap.istio.io/proxy-config-dir: /etc/istio-proxy\n",
+      "",
+    );
+    const { vm, run } = await onboard(yaml);
+    const objects = await valueOf(vm.objects);
+    assert.deepEqual(objects.workloadEntry, parse(yaml));
+    assert.match(run, /--env-file \/tmp\/istio-proxy\/sidecar\.env /);
+  });
+});
