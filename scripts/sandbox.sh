@@ -4,10 +4,11 @@
 # .sandbox/ (override: MESH_VM_SANDBOX_DIR) and is removed by `down`.
 # Usage: scripts/sandbox.sh [up|down|status]   (default: up)
 #   up      install what is missing (Debian packages, toolchain, npm dependencies), start the test bed
-#           detached, `pulumi preview` + `pulumi up`, print where to look. Re-running it on a running
-#           sandbox converges the stack again.
+#           detached, run the root program with the toolchain's `pulumi` CLI (`pulumi preview`, then
+#           `pulumi up`: both VMs onboarded, proxies ready, WorkloadEntries registered), print where to
+#           look. Re-running it on a running sandbox converges the stack again (no changes).
 #   down    `pulumi destroy`, then stop every process and remove every namespace, mount and file it made.
-#   status  what runs.
+#   status  what runs, and whether each proxy is ready.
 # Needs root: the VM hosts are network namespaces.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"

@@ -208,7 +208,8 @@ ensure_pulumi() {
 #   tls              resource  @pulumi/tls                   ../shared/thirdparty (idem)
 #   kubernetes       resource  @pulumi/kubernetes            Go module proxy: the commit behind the SDK's tag
 #   language-nodejs  language  the pulumi CLI                ../shared/thirdparty, placed next to `pulumi`
-#   language-yaml    language  PULUMI_YAML_VERSION           Go module proxy (only for the multi-language check)
+#   language-yaml    language  PULUMI_YAML_VERSION           Go module proxy, placed next to `pulumi` (the
+#                                                            multi-language test: a YAML program using MeshVm)
 PLUGINS=(command tls kubernetes language-nodejs language-yaml)
 declare -A PLUGIN_SOURCE=([command]=thirdparty [tls]=thirdparty [kubernetes]=goproxy
   [language-nodejs]=thirdparty [language-yaml]=goproxy)
@@ -232,7 +233,7 @@ plugin_path() {
   local name=$1 v=$2
   case "$name" in
     language-nodejs) echo "$(pulumi_bin_dir)/pulumi-language-nodejs" ;;
-    language-yaml) echo "$MESH_VM_CACHE/pulumi-yaml/v$v/bin/pulumi-language-yaml" ;;
+    language-yaml) echo "$(pulumi_bin_dir)/pulumi-language-yaml" ;;
     *) echo "$PULUMI_HOME_DIR/plugins/resource-$name-v$v/pulumi-resource-$name" ;;
   esac
 }
@@ -290,11 +291,10 @@ build_kubernetes() {
 
 build_language_yaml() {
   local v=$1 final tmp
-  final=$(dirname "$(dirname "$(plugin_path language-yaml "$v")")")
+  final=$(plugin_path language-yaml "$v")
   tmp=$(new_tmp "$final")
-  mkdir -p "$tmp/out/bin"
-  GOBIN="$tmp/out/bin" go install "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml@v$v"
-  finish "$tmp/out" "$final"
+  GOBIN="$tmp" go install "github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml@v$v"
+  mv "$tmp/pulumi-language-yaml" "$final" # same file system: atomic
   rm -rf "$tmp"
 }
 
@@ -308,7 +308,7 @@ ensure_plugin() {
   if ambient=$(ambient_pulumi_dir); then
     case "$name" in
       language-nodejs) [ -x "$ambient/pulumi-language-nodejs" ] && return 0 ;;
-      language-yaml) ;;
+      language-yaml) [ -x "$ambient/pulumi-language-yaml" ] && return 0 ;;
       *)
         if PULUMI_HOME="$PULUMI_HOME_DIR" "$ambient/pulumi" plugin install resource "$name" "$v" >&2; then
           log "installed the $name plugin v$v with the pulumi on PATH"
@@ -395,7 +395,7 @@ ensure_etcd() {
 print_env() {
   cat <<EOF
 export MESH_VM_CACHE='$MESH_VM_CACHE'
-export PATH='$NODE_DIR/bin:$(pulumi_bin_dir):$(dirname "$(plugin_path language-yaml "$PULUMI_YAML_VERSION")")':"\$PATH"
+export PATH='$NODE_DIR/bin:$(pulumi_bin_dir)':"\$PATH"
 export PULUMI_HOME='$PULUMI_HOME_DIR'
 export MESH_VM_KUBE_APISERVER='$KUBE_DIR/bin/kube-apiserver'
 export MESH_VM_ETCD='$ETCD_DIR/bin/etcd'

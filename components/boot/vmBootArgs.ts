@@ -3,7 +3,6 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { ProxyArgsSettings, ProxyImageSettings } from "../host/proxyContainer";
 import type { ReadinessSettings } from "../host/proxyScripts";
 import type { MeshSettings, WorkloadIdentity } from "../host/sidecarEnv";
-import type { Inputs } from "../host/vmProxyArgs";
 
 /** Bootstrap token of a VM that onboards itself at boot. */
 export interface BootTokenArgs {
@@ -37,9 +36,9 @@ export interface BootReadyCheckArgs {
 
 export interface VmBootArgs {
   /** The WorkloadEntry identity and addresses (as for VmProxy). */
-  workload: pulumi.Input<Inputs<WorkloadIdentity>>;
+  workload: pulumi.Input<WorkloadIdentity>;
   /** Mesh settings for sidecar.env and the proxy arguments. */
-  mesh?: pulumi.Input<Inputs<MeshSettings>>;
+  mesh?: pulumi.Input<MeshSettings>;
   /** kubeconfig used to mint the token (secret). */
   kubeconfig: pulumi.Input<string>;
   kubeContext?: pulumi.Input<string>;
@@ -54,8 +53,8 @@ export interface VmBootArgs {
   dockerGroup?: pulumi.Input<string>;
   proxyConfigDir?: pulumi.Input<string>;
   proxyContainerName?: pulumi.Input<string>;
-  image?: pulumi.Input<Inputs<ProxyImageSettings>>;
-  proxyArgs?: pulumi.Input<Inputs<ProxyArgsSettings>>;
+  image?: pulumi.Input<ProxyImageSettings>;
+  proxyArgs?: pulumi.Input<ProxyArgsSettings>;
   gatewayAddress?: pulumi.Input<string>;
   egressHostnames?: pulumi.Input<pulumi.Input<string>[]>;
   egressBindAddress?: pulumi.Input<string>;

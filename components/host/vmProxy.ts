@@ -423,6 +423,15 @@ function createRegistrationGate(
   );
 }
 
+/** The SSH identity of the proxy steps (a named type: Pulumi's component analyzer needs one per output). */
+export interface SshIdentity {
+  user: string;
+  host: string;
+  port: number;
+  /** The generated key's public half, when `prepare` installed one. */
+  publicKey?: string;
+}
+
 /**
  * The proxy on one VM: host preparation, bootstrap token, files, container, `/etc/hosts` block.
  * Resources that register the VM in the mesh should `dependsOn: [vmProxy.registrationGate]`: they are then
@@ -450,12 +459,7 @@ export class VmProxy extends pulumi.ComponentResource {
   /** The managed `/etc/hosts` block ("" when none). */
   public readonly hostsBlock: pulumi.Output<string>;
   /** The SSH identity used for the proxy steps: user, host, port, and the public key when one was generated. */
-  public readonly sshIdentity: pulumi.Output<{
-    user: string;
-    host: string;
-    port: number;
-    publicKey?: string;
-  }>;
+  public readonly sshIdentity: pulumi.Output<SshIdentity>;
 
   /**
    * `value`, carrying a dependency on the ready proxy (known at preview). Resources whose inputs go through it

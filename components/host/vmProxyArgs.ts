@@ -57,9 +57,9 @@ export interface VmProxyArgs {
    * labels, annotations). Pass a created ServiceAccount's `metadata.name` as `serviceAccount` so that the token
    * is minted after it exists.
    */
-  workload: pulumi.Input<Inputs<WorkloadIdentity>>;
+  workload: pulumi.Input<WorkloadIdentity>;
   /** Mesh settings for sidecar.env and the proxy arguments. */
-  mesh?: pulumi.Input<Inputs<MeshSettings>>;
+  mesh?: pulumi.Input<MeshSettings>;
   /**
    * kubeconfig (YAML or JSON) used to mint the token; kept secret. Its credentials travel with the request, so a
    * change of them also re-mints: a kubeconfig embedding a short-lived token would re-mint at every `up` (use a
@@ -86,9 +86,9 @@ export interface VmProxyArgs {
    */
   proxyContainerName?: pulumi.Input<string>;
   /** Proxy image: full `image`, or `hub` + `imageName` + `tag`. */
-  image?: pulumi.Input<Inputs<ProxyImageSettings>>;
+  image?: pulumi.Input<ProxyImageSettings>;
   /** Proxy command-line settings. */
-  proxyArgs?: pulumi.Input<Inputs<ProxyArgsSettings>>;
+  proxyArgs?: pulumi.Input<ProxyArgsSettings>;
   /** Gateway IP istiod is reached through (adds `--add-host` entries for istiod's cluster-local names). */
   gatewayAddress?: pulumi.Input<string>;
   /** Mesh host names the VM's applications call; kept as one `/etc/hosts` block pointing at `egressBindAddress`. */

@@ -1,23 +1,23 @@
 // The local sandbox (run through scripts/sandbox.sh, which installs what it needs first):
 //   up      start the test bed detached (API server with Istio CRDs, two VM hosts), write the `sandbox`
-//           stack config (the seeds' ratings example on both VMs), `pulumi preview`, `pulumi up`, and
-//           print what was created, where to look and how to tear down. On a running sandbox, `up`
+//           stack config (the seeds' ratings example on both VMs, each with its host), then run the
+//           repository's root program with the real `pulumi` CLI (`pulumi preview`, `pulumi up`), and
+//           print what was created (both proxies ready, both WorkloadEntries registered), where to look
+//           and how to tear down. On a running sandbox, `up`
 //           reuses the test bed and converges the stack again (a second `up` changes nothing); on a
 //           broken one (a process gone), it tears that down first and starts afresh.
 //   down    `pulumi destroy` (while the cluster runs; bounded), then stop hosts and cluster by PID and
 //           remove the sandbox dir. Safe to run twice and after a failed `up`.
-//   status  what runs.
-import type { Stack } from "@pulumi/pulumi/automation";
+//   status  what runs, the mesh objects, and whether each proxy is ready.
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
 import type { TestCluster } from "../../test/harness/cluster";
 import { leftovers } from "../../test/harness/hosts";
-import { missingHostPlugins } from "./plugins";
-import { sandboxProgram } from "./program";
-import { hostHalfSkipped, meshObjects, printGuide, proxyReady, shown } from "./report";
-import { sandboxStack, writeStackConfig } from "./stack";
+import { meshObjects, printGuide, proxyReady, shown } from "./report";
+import { prepareProject, pulumiRunning, pulumiStreamed, writeStackConfig, type PulumiRun } from "./stack";
 import { NAMESPACE, sandboxStackConfig, sandboxVms } from "./stackConfig";
-import { readState, SandboxPaths, writeState, type SandboxState } from "./state";
+import { readState, repoRoot, SandboxPaths, writeState, type SandboxState } from "./state";
 import {
   attachRunningCluster,
   clusterProcesses,
@@ -32,18 +32,14 @@ import {
 const log = (line: string): void => console.error(`[sandbox] ${line}`);
 const DESTROY_TIMEOUT_MS = 5 * 60_000;
 
-/** Streams the engine's output to the terminal. */
-const engineOutput = {
-  onOutput: (out: string): void => void process.stdout.write(out),
-  color: process.stdout.isTTY ? ("always" as const) : ("never" as const),
-};
+/** A failed CLI run as one line. */
+function failed(what: string, run: PulumiRun): string {
+  if (run.timedOut) return `${what} timed out (interrupted)`;
+  return `${what} failed (exit ${run.code ?? "by signal"}; its errors are above)`;
+}
 
 async function up(paths: SandboxPaths): Promise<number> {
   const started = Date.now();
-  const missing = missingHostPlugins();
-  const onboardHosts = missing.length === 0;
-  if (!onboardHosts) console.log(hostHalfSkipped(missing));
-
   let state = readState(paths);
   let cluster: TestCluster | undefined;
   let reused = false;
@@ -70,8 +66,6 @@ async function up(paths: SandboxPaths): Promise<number> {
     }
   }
   state = state!;
-  state.missingPlugins = missing;
-  writeState(paths, state);
 
   try {
     const adminKeys: Record<string, string> = {};
@@ -80,29 +74,34 @@ async function up(paths: SandboxPaths): Promise<number> {
       vms: sandboxVms(state.hosts),
       kubeconfig: cluster!.kubeconfig,
       adminKeys,
-      onboardHosts,
     });
-    const stack = await sandboxStack(paths, sandboxProgram);
+    await prepareProject(paths);
     await writeStackConfig(paths, config);
-    log(`stack "sandbox": config in ${shown(paths.stackFile)}${onboardHosts ? "" : " (mesh side only)"}`);
+    log(
+      `stack "sandbox": ${shown(paths.projectDir)}/Pulumi.yaml runs the root program ${shown(join(repoRoot, "index.ts"))}; config in ${shown(paths.stackFile)}`,
+    );
 
-    log("pulumi preview");
-    await stack.preview({ ...engineOutput, diff: false });
-    log("pulumi up");
-    await stack.up(engineOutput);
+    const preview = await pulumiStreamed(paths, ["preview"]);
+    if (preview.code !== 0) throw new Error(failed("pulumi preview", preview));
+    // The preview above is the dry run: the update itself needs no second one.
+    const update = await pulumiStreamed(paths, ["up", "--yes", "--skip-preview"]);
+    if (update.code !== 0) throw new Error(failed("pulumi up", update));
 
-    await printGuide({
+    const onboarded = await printGuide({
       paths,
       state,
       cluster: cluster!,
-      onboardHosts,
-      missing,
       seconds: (Date.now() - started) / 1000,
       reused,
     });
+    if (!onboarded) {
+      log("pulumi up succeeded but not every proxy is ready or WorkloadEntry registered (see above).");
+      log("The test bed keeps running so you can look; `scripts/sandbox.sh down` removes everything.");
+      return 1;
+    }
     return 0;
   } catch (error) {
-    console.error(engineError(error));
+    log((error as Error).message);
     log("the stack did not converge; the test bed keeps running so you can look (see above).");
     log("Fix and run `scripts/sandbox.sh up` again, or `scripts/sandbox.sh down` to remove everything.");
     return 1;
@@ -111,28 +110,21 @@ async function up(paths: SandboxPaths): Promise<number> {
   }
 }
 
-/** The engine's own error lines of a failed operation (the Automation API repeats its whole command line). */
-function engineError(error: unknown): string {
-  const text = String((error as Error).message ?? error);
-  const lines = [...new Set(text.split("\n").filter((l) => /^error:/.test(l.trim())))];
-  return lines.length > 0 ? lines.join("\n") : text;
-}
-
 async function destroyStack(paths: SandboxPaths, cluster: TestCluster): Promise<void> {
   if (!existsSync(paths.stackFile) || !existsSync(paths.backendDir)) return;
-  let stack: Stack;
   try {
-    stack = await sandboxStack(paths, sandboxProgram);
+    // The same project dir and stack (re-written: the repository may have moved since `up`).
+    await prepareProject(paths);
   } catch (error) {
-    log(`cannot open the stack, skipping destroy: ${(error as Error).message}`);
+    log(`cannot open the stack, skipping pulumi destroy: ${(error as Error).message}`);
     return;
   }
-  log("pulumi destroy");
   try {
-    await stack.destroy({ ...engineOutput, signal: AbortSignal.timeout(DESTROY_TIMEOUT_MS) });
-  } catch (error) {
+    const run = await pulumiStreamed(paths, ["destroy", "--yes", "--skip-preview"], DESTROY_TIMEOUT_MS);
     // The cluster and hosts go anyway: nothing the stack made outlives them.
-    log(`pulumi destroy failed (removing the test bed anyway): ${engineError(error)}`);
+    if (run.code !== 0) log(`${failed("pulumi destroy", run)}: removing the test bed anyway`);
+  } catch (error) {
+    log(`pulumi destroy could not run (removing the test bed anyway): ${(error as Error).message}`);
   } finally {
     await cluster.detach();
   }
@@ -189,19 +181,21 @@ async function status(paths: SandboxPaths): Promise<number> {
     await cluster.detach();
     console.log(`  mesh objects in ${NAMESPACE}: ${objects.length ? objects.join(", ") : "none"}`);
   }
-  const proxiesExpected = state.missingPlugins?.length === 0;
   for (const h of state.hosts) {
     const running = hostRunning(h.id);
-    const proxy =
-      running && proxiesExpected
-        ? `; proxy ${(await proxyReady(h.addresses.vm!)) ? "ready" : "NOT ready"} at ${h.addresses.vm}:15021`
-        : "";
     console.log(
-      `  host ${h.name}: ${running ? "running" : "NOT running"} (${Object.values(h.addresses).join(", ")}; netns ${h.netns}${proxy})`,
+      `  host ${h.name}: ${running ? "running" : "NOT running"} (${Object.values(h.addresses).join(", ")}; netns ${h.netns})`,
     );
   }
-  if (state.missingPlugins?.length) {
-    console.log(`  host half skipped: provider plugin(s) missing: ${state.missingPlugins.join(", ")}`);
+  // Where each proxy binds (ratings-vm's address, ratings-vm-2's proxy instance IP), as a user checks it.
+  if (state.hosts.length === 2) {
+    for (const vm of sandboxVms(state.hosts)) {
+      const at = vm.proxyInstanceIp ?? vm.address;
+      const ready = hostRunning(vm.host.id) && (await proxyReady(at));
+      console.log(
+        `  proxy on ${vm.name}: ${ready ? "READY" : "NOT READY"} (http://${at}:15021/healthz/ready)`,
+      );
+    }
   }
   const whole = testbedRunning(state);
   console.log(
@@ -221,6 +215,12 @@ async function main(): Promise<void> {
     console.error("usage: scripts/sandbox.sh [up|down|status]");
     process.exit(2);
   }
+  // Ctrl-C reaches a running pulumi too (same process group): it cancels its operation; wait for it rather
+  // than exit under it.
+  process.on("SIGINT", () => {
+    if (pulumiRunning()) log("interrupted: waiting for pulumi to cancel (Ctrl-C again stops it at once)");
+    else process.exit(130);
+  });
   const code = await command(paths);
   // Detached processes are unref'd; exit now rather than wait for stray handles.
   process.exit(code);

@@ -1,6 +1,6 @@
-// What the sandbox prints: the skipped host half (prominently, at the start and the end), what was
-// created (objects read back from the API server, proxies' readiness read from the hosts), where to
-// look and how to tear down. Commands shown carry no secret: the API token is read from a file.
+// What the sandbox prints: what was created (objects read back from the API server, each proxy's
+// readiness read from its host, each WorkloadEntry's registration), where to look and how to tear down.
+// Commands shown carry no secret: the API token and the passphrase are read from files.
 import { relative } from "node:path";
 import type { TestCluster } from "../../test/harness/cluster";
 import { NAMESPACE, SERVICE_ACCOUNT, sandboxVms } from "./stackConfig";
@@ -12,20 +12,6 @@ const RULE = "=".repeat(100);
 export function shown(path: string): string {
   const rel = relative(repoRoot, path);
   return rel.startsWith("..") ? path : rel;
-}
-
-export function hostHalfSkipped(missing: string[]): string {
-  return [
-    RULE,
-    "HOST HALF SKIPPED: the stack declares the mesh side only (WorkloadEntry, Sidecar, ServiceEntry);",
-    "no SSH step runs and no proxy is started on the two VM hosts.",
-    `Why: the provider plugin(s) ${missing.join(" and ")} are missing from the toolchain: the Go module`,
-    "proxy this machine reaches does not serve their source, and plugin downloads are off.",
-    "On a machine that has them (e.g. a normal Pulumi install: scripts/toolchain.sh then uses the `pulumi`",
-    "on PATH and the plugins are downloaded) the same command onboards both hosts: host key pinned, proxy",
-    "user and files prepared over SSH, bootstrap token minted, stand-in proxy container started and ready.",
-    RULE,
-  ].join("\n");
 }
 
 /** Mesh objects of the sandbox namespace, as the API server lists them ("Kind/name"). */
@@ -58,14 +44,22 @@ export interface Guide {
   paths: SandboxPaths;
   state: SandboxState;
   cluster: TestCluster;
-  onboardHosts: boolean;
-  missing: string[];
   /** Seconds `up` took. */
   seconds: number;
   reused: boolean;
 }
 
-export async function printGuide(g: Guide): Promise<void> {
+/** The WorkloadEntry `name` of the sandbox namespace as registered (its address), or undefined. */
+export async function workloadEntryAddress(cluster: TestCluster, name: string): Promise<string | undefined> {
+  const r = await cluster.request(
+    "GET",
+    `/apis/networking.istio.io/v1/namespaces/${NAMESPACE}/workloadentries/${name}`,
+  );
+  return r.status === 200 ? String(r.body.spec?.address ?? "") : undefined;
+}
+
+/** Prints the guide; true when both proxies are ready and both WorkloadEntries registered. */
+export async function printGuide(g: Guide): Promise<boolean> {
   const { paths, state, cluster } = g;
   const vms = sandboxVms(state.hosts);
   const objects = await meshObjects(cluster);
@@ -88,16 +82,22 @@ export async function printGuide(g: Guide): Promise<void> {
     say(`  VM host ${vm.name}: ${parts.join(", ")}`);
   }
   say(`  stack "sandbox" (root program): ${objects.length ? objects.join(", ") : "NO mesh objects found"}`);
-  if (g.onboardHosts) {
-    for (const vm of vms) {
-      const at = vm.proxyInstanceIp ?? vm.address;
-      say(
-        `  proxy on ${vm.name}: ${(await proxyReady(at)) ? "READY" : "NOT READY"} (http://${at}:15021/healthz/ready)`,
-      );
-    }
-  } else {
-    say("  proxies: none (host half skipped, see below)");
+  let onboarded = true;
+  for (const vm of vms) {
+    const at = vm.proxyInstanceIp ?? vm.address;
+    const ready = await proxyReady(at);
+    const registered = await workloadEntryAddress(cluster, vm.name);
+    onboarded &&= ready && registered !== undefined;
+    say(`  proxy on ${vm.name}: ${ready ? "READY" : "NOT READY"} (http://${at}:15021/healthz/ready)`);
+    say(
+      `  WorkloadEntry ${NAMESPACE}/${vm.name}: ${registered !== undefined ? `registered (address ${registered})` : "NOT registered"}`,
+    );
   }
+  say(
+    onboarded
+      ? `  both VMs onboarded: proxies ready, WorkloadEntries registered`
+      : "  NOT every VM is onboarded (see above)",
+  );
   say();
   say("Where to look:");
   say(
@@ -114,15 +114,16 @@ export async function printGuide(g: Guide): Promise<void> {
       `  ${" ".repeat(vm.name.length)}  curl -s http://${vm.proxyInstanceIp ?? vm.address}:15021/healthz/ready`,
     );
   }
-  say("  stack outputs and config (pulumi CLI from the toolchain):");
-  say(
-    `    eval "$(scripts/toolchain.sh env)"; PULUMI_CONFIG_PASSPHRASE_FILE=${shown(paths.passphrase)} pulumi -C ${shown(paths.projectDir)} stack output --stack sandbox`,
-  );
+  // The passphrase file's path absolute: `pulumi -C` reads it after changing into the project dir.
+  say("  the stack with the pulumi CLI (the toolchain's; the root program runs through it):");
+  say(`    eval "$(scripts/toolchain.sh env)"; export PULUMI_CONFIG_PASSPHRASE_FILE=${paths.passphrase}`);
+  say(`    pulumi -C ${shown(paths.projectDir)} stack output --stack sandbox`);
+  say(`    pulumi -C ${shown(paths.projectDir)} preview --stack sandbox     # the dry run: no changes`);
   say(`  stack file: ${shown(paths.stackFile)}; logs: ${shown(paths.clusterDir)}/{etcd,kube-apiserver}.log`);
   say();
   say("Tear down (stops every process, removes namespaces, mounts and " + shown(paths.dir) + "/):");
   say("  scripts/sandbox.sh down        # or: npm run sandbox:down");
   say(RULE);
-  if (!g.onboardHosts) lines.push(hostHalfSkipped(g.missing));
   console.log(lines.join("\n"));
+  return onboarded;
 }

@@ -1,14 +1,17 @@
-// The `sandbox` stack through the Automation API: the toolchain's pulumi CLI, a file backend and a
-// passphrase secrets provider inside the sandbox dir, and an inline program (run in this process: the
-// toolchain here has no Node.js language host, and the inline program is the root program's own function).
-// The project dir holds a copy of the root Pulumi.yaml, so the stack file is
-// `<sandbox>/project/Pulumi.sandbox.yaml`: a second sandbox (e.g. the e2e test's) never shares it.
-import { LocalWorkspace, PulumiCommand, type PulumiFn, type Stack } from "@pulumi/pulumi/automation";
-import { execFile } from "node:child_process";
+// The `sandbox` stack through the real `pulumi` CLI, the way the README tells users to run the root program:
+// the toolchain's CLI as a child process (its output streamed to the terminal), the Node.js language host
+// running the repository's root program (`<repo>/index.ts`), a file backend and a passphrase (in a file)
+// inside the sandbox dir.
+// The project dir `<sandbox>/project` holds a copy of the root Pulumi.yaml whose `main` points back at the
+// repository's index.ts (relative: Pulumi joins `main` with the project dir) and whose backend is pinned, a
+// `node_modules` link to the repository's (the language host resolves @pulumi/pulumi from the project dir),
+// and the stack file `Pulumi.sandbox.yaml`: a second sandbox (e.g. the e2e test's) never shares it, and plain
+// `pulumi -C <sandbox>/project ...` commands work as printed.
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { existsSync, lstatSync, readFileSync, readlinkSync } from "node:fs";
+import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { join, relative } from "node:path";
 import { parse, stringify } from "yaml";
 import { pulumiRoot, toolchainEnv } from "../../test/harness/toolchain";
 import type { StackConfig } from "./stackConfig";
@@ -27,39 +30,54 @@ export function pulumiEnv(paths: SandboxPaths): Record<string, string> {
   };
 }
 
-/** Creates the project dir, backend and passphrase (once), then creates or selects the stack. */
-export async function sandboxStack(paths: SandboxPaths, program: PulumiFn): Promise<Stack> {
+/**
+ * The sandbox's Pulumi.yaml: the root project's (name, runtime, declared config keys) with `main` pointing at
+ * the repository's root program (relative to the project dir, as Pulumi resolves it) and the backend pinned.
+ * The language host runs the program in its own directory, the repository root, so it compiles with the
+ * repository's tsconfig.json exactly as when a user runs `pulumi up` there.
+ */
+export function sandboxProject(
+  rootProject: Record<string, unknown>,
+  projectDir: string,
+  backendDir: string,
+  repo = repoRoot,
+): Record<string, unknown> {
+  const project = structuredClone(rootProject);
+  project.main = relative(projectDir, join(repo, String(project.main ?? "index.ts")));
+  project.backend = { url: `file://${backendDir}` };
+  return project;
+}
+
+/**
+ * Creates the project dir (Pulumi.yaml, node_modules link), backend and passphrase (once), then creates the
+ * stack or selects it (`pulumi stack select --create`).
+ */
+export async function prepareProject(paths: SandboxPaths): Promise<void> {
   await mkdir(paths.projectDir, { recursive: true, mode: 0o700 });
   await mkdir(paths.backendDir, { recursive: true, mode: 0o700 });
   if (!existsSync(paths.passphrase)) {
     await writeFile(paths.passphrase, randomBytes(24).toString("hex"), { mode: 0o600, flag: "wx" });
   }
-  // The root project's settings (name, declared config keys), with the backend pinned to the sandbox's,
-  // so plain `pulumi -C <sandbox>/project ...` commands find the stack too.
-  const rootProject = join(repoRoot, "Pulumi.yaml");
-  const project = (
-    existsSync(rootProject)
-      ? parse(readFileSync(rootProject, "utf8"))
-      : { name: "mesh-vm", runtime: "nodejs", description: "mesh-vm root program" }
-  ) as Record<string, unknown>;
-  project.backend = { url: `file://${paths.backendDir}` };
-  // The program is inline (this process runs it): no entry point to find in this dir.
-  delete project.main;
+  const root = parse(readFileSync(join(repoRoot, "Pulumi.yaml"), "utf8")) as Record<string, unknown>;
+  const project = sandboxProject(root, paths.projectDir, paths.backendDir);
   await writeFile(join(paths.projectDir, "Pulumi.yaml"), stringify(project));
+  await linkNodeModules(paths.projectDir);
+  await pulumiCli(paths, ["stack", "select", "--create", "--secrets-provider", "passphrase"]);
+}
 
-  const env = pulumiEnv(paths);
-  const pulumiCommand = await PulumiCommand.get({ root: pulumiRoot() });
-  // Inline program; the workspace dir holds Pulumi.yaml (read, not replaced) and Pulumi.sandbox.yaml.
-  return LocalWorkspace.createOrSelectStack(
-    { stackName: STACK_NAME, projectName: String(project.name), program },
-    {
-      workDir: paths.projectDir,
-      pulumiCommand,
-      pulumiHome: env.PULUMI_HOME,
-      envVars: env,
-      secretsProvider: "passphrase",
-    },
-  );
+/** `<projectDir>/node_modules` → the repository's node_modules (replaced when it points elsewhere). */
+async function linkNodeModules(projectDir: string): Promise<void> {
+  const link = join(projectDir, "node_modules");
+  const target = join(repoRoot, "node_modules");
+  let current: string | undefined;
+  try {
+    current = lstatSync(link).isSymbolicLink() ? readlinkSync(link) : "(not a link)";
+  } catch {
+    current = undefined;
+  }
+  if (current === target) return;
+  if (current !== undefined) await rm(link, { recursive: true, force: true });
+  await symlink(target, link, "dir");
 }
 
 /**
@@ -73,29 +91,84 @@ export async function writeStackConfig(paths: SandboxPaths, config: StackConfig)
   current.config = config.plain;
   await writeFile(file, stringify(current), { mode: 0o600 });
   for (const secret of config.secrets) {
-    await pulumiCli(
-      paths,
-      ["config", "set", "--path", "--secret", secret.key, "--stack", STACK_NAME, "--non-interactive"],
-      secret.value,
-    );
+    await pulumiCli(paths, ["config", "set", "--path", "--secret", secret.key], { input: secret.value });
   }
 }
 
-/** Runs the toolchain's pulumi CLI in the sandbox project; stdin optional. */
-export function pulumiCli(paths: SandboxPaths, args: string[], input?: string): Promise<string> {
-  const env = pulumiEnv(paths);
+export interface PulumiRun {
+  /** The CLI's exit code; null when it was stopped by a signal. */
+  code: number | null;
+  /** Whether `timeoutMs` ran out (the CLI was interrupted, then killed). */
+  timedOut: boolean;
+}
+
+let running: ReturnType<typeof spawn> | undefined;
+
+/** Whether a streamed pulumi command runs (Ctrl-C then reaches it too: wait for it to cancel). */
+export function pulumiRunning(): boolean {
+  return running !== undefined;
+}
+
+/**
+ * Runs `pulumi ARGS --stack sandbox --non-interactive` in the project dir with the output streamed to this
+ * terminal (preview, up, destroy). After `timeoutMs` the CLI gets SIGINT (it cancels and releases the stack
+ * lock), and SIGKILL 30 s later.
+ */
+export function pulumiStreamed(paths: SandboxPaths, args: string[], timeoutMs?: number): Promise<PulumiRun> {
+  const full = [...args, "--stack", STACK_NAME, "--non-interactive"];
+  console.error(`[sandbox] pulumi ${full.join(" ")}`);
   return new Promise((resolve, reject) => {
-    const child = execFile(
-      join(pulumiRoot(), "bin", "pulumi"),
-      args,
-      { cwd: paths.projectDir, env: { ...process.env, ...env }, timeout: 60_000, encoding: "utf8" },
-      (error, stdout, stderr) => {
-        // The key only: values never appear in errors.
-        if (error) reject(new Error(`pulumi ${args.slice(0, 5).join(" ")} failed: ${stderr.trim()}`));
-        else resolve(stdout);
-      },
-    );
-    child.stdin?.on("error", () => undefined);
-    child.stdin?.end(input ?? "");
+    const child = spawn(join(pulumiRoot(), "bin", "pulumi"), full, {
+      cwd: paths.projectDir,
+      env: { ...process.env, ...pulumiEnv(paths) },
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    running = child;
+    let timedOut = false;
+    let kill: NodeJS.Timeout | undefined;
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill("SIGINT");
+            kill = setTimeout(() => child.kill("SIGKILL"), 30_000);
+          }, timeoutMs);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      running = undefined;
+      clearTimeout(timer);
+      clearTimeout(kill);
+      resolve({ code, timedOut });
+    });
+  });
+}
+
+/** Runs `pulumi ARGS --stack sandbox --non-interactive` in the project dir, quietly; stdin optional. */
+export function pulumiCli(
+  paths: SandboxPaths,
+  args: string[],
+  opts: { input?: string } = {},
+): Promise<string> {
+  const full = [...args, "--stack", STACK_NAME, "--non-interactive"];
+  return new Promise((resolve, reject) => {
+    const child = spawn(join(pulumiRoot(), "bin", "pulumi"), full, {
+      cwd: paths.projectDir,
+      env: { ...process.env, ...pulumiEnv(paths) },
+      stdio: ["pipe", "pipe", "pipe"],
+      timeout: 60_000,
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      // The command and key only: values never appear in errors.
+      if (code !== 0) reject(new Error(`pulumi ${args.slice(0, 5).join(" ")} failed: ${stderr.trim()}`));
+      else resolve(stdout);
+    });
+    child.stdin.on("error", () => undefined);
+    child.stdin.end(opts.input ?? "");
   });
 }

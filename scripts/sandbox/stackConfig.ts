@@ -54,15 +54,14 @@ export interface StackConfig {
 }
 
 /**
- * The stack config. With `onboardHosts` each VM gets a `host` (pinned host key, preparation as the
- * host's admin, the stand-in proxy image), so `pulumi up` onboards the hosts too; without it only
- * the mesh side is declared (when the command and tls provider plugins are missing).
+ * The stack config. Each VM gets a `host` (pinned host key, preparation as the host's admin with its
+ * key as a secret, the stand-in proxy image), so `pulumi up` onboards the hosts too: proxy user and
+ * files prepared over SSH, bootstrap token minted, proxy started and ready, then the WorkloadEntry.
  */
 export function sandboxStackConfig(opts: {
   vms: SandboxVm[];
   kubeconfig: string;
   adminKeys: Record<string, string>;
-  onboardHosts: boolean;
 }): StackConfig {
   const secrets: StackConfig["secrets"] = [{ key: "mesh-vm:kubeconfig", value: opts.kubeconfig }];
   const vms = opts.vms.map((vm, i) => {
@@ -80,16 +79,14 @@ export function sandboxStackConfig(opts: {
       // selects both, so only the first declares it.
       ...(i > 0 ? { sidecar: { enabled: false } } : {}),
     };
-    if (opts.onboardHosts) {
-      const adminKey = opts.adminKeys[vm.host.name];
-      if (!adminKey) throw new Error(`no admin key for host ${vm.host.name}`);
-      entry.host = {
-        hostKey: vm.host.hostKey,
-        prepare: { admin: { user: vm.host.adminUser } },
-        proxyImage: STANDIN_PROXY_IMAGE,
-      };
-      secrets.push({ key: `mesh-vm:vms[${i}].host.prepare.admin.privateKey`, value: adminKey });
-    }
+    const adminKey = opts.adminKeys[vm.host.name];
+    if (!adminKey) throw new Error(`no admin key for host ${vm.host.name}`);
+    entry.host = {
+      hostKey: vm.host.hostKey,
+      prepare: { admin: { user: vm.host.adminUser } },
+      proxyImage: STANDIN_PROXY_IMAGE,
+    };
+    secrets.push({ key: `mesh-vm:vms[${i}].host.prepare.admin.privateKey`, value: adminKey });
     return entry;
   });
   return {

@@ -27,8 +27,6 @@ export interface SandboxState {
   createdAt: string;
   cluster?: ClusterRecord;
   hosts: SandboxHost[];
-  /** Provider plugins the toolchain lacks (the host half was skipped when non-empty). */
-  missingPlugins?: string[];
 }
 
 export class SandboxPaths {
@@ -56,7 +54,7 @@ export class SandboxPaths {
   get apiAuthHeader(): string {
     return join(this.dir, "api-auth.header");
   }
-  /** Pulumi project dir of the sandbox stack (Pulumi.yaml + Pulumi.sandbox.yaml). */
+  /** Pulumi project dir of the sandbox stack (Pulumi.yaml running the root program, node_modules link, Pulumi.sandbox.yaml). */
   get projectDir(): string {
     return join(this.dir, "project");
   }

@@ -212,7 +212,9 @@ describe("onboarding VMs at first boot, without SSH", { timeout: 30 * 60_000 }, 
     assert.equal(c.restartPolicy, "unless-stopped");
     assert.equal(c.networkMode, "host");
     const mounts = Object.fromEntries(c.mounts.map((m) => [m.destination, m.source]));
-    assert.equal(mounts["/var/run/secrets/istio/root-cert.pem"], `${CONFIG_DIR}/istio-ca.pem`);
+    // The mesh root sits beside the issued certificates as a file the agent may replace (not a mount).
+    assert.equal(mounts["/var/run/secrets/istio/root-cert.pem"], undefined);
+    assert.equal(await h.readFile(`${CONFIG_DIR}/certs/root-cert.pem`), cluster!.meshRootCaPem);
     assert.equal(mounts["/var/run/secrets/tokens"], CONFIG_DIR);
     assert.equal(mounts["/var/run/secrets/istio"], `${CONFIG_DIR}/certs`);
     assert.equal(c.env.POD_NAME, name);

@@ -6,11 +6,10 @@
 // SSH sessions are counted in each host's sshd log (accepted logins), TokenRequests in the API server's audit log.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { parse } from "yaml";
 import { startCluster, type TestCluster } from "../harness/cluster";
 import { cliProject, repoRoot, type CliEvent, type CliProject } from "../harness/cli";
 import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
-import { isSdkDebugResponse, secretFindings, type KnownSecret } from "../harness/secrets";
+import { isSdkDebugResponse, knownSecrets, secretFindings } from "../harness/secrets";
 import { join } from "node:path";
 
 const NS = "bookinfo";
@@ -149,9 +148,29 @@ describe(
     });
 
     it("pulumi up runs both proxies and registers each WorkloadEntry only once its proxy is ready", async () => {
+      const loginsBefore = await logins();
       const r = await cli!.withEvents(["up", "--yes", "--skip-preview"]);
       assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
       assert.equal(await tokenRequests(), 2, "one TokenRequest per VM");
+      // One SSH session per remote step: each remote.Command dials its own connection.
+      const sessions = (await logins()).map((n, i) => n - loginsBefore[i]!);
+      const remoteSteps = ["ratings-vm-proxy-", "ratings-vm-2-proxy-"].map(
+        (prefix) =>
+          r.events.filter(
+            (e) =>
+              e.resourcePreEvent?.metadata.type === "command:remote:Command" &&
+              e.resourcePreEvent.metadata.urn.split("::").pop()!.startsWith(prefix),
+          ).length,
+      );
+      console.log(
+        `# first up: SSH sessions per VM ${sessions.join(", ")}; remote commands ${remoteSteps.join(", ")}`,
+      );
+      assert.deepEqual(sessions, remoteSteps, "as many SSH sessions as remote steps, on each host");
+      assert.deepEqual(
+        remoteSteps,
+        [7, 6],
+        "prepare, 4 files, container (+ hosts block where egress names are set)",
+      );
       const order = orderOf(r.events);
       for (const [i, name] of ["ratings-vm", "ratings-vm-2"].entries()) {
         const h = hosts[i]!;
@@ -229,16 +248,7 @@ describe(
     });
 
     it("no token, private key or kubeconfig credential in the CLI's output, event logs or state", async () => {
-      const kube = parse(cluster!.kubeconfig) as { users: { user: Record<string, string> }[] };
-      const secrets: KnownSecret[] = [
-        ...tokens.map((value, i) => ({ label: `bootstrap token #${i}`, value })),
-        ...hosts.map((h) => ({ label: `admin key of ${h.name}`, value: h.adminPrivateKey.split("\n")[1]! })),
-        ...kube.users.flatMap((u) =>
-          Object.entries(u.user)
-            .filter(([, v]) => typeof v === "string")
-            .map(([k, value]) => ({ label: `kubeconfig ${k}`, value })),
-        ),
-      ];
+      const secrets = knownSecrets({ tokens: tokens, hosts, kubeconfig: cluster!.kubeconfig });
       assert.equal(tokens.length, 2, "tokens were collected");
       const state = (await cli!.ok(["stack", "export"])).stdout;
       assert.ok(cli!.transcript().length > 0 && cli!.events().length > 0 && state.length > 0, "all captured");

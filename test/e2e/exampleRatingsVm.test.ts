@@ -86,7 +86,7 @@ describe("examples/ratings-vm with the pulumi CLI against the test bed", { timeo
   });
 
   it("pulumi preview plans the seeds' objects and the host steps, and creates nothing", async () => {
-    const r = await cli.withEvents(["preview", "--diff"]);
+    const r = await cli.withEvents(["preview", "--diff", "--show-full-output"]);
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     const planned = changed(r.events);
     for (const s of [

@@ -9,12 +9,11 @@ import type { EngineEvent } from "@pulumi/pulumi/automation";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { parse } from "yaml";
 import { MeshVm } from "../../components";
 import { startCluster, type TestCluster } from "../harness/cluster";
 import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
 import { createTestStack, errors, kubernetesProvider, steps, type TestStack } from "../harness/pulumi";
-import { isSdkDebugResponse, secretFindings, type KnownSecret } from "../harness/secrets";
+import { isSdkDebugResponse, knownSecrets, secretFindings } from "../harness/secrets";
 
 const NS = "bookinfo";
 const SA = "bookinfo-ratings";
@@ -503,16 +502,7 @@ describe("onboarding VMs over SSH", { timeout: 40 * 60_000 }, () => {
   });
 
   it("no token or private key in plain text in state, events, CLI output, errors or process lists", async () => {
-    const kube = parse(cluster!.kubeconfig) as { users: { user: Record<string, string> }[] };
-    const secrets: KnownSecret[] = [
-      ...mintedTokens.map((value, i) => ({ label: `bootstrap token #${i}`, value })),
-      ...hosts.map((h) => ({ label: `admin key of ${h.name}`, value: h.adminPrivateKey.split("\n")[1]! })),
-      ...kube.users.flatMap((u) =>
-        Object.entries(u.user)
-          .filter(([, v]) => typeof v === "string")
-          .map(([k, value]) => ({ label: `kubeconfig ${k}`, value })),
-      ),
-    ];
+    const secrets = knownSecrets({ tokens: mintedTokens, hosts, kubeconfig: cluster!.kubeconfig });
     assert.ok(mintedTokens.length >= 4, "tokens were collected");
     const state = JSON.stringify(await stack!.exportState());
     const haystacks: [string, string][] = [

@@ -1,8 +1,9 @@
 // The README's first command, as a user runs it: `scripts/sandbox.sh up` starts the test bed detached
-// and onboards the seeds' ratings example with the root program; the objects are in the cluster (read
-// with the kubeconfig it wrote), the proxies are ready on both hosts when the host plugins exist (else
-// it says, truthfully, that the host half was skipped); a second `up` changes nothing; `down` leaves no
-// process, port, namespace, mount, container or file behind, and is safe to run again.
+// and onboards the seeds' ratings example with the repository's root program through the real `pulumi`
+// CLI (Node.js language host); the objects are in the cluster (read with the kubeconfig it wrote), both
+// proxies are ready on their hosts, both WorkloadEntries registered, and the printed guide's commands
+// work as printed; a second `up` changes nothing; `down` leaves no process, port, namespace, mount,
+// container or file behind, and is safe to run again.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
@@ -15,11 +16,9 @@ import { after, before, describe, it } from "node:test";
 import { parse } from "yaml";
 import { hostTraces, leftovers, type HostTraces } from "../harness/hosts";
 import { pidAlive } from "../harness/hosts/process";
-import { missingHostPlugins } from "../../scripts/sandbox/plugins";
 import type { SandboxState } from "../../scripts/sandbox/state";
 
 const repoRoot = resolve(__dirname, "../..");
-const missing = missingHostPlugins();
 
 interface Run {
   code: number;
@@ -125,13 +124,23 @@ describe("the local sandbox (scripts/sandbox.sh)", { timeout: 15 * 60_000 }, () 
     if (base) await rm(base, { recursive: true, force: true });
   });
 
-  it("up starts the test bed and onboards the ratings example; the objects are in the cluster", async () => {
+  it("up starts the test bed and onboards the ratings example through the pulumi CLI; the objects are in the cluster", async () => {
     up = await sandbox(dir, "up");
     assert.equal(up.code, 0, `sandbox up failed:\n${up.output}`);
     state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as SandboxState;
     traces = hostTraces(state.hosts.map((h) => h.id));
     const kubeconfig = join(dir, "kubeconfig");
     assert.equal(readFileSync(kubeconfig, "utf8").includes("token"), true);
+
+    // The root program ran through the CLI: the project's main leads back to the repository's index.ts.
+    assert.match(up.output, /\[sandbox\] pulumi preview --stack sandbox --non-interactive/);
+    assert.match(up.output, /\[sandbox\] pulumi up --yes .*--stack sandbox --non-interactive/);
+    const project = parse(readFileSync(join(dir, "project", "Pulumi.yaml"), "utf8")) as KubeObject;
+    assert.equal(resolve(dir, "project", project.main as string), join(repoRoot, "index.ts"));
+    assert.equal(
+      readFileSync(join(dir, "project", "node_modules", "@pulumi", "pulumi", "package.json")).length > 0,
+      true,
+    );
 
     const byName = (name: string) => state!.hosts.find((h) => h.name === name)!;
     const we = async (name: string) =>
@@ -165,7 +174,7 @@ describe("the local sandbox (scripts/sandbox.sh)", { timeout: 15 * 60_000 }, () 
       "ratings-vm-2",
     ]);
 
-    // The guide: where to look (its commands work as printed), how to tear down, and the truth about the host half.
+    // The guide: where to look (its commands work as printed) and how to tear down.
     assert.match(up.output, /export KUBECONFIG=.*kubeconfig/);
     const curl = up.output.split("\n").find((l) => l.trim().startsWith("curl -s --cacert"));
     assert.ok(curl, `prints an API curl example:\n${up.output}`);
@@ -180,44 +189,66 @@ describe("the local sandbox (scripts/sandbox.sh)", { timeout: 15 * 60_000 }, () 
     for (const ssh of sshLines) {
       const ps = await shell(`${ssh.replace(/^ssh /, "ssh -o BatchMode=yes ")}`);
       assert.equal(ps.code, 0, `${ssh}: ${ps.output}`);
-      if (missing.length === 0) assert.match(ps.output, /istio-proxy/);
+      assert.match(ps.output, /istio-proxy/);
     }
+    const curlReady = up.output
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith("curl -s http://") && l.endsWith(":15021/healthz/ready"));
+    assert.equal(curlReady.length, 2, `prints a readiness curl per host:\n${up.output}`);
+    for (const c of curlReady) {
+      const r = await shell(`${c} -o /dev/null -w '%{http_code}'`);
+      assert.equal(r.output.trim(), "200", `${c}: ${r.output}`);
+    }
+    // The pulumi commands, as printed (toolchain env, passphrase file, -C the project dir).
+    const pulumiSetup = up.output.split("\n").find((l) => l.includes('eval "$(scripts/toolchain.sh env)"'));
+    const stackOutput = up.output
+      .split("\n")
+      .find((l) => /^\s*pulumi -C .* stack output --stack sandbox/.test(l));
+    assert.ok(pulumiSetup && stackOutput, `prints the pulumi commands:\n${up.output}`);
+    const outputs = await shell(`${pulumiSetup!.trim()}; ${stackOutput!.trim()} --json`);
+    assert.equal(outputs.code, 0, outputs.output);
+    const vms = (JSON.parse(outputs.output) as KubeObject).vms as KubeObject;
+    assert.deepEqual(Object.keys(vms).sort(), ["ratings-vm", "ratings-vm-2"]);
+    for (const name of ["ratings-vm", "ratings-vm-2"])
+      assert.equal(vms[name].proxy.containerState, "running");
     assert.match(up.output, /scripts\/sandbox\.sh down/);
-    if (missing.length > 0) {
-      assert.match(up.output, /HOST HALF SKIPPED/);
-      for (const m of missing) assert.ok(up.output.includes(m), `names the missing plugin ${m}`);
-    } else {
-      assert.doesNotMatch(up.output, /HOST HALF SKIPPED/);
-    }
+    assert.doesNotMatch(up.output, /SKIPPED|skipped/);
   });
 
-  it(
-    "both proxies are ready on their hosts",
-    { skip: missing.length > 0 && `host half skipped: provider plugins missing: ${missing.join(", ")}` },
-    async () => {
-      for (const h of state!.hosts) {
-        // ratings-vm's address, ratings-vm-2's proxy instance IP: both on the VM network.
-        const at = h.addresses.vm;
-        const r = await fetch(`http://${at}:15021/healthz/ready`, { signal: AbortSignal.timeout(5_000) });
-        assert.equal(r.status, 200, `proxy on ${h.name} ready at ${at}`);
-      }
-      assert.match(up!.output, /proxy on ratings-vm: READY/);
-      assert.match(up!.output, /proxy on ratings-vm-2: READY/);
-    },
-  );
+  it("both proxies are ready on their hosts and both WorkloadEntries registered, and up says so", async () => {
+    assert.ok(state, "up recorded its test bed");
+    for (const h of state!.hosts) {
+      // ratings-vm's address, ratings-vm-2's proxy instance IP: both on the VM network.
+      const at = h.addresses.vm;
+      const r = await fetch(`http://${at}:15021/healthz/ready`, { signal: AbortSignal.timeout(5_000) });
+      assert.equal(r.status, 200, `proxy on ${h.name} ready at ${at}`);
+    }
+    for (const name of ["ratings-vm", "ratings-vm-2"]) {
+      assert.match(up!.output, new RegExp(`proxy on ${name}: READY `));
+      assert.match(up!.output, new RegExp(`WorkloadEntry bookinfo/${name}: registered`));
+    }
+    assert.match(up!.output, /both VMs onboarded: proxies ready, WorkloadEntries registered/);
+  });
 
   it("a second up reuses the test bed and changes nothing; status says what runs", async () => {
     const again = await sandbox(dir, "up");
     assert.equal(again.code, 0, again.output);
     assert.match(again.output, /reusing the running test bed/);
     assert.match(again.output, /Resources:\s+\d+ unchanged/);
-    assert.doesNotMatch(again.output, /\d+ (created|updated|deleted|replaced)/);
+    // Neither the preview nor the update plans or makes a change.
+    assert.doesNotMatch(
+      again.output,
+      /\d+ (to (create|update|delete|replace)|created|updated|deleted|replaced)/,
+    );
     const status = await sandbox(dir, "status");
     assert.equal(status.code, 0, status.output);
     assert.match(status.output, /cluster: running/);
     assert.match(status.output, /WorkloadEntry\/ratings-vm, WorkloadEntry\/ratings-vm-2/);
     assert.match(status.output, /host ratings-vm: running/);
     assert.match(status.output, /host ratings-vm-2: running/);
+    assert.match(status.output, /proxy on ratings-vm: READY/);
+    assert.match(status.output, /proxy on ratings-vm-2: READY/);
   });
 
   it("down removes every process, port, namespace, mount, container and file; a second down is a no-op", async () => {
@@ -225,7 +256,8 @@ describe("the local sandbox (scripts/sandbox.sh)", { timeout: 15 * 60_000 }, () 
     const down = await sandbox(dir, "down");
     downDone = true;
     assert.equal(down.code, 0, down.output);
-    assert.match(down.output, /pulumi destroy/);
+    assert.match(down.output, /pulumi destroy --yes .*--stack sandbox --non-interactive/);
+    assert.doesNotMatch(down.output, /pulumi destroy (failed|timed out|could not run)/);
     assert.deepEqual(await leftovers(traces!), { netns: [], mounts: [], processes: [], cgroups: [] });
     for (const pid of state!.cluster!.pids)
       assert.equal(pidAlive(pid), false, `cluster process ${pid} stopped`);

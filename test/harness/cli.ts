@@ -55,14 +55,15 @@ export interface CliProject {
 export async function cliProject(opts: {
   files: string[];
   from?: string;
-  nodeModules: string;
+  /** Linked in as the project's node_modules (a user ran `npm install`); none for a YAML project. */
+  nodeModules?: string;
   stack: string;
 }): Promise<CliProject> {
   const base = mkdtempSync(join(tmpdir(), "mesh-vm-cli-"));
   const dir = join(base, "project");
   const from = opts.from ?? repoRoot;
   for (const f of opts.files) cpSync(join(from, f), join(dir, f), { recursive: true });
-  symlinkSync(opts.nodeModules, join(dir, "node_modules"));
+  if (opts.nodeModules) symlinkSync(opts.nodeModules, join(dir, "node_modules"));
   const env = {
     ...process.env,
     ...toolchainEnv(),

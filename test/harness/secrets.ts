@@ -2,6 +2,8 @@
 // shows up in plain text. A finding names the secret by its label and the place by a short excerpt with the
 // value itself masked, so a failing test says what leaked where without printing the secret.
 
+import { parse } from "yaml";
+
 export interface KnownSecret {
   /** What it is, e.g. "bootstrap token of ratings-vm" (never the value). */
   label: string;
@@ -44,4 +46,25 @@ export function isSdkDebugResponse(event: {
     d.severity === "debug" &&
     /^(RegisterResource|ReadResource|getResource Invoke) RPC finished: /.test(d.message)
   );
+}
+
+/**
+ * The secrets an onboarding test knows: the bootstrap tokens it read from the hosts, each host's admin private key
+ * (a line of its body), and every credential field of the kubeconfig's users.
+ */
+export function knownSecrets(opts: {
+  tokens: string[];
+  hosts: { name: string; adminPrivateKey: string }[];
+  kubeconfig: string;
+}): KnownSecret[] {
+  const kube = parse(opts.kubeconfig) as { users: { user: Record<string, unknown> }[] };
+  return [
+    ...opts.tokens.map((value, i) => ({ label: `bootstrap token #${i}`, value })),
+    ...opts.hosts.map((h) => ({ label: `admin key of ${h.name}`, value: h.adminPrivateKey.split("\n")[1]! })),
+    ...kube.users.flatMap((u) =>
+      Object.entries(u.user).flatMap(([k, value]) =>
+        typeof value === "string" ? [{ label: `kubeconfig ${k}`, value }] : [],
+      ),
+    ),
+  ];
 }

@@ -9,6 +9,25 @@ import { Analyzer } from "@pulumi/pulumi/provider/experimental/analyzer";
 const repo = path.resolve(__dirname, "../..");
 
 describe("Pulumi component analyzer", () => {
+  it("derives a schema for every component of the package, VmProxy and VmBoot included", () => {
+    // `pulumi package add` (and a YAML program's `packages:`) analyzes every exported component: one type it cannot
+    // map (a mapped type such as Inputs<T>, an anonymous output object) fails the whole package.
+    const result = new Analyzer(
+      repo,
+      "mesh-vm",
+      { name: "mesh-vm", main: "components/index.js" },
+      new Set(["MeshVm", "MeshExpansion", "VmProxy", "VmBoot"]),
+    ).analyze();
+    assert.deepStrictEqual(Object.keys(result.components).sort(), [
+      "MeshExpansion",
+      "MeshVm",
+      "VmBoot",
+      "VmProxy",
+    ]);
+    const proxy = result.components["VmProxy"]!;
+    assert.ok(proxy.inputs["workload"] && proxy.outputs["sshIdentity"]);
+  });
+
   it("derives a schema for MeshVm and MeshExpansion", () => {
     // The analyzer maps package.json "main" to its .ts source; point it at the package entry.
     const result = new Analyzer(

@@ -1,6 +1,6 @@
-// The sandbox's stack config is what the root program accepts: with the host half (plugins present, the
-// path that cannot run on this machine) and without it. Secrets (kubeconfig, admin keys) are kept apart
-// from the plain values, so they are only ever written encrypted.
+// The sandbox's stack config is what the root program accepts: both VMs with their host half (every VM
+// gets its `host`). Secrets (kubeconfig, admin keys) are kept apart from the plain values, so they are
+// only ever written encrypted.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseStackConfig } from "../../../components/stack/config";
@@ -37,13 +37,12 @@ const hosts = [
   host("ratings-vm-2", { vm: "198.51.100.11", second: "203.0.113.10", third: "198.18.0.10" }),
 ];
 
-function render(onboardHosts: boolean): StackConfig {
-  return sandboxStackConfig({
-    vms: sandboxVms(hosts),
-    kubeconfig: KUBECONFIG,
-    adminKeys: { "ratings-vm": adminKey("ratings-vm"), "ratings-vm-2": adminKey("ratings-vm-2") },
-    onboardHosts,
-  });
+function render(keys: Record<string, string> = defaultKeys()): StackConfig {
+  return sandboxStackConfig({ vms: sandboxVms(hosts), kubeconfig: KUBECONFIG, adminKeys: keys });
+}
+
+function defaultKeys(): Record<string, string> {
+  return { "ratings-vm": adminKey("ratings-vm"), "ratings-vm-2": adminKey("ratings-vm-2") };
 }
 
 /** The config as the engine hands it to the program: secrets set at their `--path` keys, objects as JSON. */
@@ -72,8 +71,8 @@ function asEngineConfig(config: StackConfig) {
 }
 
 describe("the sandbox stack config", () => {
-  it("with the host half: both VMs onboard their hosts as the seeds' ratings example", () => {
-    const config = render(true);
+  it("both VMs onboard their hosts as the seeds' ratings example", () => {
+    const config = render();
     const parsed = parseStackConfig(asEngineConfig(config));
     assert.deepEqual(
       parsed.vms.map((v) => v.name),
@@ -107,14 +106,15 @@ describe("the sandbox stack config", () => {
     );
   });
 
-  it("without the host half: the mesh side only, no key leaves the sandbox dir", () => {
-    const config = render(false);
-    const parsed = parseStackConfig(asEngineConfig(config));
-    assert.equal(parsed.vms.length, 2);
-    for (const vm of parsed.vms) assert.equal(vm.args.host, undefined);
-    assert.deepEqual(
-      config.secrets.map((s) => s.key),
-      ["mesh-vm:kubeconfig"],
+  it("every VM gets its host: a missing admin key is an error, never a mesh-only VM", () => {
+    assert.throws(
+      () => render({ "ratings-vm": adminKey("ratings-vm") }),
+      /no admin key for host ratings-vm-2/,
     );
+    const parsed = parseStackConfig(asEngineConfig(render()));
+    for (const vm of parsed.vms) {
+      assert.ok(vm.args.host, `${vm.name} has a host`);
+      assert.equal(vm.args.host!.prepare?.admin?.user, "admin");
+    }
   });
 });
