@@ -8,6 +8,8 @@ import { stringify } from "yaml";
 import { isPlainKnown } from "./inputs";
 import {
   customResourceType,
+  legacyNetworkingApiVersions,
+  networkingV1,
   normaliseNetworkingApiVersion,
   servedNetworkingApiVersions,
 } from "./mesh/apiVersion";
@@ -22,8 +24,9 @@ import type { MeshVmArgs, MeshVmBootArgs, MeshVmHostArgs, PlainMeshVmArgs } from
 import { vmBootArgsFromMeshVm } from "./meshVmBoot";
 import { vmProxyArgsFromMeshVm } from "./meshVmHost";
 import { resolveMeshVmArgs } from "./meshVmResolve";
-import { isValidated, throwIfIssues } from "./rules/issues";
+import { fieldNames, isValidated, throwIfIssues } from "./rules/issues";
 import { validateMeshVmBootArgs } from "./validation/boot";
+import { deliveryIssues } from "./validation/delivery";
 import { validateMeshVmHostArgs } from "./validation/host";
 import { validateMeshVmArgs } from "./validation/meshVm";
 import { schemaIssues } from "./validation/schema";
@@ -104,9 +107,14 @@ interface Prepared {
 }
 
 /** Validates (unless already done), resolves and renders; then checks the objects against the CRD schemas. */
-async function prepare(name: string, args: PlainMeshVmArgs, validated: boolean): Promise<Prepared> {
+async function prepare(
+  name: string,
+  args: PlainMeshVmArgs,
+  validated: boolean,
+  delivery: Pick<MeshVmArgs, "host" | "boot">,
+): Promise<Prepared> {
   const owner = `MeshVm "${name}"`;
-  if (!validated) throwIfIssues(owner, validateMeshVmArgs(args));
+  if (!validated) throwIfIssues(owner, [...validateMeshVmArgs(args), ...meshDeliveryIssues(args, delivery)]);
   const settings = resolveMeshVmArgs(name, args);
   const objects = renderMeshVmObjects(settings);
   const istioObjects = [
@@ -117,6 +125,14 @@ async function prepare(name: string, args: PlainMeshVmArgs, validated: boolean):
   ].filter((o): o is NonNullable<typeof o> => o !== undefined) as KubeObject<unknown>[];
   throwIfIssues(owner, await schemaIssues(owner, istioObjects));
   return { settings, objects };
+}
+
+/** The checks across the mesh inputs and `host` or `boot`, named as MeshVmArgs fields. */
+function meshDeliveryIssues(args: PlainMeshVmArgs, delivery: Pick<MeshVmArgs, "host" | "boot">) {
+  const { host, boot } = delivery;
+  const [settings, path] = host !== undefined ? [host, "host"] : [boot, "boot"];
+  if (settings === undefined) return [];
+  return deliveryIssues(args, settings, fieldNames("MeshVmArgs"), fieldNames(`MeshVmArgs.${path}`));
 }
 
 /**
@@ -130,6 +146,7 @@ function validateBeforeRegistering(name: string, args: MeshVmArgs): boolean {
   const plainKnown = isPlainKnown(meshArgs);
   throwIfIssues(`MeshVm "${name}"`, [
     ...(plainKnown ? validateMeshVmArgs(meshArgs as PlainMeshVmArgs) : []),
+    ...(plainKnown ? meshDeliveryIssues(meshArgs as PlainMeshVmArgs, { host, boot }) : []),
     ...(host === undefined ? [] : validateMeshVmHostArgs(host)),
     ...(boot === undefined ? [] : validateMeshVmBootArgs(boot, host !== undefined)),
   ]);
@@ -304,7 +321,7 @@ export class MeshVm extends pulumi.ComponentResource {
 
     const prepared = pulumi
       .output(meshArgs)
-      .apply((plain) => prepare(name, plain as PlainMeshVmArgs, validated));
+      .apply((plain) => prepare(name, plain as PlainMeshVmArgs, validated, { host, boot }));
     this.settings = prepared.settings;
     const objects = prepared.apply((p) => p.objects);
     this.objects = objects;
@@ -319,6 +336,13 @@ export class MeshVm extends pulumi.ComponentResource {
           )
         : undefined;
     const apiVersion = normaliseNetworkingApiVersion(args.apiVersion) ?? d.apiVersion;
+    if (legacyNetworkingApiVersions.includes(apiVersion)) {
+      pulumi.log.info(
+        `renders its networking objects as ${apiVersion}, as chosen (tctl-era YAML); Istio still serves it, ` +
+          `${networkingV1} is the documented form since Istio 1.22: set apiVersion to switch (an in-place update)`,
+        this,
+      );
+    }
     const declare = meshObjectDeclarer(
       this,
       name,

@@ -132,6 +132,12 @@ export interface MeshVmArgs {
    */
   labels: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /**
+   * WorkloadEntry `metadata.labels` (the object's own labels, not the workload's): tctl reads
+   * `service.istio.io/canonical-name` / `canonical-revision` from them into the proxy's CANONICAL_SERVICE /
+   * CANONICAL_REVISION, and passes them, overlaid by `labels`, in ISTIO_METAJSON_LABELS.
+   */
+  metadataLabels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /**
    * Value of the `class` label added to `labels` when absent; empty string to add nothing.
    * @default "vm"
    */
@@ -158,8 +164,9 @@ export interface MeshVmArgs {
   /** WorkloadGroup settings. */
   workloadGroup?: MeshVmWorkloadGroupArgs;
   /**
-   * API version of the networking objects: `networking.istio.io/v1` (Istio >= 1.22) or
-   * `networking.istio.io/v1beta1` (older meshes; what the seeds use). `v1`/`v1beta1` are accepted. Switching
+   * API version of the networking objects: `networking.istio.io/v1` (Istio >= 1.22),
+   * `networking.istio.io/v1beta1` (older meshes; what the seeds use) or `networking.istio.io/v1alpha3`
+   * (tctl-era YAML; still served, preview points at v1). `v1`/`v1beta1`/`v1alpha3` are accepted. Switching
    * updates the objects in place. Plain value: it is part of the resource type.
    * @default "networking.istio.io/v1"
    */
@@ -195,10 +202,19 @@ export interface MeshVmArgs {
   scpPath?: pulumi.Input<string>;
   /**
    * Directory on the VM for sidecar.env, istio-ca.pem, istio-token and the agent's certificates: the seeds'
-   * (survives reboots), written as an annotation. tctl's default: `/tmp/istio-proxy`.
-   * @default "/etc/istio-proxy"
+   * (survives reboots). Written as an annotation when set, and when it differs from tctl's default
+   * (`/tmp/istio-proxy`, lost at reboot).
+   * @default "/etc/istio-proxy" (`/tmp/istio-proxy` with `tctlDefaults`)
    */
   proxyConfigDir?: pulumi.Input<string>;
+  /**
+   * Unset bootstrap settings take tctl's defaults instead of MeshVm's, without an annotation: `proxyConfigDir`
+   * is tctl's `/tmp/istio-proxy` (the only default that differs). `fromManifests` sets it for a WorkloadEntry
+   * without the proxy-config-dir annotation, so the object renders as it was and the VM keeps its directory.
+   * Plain value.
+   * @default false
+   */
+  tctlDefaults?: boolean;
   /**
    * Image hub of the proxy image (e.g. `docker.io/tetrate`). tctl's default: the mesh's hub, else this.
    * @default "docker.io/istio"

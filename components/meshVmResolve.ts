@@ -67,8 +67,12 @@ function explicitBootstrapOf(args: PlainMeshVmArgs, proxyConfigDir: string): Exp
     sshPort: args.sshPort,
     sshUser: args.sshUser,
     scpPath: args.scpPath,
-    // tctl's own default needs no annotation (objects from fromManifests stay as they were).
-    proxyConfigDir: proxyConfigDir === bootstrapDefaults.proxyConfigDir ? undefined : proxyConfigDir,
+    // A directory given is written, even tctl's own (objects from fromManifests stay as they were); a default
+    // only when tctl, reading the object, would not use the same directory.
+    proxyConfigDir:
+      args.proxyConfigDir !== undefined || proxyConfigDir !== bootstrapDefaults.proxyConfigDir
+        ? proxyConfigDir
+        : undefined,
     proxyImageHub: args.proxyImageHub,
     proxyContainerName: args.proxyContainerName,
     proxyInstanceIp: args.proxyInstanceIp,
@@ -98,7 +102,11 @@ export function resolveMeshVmArgs(defaultName: string, args: PlainMeshVmArgs): R
   const name = args.name ?? defaultName;
   const labels = withVmClassLabel(args.labels ?? {}, args.vmClassLabel);
   const app = labels["app"] ?? name;
-  const proxyConfigDir = args.proxyConfigDir ?? meshVmDefaults.proxyConfigDir;
+  const proxyConfigDir =
+    args.proxyConfigDir ??
+    ((args.tctlDefaults ?? meshVmDefaults.tctlDefaults)
+      ? bootstrapDefaults.proxyConfigDir
+      : meshVmDefaults.proxyConfigDir);
 
   return omitUndefined({
     name,
@@ -108,6 +116,10 @@ export function resolveMeshVmArgs(defaultName: string, args: PlainMeshVmArgs): R
     createServiceAccount: args.createServiceAccount ?? meshVmDefaults.createServiceAccount,
     network: args.network,
     labels,
+    metadataLabels:
+      args.metadataLabels === undefined || Object.keys(args.metadataLabels).length === 0
+        ? undefined
+        : { ...args.metadataLabels },
     locality: args.locality,
     weight: args.weight,
     annotations: { ...(args.annotations ?? {}) },

@@ -83,10 +83,10 @@ export function buildBootPlan(inputs: BootPlanInputs): BootPlan {
   };
   const container: ContainerSpec = {
     name: inputs.containerName ?? "istio-proxy",
-    image: proxyImageOf(inputs.image ?? {}),
+    image: proxyImageOf(inputs.image ?? {}, inputs.workload),
     args: proxyArgsOf(inputs.workload, mesh, inputs.proxyArgs ?? {}),
     configDir,
-    addHosts: addHostsOf(mesh, inputs.gatewayAddress),
+    addHosts: addHostsOf(inputs.workload, mesh, inputs.gatewayAddress),
     owner,
   };
   const digest = containerDigest(container, contents);

@@ -45,3 +45,10 @@ export const proxyImageDefaults = {
   imageName: "proxyv2",
   tag: "latest",
 } as const;
+
+/** The proxy's command-line defaults, tctl's: all cores, `info`, `misc:info`. */
+export const proxyArgsDefaults = {
+  concurrency: 0,
+  logLevel: "info",
+  componentLogLevel: "misc:info",
+} as const;

@@ -3,17 +3,19 @@
 import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import { posix } from "node:path";
+import { workloadProxyAnnotations } from "../mesh/annotations";
 import { istioDefaults } from "../mesh/settings";
-import { proxyImageDefaults } from "./defaults";
+import { proxyArgsDefaults, proxyImageDefaults } from "./defaults";
 import {
   MeshSettings,
   PROXY_CERTS_PATH,
   WorkloadIdentity,
-  discoveryAddressOf,
   hostOf,
   isClusterLocal,
   istioNamespaceOf,
+  proxyConfigOf,
   serviceClusterOf,
+  workloadProxyConfigOf,
 } from "./sidecarEnv";
 
 /** File names inside `proxyConfigDir` (tctl's names; `certs/` is ours, see `proxyMounts`). */
@@ -32,7 +34,7 @@ export const OWNER_LABEL = "mesh-vm.owner";
 
 /** How the proxy image and its command line are chosen. */
 export interface ProxyImageSettings {
-  /** Full image reference; wins over hub/name/tag (like `sidecar.istio.io/proxyImage`). */
+  /** Full image reference; wins over hub/name/tag (the WorkloadEntry's `sidecar.istio.io/proxyImage` wins over it). */
   image?: string;
   /**
    * Registry/organisation (Tetrate's builds: `docker.io/tetrate`).
@@ -52,11 +54,23 @@ export interface ProxyImageSettings {
 }
 
 export interface ProxyArgsSettings {
-  /** Envoy worker threads (0 = one per core). */
+  /**
+   * Envoy worker threads (0 = one per core). The WorkloadEntry's `proxy.istio.io/config` `concurrency` wins, as
+   * in tctl.
+   * @default 0
+   */
   concurrency?: number;
-  /** `--proxyLogLevel` (default `info`). */
+  /**
+   * `--proxyLogLevel`, tctl's `values.global.proxy.logLevel`: the WorkloadEntry's `sidecar.istio.io/logLevel`
+   * wins, as in tctl.
+   * @default "info"
+   */
   logLevel?: string;
-  /** `--proxyComponentLogLevel` (default `misc:info`). */
+  /**
+   * `--proxyComponentLogLevel`, tctl's `values.global.proxy.componentLogLevel`: the WorkloadEntry's
+   * `sidecar.istio.io/componentLogLevel` wins, as in tctl.
+   * @default "misc:info"
+   */
   componentLogLevel?: string;
   /**
    * Also pass `--trust-domain <td>` as tctl does. Only older agents (Tetrate's 1.7/1.8 builds) know that flag;
@@ -67,7 +81,38 @@ export interface ProxyArgsSettings {
   args?: string[];
 }
 
-export function proxyImageOf(settings: ProxyImageSettings): string {
+/** The proxy's log levels (pilot-agent's `--proxyLogLevel` values). */
+export const proxyLogLevels = ["trace", "debug", "info", "warning", "error", "critical", "off"];
+
+/** Why `value` is not a `--proxyLogLevel`, or undefined. */
+export function logLevelProblem(value: string): string | undefined {
+  return proxyLogLevels.includes(value)
+    ? undefined
+    : `"${value}" is not a log level (${proxyLogLevels.join(", ")})`;
+}
+
+/** Why `value` is not a `--proxyComponentLogLevel` (`<component>:<level>,…`), or undefined. */
+export function componentLogLevelProblem(value: string): string | undefined {
+  for (const pair of value.split(",")) {
+    const [component, level, ...rest] = pair.split(":");
+    if (!/^[a-z][a-z0-9_]*$/.test(component ?? "") || level === undefined || rest.length > 0) {
+      return `"${pair}" is not <component>:<level>`;
+    }
+    const p = logLevelProblem(level);
+    if (p !== undefined) return p;
+  }
+  return undefined;
+}
+
+/**
+ * The proxy image as tctl chooses it: the WorkloadEntry's `sidecar.istio.io/proxyImage` (the whole image), else
+ * `settings.image`, else `<hub>/<imageName>:<tag>`.
+ */
+export function proxyImageOf(settings: ProxyImageSettings, workload?: WorkloadIdentity): string {
+  const annotated = workload?.annotations?.[workloadProxyAnnotations.proxyImage];
+  if (annotated) {
+    return annotated;
+  }
   if (settings.image) {
     return settings.image;
   }
@@ -75,7 +120,11 @@ export function proxyImageOf(settings: ProxyImageSettings): string {
   return `${hub}/${settings.imageName || proxyImageDefaults.imageName}:${settings.tag || proxyImageDefaults.tag}`;
 }
 
-/** `proxy sidecar …` as tctl passes it (`--trust-domain` only on request, see `trustDomainFlag`). */
+/**
+ * `proxy sidecar …` as tctl passes it (`--trust-domain` only on request, see `trustDomainFlag`). `--concurrency`
+ * is the WorkloadEntry's `proxy.istio.io/config` `concurrency` (tctl clears the mesh's), the log levels its
+ * `sidecar.istio.io/logLevel` / `componentLogLevel`; else `settings`, else tctl's defaults.
+ */
 export function proxyArgsOf(
   workload: WorkloadIdentity,
   mesh: MeshSettings,
@@ -84,39 +133,84 @@ export function proxyArgsOf(
   if (settings.args) {
     return [...settings.args];
   }
+  const workloadConcurrency = workloadProxyConfigOf(workload).concurrency as number | undefined | null;
+  const annotations = workload.annotations ?? {};
   return [
     "proxy",
     "sidecar",
     "--serviceCluster",
     serviceClusterOf(workload),
     "--concurrency",
-    String(settings.concurrency ?? 0),
+    String(workloadConcurrency ?? settings.concurrency ?? proxyArgsDefaults.concurrency),
     "--proxyLogLevel",
-    settings.logLevel || "info",
+    annotations[workloadProxyAnnotations.logLevel] || settings.logLevel || proxyArgsDefaults.logLevel,
     "--proxyComponentLogLevel",
-    settings.componentLogLevel || "misc:info",
+    annotations[workloadProxyAnnotations.componentLogLevel] ||
+      settings.componentLogLevel ||
+      proxyArgsDefaults.componentLogLevel,
     ...(settings.trustDomainFlag ? ["--trust-domain", mesh.trustDomain || istioDefaults.trustDomain] : []),
   ];
 }
 
+/** The addresses and SNIs of the merged ProxyConfig the proxy dials (tctl's candidates for `--add-host`). */
+function proxyConfigAddresses(proxyConfig: Record<string, unknown>): unknown[] {
+  const at = (...path: string[]): unknown =>
+    path.reduce<unknown>(
+      (v, k) => (typeof v === "object" && v !== null ? (v as Record<string, unknown>)[k] : undefined),
+      proxyConfig,
+    );
+  return [
+    at("discoveryAddress"),
+    at("tracing", "zipkin", "address"),
+    at("tracing", "lightstep", "address"),
+    at("tracing", "datadog", "address"),
+    at("tracing", "tlsSettings", "sni"),
+    at("envoyAccessLogService", "address"),
+    at("envoyAccessLogService", "tlsSettings", "sni"),
+    at("envoyMetricsService", "address"),
+    at("envoyMetricsService", "tlsSettings", "sni"),
+    at("zipkinAddress"),
+  ];
+}
+
+/** Why `gatewayAddress` cannot carry `--add-host` entries (it is not an IP), or undefined. */
+export function gatewayAddressProblem(gatewayAddress: string): string | undefined {
+  return isIP(gatewayAddress) !== 0
+    ? undefined
+    : `"${gatewayAddress}" is not an IP: docker --add-host maps istiod's names to an IP (tctl instead ` +
+        "rewrote the cluster-local addresses to the gateway's name, which only Tetrate's proxy builds follow)";
+}
+
 /**
- * `--add-host` entries: when istiod is reached through a gateway IP, every cluster-local name the proxy dials
- * (istiod, the discovery and CA addresses) in its four spellings maps to that IP. None for a DNS gateway.
+ * `--add-host` entries, as tctl makes them when istiod is reached through a gateway IP: every cluster-local name
+ * the proxy dials (istiod's canonical name, the merged ProxyConfig's discovery, tracing, access-log and metrics
+ * addresses and SNIs, including the WorkloadEntry's `proxy.istio.io/config`, and the CA address), in its four
+ * spellings `<svc>.<ns>[.svc[.cluster[.local]]]` (a one-label name is in the workload's namespace), sorted and
+ * de-duplicated. A gateway that is not an IP is an error (see `gatewayAddressProblem`).
  */
-export function addHostsOf(mesh: MeshSettings, gatewayAddress: string | undefined): string[] {
-  if (!gatewayAddress || isIP(gatewayAddress) === 0) {
+export function addHostsOf(
+  workload: WorkloadIdentity,
+  mesh: MeshSettings,
+  gatewayAddress: string | undefined,
+): string[] {
+  if (!gatewayAddress) {
     return [];
   }
-  const hosts = new Set<string>([`istiod.${istioNamespaceOf(mesh)}.svc`, hostOf(discoveryAddressOf(mesh))]);
-  if (mesh.caAddress) {
-    hosts.add(hostOf(mesh.caAddress));
+  const problem = gatewayAddressProblem(gatewayAddress);
+  if (problem !== undefined) {
+    throw new Error(`gatewayAddress ${problem}; use the gateway's IP`);
   }
+  const candidates = [
+    `istiod.${istioNamespaceOf(mesh)}.svc:15012`,
+    ...proxyConfigAddresses(proxyConfigOf(workload, mesh)),
+    mesh.caAddress,
+  ];
   const aliases = new Set<string>();
-  for (const host of hosts) {
-    if (!isClusterLocal(host)) {
-      continue;
-    }
-    const [svc, ns] = host.split(".");
+  for (const candidate of candidates) {
+    if (typeof candidate !== "string" || candidate === "") continue;
+    const host = hostOf(candidate);
+    if (isIP(host) !== 0 || !isClusterLocal(host)) continue;
+    const [svc, ns = workload.namespace] = host.split(".");
     for (const suffix of ["", ".svc", ".svc.cluster", ".svc.cluster.local"]) {
       aliases.add(`${svc}.${ns}${suffix}`);
     }

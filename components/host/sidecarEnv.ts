@@ -1,6 +1,8 @@
 // Renders `sidecar.env`, the docker `--env-file` for the istio-proxy container, with every variable
 // `tctl x sidecar-bootstrap` writes, in its order and derived the same way (reference section 1.7).
 import { isIP } from "node:net";
+import { parse } from "yaml";
+import { workloadProxyAnnotations } from "../mesh/annotations";
 import { istioDefaults } from "../mesh/settings";
 
 /** Where the agent keeps its provisioned and issued certificates (tctl's value; a host dir is mounted here). */
@@ -94,9 +96,15 @@ export function hostOf(address: string): string {
   return colon > 0 && address.indexOf(":") === colon ? address.slice(0, colon) : address;
 }
 
-/** True for Kubernetes Service names (`svc.ns.svc`, `…svc.cluster.local`), which a VM cannot resolve by itself. */
+/**
+ * tctl's rule for a name only the cluster resolves: one or two labels (`istiod`, `istiod.istio-system`), or
+ * `<svc>.<ns>.svc`, `….svc.cluster`, `….svc.cluster.local`. (tctl's own caveat: a two-label public name such as
+ * `docker.io` counts as cluster-local too.)
+ */
 export function isClusterLocal(host: string): boolean {
-  return /\.svc$/.test(host) || /\.svc\./.test(host);
+  const labels = host.split(".");
+  const suffix = labels.slice(2).join(".");
+  return labels.length <= 2 || ["svc", "svc.cluster", "svc.cluster.local"].includes(suffix);
 }
 
 /** CA_SNI / PILOT_SNI rule: empty for a cluster-local address (reached via --add-host), else istiod's name. */
@@ -113,7 +121,58 @@ export function goJsonMap(map: Record<string, string>): string {
   return JSON.stringify(sorted).replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026");
 }
 
-/** The merged ProxyConfig tctl serialises into PROXY_CONFIG (defaults from its goldens, then the mesh's fields). */
+/** What docker `--env-file` accepts as a variable name. */
+const envNamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Why the `proxy.istio.io/config` annotation value cannot be used, or undefined: it must be a YAML map (a
+ * ProxyConfig); its `proxyMetadata` a map (its values become sidecar.env lines), its `concurrency` a whole number.
+ */
+export function proxyConfigAnnotationProblem(value: string): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = parse(value);
+  } catch (e) {
+    return `is not valid YAML: ${(e as Error).message.split("\n")[0]}`;
+  }
+  if (parsed === null || parsed === undefined) return undefined;
+  if (typeof parsed !== "object" || Array.isArray(parsed)) return "is not a ProxyConfig map";
+  const pc = parsed as Record<string, unknown>;
+  const md = pc.proxyMetadata;
+  if (md !== undefined && md !== null) {
+    if (typeof md !== "object" || Array.isArray(md)) return "proxyMetadata is not a map of strings";
+    for (const [key, v] of Object.entries(md as Record<string, unknown>)) {
+      if (!envNamePattern.test(key)) return `proxyMetadata key "${key}" is not an environment variable name`;
+      if (typeof v === "object" || /[\r\n]/.test(String(v))) {
+        return `proxyMetadata ${key} is not a one-line string (docker --env-file cannot carry it)`;
+      }
+    }
+  }
+  const c = pc.concurrency;
+  if (c !== undefined && c !== null && !(typeof c === "number" && Number.isInteger(c) && c >= 0)) {
+    return `concurrency ${JSON.stringify(c)} is not a whole number >= 0`;
+  }
+  return undefined;
+}
+
+/** The WorkloadEntry's own ProxyConfig (`proxy.istio.io/config`), or {}; a broken one is an error. */
+export function workloadProxyConfigOf(workload: WorkloadIdentity): Record<string, unknown> {
+  const key = workloadProxyAnnotations.proxyConfig;
+  const value = workload.annotations?.[key];
+  if (value === undefined || value === "") return {};
+  const problem = proxyConfigAnnotationProblem(value);
+  if (problem !== undefined) {
+    throw new Error(`WorkloadEntry ${workload.namespace}/${workload.name} annotation ${key} ${problem}`);
+  }
+  return (parse(value) as Record<string, unknown> | null) ?? {};
+}
+
+/**
+ * The merged ProxyConfig tctl serialises into PROXY_CONFIG: defaults from its goldens, the mesh's fields
+ * (`mesh.proxyConfig`, the mesh's `defaultConfig`, without its `concurrency`), then the WorkloadEntry's
+ * `proxy.istio.io/config`, applied last as tctl applies it (each field it sets replaces the mesh's, as
+ * protobuf's JSON decoding into the merged message replaces maps and nested messages whole).
+ */
 export function proxyConfigOf(workload: WorkloadIdentity, mesh: MeshSettings): Record<string, unknown> {
   const merged: Record<string, unknown> = {
     configPath: "./etc/istio/proxy",
@@ -128,9 +187,9 @@ export function proxyConfigOf(workload: WorkloadIdentity, mesh: MeshSettings): R
   if (mesh.discoveryAddress !== undefined) {
     merged.discoveryAddress = mesh.discoveryAddress;
   }
-  // tctl clears concurrency in the merged config; it is passed as a proxy argument instead.
+  // tctl clears the mesh's concurrency (all cores by default); the WorkloadEntry's own sets `--concurrency`.
   delete merged.concurrency;
-  return merged;
+  return { ...merged, ...workloadProxyConfigOf(workload) };
 }
 
 function stringMap(value: unknown): Record<string, string> {
@@ -183,7 +242,10 @@ export function sidecarEnvEntries(workload: WorkloadIdentity, mesh: MeshSettings
     ["CANONICAL_REVISION", metadataLabels["service.istio.io/canonical-revision"] ?? ""],
     ["PROXY_CONFIG", JSON.stringify(proxyConfig)],
     ["ISTIO_META_CLUSTER_ID", mesh.clusterId || "Kubernetes"],
-    ["ISTIO_META_INTERCEPTION_MODE", workload.annotations?.["sidecar.istio.io/interceptionMode"] || "NONE"],
+    [
+      "ISTIO_META_INTERCEPTION_MODE",
+      workload.annotations?.[workloadProxyAnnotations.interceptionMode] || "NONE",
+    ],
     ["ISTIO_META_NETWORK", workload.network || mesh.defaultNetwork || ""],
     ["ISTIO_METAJSON_LABELS", Object.keys(labels).length > 0 ? goJsonMap(labels) : ""],
     [
@@ -206,7 +268,7 @@ export function sidecarEnvEntries(workload: WorkloadIdentity, mesh: MeshSettings
  */
 export function renderEnvFile(entries: EnvEntries): string {
   for (const [key, value] of entries) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+    if (!envNamePattern.test(key)) {
       throw new Error(`sidecar.env: invalid variable name "${key}"`);
     }
     if (/[\r\n]/.test(value)) {

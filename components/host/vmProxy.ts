@@ -334,10 +334,10 @@ function declareContainer(
     .apply(([[w, m, image, proxyArgs, containerName, gateway, who, dir], [env, root, k8sRoot]]) => {
       const spec: ContainerSpec = {
         name: containerName,
-        image: proxyImageOf(image),
+        image: proxyImageOf(image, w),
         args: proxyArgsOf(w, m, proxyArgs),
         configDir: dir,
-        addHosts: addHostsOf(m, gateway),
+        addHosts: addHostsOf(w, m, gateway),
         owner: who,
       };
       const digest = containerDigest(spec, {

@@ -3,7 +3,6 @@
 // cannot silently fall back to a default.
 import {
   bootstrapAnnotations,
-  bootstrapDefaults,
   bootstrapSettingFor,
   meshExpansionConfigMapAnnotation,
   sidecarBootstrapPrefix,
@@ -85,8 +84,10 @@ function applyBootstrap(
   }
   if (bootstrap["sshUser"] !== undefined) args.sshUser = bootstrap["sshUser"];
   if (bootstrap["scpPath"] !== undefined) args.scpPath = bootstrap["scpPath"];
-  // Without the annotation tctl used its own default: keep that directory (MeshVm's default differs).
-  args.proxyConfigDir = bootstrap["proxyConfigDir"] ?? bootstrapDefaults.proxyConfigDir;
+  // Without the annotation tctl used its own default: keep that directory (MeshVm's default differs), and keep
+  // the object without the annotation. With it, the annotation is rendered as written, even tctl's default.
+  if (bootstrap["proxyConfigDir"] !== undefined) args.proxyConfigDir = bootstrap["proxyConfigDir"];
+  else args.tctlDefaults = true;
   if (bootstrap["proxyImageHub"] !== undefined) args.proxyImageHub = bootstrap["proxyImageHub"];
   if (bootstrap["proxyContainerName"] !== undefined)
     args.proxyContainerName = bootstrap["proxyContainerName"];
@@ -117,7 +118,7 @@ export function readApiVersion(args: PlainMeshVmArgs, we: Doc, out: ValidationIs
       issue(
         `${we.where}.apiVersion`,
         `"${we.apiVersion}" is not supported`,
-        "use networking.istio.io/v1 or networking.istio.io/v1beta1",
+        "use networking.istio.io/v1, v1beta1 or v1alpha3",
       ),
     );
   } else {
@@ -134,7 +135,18 @@ export function readWorkloadEntryBody(
   we: Doc,
   out: ValidationIssue[],
 ): Record<string, number> {
-  allowedKeys(out, `${we.where}.metadata`, we.metadata, ["name", "namespace", "annotations"], "metadata");
+  allowedKeys(
+    out,
+    `${we.where}.metadata`,
+    we.metadata,
+    ["name", "namespace", "labels", "annotations"],
+    "metadata",
+  );
+  if (isObj(we.metadata["labels"])) {
+    args.metadataLabels = Object.fromEntries(
+      Object.entries(we.metadata["labels"]).map(([k, v]) => [k, String(v)]),
+    );
+  }
   const { annotations, bootstrap } = readAnnotations(we, out);
   if (Object.keys(annotations).length > 0) args.annotations = annotations;
   applyBootstrap(args, we, bootstrap, out);

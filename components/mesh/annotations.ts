@@ -19,6 +19,21 @@ export const bootstrapAnnotations = {
 export type BootstrapSetting = keyof typeof bootstrapAnnotations;
 
 /**
+ * Istio's own annotations tctl reads from the WorkloadEntry (reference 1.4): `proxyConfig` (ProxyConfig YAML,
+ * merged last into PROXY_CONFIG), `interceptionMode`, `proxyImage` (the whole image), `logLevel` and
+ * `componentLogLevel` (the proxy's `--proxyLogLevel` / `--proxyComponentLogLevel`). They are ordinary
+ * annotations (MeshVmArgs.annotations), read by the host half from the rendered WorkloadEntry as tctl reads them
+ * from the cluster object.
+ */
+export const workloadProxyAnnotations = {
+  proxyConfig: "proxy.istio.io/config",
+  interceptionMode: "sidecar.istio.io/interceptionMode",
+  proxyImage: "sidecar.istio.io/proxyImage",
+  logLevel: "sidecar.istio.io/logLevel",
+  componentLogLevel: "sidecar.istio.io/componentLogLevel",
+} as const;
+
+/**
  * Read from the Istio system Namespace by tctl, never from a WorkloadEntry; named here so that fromManifests can
  * say where it belongs.
  */

@@ -51,6 +51,8 @@ export const meshVmDefaults = {
    * so tctl reading the object uses the same directory.
    */
   proxyConfigDir: "/etc/istio-proxy",
+  /** MeshVm's defaults, not tctl's, for unset bootstrap settings (`MeshVmArgs.tctlDefaults`). */
+  tctlDefaults: false,
 } as const;
 
 /** MeshExpansion's defaults (the `@default` of each MeshExpansionArgs field). */
@@ -170,6 +172,8 @@ export interface ResolvedMeshVm {
   createServiceAccount: boolean;
   network?: string;
   labels: Record<string, string>;
+  /** WorkloadEntry `metadata.labels`, when given. */
+  metadataLabels?: Record<string, string>;
   locality?: string;
   weight?: number;
   annotations: Record<string, string>;

@@ -31,7 +31,7 @@ export function renderWorkloadEntry(vm: ResolvedMeshVm): WorkloadEntryObject {
   return {
     apiVersion: vm.apiVersion,
     kind: "WorkloadEntry",
-    metadata: objectMeta(vm.name, vm.namespace, annotations),
+    metadata: objectMeta(vm.name, vm.namespace, annotations, vm.metadataLabels),
     spec: renderWorkloadEntrySpec(vm),
   };
 }

@@ -20,6 +20,7 @@ import {
   ValidationIssue,
 } from "../rules/issues";
 import { validateMeshVmBootArgs } from "../validation/boot";
+import { deliveryIssues } from "../validation/delivery";
 import { validateMeshVmHostArgs } from "../validation/host";
 import { validateMeshExpansionArgs } from "../validation/meshExpansion";
 import { validateMeshVmArgs } from "../validation/meshVm";
@@ -215,6 +216,12 @@ function addVm(
 ): void {
   const args: PlainMeshVmArgs = { ...mesh, flavor: mesh.flavor ?? ctx.flavor };
   ctx.issues.push(...validateMeshVmArgs(args, vmFieldNames(key, args)));
+  const deliveryPath = host !== undefined ? hostPath : hostPath.replace(/host$/, "boot");
+  const delivery = (host ?? boot) as MeshVmHostArgs | undefined;
+  if (delivery !== undefined)
+    ctx.issues.push(
+      ...deliveryIssues(args, delivery, vmFieldNames(key, args), fieldNames(`${ns}${deliveryPath}`)),
+    );
   const hostArgs = host === undefined ? undefined : hostInputs(ctx, host, hostPath);
   const bootArgs =
     boot === undefined

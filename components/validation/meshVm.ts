@@ -10,6 +10,7 @@ import { bootstrapIssues } from "./bootstrap";
 import { serviceEntryIssues } from "./serviceEntry";
 import { egressIssues, sidecarIssues } from "./sidecar";
 import { addressIssues, annotationsIssues, identityIssues, labelsIssues, portsIssues } from "./workloadEntry";
+import { workloadProxyAnnotationIssues } from "./workloadAnnotations";
 import { workloadGroupIssues } from "./workloadGroup";
 
 /** One check of MeshVmArgs: every issue it finds, named with `field`. */
@@ -42,6 +43,7 @@ const meshVmChecks: MeshVmCheck[] = [
   addressIssues,
   (args, field) => labelsIssues(args, field, args.flavor ?? meshVmDefaults.flavor),
   annotationsIssues,
+  workloadProxyAnnotationIssues,
   portsIssues,
   egressIssues,
   sidecarIssues,

@@ -27,6 +27,14 @@ const modelPaths: Record<string, Record<string, () => Promise<Record<string, unk
     Gateway: () => import("@kubernetes-models/istio/networking.istio.io/v1beta1/Gateway"),
     VirtualService: () => import("@kubernetes-models/istio/networking.istio.io/v1beta1/VirtualService"),
   },
+  "networking.istio.io/v1alpha3": {
+    WorkloadEntry: () => import("@kubernetes-models/istio/networking.istio.io/v1alpha3/WorkloadEntry"),
+    Sidecar: () => import("@kubernetes-models/istio/networking.istio.io/v1alpha3/Sidecar"),
+    ServiceEntry: () => import("@kubernetes-models/istio/networking.istio.io/v1alpha3/ServiceEntry"),
+    WorkloadGroup: () => import("@kubernetes-models/istio/networking.istio.io/v1alpha3/WorkloadGroup"),
+    Gateway: () => import("@kubernetes-models/istio/networking.istio.io/v1alpha3/Gateway"),
+    VirtualService: () => import("@kubernetes-models/istio/networking.istio.io/v1alpha3/VirtualService"),
+  },
 };
 
 /**

@@ -155,6 +155,8 @@ export function addressIssues(args: PlainMeshVmArgs, field: FieldName): Validati
 export function labelsIssues(args: PlainMeshVmArgs, field: FieldName, flavor: string): ValidationIssue[] {
   const labels: Record<string, unknown> = { ...(args.labels ?? {}) };
   const out = labelIssues(field("labels"), labels);
+  if (args.metadataLabels !== undefined)
+    out.push(...labelIssues(field("metadataLabels"), { ...args.metadataLabels }));
   if (!isString(labels["app"]) || labels["app"] === "") {
     out.push(
       issue(

@@ -48,15 +48,15 @@ describe("proxy container", () => {
     assert.deepEqual(proxyArgsOf(workload, {}, { args: ["proxy", "sidecar"] }), ["proxy", "sidecar"]);
   });
 
-  it("maps istiod's cluster-local names to a gateway IP, and nothing for a DNS gateway", () => {
-    assert.deepEqual(addHostsOf({}, "203.0.113.5"), [
+  it("maps istiod's cluster-local names to a gateway IP, and refuses a DNS gateway", () => {
+    assert.deepEqual(addHostsOf(workload, {}, "203.0.113.5"), [
       "istiod.istio-system:203.0.113.5",
       "istiod.istio-system.svc:203.0.113.5",
       "istiod.istio-system.svc.cluster:203.0.113.5",
       "istiod.istio-system.svc.cluster.local:203.0.113.5",
     ]);
-    assert.deepEqual(addHostsOf({}, "gw.example.com"), []);
-    assert.deepEqual(addHostsOf({}, undefined), []);
+    assert.throws(() => addHostsOf(workload, {}, "gw.example.com"), /"gw\.example\.com" is not an IP/);
+    assert.deepEqual(addHostsOf(workload, {}, undefined), []);
   });
 
   it("renders docker run with tctl's flags, our labels and mounts, and a digest that follows every input", () => {

@@ -223,9 +223,9 @@ const rows: Row[] = [
   },
   {
     what: "unsupported apiVersion",
-    args: { apiVersion: "networking.istio.io/v1alpha3" },
+    args: { apiVersion: "networking.istio.io/v2" },
     expect: [
-      'MeshVmArgs.apiVersion: apiVersion "networking.istio.io/v1alpha3" is not supported; use one of networking.istio.io/v1, networking.istio.io/v1beta1',
+      'MeshVmArgs.apiVersion: apiVersion "networking.istio.io/v2" is not supported; use one of networking.istio.io/v1, networking.istio.io/v1beta1, networking.istio.io/v1alpha3',
     ],
   },
   {

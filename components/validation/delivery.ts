@@ -1,0 +1,82 @@
+// Checks across MeshVm's mesh inputs and its delivery (`host` or `boot`): what the proxy on the VM takes from
+// the WorkloadEntry must agree with the delivery's own settings. Values that are still Outputs are checked
+// where they are used.
+import { gatewayAddressProblem } from "../host/proxyContainer";
+import { workloadProxyAnnotations } from "../mesh/annotations";
+import type { MeshVmBootArgs, MeshVmHostArgs, PlainMeshVmArgs } from "../meshVmArgs";
+import { FieldName, issue, ValidationIssue } from "../rules/issues";
+
+/** The delivery settings these checks read (`host` and `boot` share them). */
+type Delivery = Pick<MeshVmHostArgs & MeshVmBootArgs, "proxyImage" | "proxyImageTag" | "gatewayAddress">;
+
+/** `sidecar.istio.io/proxyImage` names the whole image (tctl): a delivery image setting would be ignored. */
+function proxyImageIssues(
+  args: PlainMeshVmArgs,
+  delivery: Delivery,
+  field: FieldName,
+  deliveryField: FieldName,
+): ValidationIssue[] {
+  const key = workloadProxyAnnotations.proxyImage;
+  const annotated = args.annotations?.[key];
+  if (annotated === undefined) return [];
+  return (["proxyImage", "proxyImageTag"] as const)
+    .filter((k) => delivery[k] !== undefined)
+    .map((k) =>
+      issue(
+        deliveryField(k),
+        `${k} is set while ${field(`annotations["${key}"]`)} names the whole image ("${annotated}"), which wins as in tctl`,
+        `remove ${deliveryField(k)}, or the annotation`,
+      ),
+    );
+}
+
+/**
+ * The proxy on the VM needs the WorkloadEntry address (tctl: IDENTITY_IP, HOST_IP, the default SSH host), which
+ * Istio lets a WorkloadEntry with a `network` omit.
+ */
+function addressIssues(args: PlainMeshVmArgs, field: FieldName, deliveryField: FieldName): ValidationIssue[] {
+  if (args.address !== undefined && args.address !== "") return [];
+  return [
+    issue(
+      field("address"),
+      `the proxy on the VM (${deliveryField("")}) needs the WorkloadEntry address (spec.address: IDENTITY_IP, HOST_IP and the default SSH host)`,
+      `set ${field("address")} to the address pods reach the VM on, e.g. its IP`,
+    ),
+  ];
+}
+
+/**
+ * `gatewayAddress` (when known now) must be an IP: the proxy reaches istiod's cluster-local names through docker
+ * `--add-host`. tctl rewrote the addresses to a DNS gateway's name instead (with SNIs only Tetrate's proxy
+ * builds use); setting `mesh.discoveryAddress` to `<gateway-name>:15012` does the same for istiod.
+ */
+function gatewayIssues(delivery: Delivery, deliveryField: FieldName): ValidationIssue[] {
+  const gateway = delivery.gatewayAddress;
+  if (typeof gateway !== "string" || gateway === "") return [];
+  const p = gatewayAddressProblem(gateway);
+  if (p === undefined) return [];
+  return [
+    issue(
+      deliveryField("gatewayAddress"),
+      p,
+      `set it to the gateway's IP; or, for tctl's behaviour with a DNS gateway, remove it and set ${deliveryField("mesh.discoveryAddress")} to "${gateway}:15012"`,
+    ),
+  ];
+}
+
+/**
+ * Validates what the delivery takes from the mesh inputs; `field` names the mesh inputs, `deliveryField` those
+ * of `host` or `boot`.
+ */
+export function deliveryIssues(
+  args: PlainMeshVmArgs,
+  delivery: Delivery,
+  field: FieldName,
+  deliveryField: FieldName,
+): ValidationIssue[] {
+  return [
+    ...addressIssues(args, field, deliveryField),
+    ...proxyImageIssues(args, delivery, field, deliveryField),
+    ...gatewayIssues(delivery, deliveryField),
+  ];
+}
