@@ -4,6 +4,7 @@
 // each message is built once, with the right key. Everything is checked before any resource is registered, so
 // `pulumi preview` fails with nothing created; each VM is validated once (MeshVm does not check it again).
 // Secrets (kubeconfig, private keys) never appear in messages: only key paths and the fix do.
+import { excerpt } from "../rules/values";
 import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -233,7 +234,7 @@ function addVm(
   if (clash !== undefined) {
     ctx.issues.push({
       field: `${key}.name`,
-      problem: `"${name}" is also the name of ${clash.key}`,
+      problem: `${excerpt(name)} is also the name of ${clash.key}`,
       fix: "give every VM a unique name",
     });
     return;
