@@ -25,7 +25,18 @@ function readAnnotations(
   const raw = isObj(we.metadata["annotations"]) ? we.metadata["annotations"] : {};
   for (const [k, v] of Object.entries(raw)) {
     const field = `${we.where}.metadata.annotations["${k}"]`;
-    const value = typeof v === "string" ? v : String(v);
+    if (typeof v !== "string") {
+      // Kubernetes annotations are strings: an empty `ssh-user:` is null, and would become the user "null".
+      out.push(
+        issue(
+          field,
+          `the value is ${v === null ? "empty (null)" : "not a string"}`,
+          'write the value as a quoted string, e.g. "istio-proxy", or remove the annotation',
+        ),
+      );
+      continue;
+    }
+    const value = v;
     if (k.startsWith(oldPrefix)) {
       out.push(
         issue(
@@ -152,6 +163,10 @@ export function readWorkloadEntryBody(
   if (str(s["network"]) !== undefined) args.network = str(s["network"]);
   if (str(s["locality"]) !== undefined) args.locality = str(s["locality"]);
   if (typeof s["weight"] === "number") args.weight = s["weight"];
+  else if (s["weight"] !== undefined && s["weight"] !== null)
+    out.push(
+      issue(`${we.where}.spec.weight`, "is not a number", "write the weight as an unquoted integer, e.g. 10"),
+    );
   const labels: Record<string, string> = {};
   for (const [k, v] of Object.entries(isObj(s["labels"]) ? s["labels"] : {})) labels[k] = String(v);
   args.labels = labels;

@@ -1,6 +1,6 @@
 // Checks of the inputs that make the WorkloadEntry (mesh/workloadEntry.ts): identity, address and network,
 // labels, annotations, ports. Istio's CRD CEL rules and istiod's webhook (pkg/config/validation).
-import { byteLength, excerpt, inputLimits } from "../rules/values";
+import { byteLength, excerpt, inputLimits, textProblem } from "../rules/values";
 import { sidecarBootstrapPrefix } from "../mesh/annotations";
 import type { PlainMeshVmArgs } from "../meshVmArgs";
 import {
@@ -114,11 +114,11 @@ export function addressIssues(args: PlainMeshVmArgs, field: FieldName): Validati
       }
     }
   }
-  if (args.network !== undefined && (!isString(args.network) || args.network.length > 2048)) {
+  if (args.network !== undefined && textProblem(args.network, 2048) !== undefined) {
     out.push(
       issue(
         field("network"),
-        "network must be a string of at most 2048 characters",
+        "network must be one line of at most 2048 characters",
         'use a short network name, e.g. "vm-us-central1-a"',
       ),
     );
@@ -127,7 +127,7 @@ export function addressIssues(args: PlainMeshVmArgs, field: FieldName): Validati
     const parts = isString(args.locality) ? args.locality.split("/") : [];
     if (
       !isString(args.locality) ||
-      args.locality.length > 2048 ||
+      textProblem(args.locality, 2048) !== undefined ||
       parts.length > 3 ||
       parts.some((p) => p === "")
     ) {
