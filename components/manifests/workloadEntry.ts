@@ -11,6 +11,7 @@ import {
 import { normaliseNetworkingApiVersion } from "../mesh/apiVersion";
 import type { PlainMeshVmArgs } from "../meshVmArgs";
 import { issue, ValidationIssue } from "../rules/issues";
+import { setOwn } from "../rules/values";
 import { allowedKeys, Doc, isObj, str } from "./documents";
 
 const oldPrefix = "sidecar-bootstrap.istioctl.istio.io/";
@@ -67,7 +68,7 @@ function readAnnotations(
         bootstrap[setting] = value;
       }
     } else {
-      annotations[k] = value;
+      setOwn(annotations, k, value);
     }
   }
   return { annotations, bootstrap };
@@ -168,11 +169,11 @@ export function readWorkloadEntryBody(
       issue(`${we.where}.spec.weight`, "is not a number", "write the weight as an unquoted integer, e.g. 10"),
     );
   const labels: Record<string, string> = {};
-  for (const [k, v] of Object.entries(isObj(s["labels"]) ? s["labels"] : {})) labels[k] = String(v);
+  for (const [k, v] of Object.entries(isObj(s["labels"]) ? s["labels"] : {})) setOwn(labels, k, String(v));
   args.labels = labels;
   // Keep the labels exactly as written: add no `class` label the user did not have.
   if (labels["class"] === undefined) args.vmClassLabel = "";
   const wePorts: Record<string, number> = {};
-  for (const [k, v] of Object.entries(isObj(s["ports"]) ? s["ports"] : {})) wePorts[k] = Number(v);
+  for (const [k, v] of Object.entries(isObj(s["ports"]) ? s["ports"] : {})) setOwn(wePorts, k, Number(v));
   return wePorts;
 }

@@ -72,6 +72,11 @@ export function ownValue<V>(o: Record<string, V> | undefined | null, key: string
   return Object.hasOwn(o, key) ? o[key] : undefined;
 }
 
+/** Sets an own, enumerable property, also for keys such as `__proto__` (which `o[k] = v` would not create). */
+export function setOwn<V>(o: Record<string, V>, key: string, value: V): void {
+  Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** A string of printable ASCII only: the compare-safe form for keywords (no `ſ` upper-casing to `S`). */
 export function isPrintableAscii(s: string): boolean {
   return /^[\x20-\x7e]*$/.test(s);
@@ -177,7 +182,8 @@ export function urlPathProblem(v: unknown): string | undefined {
   const s = v as string;
   if (!s.startsWith("/")) return `${excerpt(s)} does not start with "/"`;
   if (s.startsWith("//")) return `${excerpt(s)} starts with "//", which names a host, not a path`;
-  if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*(\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$/.test(s))
+  // RFC 3986 allows more (sub-delims such as ' $ ( ) ; ,); a health endpoint needs none of them.
+  if (!/^\/[A-Za-z0-9._~=&+:@%/-]*(\?[A-Za-z0-9._~=&+:@%/?-]*)?$/.test(s))
     return `${excerpt(s)} contains characters that are not allowed in a URL path`;
   if (/%(?![0-9A-Fa-f]{2})/.test(s)) return `${excerpt(s)} has a '%' that is not a %XX escape`;
   return undefined;

@@ -4,7 +4,7 @@
 // each message is built once, with the right key. Everything is checked before any resource is registered, so
 // `pulumi preview` fails with nothing created; each VM is validated once (MeshVm does not check it again).
 // Secrets (kubeconfig, private keys) never appear in messages: only key paths and the fix do.
-import { excerpt, inputLimits, textProblem } from "../rules/values";
+import { excerpt, inputLimits, setOwn, textProblem } from "../rules/values";
 import { readFileSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -136,13 +136,13 @@ function configValues(raw: RawStackConfig): Record<string, unknown> {
     if (!k.startsWith(ns)) continue;
     const key = k.slice(ns.length);
     if (key === "kubeconfig" || key === "kubeContext" || key === "clusterIdentifier" || key === "flavor") {
-      values[key] = v;
+      setOwn(values, key, v);
       continue;
     }
     try {
-      values[key] = JSON.parse(v);
+      setOwn(values, key, JSON.parse(v));
     } catch {
-      values[key] = v;
+      setOwn(values, key, v);
     }
   }
   // Pulumi.yaml declares a default for every key (a declared key without one is required): "" for the strings,
