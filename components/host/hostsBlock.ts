@@ -55,13 +55,24 @@ function checkOwner(owner: string): void {
 }
 
 /**
- * Replaces the owner's block in place (or appends it; or, when `fromStdin` is false, removes it). The block
+ * Replaces the owner's block in place (or appends it; or, without an `address`, removes it). The block
  * arrives on stdin, not in the script (20,000 names would not fit a command line), and must be the owner's
  * markers around `<address> <name>` lines. Writes only when the file changes, by rename when possible and in
  * place when the file is a bind mount (containers). Prints `unchanged` or `updated`.
  */
-function hostsScript(owner: string, fromStdin: boolean, hostsFile: string, lockFile: string): string {
+function hostsScript(
+  owner: string,
+  address: string | undefined,
+  hostsFile: string,
+  lockFile: string,
+): string {
   checkOwner(owner);
+  const fromStdin = address !== undefined;
+  if (fromStdin && isIP(address) === 0) {
+    throw new Error(`egress bind address ${excerpt(address)} is not an IP address`);
+  }
+  // Every line between the markers must point at this address (IP characters: only '.' needs escaping).
+  const line = `${(address ?? "").replace(/\./g, "\\.")} [A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?`;
   const { begin, end } = hostsBlockMarkers(owner);
   return [
     "set -eu",
@@ -85,7 +96,7 @@ function hostsScript(owner: string, fromStdin: boolean, hostsFile: string, lockF
     // Only the owner's markers around address/name lines: stdin cannot smuggle other lines into /etc/hosts.
     `if [ -s "$block" ] && { [ "$(head -n 1 "$block")" != "$begin" ] || [ "$(tail -n 1 "$block")" != "$end" ] ||`,
     `  [ "$(grep -cxF -e "$begin" -e "$end" "$block")" != 2 ] ||`,
-    `  grep -vxF -e "$begin" -e "$end" "$block" | grep -qvxE '[0-9A-Fa-f.:]+ [A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?'; }; then`,
+    `  grep -vxF -e "$begin" -e "$end" "$block" | grep -qvxE ${shellQuote(line)}; }; then`,
     `  echo "mesh-vm: the hosts block on stdin is not a marked block of address/name lines" >&2`,
     "  exit 1",
     "fi",
@@ -109,13 +120,13 @@ const DEFAULT_LOCK = "/run/lock/mesh-vm-hosts.lock";
 
 /** The script that puts the block (`renderHostsBlock(spec)`, given on its stdin) in place. */
 export function applyHostsBlockScript(
-  spec: Pick<HostsBlockSpec, "owner" | "hostsFile" | "lockFile">,
+  spec: Pick<HostsBlockSpec, "owner" | "address" | "hostsFile" | "lockFile">,
 ): string {
-  return hostsScript(spec.owner, true, spec.hostsFile ?? "/etc/hosts", spec.lockFile ?? DEFAULT_LOCK);
+  return hostsScript(spec.owner, spec.address, spec.hostsFile ?? "/etc/hosts", spec.lockFile ?? DEFAULT_LOCK);
 }
 
 export function removeHostsBlockScript(
   spec: Pick<HostsBlockSpec, "owner" | "hostsFile" | "lockFile">,
 ): string {
-  return hostsScript(spec.owner, false, spec.hostsFile ?? "/etc/hosts", spec.lockFile ?? DEFAULT_LOCK);
+  return hostsScript(spec.owner, undefined, spec.hostsFile ?? "/etc/hosts", spec.lockFile ?? DEFAULT_LOCK);
 }

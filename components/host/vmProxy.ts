@@ -378,9 +378,9 @@ interface HostsBlock {
   address: string;
 }
 
-/** Depends on the owner only: the block itself travels on stdin (a long list would not fit a command line). */
-function hostsBlockCreateScript(owner: string): string {
-  return wrapScript(applyHostsBlockScript({ owner }), "root");
+/** Depends on the owner and address only: the block travels on stdin (a long list would not fit a command line). */
+function hostsBlockCreateScript(block: HostsBlock): string {
+  return wrapScript(applyHostsBlockScript({ owner: block.owner, address: block.address }), "root");
 }
 
 /** Depends on the owner only, so a changed name list never changes how the block is removed. */
@@ -399,7 +399,7 @@ function createHostsBlock(
     `${ctx.name}-egress-hosts`,
     {
       connection: ssh.admin ?? ssh.proxy,
-      create: ctx.owner.apply(hostsBlockCreateScript),
+      create: block.apply(hostsBlockCreateScript),
       delete: ctx.owner.apply(hostsBlockDeleteScript),
       stdin: block.apply(renderHostsBlock),
       addPreviousOutputInEnv: false,
