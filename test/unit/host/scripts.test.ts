@@ -154,7 +154,10 @@ describe("hosts block", () => {
       const codes = await Promise.all(
         owners.map((o, i) =>
           runAsync(
-            wrapScript(applyHostsBlockScript({ owner: o, address: "127.0.0.2", hostsFile, lockFile }), "root"),
+            wrapScript(
+              applyHostsBlockScript({ owner: o, address: "127.0.0.2", hostsFile, lockFile }),
+              "root",
+            ),
             renderHostsBlock({ owner: o, address: "127.0.0.2", hostnames: [`s${i}-${round}.svc`] }),
           ),
         ),
