@@ -1,6 +1,7 @@
 // Resolution: MeshVm's plain inputs with every default applied (the defaults themselves are in
 // mesh/settings.ts and mesh/annotations.ts). Public, so that other programs can render what a MeshVm would
 // (the fleet example renders one Sidecar and ServiceEntry for several VMs).
+import { ownValue, setOwn } from "./rules/values";
 import { bootstrapDefaults } from "./mesh/annotations";
 import { normaliseNetworkingApiVersion } from "./mesh/apiVersion";
 import {
@@ -54,8 +55,8 @@ function selectorLabels(args: PlainMeshVmArgs, labels: Record<string, string>): 
   const keys = args.sidecar?.selectorLabelKeys ?? meshVmDefaults.sidecarSelectorLabelKeys;
   const out: Record<string, string> = {};
   for (const k of keys) {
-    const v = labels[k];
-    if (defined(v)) out[k] = v;
+    const v = ownValue(labels, k);
+    if (defined(v)) setOwn(out, k, v);
   }
   return out;
 }

@@ -190,7 +190,8 @@ export function startScript(plan: BootPlan, from: "in-place" | "bundle"): string
   );
   if (plan.hostsBlock && plan.hostsBlock.hostnames.length > 0) {
     lines.push(
-      `out=$(sh -c ${shellQuote(applyHostsBlockScript(plan.hostsBlock))})`,
+      // The block on stdin, as over SSH; printf is the shell's own, so its size meets no argv limit.
+      `out=$(printf '%s' ${shellQuote(renderHostsBlock(plan.hostsBlock))} | sh -c ${shellQuote(applyHostsBlockScript(plan.hostsBlock))})`,
       `echo "mesh-vm: /etc/hosts block: $out"`,
     );
   }

@@ -52,3 +52,26 @@ export const proxyArgsDefaults = {
   logLevel: "info",
   componentLogLevel: "misc:info",
 } as const;
+
+/** The readiness wait after (re)starting the proxy, and the bounds of its settings. */
+export const readinessDefaults = {
+  host: "127.0.0.1",
+  /** Envoy's status port; an agent without Envoy (DISABLE_ENVOY) answers on 15020. */
+  port: 15021,
+  path: "/healthz/ready",
+  timeoutSeconds: 120,
+  logLines: 40,
+  /** A day: longer than any image pull. */
+  maxTimeoutSeconds: 86400,
+  maxLogLines: 10000,
+} as const;
+
+/** Bounds of VmProxy's numbers (the scripts format them; a value outside is refused at preview). */
+export const numberBounds = {
+  /** An hour between deregistration and stopping the proxy is already far more than istiod's push. */
+  maxDeregistrationDelaySeconds: 3600,
+  /** The TokenRequest field is an int64; a year is beyond any API server's --service-account-max-token-expiration. */
+  maxTokenExpirationSeconds: 365 * 86400,
+  maxDialErrorLimit: 1000,
+  maxPerDialTimeout: 3600,
+} as const;

@@ -2,6 +2,7 @@
 // (`127.0.0.2 reviews.bookinfo.svc`), as one marked block owned by one MeshVm: replaced where it stands,
 // never duplicated, removed on destroy, and lines outside it are left alone.
 import { isIP } from "node:net";
+import { excerpt, inputLimits } from "../rules/values";
 import { shellQuote } from "./shell";
 
 export interface HostsBlockSpec {
@@ -23,31 +24,55 @@ export function hostsBlockMarkers(owner: string): { begin: string; end: string }
 
 /** The block text (markers included, trailing newline), or "" when there are no names. */
 export function renderHostsBlock(spec: HostsBlockSpec): string {
-  if (/\s/.test(spec.owner)) {
-    throw new Error(`hosts block owner must not contain white space: "${spec.owner}"`);
-  }
+  checkOwner(spec.owner);
   if (spec.hostnames.length === 0) {
     return "";
   }
   if (isIP(spec.address) === 0) {
-    throw new Error(`egress bind address "${spec.address}" is not an IP address`);
+    throw new Error(`egress bind address ${excerpt(spec.address)} is not an IP address`);
   }
   const names = [...new Set(spec.hostnames)];
+  if (names.length > inputLimits.egressHostnames) {
+    throw new Error(`${names.length} egress host names exceed the limit of ${inputLimits.egressHostnames}`);
+  }
   for (const name of names) {
-    if (!/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(name)) {
-      throw new Error(`"${name}" is not a host name usable in /etc/hosts`);
+    if (
+      typeof name !== "string" ||
+      name.length > 253 ||
+      !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(name)
+    ) {
+      throw new Error(`${excerpt(name)} is not a host name usable in /etc/hosts`);
     }
   }
   const { begin, end } = hostsBlockMarkers(spec.owner);
   return [begin, ...names.map((name) => `${spec.address} ${name}`), end, ""].join("\n");
 }
 
+function checkOwner(owner: string): void {
+  if (!/^[a-z0-9][a-z0-9.-]*\/[a-z0-9][a-z0-9.-]*$/.test(owner) || owner.length > 320) {
+    throw new Error(`hosts block owner ${excerpt(owner)} is not <namespace>/<name>`);
+  }
+}
+
 /**
- * Replaces the owner's block in place (or appends it; or, with an empty block, removes it). Writes only when
- * the file changes, by rename when possible and in place when the file is a bind mount (containers).
- * Prints `unchanged` or `updated`.
+ * Replaces the owner's block in place (or appends it; or, without an `address`, removes it). The block
+ * arrives on stdin, not in the script (20,000 names would not fit a command line), and must be the owner's
+ * markers around `<address> <name>` lines. Writes only when the file changes, by rename when possible and in
+ * place when the file is a bind mount (containers). Prints `unchanged` or `updated`.
  */
-function hostsScript(owner: string, block: string, hostsFile: string, lockFile: string): string {
+function hostsScript(
+  owner: string,
+  address: string | undefined,
+  hostsFile: string,
+  lockFile: string,
+): string {
+  checkOwner(owner);
+  const fromStdin = address !== undefined;
+  if (fromStdin && isIP(address) === 0) {
+    throw new Error(`egress bind address ${excerpt(address)} is not an IP address`);
+  }
+  // Every line between the markers must point at this address (IP characters: only '.' needs escaping).
+  const line = `${(address ?? "").replace(/\./g, "\\.")} [A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?`;
   const { begin, end } = hostsBlockMarkers(owner);
   return [
     "set -eu",
@@ -67,7 +92,14 @@ function hostsScript(owner: string, block: string, hostsFile: string, lockFile: 
     "fi",
     `block=$(mktemp); new=$(mktemp)`,
     `trap 'rm -f "$block" "$new" "$file.mesh-vm.tmp"' EXIT`,
-    `printf '%s' ${shellQuote(block)} > "$block"`,
+    fromStdin ? `head -c 1048576 > "$block"` : `: > "$block"`,
+    // Only the owner's markers around address/name lines: stdin cannot smuggle other lines into /etc/hosts.
+    `if [ -s "$block" ] && { [ "$(head -n 1 "$block")" != "$begin" ] || [ "$(tail -n 1 "$block")" != "$end" ] ||`,
+    `  [ "$(grep -cxF -e "$begin" -e "$end" "$block")" != 2 ] ||`,
+    `  grep -vxF -e "$begin" -e "$end" "$block" | grep -qvxE ${shellQuote(line)}; }; then`,
+    `  echo "mesh-vm: the hosts block on stdin is not a marked block of address/name lines" >&2`,
+    "  exit 1",
+    "fi",
     `awk -v b="$begin" -v e="$end" -v blockfile="$block" '`,
     `  function emit(  line) { while ((getline line < blockfile) > 0) print line; close(blockfile); done = 1 }`,
     `  $0 == b { emit(); skip = 1; next }`,
@@ -86,17 +118,15 @@ function hostsScript(owner: string, block: string, hostsFile: string, lockFile: 
 
 const DEFAULT_LOCK = "/run/lock/mesh-vm-hosts.lock";
 
-export function applyHostsBlockScript(spec: HostsBlockSpec): string {
-  return hostsScript(
-    spec.owner,
-    renderHostsBlock(spec),
-    spec.hostsFile ?? "/etc/hosts",
-    spec.lockFile ?? DEFAULT_LOCK,
-  );
+/** The script that puts the block (`renderHostsBlock(spec)`, given on its stdin) in place. */
+export function applyHostsBlockScript(
+  spec: Pick<HostsBlockSpec, "owner" | "address" | "hostsFile" | "lockFile">,
+): string {
+  return hostsScript(spec.owner, spec.address, spec.hostsFile ?? "/etc/hosts", spec.lockFile ?? DEFAULT_LOCK);
 }
 
 export function removeHostsBlockScript(
   spec: Pick<HostsBlockSpec, "owner" | "hostsFile" | "lockFile">,
 ): string {
-  return hostsScript(spec.owner, "", spec.hostsFile ?? "/etc/hosts", spec.lockFile ?? DEFAULT_LOCK);
+  return hostsScript(spec.owner, undefined, spec.hostsFile ?? "/etc/hosts", spec.lockFile ?? DEFAULT_LOCK);
 }

@@ -4,6 +4,7 @@
 // The key arrives on standard input, not in the script: a generated key is only known once it exists, and the
 // script must be known at preview so that the dry run shows it. Its line is marked `mesh-vm:<owner>`, so undo
 // and a rotated key find it without knowing the key itself.
+import { dedicatedDirectoryProblem, posixNameProblem } from "../rules/values";
 import { vmProxyDefaults } from "./defaults";
 import { shellQuote } from "./shell";
 
@@ -21,13 +22,15 @@ export interface PrepareHostSpec {
   dockerGroup?: string;
 }
 
+// The renderer's own checks (validation refuses these at preview, naming the input): a name that is an option
+// or a system directory never reaches the script.
 function checkSpec(spec: PrepareHostSpec): void {
-  if (!/^[a-z_][a-z0-9_-]*[$]?$/.test(spec.user)) {
-    throw new Error(`"${spec.user}" is not a valid user name`);
-  }
-  if (!spec.configDir.startsWith("/") || spec.configDir === "/") {
-    throw new Error(`proxyConfigDir must be an absolute directory other than /: "${spec.configDir}"`);
-  }
+  const user = posixNameProblem(spec.user);
+  if (user !== undefined) throw new Error(`proxy user: ${user}`);
+  const group = spec.dockerGroup === undefined ? undefined : posixNameProblem(spec.dockerGroup);
+  if (group !== undefined) throw new Error(`docker group: ${group}`);
+  const dir = dedicatedDirectoryProblem(spec.configDir);
+  if (dir !== undefined) throw new Error(`proxyConfigDir: ${dir}`);
   if (spec.keyOwner !== undefined && !/^[A-Za-z0-9._/-]+$/.test(spec.keyOwner)) {
     throw new Error(`"${spec.keyOwner}" is not a valid key owner (namespace/name)`);
   }
@@ -60,26 +63,28 @@ export function prepareHostScript(spec: PrepareHostSpec): string {
     `  echo "mesh-vm: docker is not installed on this host (no 'docker' on PATH); install it first, e.g. 'apt-get install docker.io'" >&2`,
     "  exit 3",
     "fi",
-    `if ! id -u "$user" >/dev/null 2>&1; then`,
+    `if ! id -u -- "$user" >/dev/null 2>&1; then`,
     `  if command -v useradd >/dev/null 2>&1; then`,
     // A group of the same name may exist already (e.g. left by the istio-sidecar package): join it.
-    `    if getent group "$user" >/dev/null 2>&1; then group_opt="-g $user"; else group_opt=--user-group; fi`,
-    `    useradd --create-home $group_opt --shell /bin/sh "$user"`,
+    `    if getent group -- "$user" >/dev/null 2>&1; then group_opt="-g $user"; else group_opt=--user-group; fi`,
+    `    useradd --create-home $group_opt --shell /bin/sh -- "$user"`,
     // useradd leaves the password field "!" (locked); sshd without PAM then refuses even key logins.
     // "*" means: no password can match, but the account is not locked.
-    `    usermod --password '*' "$user"`,
-    `  else adduser -D -s /bin/sh "$user"; fi`,
+    `    usermod --password '*' -- "$user"`,
+    `  else adduser -D -s /bin/sh -- "$user"; fi`,
     `  echo "created user $user"`,
     "fi",
-    `group=$(id -gn "$user")`,
-    `home=$(getent passwd "$user" | cut -d: -f6)`,
+    `group=$(id -gn -- "$user")`,
+    `home=$(getent passwd -- "$user" | cut -d: -f6)`,
     `if [ -z "$home" ] || [ "$home" = / ]; then echo "mesh-vm: user $user has no home directory" >&2; exit 3; fi`,
     `[ -d "$home" ] || install -d -m 755 -o "$user" -g "$group" "$home"`,
-    `getent group "$docker_group" >/dev/null 2>&1 || groupadd --system "$docker_group" 2>/dev/null || addgroup -S "$docker_group"`,
-    `if ! id -nG "$user" | tr ' ' '\\n' | grep -qxF "$docker_group"; then`,
-    `  usermod -aG "$docker_group" "$user" 2>/dev/null || addgroup "$user" "$docker_group"`,
+    `getent group -- "$docker_group" >/dev/null 2>&1 || groupadd --system -- "$docker_group" 2>/dev/null || addgroup -S -- "$docker_group"`,
+    `if ! id -nG -- "$user" | tr ' ' '\\n' | grep -qxF -- "$docker_group"; then`,
+    `  usermod -aG "$docker_group" -- "$user" 2>/dev/null || addgroup -- "$user" "$docker_group"`,
     "fi",
-    `install -d -m 775 -o "$user" -g "$group" "$dir"`,
+    // A symlink planted at the directory's path (e.g. below /tmp) would hand its target to the proxy user.
+    `if [ -L "$dir" ]; then echo "mesh-vm: $dir is a symbolic link; refusing to take it over" >&2; exit 3; fi`,
+    `install -d -m 775 -o "$user" -g "$group" -- "$dir"`,
   ];
   if (spec.keyOwner !== undefined) {
     lines.push(
@@ -111,7 +116,7 @@ export function unprepareHostScript(spec: PrepareHostSpec): string {
   if (spec.keyOwner !== undefined) {
     lines.push(
       ...markOf(spec.keyOwner),
-      `home=$(getent passwd "$user" | cut -d: -f6 || true)`,
+      `home=$(getent passwd -- "$user" | cut -d: -f6 || true)`,
       `ak="$home/.ssh/authorized_keys"`,
       `if [ -n "$home" ] && [ -f "$ak" ] && grep -q -- "$markre" "$ak"; then`,
       `  grep -v -- "$markre" "$ak" > "$ak.mesh-vm.tmp" || true`,

@@ -5,6 +5,7 @@ import { isIP } from "node:net";
 import { posix } from "node:path";
 import { workloadProxyAnnotations } from "../mesh/annotations";
 import { istioDefaults } from "../mesh/settings";
+import { containerNameProblem, imageReferenceProblem } from "../rules/values";
 import { proxyArgsDefaults, proxyImageDefaults } from "./defaults";
 import {
   MeshSettings,
@@ -281,8 +282,15 @@ export function containerDigest(
   return sha(material);
 }
 
-/** The `docker run` words (without the leading `docker`), in tctl's order plus our labels. */
+/**
+ * The `docker run` words (without the leading `docker`), in tctl's order plus our labels; `--` ends the
+ * options, so the image (checked by the reference grammar as well) can never be read as one.
+ */
 export function dockerRunArgs(spec: ContainerSpec, digest: string): string[] {
+  const imageProblem = imageReferenceProblem(spec.image);
+  if (imageProblem !== undefined) throw new Error(`proxy image: ${imageProblem}`);
+  const nameProblem = containerNameProblem(spec.name);
+  if (nameProblem !== undefined) throw new Error(`proxy container name: ${nameProblem}`);
   const words = ["run", "-d", "--name", spec.name, "--restart", "unless-stopped", "--network", "host"];
   words.push("--label", `${CONFIG_DIGEST_LABEL}=${digest}`, "--label", `${OWNER_LABEL}=${spec.owner}`);
   for (const mount of proxyMounts(spec.configDir)) {
@@ -292,6 +300,6 @@ export function dockerRunArgs(spec: ContainerSpec, digest: string): string[] {
   for (const entry of spec.addHosts) {
     words.push("--add-host", entry);
   }
-  words.push(spec.image, ...spec.args);
+  words.push("--", spec.image, ...spec.args);
   return words;
 }

@@ -2,6 +2,9 @@
 // digest label differs from the declared one (image, arguments, mounts, env file or roots changed);
 // otherwise it is at most started again. Either way the script then waits for the proxy's readiness endpoint.
 import { posix } from "node:path";
+import { isHostname, isIpAddress } from "../rules/addresses";
+import { excerpt, formatInteger, urlPathProblem } from "../rules/values";
+import { readinessDefaults } from "./defaults";
 import { CONFIG_DIGEST_LABEL, CONFIG_FILES, ContainerSpec, dockerRunArgs } from "./proxyContainer";
 import { shellJoin, shellQuote } from "./shell";
 
@@ -18,10 +21,22 @@ export interface ReadinessSettings {
   logLines?: number;
 }
 
+/** The probe's parts, each checked (validation refuses them at preview; this guards callers that skip it). */
+export function readinessTarget(readiness: ReadinessSettings): { host: string; port: string; path: string } {
+  const d = readinessDefaults;
+  const host: unknown = readiness.host || d.host;
+  if (typeof host !== "string" || !(isIpAddress(host) || isHostname(host)))
+    throw new Error(`readiness.host: ${excerpt(host)} is neither an IP address nor a host name`);
+  const port = formatInteger(readiness.port ?? d.port, 1, 65535, "readiness.port");
+  const path: unknown = readiness.path ?? d.path;
+  const p = urlPathProblem(path);
+  if (p !== undefined) throw new Error(`readiness.path: ${p}`);
+  return { host, port, path: path as string };
+}
+
 export function readinessUrl(readiness: ReadinessSettings): string {
-  const host = readiness.host || "127.0.0.1";
-  const hostPart = host.includes(":") ? `[${host}]` : host;
-  return `http://${hostPart}:${readiness.port ?? 15021}${readiness.path ?? "/healthz/ready"}`;
+  const { host, port, path } = readinessTarget(readiness);
+  return `http://${host.includes(":") ? `[${host}]` : host}:${port}${path}`;
 }
 
 /**
@@ -33,16 +48,22 @@ export function runProxyScript(
   digest: string,
   readiness: ReadinessSettings = {},
 ): string {
-  const timeout = readiness.timeoutSeconds ?? 120;
-  const url = new URL(readinessUrl(readiness));
-  const probeHost = url.hostname.replace(/^\[|\]$/g, "");
-  const probePort = url.port || "80";
-  const probePath = url.pathname + url.search;
+  // Numbers are formatted here, never pasted: a string, a fraction or 1e21 is refused, not run.
+  const d = readinessDefaults;
+  const timeout = formatInteger(
+    readiness.timeoutSeconds ?? d.timeoutSeconds,
+    1,
+    d.maxTimeoutSeconds,
+    "readiness.timeoutSeconds",
+  );
+  const logLines = formatInteger(readiness.logLines ?? d.logLines, 0, d.maxLogLines, "readiness.logLines");
+  const { host: probeHost, port: probePort, path: probePath } = readinessTarget(readiness);
+  const url = readinessUrl(readiness);
   return [
     "set -eu",
     `name=${shellQuote(spec.name)}`,
     `want=${shellQuote(digest)}`,
-    `url=${shellQuote(url.toString())}`,
+    `url=${shellQuote(url)}`,
     `current=$(docker inspect --format '{{ index .Config.Labels "${CONFIG_DIGEST_LABEL}" }}' "$name" 2>/dev/null || true)`,
     `running=$(docker inspect --format '{{ .State.Running }}' "$name" 2>/dev/null || true)`,
     `if [ -n "$current" ] && [ "$current" = "$want" ]; then`,
@@ -70,7 +91,7 @@ export function runProxyScript(
     `  state=$(docker inspect --format '{{ .State.Status }}' "$name" 2>/dev/null || echo missing)`,
     `  if [ "$(date +%s)" -ge "$deadline" ] || [ "$state" = exited ] || [ "$state" = dead ] || [ "$state" = missing ]; then`,
     `    echo "mesh-vm: proxy container $name not ready at $url after ${timeout}s (state: $state); last log lines:" >&2`,
-    `    docker logs --tail ${readiness.logLines ?? 40} "$name" 2>&1 | sed 's/^/  | /' >&2 || true`,
+    `    docker logs --tail ${logLines} "$name" 2>&1 | sed 's/^/  | /' >&2 || true`,
     "    exit 1",
     "  fi",
     "  sleep 1",

@@ -2,19 +2,71 @@
 // lifetime, ... Each check takes the names of the fields it reads, so MeshVm's host validation reuses them with
 // its own input names (validation/host.ts). Values that are still Outputs are checked where they are used.
 import * as pulumi from "@pulumi/pulumi";
+import { isHostname, isIpAddress } from "../rules/addresses";
 import { FieldName, fieldNames, issue, ValidationIssue } from "../rules/issues";
-import { tokenDefaults } from "./defaults";
+import {
+  byteLength,
+  containerNameProblem,
+  dedicatedDirectoryProblem,
+  depthOf,
+  excerpt,
+  imageReferenceProblem,
+  imageRepositoryProblem,
+  imageTagProblem,
+  inputLimits,
+  integerProblem,
+  posixNameProblem,
+  textProblem,
+  urlPathProblem,
+} from "../rules/values";
+import { numberBounds, readinessDefaults, tokenDefaults } from "./defaults";
 import type { BastionArgs } from "./sshConnection";
 import type { BootstrapTokenArgs, HostPreparationArgs, VmProxyArgs } from "./vmProxyArgs";
 
 const authorizedKeyPattern = /^(ssh-|ecdsa-|sk-)\S+ \S+/;
-const hostnamePattern = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i;
 
 /** True when `value` is a pulumi.Input that is not known yet (checked later, where it is used). */
 function pending(value: unknown): boolean {
   return pulumi.Output.isInstance(value) || value instanceof Promise;
 }
 
+/** Pushes an issue when `value` is known and `problem` finds one in it. */
+function checkKnown(
+  out: ValidationIssue[],
+  field: string,
+  value: unknown,
+  problem: (v: unknown) => string | undefined,
+  fix: string,
+): void {
+  if (value === undefined || pending(value)) return;
+  const p = problem(value);
+  if (p !== undefined) out.push(issue(field, p, fix));
+}
+
+/** An IP address or a DNS name, on one line. */
+export function hostProblem(v: unknown): string | undefined {
+  const t = textProblem(v);
+  if (t !== undefined) return t;
+  const s = v as string;
+  return isIpAddress(s) || isHostname(s)
+    ? undefined
+    : `${excerpt(s)} is neither an IP address nor a host name`;
+}
+
+/** `host:port` (or `[ipv6]:port`) with a port in 1-65535. */
+export function hostPortProblem(v: unknown): string | undefined {
+  const t = textProblem(v);
+  if (t !== undefined) return t;
+  const s = v as string;
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(s);
+  if (m === null) return `${excerpt(s)} is not host:port`;
+  const host = m[1] ?? m[2]!;
+  if (m[1] !== undefined ? !isIpAddress(host) : hostProblem(host) !== undefined)
+    return `${excerpt(s)} does not start with an IP address or a host name`;
+  return integerProblem(Number(m[3]), 1, 65535) === undefined
+    ? undefined
+    : `${excerpt(s)} has a port outside 1-65535`;
+}
 /** The host keys: pinned (and in authorized_keys format) unless `insecureIgnoreHostKey`. */
 export function hostKeyIssues(
   ssh: { hostKey?: pulumi.Input<string>; insecureIgnoreHostKey?: boolean; bastion?: BastionArgs },
@@ -31,7 +83,10 @@ export function hostKeyIssues(
           "or `ssh-keyscan -t ed25519 HOST` checked out of band), or set insecureIgnoreHostKey: true to skip the check",
       ),
     );
-  } else if (typeof ssh.hostKey === "string" && !authorizedKeyPattern.test(ssh.hostKey.trim())) {
+  } else if (
+    typeof ssh.hostKey === "string" &&
+    (textProblem(ssh.hostKey.trim(), 16384) !== undefined || !authorizedKeyPattern.test(ssh.hostKey.trim()))
+  ) {
     out.push(
       issue(
         field.hostKey,
@@ -104,63 +159,382 @@ export function tokenIssues(token: BootstrapTokenArgs | undefined, field: FieldN
   const out: ValidationIssue[] = [];
   const minimum = tokenDefaults.minimumExpirationSeconds;
   const lifetime = token?.expirationSeconds;
-  if (lifetime !== undefined && !(Number.isInteger(lifetime) && lifetime >= minimum)) {
+  const maximum = numberBounds.maxTokenExpirationSeconds;
+  if (lifetime !== undefined && integerProblem(lifetime, minimum, maximum) !== undefined) {
     out.push(
       issue(
         field("expirationSeconds"),
-        `${JSON.stringify(lifetime)} is not a whole number of seconds >= ${minimum}`,
+        `${excerpt(lifetime)} is not a whole number of seconds >= ${minimum} and <= ${maximum}`,
         `use at least ${minimum} (the API server's minimum); tctl's default is ${tokenDefaults.expirationSeconds}`,
       ),
     );
   }
   const renew = token?.renewBeforeSeconds;
   const limit = lifetime ?? tokenDefaults.expirationSeconds;
-  if (renew !== undefined && !(Number.isInteger(renew) && renew >= 0 && renew < limit)) {
+  if (renew !== undefined && integerProblem(renew, 0, Number(limit) - 1) !== undefined) {
     out.push(
       issue(
         field("renewBeforeSeconds"),
-        `${JSON.stringify(renew)} is not a whole number of seconds below the token lifetime`,
+        `${excerpt(renew)} is not a whole number of seconds below the token lifetime`,
         `use a margin smaller than token.expirationSeconds, e.g. ${tokenDefaults.renewBeforeSeconds}`,
       ),
     );
   }
+  const audiences: unknown = token?.audiences;
+  if (audiences !== undefined && !pending(audiences)) {
+    if (!Array.isArray(audiences) || audiences.length === 0 || audiences.length > 16) {
+      out.push(issue(field("audiences"), "is not a list of 1 to 16 audiences", 'use e.g. ["istio-ca"]'));
+    } else {
+      audiences.forEach((a: unknown, i) =>
+        checkKnown(out, field(`audiences[${i}]`), a, (v) => textProblem(v), 'use e.g. "istio-ca"'),
+      );
+    }
+  }
   return out;
 }
 
-export function deregistrationDelayIssues(delay: number | undefined, field: string): ValidationIssue[] {
-  if (delay === undefined || (Number.isInteger(delay) && delay >= 0)) return [];
-  return [
-    issue(
-      field,
-      `${JSON.stringify(delay)} is not a whole number >= 0`,
-      "use the seconds istiod needs to push the removal to clients, e.g. 5",
-    ),
-  ];
+export function deregistrationDelayIssues(delay: unknown, field: string): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  checkKnown(
+    out,
+    field,
+    delay,
+    (v) => integerProblem(v, 0, numberBounds.maxDeregistrationDelaySeconds),
+    "use the seconds istiod needs to push the removal to clients, e.g. 5",
+  );
+  return out;
 }
 
 /** Names for the /etc/hosts block; an Output is not an array, so only plain lists are checked here. */
 export function egressHostnamesIssues(hostnames: unknown, field: FieldName): ValidationIssue[] {
-  if (!Array.isArray(hostnames)) return [];
+  if (hostnames === undefined || pending(hostnames)) return [];
+  if (!Array.isArray(hostnames))
+    return [
+      issue(field(""), `${excerpt(hostnames)} is not a list`, 'use a list such as ["reviews.bookinfo.svc"]'),
+    ];
   const out: ValidationIssue[] = [];
+  const limit = inputLimits.egressHostnames;
+  if (hostnames.length > limit) {
+    out.push(
+      issue(
+        field(""),
+        `${hostnames.length} names exceed the limit of ${limit}`,
+        "list the names the VM calls",
+      ),
+    );
+    return out;
+  }
   hostnames.forEach((h: unknown, i) => {
-    if (typeof h === "string" && !hostnamePattern.test(h)) {
-      out.push(
-        issue(
-          field(`[${i}]`),
-          `${JSON.stringify(h)} is not a host name`,
-          'use a mesh service name the VM calls, e.g. "reviews.bookinfo.svc"',
-        ),
-      );
-    }
+    checkKnown(
+      out,
+      field(`[${i}]`),
+      h,
+      (v) => {
+        const t = textProblem(v);
+        if (t !== undefined) return t;
+        return isHostname(v as string) && !(v as string).endsWith(".")
+          ? undefined
+          : `${excerpt(v)} is not a host name`;
+      },
+      'use a mesh service name the VM calls, e.g. "reviews.bookinfo.svc"',
+    );
   });
   return out;
 }
 
-/** proxyConfigDir, when known: an absolute directory other than `/`. */
-export function configDirIssues(dir: pulumi.Input<string> | undefined, field: string): ValidationIssue[] {
-  if (typeof dir !== "string" || pending(dir)) return [];
-  if (dir.startsWith("/") && dir.replace(/\/+$/, "") !== "") return [];
-  return [issue(field, `"${dir}" is not an absolute directory other than /`, 'use e.g. "/etc/istio-proxy"')];
+/** proxyConfigDir, when known: a directory the proxy user may own (never a system directory). */
+export function configDirIssues(dir: unknown, field: string): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  checkKnown(
+    out,
+    field,
+    dir,
+    dedicatedDirectoryProblem,
+    'use a directory of its own, e.g. "/etc/istio-proxy" (root makes it the proxy user\'s, mode 775)',
+  );
+  return out;
+}
+
+/** The readiness wait: host, port, path and numbers, all of which reach the proxy step's script. */
+export function readinessIssues(readiness: unknown, field: FieldName): ValidationIssue[] {
+  if (readiness === undefined) return [];
+  if (typeof readiness !== "object" || readiness === null || Array.isArray(readiness))
+    return [
+      issue(
+        field(""),
+        `${excerpt(readiness)} is not a map`,
+        "set readiness.{host, port, path, timeoutSeconds, logLines}",
+      ),
+    ];
+  const r = readiness as Record<string, unknown>;
+  const out: ValidationIssue[] = [];
+  const d = readinessDefaults;
+  checkKnown(
+    out,
+    field("host"),
+    r["host"],
+    hostProblem,
+    `use the address the proxy answers on from the VM itself, e.g. "${d.host}"`,
+  );
+  checkKnown(
+    out,
+    field("port"),
+    r["port"],
+    (v) => integerProblem(v, 1, 65535),
+    `use the proxy's status port, e.g. ${d.port}`,
+  );
+  checkKnown(out, field("path"), r["path"], urlPathProblem, `use a path starting with "/", e.g. "${d.path}"`);
+  checkKnown(
+    out,
+    field("timeoutSeconds"),
+    r["timeoutSeconds"],
+    (v) => integerProblem(v, 1, d.maxTimeoutSeconds),
+    `use whole seconds, e.g. ${d.timeoutSeconds}`,
+  );
+  checkKnown(
+    out,
+    field("logLines"),
+    r["logLines"],
+    (v) => integerProblem(v, 0, d.maxLogLines),
+    `use a whole number of lines, e.g. ${d.logLines}`,
+  );
+  return out;
+}
+
+/** The proxy image: a full reference, or hub + name + tag; none of them may become a `docker run` option. */
+export function imageIssues(
+  image: { image?: unknown; hub?: unknown; imageName?: unknown; tag?: unknown },
+  field: { image: string; hub: string; imageName: string; tag: string },
+): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  checkKnown(
+    out,
+    field.image,
+    image.image,
+    imageReferenceProblem,
+    'use an image reference such as "docker.io/istio/proxyv2:1.30.3"',
+  );
+  checkKnown(
+    out,
+    field.hub,
+    image.hub,
+    imageRepositoryProblem,
+    'use a registry/organisation such as "docker.io/tetrate"',
+  );
+  checkKnown(
+    out,
+    field.imageName,
+    image.imageName,
+    (v) => imageRepositoryProblem(v),
+    'use a repository name such as "proxyv2"',
+  );
+  checkKnown(out, field.tag, image.tag, imageTagProblem, 'use a tag such as "1.30.3"');
+  return out;
+}
+
+/** A user or group name for useradd/groupadd (shadow-utils' rules): never an option, never invalid at `up`. */
+export function posixNameIssues(v: unknown, field: string, fix: string): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  checkKnown(out, field, v, posixNameProblem, fix);
+  return out;
+}
+
+export function containerNameIssues(v: unknown, field: string): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  checkKnown(
+    out,
+    field,
+    v,
+    containerNameProblem,
+    "use letters, digits, '_', '.' and '-', e.g. \"istio-proxy\"",
+  );
+  return out;
+}
+
+export function gatewayAddressIssues(v: unknown, field: string): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  checkKnown(out, field, v, hostProblem, 'use the east-west gateway\'s IP, e.g. "203.0.113.7"');
+  return out;
+}
+
+/** The settings that become sidecar.env variables and PROXY_CONFIG: one line each, sized, proxyConfig bounded. */
+export function meshSettingsIssues(mesh: unknown, field: FieldName): ValidationIssue[] {
+  if (mesh === undefined || pending(mesh)) return [];
+  if (typeof mesh !== "object" || mesh === null || Array.isArray(mesh))
+    return [
+      issue(field(""), `${excerpt(mesh)} is not a map`, "set mesh.{istioNamespace, discoveryAddress, ...}"),
+    ];
+  const m = mesh as Record<string, unknown>;
+  const out: ValidationIssue[] = [];
+  checkKnown(
+    out,
+    field("istioNamespace"),
+    m["istioNamespace"],
+    (v) => {
+      const t = textProblem(v, 63);
+      return (
+        t ??
+        (/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v as string)
+          ? undefined
+          : `${excerpt(v)} is not a namespace name`)
+      );
+    },
+    'use the namespace istiod runs in, e.g. "istio-system"',
+  );
+  for (const key of ["discoveryAddress", "caAddress"]) {
+    checkKnown(
+      out,
+      field(key),
+      m[key],
+      hostPortProblem,
+      'use host:port, e.g. "istiod.istio-system.svc:15012"',
+    );
+  }
+  for (const key of ["clusterId", "defaultNetwork", "meshId"]) {
+    checkKnown(out, field(key), m[key], (v) => textProblem(v), "use a short name on one line");
+  }
+  checkKnown(
+    out,
+    field("trustDomain"),
+    m["trustDomain"],
+    (v) => {
+      const t = textProblem(v);
+      return t ?? (isHostname(v as string) ? undefined : `${excerpt(v)} is not a DNS name`);
+    },
+    'use the mesh trust domain, e.g. "cluster.local"',
+  );
+  out.push(...proxyConfigIssues(m["proxyConfig"], (p) => field(`proxyConfig${p}`)));
+  return out;
+}
+
+function proxyConfigIssues(pc: unknown, field: FieldName): ValidationIssue[] {
+  if (pc === undefined || pending(pc)) return [];
+  if (typeof pc !== "object" || pc === null || Array.isArray(pc))
+    return [
+      issue(
+        field(""),
+        `${excerpt(pc)} is not a map`,
+        "set ProxyConfig fields, e.g. { proxyMetadata: {...} }",
+      ),
+    ];
+  const limit = inputLimits.objectDepth;
+  if (depthOf(pc, limit) > limit)
+    return [issue(field(""), `is nested deeper than ${limit} levels`, "use ProxyConfig's own fields")];
+  let text: string;
+  try {
+    text = JSON.stringify(pc);
+  } catch {
+    return [
+      issue(
+        field(""),
+        "cannot be written as JSON (a cycle, a function or a big integer)",
+        "use plain values",
+      ),
+    ];
+  }
+  if (byteLength(text) > 64 * 1024)
+    return [issue(field(""), "is larger than 64 KiB as JSON", "keep only the fields the proxy needs")];
+  const out: ValidationIssue[] = [];
+  const md = Object.hasOwn(pc, "proxyMetadata")
+    ? (pc as Record<string, unknown>)["proxyMetadata"]
+    : undefined;
+  if (md === undefined || md === null) return out;
+  if (typeof md !== "object" || Array.isArray(md))
+    return [
+      issue(
+        field(".proxyMetadata"),
+        `${excerpt(md)} is not a map of strings`,
+        'use e.g. { ISTIO_META_DNS_CAPTURE: "true" }',
+      ),
+    ];
+  for (const [k, v] of Object.entries(md as Record<string, unknown>)) {
+    const at = field(`.proxyMetadata[${excerpt(k)}]`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || k.length > 253)
+      out.push(
+        issue(
+          at,
+          "is not an environment variable name",
+          "use letters, digits and '_', not starting with a digit",
+        ),
+      );
+    const t =
+      typeof v === "object" && v !== null ? "is not a string" : textProblem(String(v), inputLimits.longText);
+    if (t !== undefined)
+      out.push(issue(at, t, "use a value on one line (docker --env-file cannot carry line breaks)"));
+  }
+  return out;
+}
+
+/** Connection settings that are known now: host, port, user, dial limits, bastion. */
+export function sshSettingsIssues(
+  ssh: {
+    host?: unknown;
+    port?: unknown;
+    user?: unknown;
+    dialErrorLimit?: unknown;
+    perDialTimeout?: unknown;
+    agentSocketPath?: unknown;
+    bastion?: BastionArgs;
+  },
+  field: FieldName,
+): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  checkKnown(
+    out,
+    field("host"),
+    ssh.host,
+    hostProblem,
+    "use the address the machine running Pulumi reaches sshd on",
+  );
+  checkKnown(
+    out,
+    field("port"),
+    ssh.port,
+    (v) => integerProblem(v, 1, 65535),
+    "use a port between 1 and 65535",
+  );
+  checkKnown(out, field("user"), ssh.user, posixNameProblem, 'use a user name such as "istio-proxy"');
+  checkKnown(
+    out,
+    field("dialErrorLimit"),
+    ssh.dialErrorLimit,
+    (v) => integerProblem(v, 1, numberBounds.maxDialErrorLimit),
+    "use e.g. 20",
+  );
+  checkKnown(
+    out,
+    field("perDialTimeout"),
+    ssh.perDialTimeout,
+    (v) => integerProblem(v, 1, numberBounds.maxPerDialTimeout),
+    "use seconds, e.g. 10",
+  );
+  checkKnown(
+    out,
+    field("agentSocketPath"),
+    ssh.agentSocketPath,
+    (v) => textProblem(v, 4096),
+    "use the path of the ssh-agent socket",
+  );
+  const b = ssh.bastion;
+  if (b !== undefined) {
+    checkKnown(out, field("bastion.host"), b.host, hostProblem, "use the bastion's address");
+    checkKnown(
+      out,
+      field("bastion.port"),
+      b.port,
+      (v) => integerProblem(v, 1, 65535),
+      "use a port between 1 and 65535",
+    );
+    checkKnown(out, field("bastion.user"), b.user, posixNameProblem, 'use a user name such as "root"');
+    checkKnown(
+      out,
+      field("bastion.hostKey"),
+      b.hostKey,
+      (v) => textProblem(typeof v === "string" ? v.trim() : v, 16384),
+      'use "<type> <base64>" on one line',
+    );
+  }
+  return out;
 }
 
 /**
@@ -172,7 +546,34 @@ export function validateVmProxyArgs(
   field: FieldName = fieldNames("VmProxyArgs"),
 ): ValidationIssue[] {
   const ssh = args.ssh;
+  const image = isKnownObject(args.image) ? args.image : {};
   return [
+    ...sshSettingsIssues(ssh, (p) => field(`ssh.${p}`)),
+    ...posixNameIssues(args.proxyUser, field("proxyUser"), 'use a user name such as "istio-proxy"'),
+    ...posixNameIssues(
+      args.prepare?.dockerGroup,
+      field("prepare.dockerGroup"),
+      'use a group name such as "docker"',
+    ),
+    ...posixNameIssues(
+      args.prepare?.admin?.user,
+      field("prepare.admin.user"),
+      'use a user name such as "root"',
+    ),
+    ...containerNameIssues(args.proxyContainerName, field("proxyContainerName")),
+    ...imageIssues(image, {
+      image: field("image.image"),
+      hub: field("image.hub"),
+      imageName: field("image.imageName"),
+      tag: field("image.tag"),
+    }),
+    ...gatewayAddressIssues(args.gatewayAddress, field("gatewayAddress")),
+    ...(isKnownObject(args.mesh)
+      ? meshSettingsIssues(args.mesh, (p) =>
+          field(p === "" ? "mesh" : p.startsWith("proxyConfig") ? `mesh.${p}` : `mesh.${p}`),
+        )
+      : []),
+    ...readinessIssues(args.readiness, (p) => field(p === "" ? "readiness" : `readiness.${p}`)),
     ...hostKeyIssues(ssh, {
       hostKey: field("ssh.hostKey"),
       bastionHostKey: field("ssh.bastion.hostKey"),
@@ -190,4 +591,8 @@ export function validateVmProxyArgs(
     ...egressHostnamesIssues(args.egressHostnames ?? args.egressHosts, (p) => field(`egressHostnames${p}`)),
     ...deregistrationDelayIssues(args.deregistrationDelaySeconds, field("deregistrationDelaySeconds")),
   ];
+}
+
+function isKnownObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !pending(v) && !Array.isArray(v);
 }

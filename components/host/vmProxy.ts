@@ -10,7 +10,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { throwIfIssues } from "../rules/issues";
-import { renewBeforeSecondsFor, sshDefaults, tokenDefaults, vmProxyDefaults } from "./defaults";
+import { dedicatedDirectoryProblem, formatInteger } from "../rules/values";
+import { numberBounds, renewBeforeSecondsFor, sshDefaults, tokenDefaults, vmProxyDefaults } from "./defaults";
 import { PROXY_CONFIG_FILES } from "./configFiles";
 import { removeFileScript, writeFileScript } from "./fileScripts";
 import { applyHostsBlockScript, removeHostsBlockScript, renderHostsBlock } from "./hostsBlock";
@@ -75,11 +76,11 @@ interface StepScripts {
   delete: string;
 }
 
+/** proxyConfigDir once known (validation checks it at preview when it is plain): a dedicated directory. */
 function normaliseConfigDir(dir: string): string {
-  if (!posix.isAbsolute(dir) || posix.normalize(dir) === "/") {
-    throw new Error(`proxyConfigDir must be an absolute directory other than /: "${dir}"`);
-  }
-  return posix.normalize(dir).replace(/\/$/, "");
+  const p = dedicatedDirectoryProblem(dir);
+  if (p !== undefined) throw new Error(`proxyConfigDir: ${p}`);
+  return dir.replace(/(.)\/$/, "$1");
 }
 
 // --- ssh access ---------------------------------------------------------------------------------------------
@@ -377,8 +378,9 @@ interface HostsBlock {
   address: string;
 }
 
+/** Depends on the owner and address only: the block travels on stdin (a long list would not fit a command line). */
 function hostsBlockCreateScript(block: HostsBlock): string {
-  return wrapScript(applyHostsBlockScript(block), "root");
+  return wrapScript(applyHostsBlockScript({ owner: block.owner, address: block.address }), "root");
 }
 
 /** Depends on the owner only, so a changed name list never changes how the block is removed. */
@@ -399,6 +401,7 @@ function createHostsBlock(
       connection: ssh.admin ?? ssh.proxy,
       create: block.apply(hostsBlockCreateScript),
       delete: ctx.owner.apply(hostsBlockDeleteScript),
+      stdin: block.apply(renderHostsBlock),
       addPreviousOutputInEnv: false,
     },
     { ...ctx.parent, ...ctx.retain, dependsOn: [proxy] },
@@ -418,7 +421,12 @@ function createRegistrationGate(
 ): command.local.Command {
   return new command.local.Command(
     `${ctx.name}-registration-gate`,
-    { create: "true", delete: `sleep ${delaySeconds}`, addPreviousOutputInEnv: false },
+    {
+      create: "true",
+      // Formatted here, never pasted: a string, a fraction or 1e21 never reaches the shell.
+      delete: `sleep ${formatInteger(delaySeconds, 0, numberBounds.maxDeregistrationDelaySeconds, "deregistrationDelaySeconds")}`,
+      addPreviousOutputInEnv: false,
+    },
     { ...ctx.parent, ...ctx.retain, dependsOn: after },
   );
 }

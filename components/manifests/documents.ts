@@ -1,6 +1,7 @@
 // The YAML documents fromManifests reads: parsed into a uniform shape, with helpers the per-kind readers share.
-import { parseAllDocuments } from "yaml";
+import { Document, parseAllDocuments } from "yaml";
 import { issue, ValidationIssue } from "../rules/issues";
+import { byteLength, depthOf, inputLimits } from "../rules/values";
 
 export type Obj = Record<string, unknown>;
 
@@ -48,18 +49,67 @@ export function allowedKeys(
   }
 }
 
+/**
+ * One parsed document as plain data, or undefined after reporting why not. Messages name the position and the
+ * kind of error only: the yaml library's own message quotes the offending line, which may hold a secret. Aliases
+ * are capped (an alias bomb is refused, not expanded) and so is nesting (a deep document is refused, not a
+ * stack overflow).
+ */
+function documentValue(d: Document, where: string, out: ValidationIssue[]): unknown {
+  const e = d.errors[0];
+  if (e !== undefined) {
+    const at = e.linePos?.[0];
+    const position = at === undefined ? "" : ` at line ${at.line}, column ${at.col}`;
+    const what = e.code === "RESOURCE_EXHAUSTION" ? "is nested too deeply" : "is not valid YAML";
+    out.push(issue(where, `${what}${position} (${e.code.toLowerCase().replace(/_/g, " ")})`, "fix the YAML"));
+    return undefined;
+  }
+  try {
+    return d.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    const bomb = err instanceof ReferenceError && /alias/i.test(err.message);
+    out.push(
+      issue(
+        where,
+        bomb
+          ? "expands too many aliases (a YAML alias bomb)"
+          : "cannot be read (nested too deeply or too large)",
+        bomb ? "write the values out instead of nesting aliases" : "simplify the document",
+      ),
+    );
+    return undefined;
+  }
+}
+
 /** Parses every YAML document; empty documents are skipped, broken ones reported. */
 export function readDocuments(yamlText: string, out: ValidationIssue[]): Doc[] {
   const docs: Doc[] = [];
-  parseAllDocuments(yamlText).forEach((d, i) => {
-    if (d.errors.length > 0) {
+  if (typeof yamlText !== "string" || byteLength(yamlText) > inputLimits.documentBytes) {
+    out.push(
+      issue(
+        "manifests",
+        `${typeof yamlText === "string" ? "are larger than" : "are not text of at most"} ${inputLimits.documentBytes} bytes`,
+        "pass the YAML of one VM's objects",
+      ),
+    );
+    return docs;
+  }
+  let parsed: ReturnType<typeof parseAllDocuments>;
+  try {
+    parsed = parseAllDocuments(yamlText);
+  } catch {
+    out.push(issue("manifests", "cannot be parsed as YAML", "fix the YAML syntax"));
+    return docs;
+  }
+  (Array.isArray(parsed) ? parsed : []).forEach((d, i) => {
+    const o = documentValue(d, `document ${i + 1}`, out);
+    if (o === null || o === undefined) return;
+    if (depthOf(o) > inputLimits.objectDepth) {
       out.push(
-        issue(`document ${i + 1}`, `is not valid YAML: ${d.errors[0]!.message}`, "fix the YAML syntax"),
+        issue(`document ${i + 1}`, `is nested deeper than ${inputLimits.objectDepth} levels`, "flatten it"),
       );
       return;
     }
-    const o: unknown = d.toJS();
-    if (o === null || o === undefined) return;
     if (!isObj(o) || !isObj(o["metadata"])) {
       out.push(
         issue(`document ${i + 1}`, "is not a Kubernetes object", "give it apiVersion, kind and metadata"),

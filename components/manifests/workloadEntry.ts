@@ -10,6 +10,7 @@ import {
 import { normaliseNetworkingApiVersion } from "../mesh/apiVersion";
 import type { PlainMeshVmArgs } from "../meshVmArgs";
 import { issue, ValidationIssue } from "../rules/issues";
+import { setOwn } from "../rules/values";
 import { allowedKeys, Doc, isObj, str } from "./documents";
 
 const oldPrefix = "sidecar-bootstrap.istioctl.istio.io/";
@@ -24,7 +25,18 @@ function readAnnotations(
   const raw = isObj(we.metadata["annotations"]) ? we.metadata["annotations"] : {};
   for (const [k, v] of Object.entries(raw)) {
     const field = `${we.where}.metadata.annotations["${k}"]`;
-    const value = typeof v === "string" ? v : String(v);
+    if (typeof v !== "string") {
+      // Kubernetes annotations are strings: an empty `ssh-user:` is null, and would become the user "null".
+      out.push(
+        issue(
+          field,
+          `the value is ${v === null ? "empty (null)" : "not a string"}`,
+          'write the value as a quoted string, e.g. "istio-proxy", or remove the annotation',
+        ),
+      );
+      continue;
+    }
+    const value = v;
     if (k.startsWith(oldPrefix)) {
       out.push(
         issue(
@@ -55,7 +67,7 @@ function readAnnotations(
         bootstrap[setting] = value;
       }
     } else {
-      annotations[k] = value;
+      setOwn(annotations, k, value);
     }
   }
   return { annotations, bootstrap };
@@ -164,12 +176,16 @@ export function readWorkloadEntryBody(
   if (str(s["network"]) !== undefined) args.network = str(s["network"]);
   if (str(s["locality"]) !== undefined) args.locality = str(s["locality"]);
   if (typeof s["weight"] === "number") args.weight = s["weight"];
+  else if (s["weight"] !== undefined && s["weight"] !== null)
+    out.push(
+      issue(`${we.where}.spec.weight`, "is not a number", "write the weight as an unquoted integer, e.g. 10"),
+    );
   const labels: Record<string, string> = {};
-  for (const [k, v] of Object.entries(isObj(s["labels"]) ? s["labels"] : {})) labels[k] = String(v);
+  for (const [k, v] of Object.entries(isObj(s["labels"]) ? s["labels"] : {})) setOwn(labels, k, String(v));
   args.labels = labels;
   // Keep the labels exactly as written: add no `class` label the user did not have.
   if (labels["class"] === undefined) args.vmClassLabel = "";
   const wePorts: Record<string, number> = {};
-  for (const [k, v] of Object.entries(isObj(s["ports"]) ? s["ports"] : {})) wePorts[k] = Number(v);
+  for (const [k, v] of Object.entries(isObj(s["ports"]) ? s["ports"] : {})) setOwn(wePorts, k, Number(v));
   return wePorts;
 }

@@ -1,4 +1,5 @@
 // Address forms accepted by Istio for WorkloadEntry.address, Sidecar listeners and the tctl annotations.
+import { excerpt } from "./values";
 import { isIP } from "node:net";
 import { isIntInRange } from "./names";
 
@@ -22,11 +23,11 @@ export const unixAddressPrefix = "unix://";
  */
 export function unixAddressProblem(address: string): string | undefined {
   const path = address.slice(unixAddressPrefix.length);
-  if (path.length === 0) return `"${address}" has an empty socket path`;
+  if (path.length === 0) return `${excerpt(address)} has an empty socket path`;
   if (path.startsWith("@")) return undefined;
   if (!path.startsWith("/"))
-    return `"${address}" must name an absolute path (unix:///path) or an abstract socket (unix://@name)`;
-  if (path.endsWith("/")) return `"${address}" names a directory, not a socket`;
+    return `${excerpt(address)} must name an absolute path (unix:///path) or an abstract socket (unix://@name)`;
+  if (path.endsWith("/")) return `${excerpt(address)} names a directory, not a socket`;
   return undefined;
 }
 
@@ -38,15 +39,15 @@ export function defaultEndpointProblem(ep: string): string | undefined {
   if (ep.startsWith(unixAddressPrefix)) return unixAddressProblem(ep);
   const m = /^(127\.0\.0\.1|0\.0\.0\.0|\[::1\]|\[::\]):(\d+)$/.exec(ep);
   if (m === null) {
-    return `"${ep}" is not one of 127.0.0.1:<port>, 0.0.0.0:<port>, [::1]:<port>, [::]:<port> or unix://<path>`;
+    return `${excerpt(ep)} is not one of 127.0.0.1:<port>, 0.0.0.0:<port>, [::1]:<port>, [::]:<port> or unix://<path>`;
   }
-  if (!isIntInRange(Number(m[2]), 1, 65535)) return `"${ep}" has port ${m[2]} outside 1-65535`;
+  if (!isIntInRange(Number(m[2]), 1, 65535)) return `${excerpt(ep)} has port ${m[2]} outside 1-65535`;
   return undefined;
 }
 
 /** Egress/ingress listener `bind`: an IP address or a unix socket. */
 export function bindProblem(bind: string): string | undefined {
   if (bind.startsWith(unixAddressPrefix)) return unixAddressProblem(bind);
-  if (!isIpAddress(bind)) return `"${bind}" is neither an IP address nor a unix:// socket`;
+  if (!isIpAddress(bind)) return `${excerpt(bind)} is neither an IP address nor a unix:// socket`;
   return undefined;
 }

@@ -1,5 +1,7 @@
 // Validation results shared by every check: one issue names the input field, the problem and the fix, so a
-// failing `pulumi preview` tells the user exactly what to change.
+// failing `pulumi preview` tells the user exactly what to change. Messages quote values only as short excerpts
+// (rules/values.ts) and are capped and escaped here, whoever built them.
+import { safeMessage } from "./values";
 
 /** One problem with the inputs: `field` is a path such as `MeshVmArgs.ports[0].number`. */
 export interface ValidationIssue {
@@ -21,11 +23,11 @@ export function fieldNames(base: string): FieldName {
 }
 
 export function issue(field: string, problem: string, fix: string): ValidationIssue {
-  return { field, problem, fix };
+  return { field: safeMessage(field, 200), problem: safeMessage(problem), fix: safeMessage(fix, 600) };
 }
 
 export function formatIssue(i: ValidationIssue): string {
-  return `${i.field}: ${i.problem}; ${i.fix}`;
+  return `${safeMessage(i.field, 200)}: ${safeMessage(i.problem)}; ${safeMessage(i.fix, 600)}`;
 }
 
 /** Thrown (synchronously, or from an apply() once values are known) when inputs are invalid. */
@@ -35,7 +37,7 @@ export class MeshVmValidationError extends Error {
     const lines = issues.map((i) => `  - ${formatIssue(i)}`);
     super(`invalid inputs for ${resource}:\n${lines.join("\n")}`);
     this.name = "MeshVmValidationError";
-    this.issues = issues;
+    this.issues = issues.map((i) => issue(i.field, i.problem, i.fix));
   }
 }
 

@@ -4,8 +4,9 @@
 // each message is built once, with the right key. Everything is checked before any resource is registered, so
 // `pulumi preview` fails with nothing created; each VM is validated once (MeshVm does not check it again).
 // Secrets (kubeconfig, private keys) never appear in messages: only key paths and the fix do.
-import { readFileSync } from "node:fs";
-import { isAbsolute, resolve } from "node:path";
+import { excerpt, inputLimits, setOwn, textProblem } from "../rules/values";
+import { readFileSync, realpathSync, statSync } from "node:fs";
+import { isAbsolute, relative, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { fromManifests } from "../manifests";
 import type { PlainMeshExpansionArgs } from "../meshExpansionArgs";
@@ -136,13 +137,13 @@ function configValues(raw: RawStackConfig): Record<string, unknown> {
     if (!k.startsWith(ns)) continue;
     const key = k.slice(ns.length);
     if (key === "kubeconfig" || key === "kubeContext" || key === "clusterIdentifier" || key === "flavor") {
-      values[key] = v;
+      setOwn(values, key, v);
       continue;
     }
     try {
-      values[key] = JSON.parse(v);
+      setOwn(values, key, JSON.parse(v));
     } catch {
-      values[key] = v;
+      setOwn(values, key, v);
     }
   }
   // Pulumi.yaml declares a default for every key (a declared key without one is required): "" for the strings,
@@ -240,7 +241,7 @@ function addVm(
   if (clash !== undefined) {
     ctx.issues.push({
       field: `${key}.name`,
-      problem: `"${name}" is also the name of ${clash.key}`,
+      problem: `${excerpt(name)} is also the name of ${clash.key}`,
       fix: "give every VM a unique name",
     });
     return;
@@ -252,6 +253,35 @@ function addVm(
     ...(bootArgs ? { boot: bootArgs } : {}),
   } as MeshVmArgs;
   ctx.vms.push({ key, name, args: markValidated(vmArgs) });
+}
+
+/**
+ * A manifest file inside the project directory (after resolving symbolic links): `../../etc/passwd`, an
+ * absolute path or a link out of the project is refused, as is anything but a regular file of at most 1 MiB.
+ */
+function readManifestFile(baseDir: string, file: string): string | { problem: string; fix: string } {
+  const fix = "point it at a YAML file inside the project directory, by a relative path";
+  if (textProblem(file, inputLimits.path) !== undefined || file === "")
+    return { problem: `${excerpt(file)} is not a file name`, fix };
+  if (isAbsolute(file)) return { problem: `${excerpt(file)} is an absolute path`, fix };
+  const path = resolve(baseDir, file);
+  try {
+    const root = realpathSync(baseDir);
+    const real = realpathSync(path);
+    const rel = relative(root, real);
+    if (rel === "" || rel.startsWith("..") || isAbsolute(rel))
+      return { problem: `${excerpt(file)} is outside the project directory`, fix };
+    const st = statSync(real);
+    if (!st.isFile()) return { problem: `${excerpt(file)} is not a regular file`, fix };
+    if (st.size > inputLimits.documentBytes)
+      return { problem: `${excerpt(file)} is larger than ${inputLimits.documentBytes} bytes`, fix };
+    return readFileSync(real, "utf8");
+  } catch (e) {
+    return {
+      problem: `cannot read ${excerpt(file)}: ${(e as NodeJS.ErrnoException).code ?? "unreadable"}`,
+      fix: "point it at an existing file, relative to the project directory",
+    };
+  }
 }
 
 /** `mesh-vm:manifests[i]`: tctl-style YAML (inline or a file) read with fromManifests, then added as a VM. */
@@ -272,17 +302,12 @@ function addManifestVm(
   let yamlText = m.yaml;
   const source = m.file !== undefined ? `${key}.file` : `${key}.yaml`;
   if (m.file !== undefined) {
-    const path = isAbsolute(m.file) ? m.file : resolve(ctx.baseDir, m.file);
-    try {
-      yamlText = readFileSync(path, "utf8");
-    } catch (e) {
-      ctx.issues.push({
-        field: source,
-        problem: `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
-        fix: "point it at an existing file, relative to the project directory",
-      });
+    const read = readManifestFile(ctx.baseDir, m.file);
+    if (typeof read !== "string") {
+      ctx.issues.push({ field: source, ...read });
       return;
     }
+    yamlText = read;
   }
   let args: PlainMeshVmArgs;
   try {

@@ -2,6 +2,7 @@
 // the problem and the fix, suggests the likely intended key for an unknown one, and never shows a value (it may
 // be a secret), only its kind.
 import { z } from "zod";
+import { excerpt } from "../rules/values";
 import type { ValidationIssue } from "../rules/issues";
 
 /** `vms[0].ports[1].number`, `labels["app.kubernetes.io/name"]`: Pulumi's `config set --path` syntax. */
@@ -93,7 +94,7 @@ export function zodIssues(base: string, error: z.ZodError, schema: z.ZodType): V
           const guess = closestKey(k, known);
           out.push({
             field: keyPath(base, [...i.path, k]),
-            problem: `unknown key "${k}"` + (guess ? ` (did you mean "${guess}"?)` : ""),
+            problem: `unknown key ${excerpt(k)}` + (guess ? ` (did you mean "${guess}"?)` : ""),
             fix: guess
               ? `rename it to "${guess}"`
               : `remove it; the keys allowed here are ${known.join(", ") || "none"}`,
@@ -141,7 +142,8 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a map";
   if (typeof v === "string") return "a string";
-  if (typeof v === "number") return "a number";
+  if (typeof v === "number")
+    return Number.isFinite(v) ? "a number" : "a number too large to represent (it reads as infinity)";
   if (typeof v === "boolean") return "a boolean";
   return typeof v;
 }

@@ -2,19 +2,29 @@
 // trade-off boot-time delivery adds: see components/boot/token.ts.
 import { BOOT_TOKEN_MAX_SECONDS, BOOT_TOKEN_MIN_SECONDS } from "../boot/token";
 import type { MeshVmBootArgs } from "../meshVmArgs";
+import {
+  deregistrationDelayIssues,
+  egressHostnamesIssues,
+  gatewayAddressIssues,
+  meshSettingsIssues,
+  posixNameIssues,
+  readinessIssues,
+} from "../host/validation";
 import { FieldName, fieldNames, issue, ValidationIssue } from "../rules/issues";
+import { excerpt, integerProblem, textProblem } from "../rules/values";
+import { imageIssues } from "./host";
 
 function tokenLifetimeIssues(boot: MeshVmBootArgs, field: FieldName): ValidationIssue[] {
   const lifetime = boot.token?.expirationSeconds;
   if (
     lifetime === undefined ||
-    (Number.isInteger(lifetime) && lifetime >= BOOT_TOKEN_MIN_SECONDS && lifetime <= BOOT_TOKEN_MAX_SECONDS)
+    integerProblem(lifetime, BOOT_TOKEN_MIN_SECONDS, BOOT_TOKEN_MAX_SECONDS) === undefined
   )
     return [];
   return [
     issue(
       field("token.expirationSeconds"),
-      `${JSON.stringify(lifetime)} is not a whole number of seconds from ${BOOT_TOKEN_MIN_SECONDS} to ${BOOT_TOKEN_MAX_SECONDS}`,
+      `${excerpt(lifetime)} is not a whole number of seconds from ${BOOT_TOKEN_MIN_SECONDS} to ${BOOT_TOKEN_MAX_SECONDS}`,
       "the token only has to outlive the time until the VM first starts its proxy (default 3600); after that " +
         "the agent renews its own certificate. For a VM that boots later than a day after `up`, change " +
         "token.rotation at that time instead of lengthening the token",
@@ -23,13 +33,44 @@ function tokenLifetimeIssues(boot: MeshVmBootArgs, field: FieldName): Validation
 }
 
 function wholeNumberIssues(
-  value: number | undefined,
+  value: unknown,
   min: number,
+  max: number,
   name: string,
   fix: string,
 ): ValidationIssue[] {
-  if (value === undefined || (Number.isInteger(value) && value >= min)) return [];
-  return [issue(name, `${JSON.stringify(value)} is not a whole number >= ${min}`, fix)];
+  if (value === undefined) return [];
+  const p = integerProblem(value, min, max);
+  return p === undefined ? [] : [issue(name, p, fix)];
+}
+
+/** The settings boot-time delivery shares with `host`: image, mesh, names, readiness, local paths. */
+function sharedIssues(boot: MeshVmBootArgs, field: FieldName): ValidationIssue[] {
+  const out: ValidationIssue[] = [
+    ...imageIssues(boot, field),
+    ...gatewayAddressIssues(boot.gatewayAddress, field("gatewayAddress")),
+    ...meshSettingsIssues(boot.mesh, (p) => field(p === "" ? "mesh" : `mesh.${p}`)),
+    ...readinessIssues(boot.readiness, (p) => field(p === "" ? "readiness" : `readiness.${p}`)),
+    ...posixNameIssues(boot.dockerGroup, field("dockerGroup"), 'use a group name such as "docker"'),
+    ...egressHostnamesIssues(boot.egressHostnames, (p) => field(`egressHostnames${p}`)),
+  ];
+  const url: unknown = boot.readyCheck?.url;
+  if (typeof url === "string" || (url !== undefined && typeof url !== "object")) {
+    const t = textProblem(url, 2048);
+    const bad =
+      t ??
+      (/^https?:\/\/[^\s/?#@]+(\/[^\s#]*)?$/.test(url as string)
+        ? undefined
+        : `${excerpt(url)} is not an http(s) URL without credentials`);
+    if (bad !== undefined)
+      out.push(issue(field("readyCheck.url"), bad, 'use e.g. "http://10.128.0.2:15021/healthz/ready"'));
+  }
+  const dir: unknown = boot.bundleDir;
+  if (typeof dir === "string" || (dir !== undefined && typeof dir !== "object")) {
+    const t = textProblem(dir, 4096) ?? (dir === "" ? "is empty" : undefined);
+    if (t !== undefined) out.push(issue(field("bundleDir"), t, 'use a local directory, e.g. "./bundle"'));
+  }
+  return out;
 }
 
 /**
@@ -75,14 +116,11 @@ export function validateMeshVmBootArgs(
     ...wholeNumberIssues(
       boot.readyCheck?.timeoutSeconds,
       1,
+      86400,
       field("readyCheck.timeoutSeconds"),
       "allow for creating and booting the VM, e.g. 900",
     ),
-    ...wholeNumberIssues(
-      boot.deregistrationDelaySeconds,
-      0,
-      field("deregistrationDelaySeconds"),
-      "use the seconds istiod needs to push the removal to clients, e.g. 5",
-    ),
+    ...deregistrationDelayIssues(boot.deregistrationDelaySeconds, field("deregistrationDelaySeconds")),
+    ...sharedIssues(boot, field),
   ];
 }

@@ -3,12 +3,16 @@
 import type { PlainMeshVmArgs } from "../meshVmArgs";
 import { isHostname, isIpAddress } from "../rules/addresses";
 import { FieldName, issue, ValidationIssue } from "../rules/issues";
+import {
+  absolutePathProblem,
+  containerNameProblem,
+  dedicatedDirectoryProblem,
+  excerpt,
+  imageRepositoryProblem,
+  posixNameProblem,
+  textProblem,
+} from "../rules/values";
 import { checkPort, isString } from "./fields";
-
-const posixUserRe = /^[a-z_][a-z0-9_-]{0,31}$/;
-const absolutePathRe = /^\/[A-Za-z0-9._/-]*$/;
-const imageRepositoryRe = /^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
-const containerNameRe = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 export function bootstrapIssues(args: PlainMeshVmArgs, field: FieldName): ValidationIssue[] {
   const out: ValidationIssue[] = [];
@@ -19,68 +23,44 @@ export function bootstrapIssues(args: PlainMeshVmArgs, field: FieldName): Valida
     out.push(
       issue(
         field("proxyInstanceIp"),
-        `${JSON.stringify(args.proxyInstanceIp)} is not an IP address`,
+        `${excerpt(args.proxyInstanceIp)} is not an IP address`,
         'use the IP of the VM interface that receives inbound traffic, e.g. "10.128.0.2"',
       ),
     );
   }
   if (
     args.sshHost !== undefined &&
-    (!isString(args.sshHost) || !(isIpAddress(args.sshHost) || isHostname(args.sshHost)))
+    (textProblem(args.sshHost) !== undefined || !(isIpAddress(args.sshHost) || isHostname(args.sshHost)))
   ) {
     out.push(
       issue(
         field("sshHost"),
-        `${JSON.stringify(args.sshHost)} is neither an IP address nor a host name`,
+        `${excerpt(args.sshHost)} is neither an IP address nor a host name`,
         "use the address the deployment machine reaches the VM's sshd on",
       ),
     );
   }
   if (args.sshPort !== undefined) checkPort(out, field("sshPort"), args.sshPort);
-  if (args.sshUser !== undefined && (!isString(args.sshUser) || !posixUserRe.test(args.sshUser))) {
-    out.push(
-      issue(
-        field("sshUser"),
-        `${JSON.stringify(args.sshUser)} is not a valid user name`,
-        'use a POSIX user name such as "istio-proxy"',
-      ),
-    );
-  }
-  for (const key of ["proxyConfigDir", "scpPath"] as const) {
+  const checks: [keyof PlainMeshVmArgs, (v: unknown) => string | undefined, string][] = [
+    ["sshUser", posixNameProblem, 'use a user name by useradd\'s rules, such as "istio-proxy"'],
+    [
+      "proxyConfigDir",
+      dedicatedDirectoryProblem,
+      'use a directory of its own, e.g. "/etc/istio-proxy" (root makes it the proxy user\'s, mode 775)',
+    ],
+    ["scpPath", absolutePathProblem, 'use e.g. "/usr/bin/scp"'],
+    ["proxyImageHub", imageRepositoryProblem, 'use a registry/organisation such as "docker.io/tetrate"'],
+    [
+      "proxyContainerName",
+      containerNameProblem,
+      "use letters, digits, '_', '.' and '-', e.g. \"istio-proxy\"",
+    ],
+  ];
+  for (const [key, problem, fix] of checks) {
     const v = args[key];
-    if (v !== undefined && (!isString(v) || !absolutePathRe.test(v) || v.split("/").includes(".."))) {
-      out.push(
-        issue(
-          field(key),
-          `${JSON.stringify(v)} is not an absolute path of letters, digits, '.', '_', '-' and '/'`,
-          key === "proxyConfigDir" ? 'use e.g. "/etc/istio-proxy"' : 'use e.g. "/usr/bin/scp"',
-        ),
-      );
-    }
-  }
-  if (args.proxyImageHub !== undefined) {
-    const hub = isString(args.proxyImageHub) ? args.proxyImageHub.replace(/\/+$/, "") : "";
-    if (!imageRepositoryRe.test(hub)) {
-      out.push(
-        issue(
-          field("proxyImageHub"),
-          `${JSON.stringify(args.proxyImageHub)} is not an image repository prefix`,
-          'use e.g. "docker.io/tetrate"',
-        ),
-      );
-    }
-  }
-  if (
-    args.proxyContainerName !== undefined &&
-    (!isString(args.proxyContainerName) || !containerNameRe.test(args.proxyContainerName))
-  ) {
-    out.push(
-      issue(
-        field("proxyContainerName"),
-        `${JSON.stringify(args.proxyContainerName)} is not a valid container name`,
-        "use letters, digits, '_', '.' and '-', e.g. \"istio-proxy\"",
-      ),
-    );
+    if (v === undefined) continue;
+    const p = problem(v);
+    if (p !== undefined) out.push(issue(field(key), p, fix));
   }
   return out;
 }

@@ -2,6 +2,7 @@
 // the field (built by the caller's FieldName) and returns the issues found.
 import { sidecarProtocols } from "../mesh/settings";
 import { issue, ValidationIssue } from "../rules/issues";
+import { asciiUpper, excerpt, isPrintableAscii } from "../rules/values";
 import {
   dns1123LabelProblem,
   dns1123SubdomainProblem,
@@ -29,7 +30,11 @@ export function nameIssues(field: string, v: unknown, what: string, label = fals
   if (p === undefined) return [];
   const example = what === "namespace" ? "bookinfo" : "ratings-vm";
   return [
-    issue(field, p, `use lower-case letters, digits and '-'${label ? "" : " (and '.')"}, e.g. "${example}"`),
+    issue(
+      field,
+      p,
+      `use lower-case letters, digits and '-'${label ? "" : " (and '.')"}, e.g. ${excerpt(example)}`,
+    ),
   ];
 }
 
@@ -37,7 +42,13 @@ export function nameIssues(field: string, v: unknown, what: string, label = fals
 export function checkPort(out: ValidationIssue[], field: string, v: unknown): boolean {
   if (!isIntInRange(v, 1, 65535)) {
     out.push(
-      issue(field, `port ${JSON.stringify(v)} is out of range 1-65535`, "use a port between 1 and 65535"),
+      issue(
+        field,
+        Number.isSafeInteger(v)
+          ? `port ${excerpt(v)} is out of range 1-65535`
+          : `port ${excerpt(v)} is not a whole number from 1 to 65535`,
+        "use a port between 1 and 65535",
+      ),
     );
     return false;
   }
@@ -46,13 +57,10 @@ export function checkPort(out: ValidationIssue[], field: string, v: unknown): bo
 
 export function protocolIssues(field: string, v: unknown): ValidationIssue[] {
   if (v === undefined) return [];
-  if (isString(v) && sidecarProtocols.includes(v.toUpperCase())) return [];
+  // ASCII only: "httpſ".toUpperCase() is "HTTPS", a protocol the API server would then refuse.
+  if (isString(v) && isPrintableAscii(v) && sidecarProtocols.includes(asciiUpper(v))) return [];
   return [
-    issue(
-      field,
-      `protocol ${JSON.stringify(v)} is not supported`,
-      `use one of ${sidecarProtocols.join(", ")}`,
-    ),
+    issue(field, `protocol ${excerpt(v)} is not supported`, `use one of ${sidecarProtocols.join(", ")}`),
   ];
 }
 
@@ -63,19 +71,16 @@ export function labelIssues(field: string, labels: Record<string, unknown>): Val
   if (keys.length > 256)
     out.push(issue(field, `${keys.length} labels exceed the limit of 256`, "remove labels"));
   for (const k of keys) {
+    const at = `${field}[${excerpt(k)}]`;
     const kp = labelKeyProblem(k);
-    if (kp !== undefined)
-      out.push(issue(`${field}["${k}"]`, kp, "use a key like app, version or example.com/name"));
+    if (kp !== undefined) out.push(issue(at, kp, "use a key like app, version or example.com/name"));
     const v = labels[k];
     if (!isString(v)) {
-      out.push(
-        issue(`${field}["${k}"]`, `value ${JSON.stringify(v)} is not a string`, "quote the label value"),
-      );
+      out.push(issue(at, `value ${excerpt(v)} is not a string`, "quote the label value"));
       continue;
     }
     const vp = labelValueProblem(v);
-    if (vp !== undefined)
-      out.push(issue(`${field}["${k}"]`, vp, "use at most 63 letters, digits, '-', '_' or '.'"));
+    if (vp !== undefined) out.push(issue(at, vp, "use at most 63 letters, digits, '-', '_' or '.'"));
   }
   return out;
 }

@@ -5,17 +5,37 @@
 import {
   deregistrationDelayIssues,
   egressHostnamesIssues,
+  gatewayAddressIssues,
   hostKeyIssues,
+  imageIssues as proxyImageIssues,
   kubeconfigIssues,
   loginIssues,
+  meshSettingsIssues,
+  posixNameIssues,
+  readinessIssues,
+  sshSettingsIssues,
   tokenIssues,
 } from "../host/validation";
 import type { MeshVmHostArgs } from "../meshVmArgs";
 import { FieldName, fieldNames, issue, ValidationIssue } from "../rules/issues";
 
-function imageIssues(host: MeshVmHostArgs, field: FieldName): ValidationIssue[] {
-  if (host.proxyImage === undefined || host.proxyImageTag === undefined) return [];
+/** proxyImage / proxyImageTag (exclusive), each checked by the image reference grammar. */
+export function imageIssues(
+  host: { proxyImage?: unknown; proxyImageTag?: unknown },
+  field: FieldName,
+): ValidationIssue[] {
+  const out = proxyImageIssues(
+    { image: host.proxyImage, tag: host.proxyImageTag },
+    {
+      image: field("proxyImage"),
+      hub: field("proxyImageHub"),
+      imageName: field("proxyImage"),
+      tag: field("proxyImageTag"),
+    },
+  );
+  if (host.proxyImage === undefined || host.proxyImageTag === undefined) return out;
   return [
+    ...out,
     issue(
       field("proxyImageTag"),
       "proxyImage and proxyImageTag are both set",
@@ -47,7 +67,29 @@ export function validateMeshVmHostArgs(
       { credentials: "credentials", user: "sshUser" },
     ),
     ...kubeconfigIssues(host.kubeconfig, field("kubeconfig")),
+    ...sshSettingsIssues(
+      {
+        dialErrorLimit: host.dialErrorLimit,
+        perDialTimeout: host.perDialTimeout,
+        agentSocketPath: host.credentials?.agentSocketPath,
+        bastion: host.bastion,
+      },
+      (p) => field(p === "agentSocketPath" ? "credentials.agentSocketPath" : p),
+    ),
+    ...posixNameIssues(
+      host.prepare?.dockerGroup,
+      field("prepare.dockerGroup"),
+      'use a group name such as "docker"',
+    ),
+    ...posixNameIssues(
+      host.prepare?.admin?.user,
+      field("prepare.admin.user"),
+      'use a user name such as "root"',
+    ),
     ...imageIssues(host, field),
+    ...gatewayAddressIssues(host.gatewayAddress, field("gatewayAddress")),
+    ...meshSettingsIssues(host.mesh, (p) => field(p === "" ? "mesh" : `mesh.${p}`)),
+    ...readinessIssues(host.readiness, (p) => field(p === "" ? "readiness" : `readiness.${p}`)),
     ...tokenIssues(host.token, (p) => field(`token.${p}`)),
     ...deregistrationDelayIssues(host.deregistrationDelaySeconds, field("deregistrationDelaySeconds")),
     ...egressHostnamesIssues(host.egressHostnames, (p) => field(`egressHostnames${p}`)),

@@ -1,4 +1,5 @@
 // MeshExpansionArgs validation: names, selector and API version, checked before anything is created.
+import { excerpt } from "../rules/values";
 import { normaliseNetworkingApiVersion, supportedNetworkingApiVersions } from "../mesh/apiVersion";
 import { meshExpansionFlavors } from "../mesh/settings";
 import type { PlainMeshExpansionArgs } from "../meshExpansionArgs";
@@ -20,7 +21,7 @@ export function validateMeshExpansionArgs(
     out.push(
       issue(
         field("flavor"),
-        `flavor "${args.flavor}" is not supported`,
+        `flavor ${excerpt(args.flavor)} is not supported`,
         `use one of ${meshExpansionFlavors.join(", ")}`,
       ),
     );
@@ -57,14 +58,14 @@ export function validateMeshExpansionArgs(
     for (const k of keys) {
       const p = labelKeyProblem(k) ?? labelValueProblem(args.gatewaySelector[k] ?? "");
       if (p !== undefined)
-        out.push(issue(field(`gatewaySelector["${k}"]`), p, "use the gateway pods' labels"));
+        out.push(issue(field(`gatewaySelector[${excerpt(k)}]`), p, "use the gateway pods' labels"));
     }
   }
   if (normaliseNetworkingApiVersion(args.apiVersion) === undefined) {
     out.push(
       issue(
         field("apiVersion"),
-        `apiVersion "${args.apiVersion}" is not supported`,
+        `apiVersion ${excerpt(args.apiVersion)} is not supported`,
         `use one of ${supportedNetworkingApiVersions.join(", ")}`,
       ),
     );

@@ -2,6 +2,7 @@
 // (pkg/config/validation) for WorkloadEntry, Sidecar, ServiceEntry and WorkloadGroup, checked on the inputs
 // so that mistakes surface in `pulumi preview`, each naming the input field and the fix. One check per object,
 // in files named like the mesh/ renderers they guard; this file only lists them.
+import { excerpt } from "../rules/values";
 import { normaliseNetworkingApiVersion, supportedNetworkingApiVersions } from "../mesh/apiVersion";
 import { meshFlavors, meshVmDefaults } from "../mesh/settings";
 import type { PlainMeshVmArgs } from "../meshVmArgs";
@@ -21,14 +22,18 @@ function versionIssues(args: PlainMeshVmArgs, field: FieldName): ValidationIssue
   const flavor = args.flavor ?? meshVmDefaults.flavor;
   if (!meshFlavors.includes(flavor)) {
     out.push(
-      issue(field("flavor"), `flavor "${flavor}" is not supported`, `use one of ${meshFlavors.join(", ")}`),
+      issue(
+        field("flavor"),
+        `flavor ${excerpt(flavor)} is not supported`,
+        `use one of ${meshFlavors.join(", ")}`,
+      ),
     );
   }
   if (normaliseNetworkingApiVersion(args.apiVersion) === undefined) {
     out.push(
       issue(
         field("apiVersion"),
-        `apiVersion "${args.apiVersion}" is not supported`,
+        `apiVersion ${excerpt(args.apiVersion)} is not supported`,
         `use one of ${supportedNetworkingApiVersions.join(", ")}`,
       ),
     );

@@ -1,11 +1,13 @@
 // Checks of the inputs that make the Sidecar (mesh/sidecar.ts): egress listeners and the Sidecar's own settings
 // (istiod's webhook rules: one port-less listener, last; no empty Sidecar; a selector that matches the VM).
+import { excerpt } from "../rules/values";
 import { captureModes, meshVmDefaults, outboundTrafficPolicyModes, withVmClassLabel } from "../mesh/settings";
 import type { PlainMeshVmArgs } from "../meshVmArgs";
 import { bindProblem } from "../rules/addresses";
 import { egressHostProblem } from "../rules/hosts";
 import { FieldName, issue, ValidationIssue } from "../rules/issues";
-import { dns1123LabelProblem } from "../rules/names";
+import { dns1123LabelProblem, labelKeyProblem } from "../rules/names";
+import { ownValue } from "../rules/values";
 import { checkPort, isString, nameIssues, protocolIssues } from "./fields";
 
 type PlainEgress = NonNullable<PlainMeshVmArgs["egress"]>[number];
@@ -50,13 +52,15 @@ export function egressIssues(args: PlainMeshVmArgs, field: FieldName): Validatio
     if (e.bind !== undefined) {
       const p = isString(e.bind) ? bindProblem(e.bind) : "bind is not a string";
       if (p !== undefined)
-        out.push(issue(f("bind"), p, `use an IP such as "${meshVmDefaults.egressBind}" or unix:///path`));
+        out.push(
+          issue(f("bind"), p, `use an IP such as ${excerpt(meshVmDefaults.egressBind)} or unix:///path`),
+        );
     }
     if (e.captureMode !== undefined && !captureModes.includes(e.captureMode)) {
       out.push(
         issue(
           f("captureMode"),
-          `capture mode "${e.captureMode}" is not supported`,
+          `capture mode ${excerpt(e.captureMode)} is not supported`,
           `use one of ${captureModes.join(", ")}`,
         ),
       );
@@ -79,7 +83,7 @@ export function egressIssues(args: PlainMeshVmArgs, field: FieldName): Validatio
         out.push(
           issue(
             f("port.number"),
-            `port ${e.port.number} is already bound on "${e.bind ?? ""}" by another egress listener`,
+            `port ${e.port.number} is already bound on ${excerpt(e.bind ?? "")} by another egress listener`,
             "use a different port or bind address",
           ),
         );
@@ -129,17 +133,35 @@ export function sidecarIssues(args: PlainMeshVmArgs, field: FieldName): Validati
       issue(
         field("sidecar.selectorLabelKeys"),
         "an empty workloadSelector would apply the Sidecar to every workload in the namespace",
-        `select on VM-only labels such as [${meshVmDefaults.sidecarSelectorLabelKeys.map((k) => JSON.stringify(k)).join(", ")}]`,
+        `select on VM-only labels such as [${meshVmDefaults.sidecarSelectorLabelKeys.map((k) => excerpt(k)).join(", ")}]`,
       ),
     );
   const labels = withVmClassLabel<unknown>({ ...(args.labels ?? {}) }, args.vmClassLabel);
-  keys.forEach((k, i) => {
-    if (labels[k] === undefined)
+  if (!Array.isArray(keys) || keys.length > 64) {
+    out.push(
+      issue(
+        field("sidecar.selectorLabelKeys"),
+        "is not a list of at most 64 label keys",
+        'use e.g. ["app", "class"]',
+      ),
+    );
+    return out;
+  }
+  keys.forEach((k: unknown, i) => {
+    const kp = typeof k === "string" ? labelKeyProblem(k) : `${excerpt(k)} is not a string`;
+    if (kp !== undefined) {
+      out.push(
+        issue(field(`sidecar.selectorLabelKeys[${i}]`), kp, 'use a label key of the workload, e.g. "app"'),
+      );
+      return;
+    }
+    // An own label only: `labels["__proto__"]` or `labels["constructor"]` would come from Object.prototype.
+    if (ownValue(labels, k as string) === undefined)
       out.push(
         issue(
           field(`sidecar.selectorLabelKeys[${i}]`),
-          `label "${k}" is not among the workload labels`,
-          `add "${k}" to ${field("labels")} or remove it from the selector`,
+          `label ${excerpt(k)} is not among the workload labels`,
+          `add ${excerpt(k)} to ${field("labels")} or remove it from the selector`,
         ),
       );
   });
@@ -148,7 +170,7 @@ export function sidecarIssues(args: PlainMeshVmArgs, field: FieldName): Validati
     out.push(
       issue(
         field("sidecar.outboundTrafficPolicyMode"),
-        `mode "${mode}" is not supported`,
+        `mode ${excerpt(mode)} is not supported`,
         `use one of ${outboundTrafficPolicyModes.join(", ")}`,
       ),
     );

@@ -1,5 +1,6 @@
 // Checks of the inputs that make the WorkloadEntry (mesh/workloadEntry.ts): identity, address and network,
 // labels, annotations, ports. Istio's CRD CEL rules and istiod's webhook (pkg/config/validation).
+import { byteLength, excerpt, inputLimits, textProblem } from "../rules/values";
 import { sidecarBootstrapPrefix } from "../mesh/annotations";
 import type { PlainMeshVmArgs } from "../meshVmArgs";
 import {
@@ -41,7 +42,7 @@ export function identityIssues(args: PlainMeshVmArgs, field: FieldName): Validat
     out.push(
       issue(
         field("trustDomain"),
-        `${JSON.stringify(args.trustDomain)} is not a DNS name`,
+        `${excerpt(args.trustDomain)} is not a DNS name`,
         'use the mesh trust domain, e.g. "cluster.local"',
       ),
     );
@@ -58,7 +59,7 @@ export function addressIssues(args: PlainMeshVmArgs, field: FieldName): Validati
   const notIpForServiceEntry = (a: string) =>
     issue(
       field("address"),
-      `"${a}" is not an IP address, which a STATIC ServiceEntry needs`,
+      `${excerpt(a)} is not an IP address, which a STATIC ServiceEntry needs`,
       `use the VM's IP, or set ${field("serviceEntry.enabled")} to false`,
     );
   if (address === undefined || address === "") {
@@ -81,7 +82,7 @@ export function addressIssues(args: PlainMeshVmArgs, field: FieldName): Validati
       );
     }
   } else if (!isString(address)) {
-    out.push(issue(field("address"), `${JSON.stringify(address)} is not a string`, "use an IP address"));
+    out.push(issue(field("address"), `${excerpt(address)} is not a string`, "use an IP address"));
   } else if (address.length > 256) {
     out.push(
       issue(field("address"), "address is longer than 256 characters", "use an IP address or a DNS name"),
@@ -96,7 +97,7 @@ export function addressIssues(args: PlainMeshVmArgs, field: FieldName): Validati
       out.push(
         issue(
           field("address"),
-          `"${address}" is neither an IP address nor a DNS name`,
+          `${excerpt(address)} is neither an IP address nor a DNS name`,
           "use the VM's IP address",
         ),
       );
@@ -106,18 +107,18 @@ export function addressIssues(args: PlainMeshVmArgs, field: FieldName): Validati
         out.push(
           issue(
             field("proxyInstanceIp"),
-            `required because address "${address}" is not an IP (tctl derives INSTANCE_IP from it)`,
+            `required because address ${excerpt(address)} is not an IP (tctl derives INSTANCE_IP from it)`,
             `set ${field("proxyInstanceIp")} to the VM's IP the proxy binds to`,
           ),
         );
       }
     }
   }
-  if (args.network !== undefined && (!isString(args.network) || args.network.length > 2048)) {
+  if (args.network !== undefined && textProblem(args.network, 2048) !== undefined) {
     out.push(
       issue(
         field("network"),
-        "network must be a string of at most 2048 characters",
+        "network must be one line of at most 2048 characters",
         'use a short network name, e.g. "vm-us-central1-a"',
       ),
     );
@@ -126,14 +127,14 @@ export function addressIssues(args: PlainMeshVmArgs, field: FieldName): Validati
     const parts = isString(args.locality) ? args.locality.split("/") : [];
     if (
       !isString(args.locality) ||
-      args.locality.length > 2048 ||
+      textProblem(args.locality, 2048) !== undefined ||
       parts.length > 3 ||
       parts.some((p) => p === "")
     ) {
       out.push(
         issue(
           field("locality"),
-          `locality ${JSON.stringify(args.locality)} is not region/zone/subzone`,
+          `locality ${excerpt(args.locality)} is not region/zone/subzone`,
           'use e.g. "us-central1/us-central1-a"',
         ),
       );
@@ -143,7 +144,7 @@ export function addressIssues(args: PlainMeshVmArgs, field: FieldName): Validati
     out.push(
       issue(
         field("weight"),
-        `weight ${JSON.stringify(args.weight)} is not an integer in 0-4294967295`,
+        `weight ${excerpt(args.weight)} is not an integer in 0-4294967295`,
         "use a non-negative integer",
       ),
     );
@@ -185,8 +186,25 @@ export function labelsIssues(args: PlainMeshVmArgs, field: FieldName, flavor: st
 /** Extra annotations: no bootstrap annotation (those come from typed inputs), valid keys. */
 export function annotationsIssues(args: PlainMeshVmArgs, field: FieldName): ValidationIssue[] {
   const out: ValidationIssue[] = [];
-  for (const k of Object.keys(args.annotations ?? {})) {
-    const f = field(`annotations["${k}"]`);
+  const annotations: Record<string, unknown> = args.annotations ?? {};
+  let bytes = 0;
+  for (const [k, v] of Object.entries(annotations)) {
+    bytes += byteLength(k) + (typeof v === "string" ? byteLength(v) : 0);
+    if (typeof v !== "string")
+      out.push(
+        issue(field(`annotations[${excerpt(k)}]`), `value ${excerpt(v)} is not a string`, "quote the value"),
+      );
+  }
+  if (bytes > inputLimits.annotationsBytes)
+    out.push(
+      issue(
+        field("annotations"),
+        `${bytes} bytes exceed Kubernetes' limit of ${inputLimits.annotationsBytes} bytes for all annotations`,
+        "keep large data out of annotations (a ConfigMap, or the proxy's mesh settings)",
+      ),
+    );
+  for (const k of Object.keys(annotations)) {
+    const f = field(`annotations[${excerpt(k)}]`);
     if (k.startsWith(sidecarBootstrapPrefix)) {
       out.push(
         issue(
@@ -214,7 +232,7 @@ export function portsIssues(args: PlainMeshVmArgs, field: FieldName): Validation
   const seenNumbers = new Map<number, number>();
   ports.forEach((p, i) => {
     const nameOk = isString(p.name) && p.name !== "";
-    const at = (sub: string) => field(nameOk ? `ports["${p.name}"].${sub}` : `ports[${i}].${sub}`);
+    const at = (sub: string) => field(nameOk ? `ports[${excerpt(p.name)}].${sub}` : `ports[${i}].${sub}`);
     if (!nameOk) {
       out.push(issue(at("name"), "port name is required", 'name the port, e.g. "http"'));
     } else {
@@ -226,7 +244,7 @@ export function portsIssues(args: PlainMeshVmArgs, field: FieldName): Validation
         out.push(
           issue(
             at("name"),
-            `port name "${p.name}" is also used by ${field(`ports[${prev}]`)}`,
+            `port name ${excerpt(p.name)} is also used by ${field(`ports[${prev}]`)}`,
             "give every port a unique name",
           ),
         );

@@ -10,7 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { removeFileScript, writeFileScript } from "../../components/host/fileScripts";
-import { applyHostsBlockScript, removeHostsBlockScript } from "../../components/host/hostsBlock";
+import {
+  applyHostsBlockScript,
+  removeHostsBlockScript,
+  renderHostsBlock,
+} from "../../components/host/hostsBlock";
 import { prepareHostScript, unprepareHostScript } from "../../components/host/prepareHost";
 import { CONFIG_FILES, ContainerSpec, containerDigest } from "../../components/host/proxyContainer";
 import { removeProxyScript, runProxyScript } from "../../components/host/proxyScripts";
@@ -300,12 +304,10 @@ describe("host steps on a real test host", { timeout: 15 * 60_000 }, () => {
 
   it("maintains the hosts block as root and undoes everything", async () => {
     const hostsBefore = await host!.etcHosts();
-    const apply = await host!.exec(
-      wrapScript(
-        applyHostsBlockScript({ owner: OWNER, address: "127.0.0.2", hostnames: ["reviews.bookinfo.svc"] }),
-        "root",
-      ),
-    );
+    const block = { owner: OWNER, address: "127.0.0.2", hostnames: ["reviews.bookinfo.svc"] };
+    const apply = await host!.exec(wrapScript(applyHostsBlockScript(block), "root"), {
+      input: renderHostsBlock(block),
+    });
     assert.equal(apply.stdout.trim(), "updated");
     assert.match(
       await host!.etcHosts(),

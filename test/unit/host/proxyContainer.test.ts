@@ -91,6 +91,7 @@ describe("proxy container", () => {
       "/etc/istio-proxy/k8s-ca.pem:/var/run/secrets/kubernetes.io/serviceaccount/ca.crt:ro",
       "--env-file",
       "/etc/istio-proxy/sidecar.env",
+      "--",
       "docker.io/istio/proxyv2:1.30.3",
       "proxy",
       "sidecar",

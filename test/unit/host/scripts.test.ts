@@ -16,7 +16,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { removeFileScript, writeFileScript } from "../../../components/host/fileScripts";
-import { applyHostsBlockScript, removeHostsBlockScript } from "../../../components/host/hostsBlock";
+import {
+  applyHostsBlockScript,
+  HostsBlockSpec,
+  removeHostsBlockScript,
+  renderHostsBlock,
+} from "../../../components/host/hostsBlock";
 import { prepareHostScript } from "../../../components/host/prepareHost";
 import { ContainerSpec, containerDigest, proxyMounts } from "../../../components/host/proxyContainer";
 import { removeProxyScript, runProxyScript } from "../../../components/host/proxyScripts";
@@ -91,14 +96,18 @@ describe("writeFileScript", () => {
   });
 });
 
+/** Applies a hosts block as VmProxy does: the script on the command line, the block on stdin. */
+function applyHosts(spec: HostsBlockSpec) {
+  return run(wrapScript(applyHostsBlockScript(spec), "root"), renderHostsBlock(spec));
+}
+
 describe("hosts block", () => {
   const owner = "bookinfo/ratings-vm";
   it("adds, updates in place, keeps other lines, is idempotent, and is removed", () => {
     const hostsFile = join(freshDir(), "hosts");
     const before = "127.0.0.1 localhost\n::1 localhost ip6-localhost\n";
     writeFileSync(hostsFile, before);
-    const apply = (hostnames: string[]) =>
-      run(wrapScript(applyHostsBlockScript({ owner, address: "127.0.0.2", hostnames, hostsFile }), "root"));
+    const apply = (hostnames: string[]) => applyHosts({ owner, address: "127.0.0.2", hostnames, hostsFile });
 
     let result = apply(["reviews.bookinfo.svc", "www.example.org"]);
     assert.equal(result.code, 0, result.stderr);
@@ -135,9 +144,10 @@ describe("hosts block", () => {
     const lockFile = join(dir, "hosts.lock");
     writeFileSync(hostsFile, "127.0.0.1 localhost\n");
     const owners = Array.from({ length: 6 }, (_, i) => `bookinfo/vm-${i}`);
-    const runAsync = (commandLine: string) =>
+    const runAsync = (commandLine: string, block: string) =>
       new Promise<number | null>((resolve) => {
-        const child = spawn("sh", ["-c", commandLine], { stdio: "ignore" });
+        const child = spawn("sh", ["-c", commandLine], { stdio: ["pipe", "ignore", "ignore"] });
+        child.stdin.end(block);
         child.on("close", resolve);
       });
     for (let round = 0; round < 3; round++) {
@@ -145,15 +155,10 @@ describe("hosts block", () => {
         owners.map((o, i) =>
           runAsync(
             wrapScript(
-              applyHostsBlockScript({
-                owner: o,
-                address: "127.0.0.2",
-                hostnames: [`s${i}-${round}.svc`],
-                hostsFile,
-                lockFile,
-              }),
+              applyHostsBlockScript({ owner: o, address: "127.0.0.2", hostsFile, lockFile }),
               "root",
             ),
+            renderHostsBlock({ owner: o, address: "127.0.0.2", hostnames: [`s${i}-${round}.svc`] }),
           ),
         ),
       );
@@ -175,22 +180,12 @@ describe("hosts block", () => {
     const hostsFile = join(freshDir(), "hosts");
     const other = "# BEGIN mesh-vm bookinfo/other\n127.0.0.2 a.svc\n# END mesh-vm bookinfo/other\n";
     writeFileSync(hostsFile, other);
-    run(
-      wrapScript(
-        applyHostsBlockScript({ owner, address: "127.0.0.2", hostnames: ["b.svc"], hostsFile }),
-        "root",
-      ),
-    );
+    applyHosts({ owner, address: "127.0.0.2", hostnames: ["b.svc"], hostsFile });
     run(wrapScript(removeHostsBlockScript({ owner, hostsFile }), "root"));
     assert.equal(readFileSync(hostsFile, "utf8"), other);
 
     writeFileSync(hostsFile, "# BEGIN mesh-vm bookinfo/ratings-vm\n127.0.0.2 x.svc\n");
-    const result = run(
-      wrapScript(
-        applyHostsBlockScript({ owner, address: "127.0.0.2", hostnames: ["b.svc"], hostsFile }),
-        "root",
-      ),
-    );
+    const result = applyHosts({ owner, address: "127.0.0.2", hostnames: ["b.svc"], hostsFile });
     assert.notEqual(result.code, 0);
     assert.match(result.stderr, /damaged block/);
     assert.equal(readFileSync(hostsFile, "utf8"), "# BEGIN mesh-vm bookinfo/ratings-vm\n127.0.0.2 x.svc\n");

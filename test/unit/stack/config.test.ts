@@ -251,7 +251,7 @@ describe("stack configuration: refused, naming the key and the stack file", () =
 
   it("a missing manifest file, and an entry with neither file nor yaml", () => {
     const e = refused({ manifests: [{ file: "nope.yaml" }, {}] });
-    assertNamesKey(e, "mesh-vm:manifests[0].file", /cannot read .*nope\.yaml: ENOENT/);
+    assertNamesKey(e, "mesh-vm:manifests[0].file", /cannot read "nope\.yaml": ENOENT/);
     assertNamesKey(e, "mesh-vm:manifests[1]", /needs exactly one of file or yaml/);
   });
 

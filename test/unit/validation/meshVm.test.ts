@@ -237,7 +237,7 @@ const rows: Row[] = [
     what: "proxyConfigDir relative / with shell characters",
     args: { proxyConfigDir: "etc/istio-proxy; rm -rf /" },
     expect: [
-      "MeshVmArgs.proxyConfigDir: \"etc/istio-proxy; rm -rf /\" is not an absolute path of letters, digits, '.', '_', '-' and '/'; use e.g. \"/etc/istio-proxy\"",
+      'MeshVmArgs.proxyConfigDir: "etc/istio-proxy; rm -rf /" is not an absolute path; use a directory of its own, e.g. "/etc/istio-proxy" (root makes it the proxy user\'s, mode 775)',
     ],
   },
   {
