@@ -4,17 +4,11 @@
 // Nothing here opens an SSH session. The bootstrap token is minted by the same local program as VmProxy's.
 import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ProxyArgsSettings, ProxyImageSettings } from "../host/proxyContainer";
 import { readinessUrl } from "../host/proxyScripts";
 import type { MeshSettings, WorkloadIdentity } from "../host/sidecarEnv";
-import {
-  MINT_TOKEN_PROGRAM,
-  TokenRequestInput,
-  apiServerAccessFromKubeconfig,
-  parseMintedToken,
-} from "../host/tokenRequest";
+import { CaRoots, MintedToken, createTokenMint, readCaRoots } from "../host/bootstrapMaterial";
 import { PROXY_CONFIG_FILES } from "../host/configFiles";
 import { READY_CHECK_PROGRAM, REMOVE_BUNDLE_PROGRAM, SLEEP_PROGRAM, WRITE_BUNDLE_PROGRAM } from "./programs";
 import {
@@ -45,72 +39,21 @@ interface StepContext {
  * an explicit rotation. Never by time: the user data is read once, at first boot, and a new token would change
  * it (and so the VM resource) at every window.
  */
-function mintToken(ctx: StepContext): {
-  mint: command.local.Command;
-  token: pulumi.Output<string>;
-  expiry: pulumi.Output<string>;
-} {
-  const { args, workload } = ctx;
-  const { expirationSeconds, audiences } = bootTokenDefaults(args.token);
-  const tokenRequest = pulumi
-    .all([pulumi.secret(args.kubeconfig), args.kubeContext, workload])
-    .apply(([kubeconfig, context, w]) => {
-      const input: TokenRequestInput = {
-        access: apiServerAccessFromKubeconfig(kubeconfig, context),
-        namespace: w.namespace,
-        serviceAccount: w.serviceAccount,
-        audiences,
-        expirationSeconds,
-      };
-      return JSON.stringify(input);
-    });
-  const mint = new command.local.Command(
-    `${ctx.name}-bootstrap-token`,
-    {
-      interpreter: ["node", "-e"],
-      create: MINT_TOKEN_PROGRAM,
-      stdin: pulumi.secret(tokenRequest),
-      triggers: [
-        workload.apply((w) => `${w.namespace}/${w.serviceAccount}`),
-        audiences.join(","),
-        expirationSeconds,
-        args.token?.rotation ?? "",
-      ],
-      logging: "none",
-      addPreviousOutputInEnv: false,
-    },
-    { ...ctx.parent, additionalSecretOutputs: ["stdout", "stderr"] },
-  );
-  const minted = mint.stdout.apply(parseMintedToken);
-  return {
-    mint,
-    token: pulumi.secret(minted.apply((m) => m.token)),
-    expiry: pulumi.unsecret(minted.apply((m) => m.expirationTimestamp)),
-  };
+function mintToken(ctx: StepContext): MintedToken {
+  const { expirationSeconds, audiences } = bootTokenDefaults(ctx.args.token);
+  return createTokenMint(ctx.name, ctx.parent, {
+    kubeconfig: ctx.args.kubeconfig,
+    kubeContext: ctx.args.kubeContext,
+    workload: ctx.workload,
+    audiences,
+    expirationSeconds,
+    moreTriggers: [ctx.args.token?.rotation ?? ""],
+  });
 }
 
 /** The mesh and Kubernetes roots: given, or read from the namespace's ConfigMaps (as VmProxy does). */
-function caRoots(ctx: StepContext): {
-  meshRootCert: pulumi.Input<string>;
-  kubernetesRootCert: pulumi.Input<string>;
-} {
-  const configMapKey = (configMap: string, key: string, suffix: string) =>
-    k8s.core.v1.ConfigMap.get(
-      `${ctx.name}-${suffix}`,
-      ctx.workload.apply((w) => `${w.namespace}/${configMap}`),
-      ctx.parent,
-    ).data.apply((d) => {
-      const value = d?.[key];
-      if (!value)
-        throw new Error(`ConfigMap ${configMap} has no "${key}"; is the namespace part of the mesh?`);
-      return value;
-    });
-  return {
-    meshRootCert:
-      ctx.args.meshRootCert ?? configMapKey("istio-ca-root-cert", "root-cert.pem", "istio-ca-root-cert"),
-    kubernetesRootCert:
-      ctx.args.kubernetesRootCert ?? configMapKey("kube-root-ca.crt", "ca.crt", "kube-root-ca"),
-  };
+function caRoots(ctx: StepContext): CaRoots {
+  return readCaRoots(ctx.name, ctx.parent, ctx.workload, ctx.args);
 }
 
 /** The plan for a token value: every setting resolved, rendered by buildBootPlan. */

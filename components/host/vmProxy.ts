@@ -6,7 +6,6 @@
 import { createHash } from "node:crypto";
 import { posix } from "node:path";
 import * as command from "@pulumi/command";
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { throwIfIssues } from "../rules/issues";
@@ -32,13 +31,8 @@ import { shellJoin, wrapScript } from "./shell";
 import { MeshSettings, WorkloadIdentity, renderSidecarEnv } from "./sidecarEnv";
 import { toConnection } from "./sshConnection";
 import { validateVmProxyArgs } from "./validation";
-import {
-  MINT_TOKEN_PROGRAM,
-  TokenRequestInput,
-  apiServerAccessFromKubeconfig,
-  parseMintedToken,
-  tokenRotationWindow,
-} from "./tokenRequest";
+import { tokenRotationWindow } from "./tokenRequest";
+import { CaRoots, createTokenMint, readCaRoots } from "./bootstrapMaterial";
 
 import type { HostPreparationArgs, VmProxyArgs } from "./vmProxyArgs";
 export type { BootstrapTokenArgs, HostPreparationArgs, Inputs, VmProxyArgs } from "./vmProxyArgs";
@@ -167,70 +161,26 @@ function createBootstrapToken(ctx: StepContext, args: VmProxyArgs): BootstrapTok
   const tokenArgs = args.token ?? {};
   const expirationSeconds = tokenArgs.expirationSeconds ?? tokenDefaults.expirationSeconds;
   const renewBeforeSeconds = tokenArgs.renewBeforeSeconds ?? renewBeforeSecondsFor(expirationSeconds);
-  const audiences = tokenArgs.audiences ?? [...tokenDefaults.audiences];
-  const rotationWindow = tokenRotationWindow(Date.now(), expirationSeconds, renewBeforeSeconds);
-  const tokenRequest = pulumi
-    .all([pulumi.secret(args.kubeconfig), args.kubeContext, ctx.workload])
-    .apply(([kubeconfig, context, w]) => {
-      const input: TokenRequestInput = {
-        access: apiServerAccessFromKubeconfig(kubeconfig, context),
-        namespace: w.namespace,
-        serviceAccount: w.serviceAccount,
-        audiences,
-        expirationSeconds,
-      };
-      return JSON.stringify(input);
-    });
-  const mint = new command.local.Command(
-    `${ctx.name}-bootstrap-token`,
-    {
-      interpreter: ["node", "-e"],
-      create: MINT_TOKEN_PROGRAM,
-      stdin: pulumi.secret(tokenRequest),
-      // A new token only for a new identity, lifetime, explicit rotation, or rotation window.
-      triggers: [
-        ctx.workload.apply((w) => `${w.namespace}/${w.serviceAccount}`),
-        audiences.join(","),
-        expirationSeconds,
-        tokenArgs.rotation ?? "",
-        rotationWindow,
-      ],
-      logging: "none",
-      addPreviousOutputInEnv: false,
-    },
-    { ...ctx.parent, additionalSecretOutputs: ["stdout", "stderr"] },
-  );
-  const minted = mint.stdout.apply(parseMintedToken);
-  return {
-    token: pulumi.secret(minted.apply((m) => m.token)),
-    expiry: pulumi.unsecret(minted.apply((m) => m.expirationTimestamp)),
-  };
+  // A new token only for a new identity, lifetime, explicit rotation, or rotation window.
+  const { token, expiry } = createTokenMint(ctx.name, ctx.parent, {
+    kubeconfig: args.kubeconfig,
+    kubeContext: args.kubeContext,
+    workload: ctx.workload,
+    audiences: tokenArgs.audiences ?? [...tokenDefaults.audiences],
+    expirationSeconds,
+    moreTriggers: [
+      tokenArgs.rotation ?? "",
+      tokenRotationWindow(Date.now(), expirationSeconds, renewBeforeSeconds),
+    ],
+  });
+  return { token, expiry };
 }
 
 // --- CA roots -----------------------------------------------------------------------------------------------
 
-interface CaRoots {
-  meshRootCert: pulumi.Input<string>;
-  kubernetesRootCert: pulumi.Input<string>;
-}
-
 /** The given roots, else the ConfigMaps Istio and Kubernetes publish in the workload namespace. */
-function readCaRoots(ctx: StepContext, args: VmProxyArgs): CaRoots {
-  const meshRootCert =
-    args.meshRootCert ??
-    k8s.core.v1.ConfigMap.get(
-      `${ctx.name}-istio-ca-root-cert`,
-      ctx.workload.apply((w) => `${w.namespace}/istio-ca-root-cert`),
-      ctx.parent,
-    ).data.apply((d) => requireKey(d, "istio-ca-root-cert", "root-cert.pem"));
-  const kubernetesRootCert =
-    args.kubernetesRootCert ??
-    k8s.core.v1.ConfigMap.get(
-      `${ctx.name}-kube-root-ca`,
-      ctx.workload.apply((w) => `${w.namespace}/kube-root-ca.crt`),
-      ctx.parent,
-    ).data.apply((d) => requireKey(d, "kube-root-ca.crt", "ca.crt"));
-  return { meshRootCert, kubernetesRootCert };
+function readVmCaRoots(ctx: StepContext, args: VmProxyArgs): CaRoots {
+  return readCaRoots(ctx.name, ctx.parent, ctx.workload, args);
 }
 
 // --- config files -------------------------------------------------------------------------------------------
@@ -491,7 +441,7 @@ export class VmProxy extends pulumi.ComponentResource {
     const prepared = args.prepare ? createHostPreparation(ctx, args.prepare, ssh) : undefined;
     const token = createBootstrapToken(ctx, args);
     this.tokenExpiry = token.expiry;
-    const roots = readCaRoots(ctx, args);
+    const roots = readVmCaRoots(ctx, args);
     this.sidecarEnv = pulumi.all([ctx.workload, ctx.mesh]).apply(([w, m]) => renderSidecarEnv(w, m));
     const contents: ConfigFileContents = { ...roots, sidecarEnv: this.sidecarEnv, token: token.token };
 
@@ -574,14 +524,6 @@ export class VmProxy extends pulumi.ComponentResource {
       owner: workload.apply((w) => `${w.namespace}/${w.name}`),
     };
   }
-}
-
-function requireKey(data: Record<string, string> | undefined, configMap: string, key: string): string {
-  const value = data?.[key];
-  if (!value) {
-    throw new Error(`ConfigMap ${configMap} has no "${key}"; is the namespace part of the mesh?`);
-  }
-  return value;
 }
 
 function parseRunOutput(stdout: string): { action: string; containerId: string; state: string } {
