@@ -191,6 +191,20 @@ function meshObjectDeclarer(
     );
 }
 
+/**
+ * The rendered WorkloadEntry, carrying a dependency on the Sidecar: the proxy (or the boot-time files) is set up
+ * after the Sidecar that shapes its listeners exists.
+ */
+function workloadEntryAfterSidecar(
+  objects: pulumi.Output<MeshVmObjects>,
+  sidecar: k8s.apiextensions.CustomResource | undefined,
+): pulumi.Output<WorkloadEntryLike> {
+  const workloadEntry = objects.apply((o) => o.workloadEntry as unknown as WorkloadEntryLike);
+  return sidecar === undefined
+    ? workloadEntry
+    : pulumi.all([sidecar.urn, workloadEntry]).apply(([, we]) => we);
+}
+
 /** The proxy on the host, started after the Sidecar exists (it shapes the proxy's listeners). */
 function createVmProxy(
   parent: MeshVm,
@@ -200,13 +214,11 @@ function createVmProxy(
   sidecar: k8s.apiextensions.CustomResource | undefined,
   serviceAccount: k8s.core.v1.ServiceAccount | undefined,
 ): VmProxy {
-  const afterSidecar: Gate = (v) =>
-    sidecar === undefined ? v : (pulumi.all([sidecar.urn, v]).apply(([, x]) => x) as typeof v);
   return new VmProxy(
     `${name}-proxy`,
     vmProxyArgsFromMeshVm(
       parent.settings,
-      afterSidecar(objects.apply((o) => o.workloadEntry as unknown as WorkloadEntryLike)),
+      workloadEntryAfterSidecar(objects, sidecar),
       host,
       serviceAccount?.metadata.name,
     ),
@@ -223,13 +235,11 @@ function createVmBoot(
   sidecar: k8s.apiextensions.CustomResource | undefined,
   serviceAccount: k8s.core.v1.ServiceAccount | undefined,
 ): VmBoot {
-  const afterSidecar: Gate = (v) =>
-    sidecar === undefined ? v : (pulumi.all([sidecar.urn, v]).apply(([, x]) => x) as typeof v);
   return new VmBoot(
     `${name}-boot`,
     vmBootArgsFromMeshVm(
       parent.settings,
-      afterSidecar(objects.apply((o) => o.workloadEntry as unknown as WorkloadEntryLike)),
+      workloadEntryAfterSidecar(objects, sidecar),
       boot,
       serviceAccount?.metadata.name,
     ),
