@@ -24,20 +24,8 @@ ISTIO_MODULE_VERSION="${MESH_VM_ISTIO_MODULE_VERSION:-v0.0.0-20260827124520-eed5
 ISTIO_DIR="$MESH_VM_CACHE/istio/$ISTIO_MODULE_VERSION"
 LOG_DIR="$MESH_VM_CACHE/logs"
 
-export GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0 GOTOOLCHAIN=local
-# Pseudo-versions are served by the proxy; its checksum database may not know every one.
-export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}istio.io/istio"
-# Only the proxy is reachable: never fall back to fetching from VCS hosts directly.
-GOPROXY=$(go env GOPROXY 2>/dev/null | sed -e 's/,direct$//' -e 's/|direct$//') || true
-export GOPROXY="${GOPROXY:-https://proxy.golang.org}"
-
-# new_tmp FINAL -> a fresh temp dir beside FINAL (same file system, so rename is atomic).
-# Leftovers of an interrupted build are removed first (builds hold the lock).
-new_tmp() {
-  mkdir -p "$(dirname "$1")"
-  rm -rf "$(dirname "$1")/.$(basename "$1").tmp."*
-  mktemp -d "$(dirname "$1")/.$(basename "$1").tmp.XXXXXX"
-}
+# Pseudo-versions of istio.io/istio are served by the proxy but may be unknown to its checksum database.
+go_proxy_env istio.io/istio
 
 build_istio() {
   local v=$ISTIO_MODULE_VERSION final=$ISTIO_DIR tmp out src version commit pkg

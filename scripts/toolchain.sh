@@ -42,13 +42,8 @@ PULUMI_FALLBACK_VERSION="${MESH_VM_PULUMI_FALLBACK_VERSION:-3.259.0}"
 PULUMI_HOME_DIR="$MESH_VM_CACHE/pulumi-home"
 LOG_DIR="$MESH_VM_CACHE/logs"
 
-export GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0 GOTOOLCHAIN=local
-# Pseudo-versions of pulumi's untagged modules are served by the proxy but unknown to its
-# checksum database (404), so those are trusted from the proxy alone.
-export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi"
-# Only the proxy is reachable: never fall back to fetching from VCS hosts directly.
-GOPROXY=$(go env GOPROXY 2>/dev/null | sed -e 's/,direct$//' -e 's/|direct$//') || true
-export GOPROXY="${GOPROXY:-https://proxy.golang.org}"
+# Pseudo-versions of github.com/pulumi are served by the proxy but may be unknown to its checksum database.
+go_proxy_env github.com/pulumi
 
 # --- helpers --------------------------------------------------------------------------------
 
@@ -67,14 +62,6 @@ copy_module() {
   local src=$1 dst=$2
   cp -r "$src" "$dst"
   chmod -R u+w "$dst"
-}
-
-# new_tmp FINAL -> a fresh temp dir beside FINAL (same file system, so rename is atomic).
-# Leftovers of an interrupted build are removed first (builds hold the cache lock).
-new_tmp() {
-  mkdir -p "$(dirname "$1")"
-  rm -rf "$(dirname "$1")/.$(basename "$1").tmp."*
-  mktemp -d "$(dirname "$1")/.$(basename "$1").tmp.XXXXXX"
 }
 
 # finish TMP FINAL: atomically move a completed build into place.
