@@ -3,43 +3,25 @@
 // over a third address). Checks what a user would check on the hosts and in the cluster, that a second `up`
 // touches no host, that changes reach only the steps that depend on them, that destroy leaves the hosts as
 // before, and that no token or private key shows up in plain text anywhere.
-import * as command from "@pulumi/command";
-import * as tls from "@pulumi/tls";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { MeshVm } from "../../components";
 import { startCluster, type TestCluster } from "../harness/cluster";
 import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
-import { createTestStack, errors, kubernetesProvider, steps, type TestStack } from "../harness/pulumi";
+import {
+  CONFIG_DIR,
+  meshVmProgram,
+  NS,
+  PROXY_IMAGE,
+  proxyContainerOf,
+  SA,
+  tokenRequests as auditedTokenRequests,
+  type Knobs,
+  type Vm,
+} from "../harness/meshVmStack";
+import { createTestStack, errors, steps, type TestStack } from "../harness/pulumi";
 import { isSdkDebugResponse, knownSecrets, secretFindings } from "../harness/secrets";
-
-const NS = "bookinfo";
-const SA = "bookinfo-ratings";
-const PROXY_IMAGE = "localhost/mesh-vm-standin-proxy:test";
-const CONFIG_DIR = "/etc/istio-proxy";
-const LABELS = { app: "ratings", class: "vm", version: "v3" };
-
-interface Vm {
-  name: string;
-  host: TestHost;
-  address: string;
-  proxyInstanceIp?: string;
-  sshHost: string;
-  network?: string;
-}
-
-/** The knobs a test turns between runs. */
-interface Knobs {
-  port: number;
-  tokenLifetime: number;
-  hostGone: boolean;
-}
-
-function proxyContainerOf(containers: Awaited<ReturnType<TestHost["containers"]>>) {
-  return containers.find((c) => c.name === "istio-proxy");
-}
 
 describe("onboarding VMs over SSH", { timeout: 40 * 60_000 }, () => {
   let cluster: TestCluster | undefined;
@@ -53,55 +35,8 @@ describe("onboarding VMs over SSH", { timeout: 40 * 60_000 }, () => {
   const errorTexts: string[] = [];
 
   const knobs: Knobs = { port: 9080, tokenLifetime: 86400, hostGone: false };
-  const program = () => onboardProgram(vms, knobs);
-  const onboardProgram = async (vms: Vm[], knobs: Knobs): Promise<Record<string, unknown>> => {
-    const k8sProvider = kubernetesProvider("cluster", cluster!.kubeconfig);
-    const commandProvider = new command.Provider("command", {});
-    const tlsProvider = new tls.Provider("tls", {});
-    const outputs: Record<string, unknown> = {};
-    for (const vm of vms) {
-      const mesh = new MeshVm(
-        vm.name,
-        {
-          namespace: NS,
-          address: vm.address,
-          serviceAccount: SA,
-          network: vm.network,
-          labels: LABELS,
-          ports: [{ name: "http", number: knobs.port }],
-          sshHost: vm.sshHost === vm.address ? undefined : vm.sshHost,
-          sshPort: vm.host.sshPort,
-          sshUser: "istio-proxy",
-          proxyConfigDir: CONFIG_DIR,
-          proxyInstanceIp: vm.proxyInstanceIp,
-          serviceEntry: { name: `${vm.name}-svc` },
-          sidecar: { name: `${vm.name}-no-iptables` },
-          // The host half: MeshVm registers the WorkloadEntry and ServiceEntry only once this proxy is ready.
-          host: {
-            hostKey: vm.host.hostKey,
-            prepare: { admin: { user: vm.host.adminUser, privateKey: vm.host.adminPrivateKey } },
-            kubeconfig: cluster!.kubeconfig,
-            token: { expirationSeconds: knobs.tokenLifetime },
-            proxyImage: PROXY_IMAGE,
-            egressHostnames: ["reviews.bookinfo.svc", "details.bookinfo.svc"],
-            readiness: { timeoutSeconds: 60 },
-            deregistrationDelaySeconds: 2,
-            hostGone: knobs.hostGone,
-          },
-        },
-        { providers: { kubernetes: k8sProvider, command: commandProvider, tls: tlsProvider } },
-      );
-      const proxy = mesh.proxy.apply((p) => p!);
-      outputs[`${vm.name}.workloadEntry`] = mesh.workloadEntryName;
-      outputs[`${vm.name}.containerId`] = proxy.containerId;
-      outputs[`${vm.name}.tokenExpiry`] = proxy.tokenExpiry;
-      outputs[`${vm.name}.fileDigests`] = proxy.fileDigests;
-      outputs[`${vm.name}.hostsBlock`] = proxy.hostsBlock;
-      outputs[`${vm.name}.sshIdentity`] = proxy.sshIdentity;
-      outputs[`${vm.name}.dockerRunCommand`] = proxy.dockerRunCommand;
-    }
-    return outputs;
-  };
+  const program = () => meshVmProgram(cluster!, vms, knobs)();
+  const onboardProgram = (vms: Vm[], knobs: Knobs) => meshVmProgram(cluster!, vms, knobs)();
 
   /** Runs an operation, keeping its events, CLI output and error text for the secret checks. */
   async function record<T extends { events: EngineEvent[]; result: { stdout: string; stderr: string } }>(
@@ -118,13 +53,7 @@ describe("onboarding VMs over SSH", { timeout: 40 * 60_000 }, () => {
     }
   }
 
-  const tokenRequests = async (): Promise<number> =>
-    (await cluster!.auditEvents()).filter(
-      (e) =>
-        e.objectRef?.resource === "serviceaccounts" &&
-        e.objectRef?.subresource === "token" &&
-        e.verb === "create",
-    ).length;
+  const tokenRequests = (): Promise<number> => auditedTokenRequests(cluster!);
   const sshLogins = async (): Promise<number[]> => Promise.all(hosts.map((h) => h.sshLogins()));
 
   before(async () => {
