@@ -15,6 +15,7 @@ import {
   type OutputMap,
   type PreviewResult,
   type PulumiFn,
+  type RefreshResult,
   type Stack,
   type UpResult,
 } from "@pulumi/pulumi/automation";
@@ -54,7 +55,10 @@ export interface TestStack {
   /** The temp dir holding the file backend (state) of this stack. */
   backendDir: string;
   preview(): Promise<RunResult<PreviewResult>>;
-  up(): Promise<RunResult<UpResult>>;
+  /** `up`; `replace`: URNs to replace (`pulumi up --replace`). */
+  up(options?: { replace?: string[] }): Promise<RunResult<UpResult>>;
+  /** `pulumi refresh` (reads each resource back from its provider). */
+  refresh(): Promise<RunResult<RefreshResult>>;
   destroy(): Promise<RunResult<DestroyResult>>;
   outputs(): Promise<OutputMap>;
   /** The stack's checkpoint as stored by the backend (secrets stay encrypted). */
@@ -148,9 +152,14 @@ export async function createTestStack(opts: TestStackOptions): Promise<TestStack
       const result = await stack.preview({ onEvent, color: "never", diff: true });
       return { result, events };
     },
-    async up() {
+    async up(options = {}) {
       const { events, onEvent } = collect();
-      const result = await stack.up({ onEvent, color: "never", diff: true });
+      const result = await stack.up({ onEvent, color: "never", diff: true, ...options });
+      return { result, events };
+    },
+    async refresh() {
+      const { events, onEvent } = collect();
+      const result = await stack.refresh({ onEvent, color: "never" });
       return { result, events };
     },
     async destroy() {

@@ -53,7 +53,7 @@ export async function keygen(path: string, comment: string): Promise<string> {
 export class NetnsHost implements TestHost {
   readonly sshPort = SSH_PORT;
   readonly adminUser = ADMIN_USER;
-  readonly hostKey: string;
+  hostKey: string;
   readonly adminPrivateKey: string;
   readonly adminPrivateKeyPath: string;
   readonly knownHostsPath: string;
@@ -262,6 +262,27 @@ export class NetnsHost implements TestHost {
 
   async startSshd(): Promise<void> {
     await this.run("/usr/local/sbin/mesh-vm-start-sshd; while [ ! -e /run/sshd.pid ]; do sleep 0.05; done");
+  }
+
+  async killSshd(): Promise<void> {
+    // By pid, inside the host's own PID namespace: only this host's daemon and sessions.
+    await this.run("for p in $(pgrep -x sshd); do kill -KILL $p; done; rm -f /run/sshd.pid");
+  }
+
+  async rekey(): Promise<string> {
+    const key = "/etc/ssh/ssh_host_ed25519_key";
+    await this.run(
+      `rm -f ${key} ${key}.pub && ssh-keygen -q -t ed25519 -N '' -C root@${shellQuote(this.name)} -f ${key}`,
+    );
+    await this.stopSshd();
+    await this.startSshd();
+    this.hostKey = (await this.readFile(`${key}.pub`)).trim().split(" ").slice(0, 2).join(" ");
+    await writeFile(this.knownHostsPath, this.record.addresses.map((a) => `${a} ${this.hostKey}\n`).join(""));
+    return this.hostKey;
+  }
+
+  async setLinks(state: "up" | "down"): Promise<void> {
+    for (const veth of this.record.veths) await run("ip", ["link", "set", veth, state]);
   }
 
   async killContainer(name: string): Promise<void> {

@@ -134,6 +134,19 @@ export interface TestHost {
   stopSshd(): Promise<void>;
   startSshd(): Promise<void>;
   /**
+   * Every sshd process of the host dies (SIGKILL, as in a crash of the daemon): the listener and every open
+   * session, so connections drop mid-command. The commands the sessions ran go on as orphans. Start it again
+   * with startSshd().
+   */
+  killSshd(): Promise<void>;
+  /**
+   * A rebuilt host's new identity: a fresh ED25519 host key, sshd restarted with it; `hostKey` and the
+   * known_hosts file follow. Returns the new key (authorized_keys format).
+   */
+  rekey(): Promise<string>;
+  /** Takes the host's links down (`ip link set <veth> down` on the machine's side of each), or up again. */
+  setLinks(state: "up" | "down"): Promise<void>;
+  /**
    * The container's main process dies (SIGKILL from outside, as a crash or the OOM killer would):
    * its restart policy applies, so `unless-stopped` brings it back. Unlike `docker kill`, which
    * podman counts as stopped by the user (no restart).
