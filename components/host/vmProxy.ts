@@ -45,6 +45,12 @@ interface StepContext {
   parent: { parent: pulumi.Resource };
   /** `retainOnDelete` when the host is gone. */
   retain: { retainOnDelete?: boolean };
+  /**
+   * Options of every remote step: a replaced step is undone before it is done again. The engine's default,
+   * create-before-delete, would run the old step's delete after the new create, and the delete (by name or
+   * path) undoes what the create just did: `pulumi up --replace <proxy step>` would end without a container.
+   */
+  remote: { parent: pulumi.Resource; retainOnDelete?: boolean; deleteBeforeReplace: true };
   warn: (message: string) => void;
   proxyUser: pulumi.Output<string>;
   configDir: pulumi.Output<string>;
@@ -146,7 +152,7 @@ function createHostPreparation(
       ...(ssh.generatedKey ? { stdin: ssh.generatedKey.publicKeyOpenssh.apply((k) => k.trim()) } : {}),
       addPreviousOutputInEnv: false,
     },
-    { ...ctx.parent, ...ctx.retain },
+    ctx.remote,
   );
 }
 
@@ -226,7 +232,7 @@ function createConfigFiles(
         addPreviousOutputInEnv: false,
         ...(secret ? { logging: "none" as const } : {}),
       },
-      { ...ctx.parent, ...ctx.retain, dependsOn: after },
+      { ...ctx.remote, dependsOn: after },
     );
   };
   // One list of files, names and modes for every delivery (configFiles.ts; boot-time delivery writes the same).
@@ -316,7 +322,7 @@ function createProxyContainer(
       delete: scripts.delete,
       addPreviousOutputInEnv: false,
     },
-    { ...ctx.parent, ...ctx.retain, dependsOn: files },
+    { ...ctx.remote, dependsOn: files },
   );
 }
 
@@ -354,7 +360,7 @@ function createHostsBlock(
       stdin: block.apply(renderHostsBlock),
       addPreviousOutputInEnv: false,
     },
-    { ...ctx.parent, ...ctx.retain, dependsOn: [proxy] },
+    { ...ctx.remote, dependsOn: [proxy] },
   );
 }
 
@@ -514,6 +520,7 @@ export class VmProxy extends pulumi.ComponentResource {
       name,
       parent: { parent: this },
       retain: args.hostGone ? { retainOnDelete: true } : {},
+      remote: { parent: this, ...(args.hostGone ? { retainOnDelete: true } : {}), deleteBeforeReplace: true },
       warn,
       proxyUser: pulumi.output(args.proxyUser ?? vmProxyDefaults.proxyUser),
       configDir: pulumi

@@ -297,4 +297,32 @@ describe("VmProxy resource graph", () => {
       perDialTimeout: 10,
     });
   });
+
+  it("undoes a replaced host step before doing it again, so `up --replace` keeps what the new step did", async () => {
+    // The engine's default (create the replacement, then delete the old one) would run the old step's delete after
+    // the new create: `docker rm --force istio-proxy` right after the new container started (seen on the test bed).
+    for (const hostGone of [false, true]) {
+      const options = new Map<string, pulumi.ResourceOptions>();
+      const vm = new VmProxy(`dbr-${hostGone}`, baseArgs({ hostGone }), {
+        transformations: [
+          (a) => {
+            options.set(`${a.type} ${a.name}`, a.opts);
+            return undefined;
+          },
+        ],
+      });
+      await valueOf(vm.containerId);
+      await settle();
+      const remote = [...options].filter(([k]) => k.startsWith("command:remote:Command "));
+      assert.equal(remote.length, 7, remote.map(([k]) => k).join(", "));
+      for (const [k, o] of remote) {
+        assert.equal((o as pulumi.CustomResourceOptions).deleteBeforeReplace, true, k);
+        assert.equal(
+          o.retainOnDelete,
+          hostGone ? true : undefined,
+          `${k}: retained only when the host is gone`,
+        );
+      }
+    }
+  });
 });
