@@ -21,9 +21,13 @@ import {
   type Vm,
 } from "../harness/meshVmStack";
 import { createTestStack, errors, steps, type TestStack } from "../harness/pulumi";
+import { knownSecrets, secretFindings } from "../harness/secrets";
 
 const GATE = "/tmp/mesh-vm-fault-gate";
 const DOCKER = "/usr/local/bin/docker";
+
+/** Every message a failed operation showed (the thrown error with the CLI's output, the diagnostics). */
+const faultTexts: string[] = [];
 
 /** Runs and events of a failed operation: the Automation API throws; the events came through onEvent. */
 async function failing(run: (onEvent: (e: EngineEvent) => void) => Promise<unknown>) {
@@ -32,6 +36,7 @@ async function failing(run: (onEvent: (e: EngineEvent) => void) => Promise<unkno
   try {
     await run((e) => events.push(e));
   } catch (error) {
+    faultTexts.push(String(error), JSON.stringify(error), stepErrors(events));
     return { error: String(error), events, seconds: (Date.now() - started) / 1000 };
   }
   assert.fail("the operation was expected to fail");
@@ -87,6 +92,7 @@ describe("faults: SSH and host", { timeout: 30 * 60_000 }, () => {
   let vm: Vm;
   let stack: TestStack | undefined;
   const knobs: Knobs = { port: 9080, tokenLifetime: 86400, hostGone: false };
+  const tokensSeen = new Set<string>();
 
   before(async () => {
     cluster = await startCluster();
@@ -132,6 +138,7 @@ describe("faults: SSH and host", { timeout: 30 * 60_000 }, () => {
     assert.equal(await host.readFile(`${CONFIG_DIR}/k8s-ca.pem`), cluster!.clusterCaPem);
     const token = await host.readFile(`${CONFIG_DIR}/istio-token`);
     assert.equal(token.split(".").length, 3, "a JWT in istio-token");
+    tokensSeen.add(token);
     for (const [file, mode] of [
       ["sidecar.env", 0o644],
       ["istio-ca.pem", 0o644],
@@ -375,21 +382,31 @@ describe("faults: SSH and host", { timeout: 30 * 60_000 }, () => {
 
   it("two concurrent ups on one stack: one runs, the other is refused (stack locked); state intact", async () => {
     await ensureOnboarded();
-    knobs.tokenRotation = "concurrent-1";
     const settle = (p: Promise<unknown>) =>
       p.then(
         () => ({ ok: true, error: "" }),
         (error: unknown) => ({ ok: false, error: String(error) }),
       );
-    const [a, b] = await Promise.all([
-      settle(stack!.stack.up({ color: "never" })),
-      settle(new Promise((r) => setTimeout(r, 1500)).then(() => stack!.stack.up({ color: "never" }))),
-    ]);
+    // The first `up` (a replacement of the proxy step) is held inside the step while the second one starts.
+    const gate = await holdDockerRun(host);
+    let a: { ok: boolean; error: string };
+    let b: { ok: boolean; error: string };
+    try {
+      const urn = await urnOf("ratings-vm-proxy-proxy-container");
+      const first = settle(stack!.stack.up({ color: "never", replace: [urn] }));
+      await gate.held();
+      b = await settle(stack!.stack.up({ color: "never" }));
+      await gate.release();
+      a = await first;
+    } finally {
+      await gate.restore();
+    }
     console.log(
       `concurrent ups: first ${a.ok ? "succeeded" : a.error}\nsecond ${b.ok ? "succeeded" : b.error}`,
     );
     assert.deepEqual([a.ok, b.ok], [true, false], "the first wins, the second is refused");
     assert.match(b.error, /locked/i);
+    faultTexts.push(b.error);
     const state = await stack!.exportState();
     assert.equal(
       ((state.deployment as { pending_operations?: unknown[] }).pending_operations ?? []).length,
@@ -426,5 +443,11 @@ describe("faults: SSH and host", { timeout: 30 * 60_000 }, () => {
     }
     // Nothing lost: the VM back, a plain up converges again.
     await upConverges();
+  });
+
+  it("no token or private key in plain text in what the faults showed (errors, diagnostics, CLI output)", () => {
+    assert.ok(tokensSeen.size >= 2 && faultTexts.length >= 4, "tokens and fault messages were collected");
+    const secrets = knownSecrets({ tokens: [...tokensSeen], hosts: [host], kubeconfig: cluster!.kubeconfig });
+    assert.deepEqual(secretFindings("fault messages", faultTexts.join("\n"), secrets), []);
   });
 });
