@@ -243,8 +243,11 @@ describe("faults: SSH and host", { timeout: 30 * 60_000 }, () => {
       await gate.restore();
       await host.startSshd();
     }
+    const orphans = proxyContainerOf(await host.containers());
+    assert.ok(orphans, "the orphaned command started the container");
     const mints = await tokenRequests(cluster!);
     await upConverges();
+    assert.equal(proxyContainerOf(await host.containers())!.id, orphans.id, "the re-run took it over");
     assert.equal(await tokenRequests(cluster!), mints, "the kept token is delivered, not minted again");
   });
 
