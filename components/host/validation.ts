@@ -140,18 +140,60 @@ export function loginIssues(
   return out;
 }
 
-export function kubeconfigIssues(
-  kubeconfig: pulumi.Input<string> | undefined,
-  field: string,
+/**
+ * The kubeconfig the token is minted with: present, a string, at most a manifest's size. It is a secret, so a
+ * message never quotes it, not even an excerpt.
+ */
+export function kubeconfigIssues(kubeconfig: unknown, field: string): ValidationIssue[] {
+  if (kubeconfig === undefined || kubeconfig === "")
+    return [
+      issue(
+        field,
+        "the bootstrap token cannot be minted without cluster credentials",
+        "pass the kubeconfig (contents) the token is requested with; it is kept secret",
+      ),
+    ];
+  if (pending(kubeconfig)) return [];
+  if (typeof kubeconfig !== "string")
+    return [
+      issue(field, "is not a string", "pass the kubeconfig's contents (YAML text), not a path or an object"),
+    ];
+  const limit = inputLimits.documentBytes;
+  if (byteLength(kubeconfig) > limit)
+    return [
+      issue(
+        field,
+        `is larger than ${limit} bytes`,
+        "pass a kubeconfig holding only the cluster, user and context the token is requested with",
+      ),
+    ];
+  return [];
+}
+
+/** Audiences and the rotation trigger, which every delivery's token takes. */
+export function tokenRequestIssues(
+  token: { rotation?: unknown; audiences?: unknown } | undefined,
+  field: FieldName,
 ): ValidationIssue[] {
-  if (kubeconfig !== undefined && kubeconfig !== "") return [];
-  return [
-    issue(
-      field,
-      "the bootstrap token cannot be minted without cluster credentials",
-      "pass the kubeconfig (contents) the token is requested with; it is kept secret",
-    ),
-  ];
+  const out: ValidationIssue[] = [];
+  checkKnown(
+    out,
+    field("rotation"),
+    token?.rotation,
+    (v) => textProblem(v),
+    'use a short single-line value, e.g. the date of the rotation ("2026-11-27")',
+  );
+  const audiences: unknown = token?.audiences;
+  if (audiences !== undefined && !pending(audiences)) {
+    if (!Array.isArray(audiences) || audiences.length === 0 || audiences.length > 16) {
+      out.push(issue(field("audiences"), "is not a list of 1 to 16 audiences", 'use e.g. ["istio-ca"]'));
+    } else {
+      audiences.forEach((a: unknown, i) =>
+        checkKnown(out, field(`audiences[${i}]`), a, (v) => textProblem(v), 'use e.g. "istio-ca"'),
+      );
+    }
+  }
+  return out;
 }
 
 /** Token lifetime (the API server's minimum) and the re-mint margin (below the lifetime). */
@@ -180,16 +222,7 @@ export function tokenIssues(token: BootstrapTokenArgs | undefined, field: FieldN
       ),
     );
   }
-  const audiences: unknown = token?.audiences;
-  if (audiences !== undefined && !pending(audiences)) {
-    if (!Array.isArray(audiences) || audiences.length === 0 || audiences.length > 16) {
-      out.push(issue(field("audiences"), "is not a list of 1 to 16 audiences", 'use e.g. ["istio-ca"]'));
-    } else {
-      audiences.forEach((a: unknown, i) =>
-        checkKnown(out, field(`audiences[${i}]`), a, (v) => textProblem(v), 'use e.g. "istio-ca"'),
-      );
-    }
-  }
+  out.push(...tokenRequestIssues(token, field));
   return out;
 }
 

@@ -557,6 +557,58 @@ describe("messages name the input, not the rendered file", () => {
   });
 });
 
+// ---- token and cluster credentials -------------------------------------------------------------------------
+
+describe("the token's rotation and audiences, and the kubeconfig, are checked for both deliveries", () => {
+  const textBreakers: [string, unknown][] = [
+    ["a line break", "2026-11-27\nX=1"],
+    ["a NUL byte", "x\u0000y"],
+    ["1 MiB", huge],
+    ["a number", 7],
+    ["an object", { toString: () => "x" }],
+  ];
+  for (const delivery of ["host", "boot"] as const) {
+    for (const [what, value] of textBreakers) {
+      it(`${delivery}.token.rotation: ${what}`, () => {
+        const args = baseArgs(delivery);
+        setPath(args as never, `${delivery}.token.rotation`, value);
+        assertRefused(meshVmIssues(args), `MeshVmArgs.${delivery}.token.rotation`, value);
+      });
+      it(`${delivery}.token.audiences[0]: ${what}`, () => {
+        const args = baseArgs(delivery);
+        setPath(args as never, `${delivery}.token.audiences`, [value]);
+        assertRefused(meshVmIssues(args), `MeshVmArgs.${delivery}.token.audiences[0]`, value);
+      });
+    }
+    it(`${delivery}.token.audiences: an empty list or 17 audiences`, () => {
+      for (const value of [[], Array.from({ length: 17 }, (_, i) => `aud-${i}`)]) {
+        const args = baseArgs(delivery);
+        setPath(args as never, `${delivery}.token.audiences`, value);
+        assertRefused(meshVmIssues(args), `MeshVmArgs.${delivery}.token.audiences`, value);
+      }
+    });
+    it(`${delivery}.token.rotation: any short single-line value is accepted (it is only a trigger)`, () => {
+      for (const value of ["2026-11-27", "--privileged", "rotate me #2"]) {
+        const args = baseArgs(delivery);
+        setPath(args as never, `${delivery}.token.rotation`, value);
+        assert.deepEqual(meshVmIssues(args).map(formatIssue), []);
+      }
+    });
+    it(`${delivery}.kubeconfig: 2 MiB or not a string is refused, never quoted`, () => {
+      for (const value of [`${SECRET}\n${"a".repeat(2 * MiB)}`, 42, { kubeconfig: SECRET }]) {
+        const args = baseArgs(delivery);
+        setPath(args as never, `${delivery}.kubeconfig`, value);
+        const issues = meshVmIssues(args);
+        assertRefused(issues, `MeshVmArgs.${delivery}.kubeconfig`, value);
+        assert.ok(
+          !issues.some((i) => formatIssue(i).includes("aaaa")),
+          "no excerpt of a kubeconfig is quoted",
+        );
+      }
+    });
+  }
+});
+
 // ---- VmProxy on its own ----------------------------------------------------------------------------------------
 
 function vmProxyBase(): VmProxyArgs {
