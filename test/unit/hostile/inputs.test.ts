@@ -22,7 +22,7 @@ import { parseStackConfig, StackConfigError } from "../../../components/stack/co
 import { validateMeshVmBootArgs } from "../../../components/validation/boot";
 import { validateMeshVmHostArgs } from "../../../components/validation/host";
 import { validateMeshVmArgs } from "../../../components/validation/meshVm";
-import { ratingsVmArgs, seedWorkloadEntryYaml } from "../fixtures/ratings";
+import { ratingsVmArgs, seedSidecarYaml, seedWorkloadEntryYaml } from "../fixtures/ratings";
 
 const MiB = 1024 * 1024;
 const huge = "a".repeat(MiB);
@@ -753,6 +753,37 @@ describe("fromManifests refuses hostile YAML with a message that names the place
       /proxyImageHub/,
     ],
     [
+      "a 1,000-character unknown field name (YAML's longest key)",
+      seedWorkloadEntryYaml.replace(
+        "  network: vm-us-central1-a",
+        `  network: vm-us-central1-a\n  ${"k".repeat(1000)}: 1`,
+      ),
+      /is not supported by MeshVm/,
+    ],
+    [
+      "a 100 KiB kind",
+      `${seedWorkloadEntryYaml}---\napiVersion: v1\nkind: ${"K".repeat(100 * 1024)}\nmetadata: {name: x, namespace: bookinfo}\n`,
+      /is not part of a MeshVm/,
+    ],
+    [
+      "a 100 KiB apiVersion",
+      seedWorkloadEntryYaml.replace(
+        "networking.istio.io/v1beta1",
+        `networking.istio.io/${"v".repeat(100 * 1024)}`,
+      ),
+      /apiVersion/,
+    ],
+    [
+      "a 100 KiB ServiceEntry location",
+      `${seedWorkloadEntryYaml}---\napiVersion: networking.istio.io/v1beta1\nkind: ServiceEntry\nmetadata: {name: ratings-vm, namespace: bookinfo}\nspec: {hosts: [r.bookinfo.svc.cluster.local], location: ${"L".repeat(100 * 1024)}, resolution: STATIC, ports: [{name: http, number: 9080, protocol: HTTP}], workloadSelector: {labels: {app: ratings}}}\n`,
+      /is not MESH_INTERNAL/,
+    ],
+    [
+      "a 100 KiB Sidecar selector value",
+      `${seedWorkloadEntryYaml}---\n${seedSidecarYaml.replace("      app: ratings", `      app: ${"r".repeat(100 * 1024)}`)}`,
+      /does not match the WorkloadEntry label/,
+    ],
+    [
       "a __proto__ label",
       seedWorkloadEntryYaml.replace("    app: ratings", "    app: ratings\n    __proto__: x"),
       /__proto__/,
@@ -764,6 +795,8 @@ describe("fromManifests refuses hostile YAML with a message that names the place
       assert.ok(issues.length > 0, "refused");
       assert.match(issues.map(formatIssue).join("\n"), expect);
       assertSafeMessages(issues, yamlText);
+      const long = issues.map(formatIssue).find((t) => /(.)\1{99}/.test(t));
+      assert.equal(long, undefined, "no long run of a value is quoted");
     });
   }
 });
