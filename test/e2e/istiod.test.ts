@@ -19,7 +19,14 @@ import { after, before, describe, it } from "node:test";
 import { MeshVm } from "../../components";
 import { startCluster, type TestCluster } from "../harness/cluster";
 import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
-import { installAgentImage, istioBinaries, networkGateway, type Istiod } from "../harness/istiod";
+import {
+  addressesOf,
+  endpointsOf,
+  installAgentImage,
+  istioBinaries,
+  networkGateway,
+  type Istiod,
+} from "../harness/istiod";
 import { createTestStack, errors, kubernetesProvider, type TestStack } from "../harness/pulumi";
 import { toolchainEnv } from "../harness/toolchain";
 
@@ -58,29 +65,6 @@ interface VmCase {
   host: TestHost;
   audiences?: string[];
   readinessTimeout: number;
-}
-
-/** Endpoints istiod holds for a service host, flattened over namespaces and shards. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Endpoint = Record<string, any>;
-function endpointsOf(shardz: unknown): Endpoint[] {
-  const out: Endpoint[] = [];
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === "object") {
-      const o = v as Endpoint;
-      if (typeof o.ServiceAccount === "string" || typeof o.serviceAccount === "string") out.push(o);
-      else Object.values(o).forEach(walk);
-    }
-  };
-  walk(shardz);
-  return out;
-}
-
-/** The endpoint's addresses, whatever the Istio version calls the field. */
-function addressesOf(e: Endpoint): string[] {
-  const a = e.Addresses ?? e.addresses ?? e.Address ?? e.address ?? [];
-  return Array.isArray(a) ? a.map(String) : [String(a)];
 }
 
 async function poll<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {

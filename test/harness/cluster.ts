@@ -52,7 +52,8 @@ export interface StartClusterOptions {
    * Also run a real istiod (pilot-discovery from scripts/istio.sh) against the cluster, its secure gRPC
    * port on a test network's gateway address (create a test host on that network first). istiod then owns
    * the mesh root: `meshRootCaPem` is its root and createNamespace() waits for it to publish
-   * istio-ca-root-cert instead of publishing a stand-in. See ./istiod.ts.
+   * istio-ca-root-cert instead of publishing a stand-in. With `detached`, istiod is detached too
+   * (`cluster.istiod.record()`). See ./istiod.ts.
    */
   istiod?: IstiodOptions | true;
 }
@@ -448,10 +449,12 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
     // A detached cluster is on its own once it runs: no exit hook of this process stops it.
     if (detached) live.delete(entry);
     if (options.istiod) {
-      if (detached)
-        throw new Error("startCluster: istiod runs only with a cluster of this process (not detached)");
       try {
-        const istiod = await startIstiod(cluster, options.istiod === true ? {} : options.istiod);
+        const istiod = await startIstiod(cluster, {
+          ...(options.istiod === true ? {} : options.istiod),
+          // A detached cluster's istiod outlives this process with it.
+          detached,
+        });
         return withIstiod(cluster, istiod);
       } catch (error) {
         await cluster.stop();
