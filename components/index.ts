@@ -13,6 +13,7 @@ export type {
   HostPreparationArgs,
   MeshSettings,
   ProxyArgsSettings,
+  ProxyImageChoice,
   ProxyImageSettings,
   ReadinessSettings,
   SshConnectionArgs,

@@ -47,12 +47,23 @@ export interface VmBootArgs {
   meshRootCert?: pulumi.Input<string>;
   /** Kubernetes root CA PEM; default: ConfigMap `kube-root-ca.crt` in the workload namespace. */
   kubernetesRootCert?: pulumi.Input<string>;
-  /** Proxy user (default `istio-proxy`), created at boot. */
+  /** The proxy's account (tctl's `ssh-user`, MeshVm's `sshUser`; default `istio-proxy`), created at boot. */
+  sshUser?: pulumi.Input<string>;
+  /** @deprecated Use `sshUser` (the same account, MeshVm's and tctl's name). */
   proxyUser?: pulumi.Input<string>;
   /** Group that may use docker (default `docker`). */
   dockerGroup?: pulumi.Input<string>;
   proxyConfigDir?: pulumi.Input<string>;
   proxyContainerName?: pulumi.Input<string>;
+  /** Full proxy image reference; wins over the three below. */
+  proxyImage?: pulumi.Input<string>;
+  /** Registry of the proxy image (default `docker.io/istio`). */
+  proxyImageHub?: pulumi.Input<string>;
+  /** Image name under the hub (default `proxyv2`). */
+  proxyImageName?: pulumi.Input<string>;
+  /** Image tag (default `latest`). */
+  proxyImageTag?: pulumi.Input<string>;
+  /** @deprecated Use `proxyImage`, `proxyImageHub`, `proxyImageName` and `proxyImageTag` (for `image`, `hub`, `imageName`, `tag`). */
   image?: pulumi.Input<ProxyImageSettings>;
   proxyArgs?: pulumi.Input<ProxyArgsSettings>;
   gatewayAddress?: pulumi.Input<string>;

@@ -47,10 +47,12 @@ export interface VmProxyArgs {
   /** Create the proxy user, docker group membership, config directory and SSH key as an admin first. */
   prepare?: HostPreparationArgs;
   /**
-   * Proxy user (MeshVm's `sshUser`): owns the config directory, runs docker. Also the SSH user unless `ssh.user`
-   * says otherwise.
+   * The proxy's account on the VM (tctl's `ssh-user`, MeshVm's `sshUser`): the SSH login of the proxy steps
+   * unless `ssh.user` says otherwise, owner of the config directory, runs docker.
    * @default "istio-proxy"
    */
+  sshUser?: pulumi.Input<string>;
+  /** @deprecated Use `sshUser` (the same account, MeshVm's and tctl's name). */
   proxyUser?: pulumi.Input<string>;
   /**
    * The WorkloadEntry identity and addresses (name, namespace, serviceAccount, address, proxyInstanceIp, network,
@@ -85,7 +87,24 @@ export interface VmProxyArgs {
    * @default "istio-proxy"
    */
   proxyContainerName?: pulumi.Input<string>;
-  /** Proxy image: full `image`, or `hub` + `imageName` + `tag`. */
+  /** Full proxy image reference; wins over the three below. */
+  proxyImage?: pulumi.Input<string>;
+  /**
+   * Registry of the proxy image (Tetrate's builds: `docker.io/tetrate`).
+   * @default "docker.io/istio"
+   */
+  proxyImageHub?: pulumi.Input<string>;
+  /**
+   * Image name under the hub.
+   * @default "proxyv2"
+   */
+  proxyImageName?: pulumi.Input<string>;
+  /**
+   * Image tag.
+   * @default "latest"
+   */
+  proxyImageTag?: pulumi.Input<string>;
+  /** @deprecated Use `proxyImage`, `proxyImageHub`, `proxyImageName` and `proxyImageTag` (for `image`, `hub`, `imageName`, `tag`). */
   image?: pulumi.Input<ProxyImageSettings>;
   /** Proxy command-line settings. */
   proxyArgs?: pulumi.Input<ProxyArgsSettings>;
