@@ -15,6 +15,7 @@ export type {
   ProxyArgsSettings,
   ProxyImageChoice,
   ProxyImageSettings,
+  ProxySettingsArgs,
   ReadinessSettings,
   SshConnectionArgs,
   SshCredentialsArgs,

@@ -8,6 +8,7 @@ export type { SshConnectionArgs, SshCredentialsArgs, BastionArgs } from "./sshCo
 export type { WorkloadIdentity, MeshSettings } from "./sidecarEnv";
 export type { ProxyImageChoice, ProxyImageSettings, ProxyArgsSettings } from "./proxyContainer";
 export type { ReadinessSettings } from "./proxyScripts";
+export type { ProxySettingsArgs } from "./proxySettings";
 export { renderSidecarEnv, sidecarEnvEntries } from "./sidecarEnv";
 export { proxyImageOf } from "./proxyContainer";
 export { workloadIdentityFromWorkloadEntry } from "./workloadIdentity";
