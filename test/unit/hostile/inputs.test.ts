@@ -621,11 +621,11 @@ function vmProxyBase(): VmProxyArgs {
 
 describe("VmProxyArgs: the same rules under VmProxy's names", () => {
   const cases: [string, (a: VmProxyArgs) => void, string][] = [
-    ["image.image", (a) => (a.image = { image: "--privileged" }), "VmProxyArgs.image.image"],
-    ["image.hub", (a) => (a.image = { hub: "-v/:/host" }), "VmProxyArgs.image.hub"],
-    ["image.tag", (a) => (a.image = { tag: "--pid=host" }), "VmProxyArgs.image.tag"],
-    ["image.imageName", (a) => (a.image = { imageName: "--entrypoint=x" }), "VmProxyArgs.image.imageName"],
-    ["proxyUser", (a) => (a.proxyUser = "-f"), "VmProxyArgs.proxyUser"],
+    ["proxyImage", (a) => (a.proxyImage = "--privileged"), "VmProxyArgs.proxyImage"],
+    ["proxyImageHub", (a) => (a.proxyImageHub = "-v/:/host"), "VmProxyArgs.proxyImageHub"],
+    ["proxyImageTag", (a) => (a.proxyImageTag = "--pid=host"), "VmProxyArgs.proxyImageTag"],
+    ["proxyImageName", (a) => (a.proxyImageName = "--entrypoint=x"), "VmProxyArgs.proxyImageName"],
+    ["sshUser", (a) => (a.sshUser = "-f"), "VmProxyArgs.sshUser"],
     [
       "prepare.dockerGroup",
       (a) => (a.prepare = { admin: { privateKey: "k" }, dockerGroup: "--help" }),
