@@ -68,3 +68,36 @@ export function knownSecrets(opts: {
     ),
   ];
 }
+
+/** One occurrence of a known secret (or a PEM private key header) in a text, with the line around it. */
+export interface SecretHit {
+  label: string;
+  /** The whole line holding the occurrence (for telling known upstream lines apart); never printed. */
+  line: string;
+}
+
+/** Every occurrence of the secrets (and of any PEM private key header) in `text`, with its line. */
+export function secretHits(text: string, secrets: KnownSecret[]): SecretHit[] {
+  const lineAt = (at: number): string => {
+    const start = text.lastIndexOf("\n", at) + 1;
+    const end = text.indexOf("\n", at);
+    return text.slice(start, end < 0 ? text.length : end);
+  };
+  const hits: SecretHit[] = [];
+  for (const { label, value } of secrets) {
+    if (value.length < 16) continue;
+    for (let at = text.indexOf(value); at >= 0; at = text.indexOf(value, at + value.length))
+      hits.push({ label, line: lineAt(at) });
+  }
+  for (const m of text.matchAll(/-----BEGIN (OPENSSH |EC |RSA )?PRIVATE KEY-----/g))
+    hits.push({ label: "a PEM private key", line: lineAt(m.index) });
+  return hits;
+}
+
+/**
+ * The upstream debug line of isSdkDebugResponse as the engine's log writes it (`-v=9`: each diagnostic goes to the
+ * log as `defaultSink::Debug(…)`), or as the CLI prints it with `--debug`.
+ */
+export function isSdkDebugResponseLine(line: string): boolean {
+  return /(RegisterResource|ReadResource|getResource Invoke) RPC finished: /.test(line);
+}
