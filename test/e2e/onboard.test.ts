@@ -118,13 +118,7 @@ describe("onboarding VMs over SSH", { timeout: 40 * 60_000 }, () => {
     }
   }
 
-  const tokenRequests = async (): Promise<number> =>
-    (await cluster!.auditEvents()).filter(
-      (e) =>
-        e.objectRef?.resource === "serviceaccounts" &&
-        e.objectRef?.subresource === "token" &&
-        e.verb === "create",
-    ).length;
+  const tokenRequests = (): Promise<number> => cluster!.tokenRequests();
   const sshLogins = async (): Promise<number[]> => Promise.all(hosts.map((h) => h.sshLogins()));
 
   before(async () => {

@@ -85,16 +85,6 @@ function meshVm(cluster: TestCluster, vm: Vm): Record<string, unknown> {
   return { workloadEntry: mesh.workloadEntryName };
 }
 
-/** TokenRequests the API server served so far (its audit log). */
-async function tokenRequests(cluster: TestCluster): Promise<number> {
-  return (await cluster.auditEvents()).filter(
-    (e) =>
-      e.objectRef?.resource === "serviceaccounts" &&
-      e.objectRef?.subresource === "token" &&
-      e.verb === "create",
-  ).length;
-}
-
 /** Whether the API server accepts the token for audience istio-ca (what istiod asks it). */
 async function tokenAccepted(cluster: TestCluster, token: string): Promise<boolean> {
   const r = await cluster.request("POST", "/apis/authentication.k8s.io/v1/tokenreviews", {
@@ -239,13 +229,13 @@ describe(
 
     it("a plain up after the reboot does nothing: mesh-vm cannot see that the token was invalidated", async () => {
       const logins = await vm.host.sshLogins();
-      const mints = await tokenRequests(cluster!);
+      const mints = await cluster!.tokenRequests();
       const up = await stack!.up();
       assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
       assert.deepEqual(changed(up.events), [], "every resource unchanged");
       assert.equal(await vm.host.sshLogins(), logins, "no SSH session");
       assert.equal(
-        await tokenRequests(cluster!),
+        await cluster!.tokenRequests(),
         mints,
         "no TokenRequest: the token is not in its renewal window",
       );
@@ -260,7 +250,7 @@ describe(
       const h = vm.host;
       const containerId = (await h.containers()).find((c) => c.name === "istio-proxy")!.id;
       const logins = await h.sshLogins();
-      const mints = await tokenRequests(cluster!);
+      const mints = await cluster!.tokenRequests();
       vm.rotation = "service-account-re-created";
       const up = await stack!.up();
       assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
@@ -274,7 +264,7 @@ describe(
         touched.includes("update command:remote:Command ratings-vm-proxy-istio-token"),
         "rewritten in place",
       );
-      assert.equal(await tokenRequests(cluster!), mints + 1, "one TokenRequest");
+      assert.equal(await cluster!.tokenRequests(), mints + 1, "one TokenRequest");
       assert.equal(await h.sshLogins(), logins + 1, "one SSH session: the token file");
       const token = await h.readFile(`${CONFIG_DIR}/istio-token`);
       assert.notEqual(token, firstToken);
@@ -365,7 +355,7 @@ describe("outages: kube-apiserver down mid-up, a full disk on the host", { timeo
     const we = `/apis/networking.istio.io/v1/namespaces/${NS}/workloadentries/${vm.name}`;
     assert.equal((await cluster!.request("GET", we)).status, 404, "not registered yet");
     const logins = await h.sshLogins();
-    const mints = await tokenRequests(cluster!);
+    const mints = await cluster!.tokenRequests();
     const up = await stack.up();
     assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
     const touched = changed(up.events);
@@ -377,7 +367,7 @@ describe("outages: kube-apiserver down mid-up, a full disk on the host", { timeo
       `no host step again: ${touched.join(", ")}`,
     );
     assert.equal(await h.sshLogins(), logins, "no SSH session: the host steps were recorded");
-    assert.equal(await tokenRequests(cluster!), mints, "no new token");
+    assert.equal(await cluster!.tokenRequests(), mints, "no new token");
     assert.equal((await cluster!.request("GET", we)).body.spec?.address, h.address, "registered");
     await assertNothingDoubled(h, vm.name);
     assert.deepEqual(changed((await stack.up()).events), [], "converged");
@@ -421,7 +411,7 @@ describe("outages: kube-apiserver down mid-up, a full disk on the host", { timeo
 
     await h.run(`rm -f ${disk}/filler`);
     const logins = await h.sshLogins();
-    const mints = await tokenRequests(cluster!);
+    const mints = await cluster!.tokenRequests();
     const up = await stack.up();
     assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
     assert.deepEqual(changed(up.events).sort(), [
@@ -430,7 +420,7 @@ describe("outages: kube-apiserver down mid-up, a full disk on the host", { timeo
       `update command:remote:Command ${vm.name}-proxy-istio-token`,
     ]);
     assert.equal(await h.sshLogins(), logins + 1, "one SSH session: the token file");
-    assert.equal(await tokenRequests(cluster!), mints, "the token minted before is the one written");
+    assert.equal(await cluster!.tokenRequests(), mints, "the token minted before is the one written");
     const token = await h.readFile(tokenPath);
     assert.notEqual(token, oldToken, "the new token is on the host");
     assert.ok(await tokenAccepted(cluster!, token));

@@ -96,6 +96,8 @@ export interface TestCluster {
   createServiceAccount(namespace: string, name: string): Promise<void>;
   /** Audit events (parsed) logged so far. */
   auditEvents(): Promise<KubeObject[]>;
+  /** TokenRequests (`create serviceaccounts/token`) the API server served so far, from the audit log. */
+  tokenRequests(): Promise<number>;
   /** How to find this cluster's processes again (see attachCluster). */
   record(): ClusterRecord;
   /**
@@ -528,6 +530,13 @@ function connect(rec: ClusterRecord, creds: Credentials, stopProcesses: () => Pr
     finalizer.stop();
     await finalizer.done;
   };
+  const auditEvents = async (): Promise<KubeObject[]> => {
+    const text = await readFile(rec.auditLogPath, "utf8").catch(() => "");
+    return text
+      .split("\n")
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as KubeObject);
+  };
   return {
     dir: rec.dir,
     kubeconfig: creds.kubeconfig,
@@ -568,12 +577,14 @@ function connect(rec: ClusterRecord, creds: Credentials, stopProcesses: () => Pr
         `create serviceaccount ${namespace}/${name}`,
       );
     },
-    async auditEvents(): Promise<KubeObject[]> {
-      const text = await readFile(rec.auditLogPath, "utf8").catch(() => "");
-      return text
-        .split("\n")
-        .filter((l) => l.trim())
-        .map((l) => JSON.parse(l) as KubeObject);
+    auditEvents,
+    async tokenRequests(): Promise<number> {
+      return (await auditEvents()).filter(
+        (e) =>
+          e.objectRef?.resource === "serviceaccounts" &&
+          e.objectRef?.subresource === "token" &&
+          e.verb === "create",
+      ).length;
     },
     record: () => ({ ...rec, pids: [...rec.pids], ports: [...rec.ports] }),
     detach: stopControllers,
