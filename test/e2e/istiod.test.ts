@@ -13,8 +13,6 @@ import * as command from "@pulumi/command";
 import * as tls from "@pulumi/tls";
 import assert from "node:assert/strict";
 import { X509Certificate, createPrivateKey } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { MeshVm } from "../../components";
 import { startCluster, type TestCluster } from "../harness/cluster";
@@ -23,12 +21,12 @@ import {
   addressesOf,
   endpointsOf,
   installAgentImage,
-  istioBinaries,
+  istiodTestBedMissing,
   networkGateway,
   type Istiod,
 } from "../harness/istiod";
 import { createTestStack, errors, kubernetesProvider, type TestStack } from "../harness/pulumi";
-import { toolchainEnv } from "../harness/toolchain";
+import { poll } from "../harness/poll";
 
 const NS = "bookinfo";
 const SA = "bookinfo-ratings";
@@ -39,50 +37,11 @@ const LABELS = { app: "ratings", class: "vm", version: "v3" };
 // Without Envoy nothing serves 15021 (Envoy's readiness listener); the agent's own status port is 15020.
 const READINESS = { port: 15020, path: "/healthz/ready" };
 
-/** Parts of the test bed this test needs and the toolchain has not built, with how to build them. */
-function missingParts(): string[] {
-  const missing: string[] = [];
-  try {
-    istioBinaries();
-  } catch (error) {
-    missing.push((error as Error).message);
-  }
-  const home = toolchainEnv().PULUMI_HOME;
-  for (const name of ["command", "tls", "kubernetes"] as const) {
-    const sdk = JSON.parse(readFileSync(require.resolve(`@pulumi/${name}/package.json`), "utf8")) as {
-      version: string;
-      pulumi?: { version?: string };
-    };
-    const version = sdk.pulumi?.version || sdk.version;
-    if (!existsSync(join(home, "plugins", `resource-${name}-v${version}`, `pulumi-resource-${name}`)))
-      missing.push(`the ${name} provider plugin v${version} is missing; build it with: scripts/toolchain.sh`);
-  }
-  return missing;
-}
-
 interface VmCase {
   name: string;
   host: TestHost;
   audiences?: string[];
   readinessTimeout: number;
-}
-
-async function poll<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`,
-      );
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** Leaf certificate of a PEM chain. */
@@ -140,7 +99,7 @@ describe(
     };
 
     before(async () => {
-      const missing = missingParts();
+      const missing = istiodTestBedMissing();
       if (missing.length > 0) throw new Error(`the test bed is incomplete:\n- ${missing.join("\n- ")}`);
       // Hosts first: istiod listens on their network's gateway, which exists once a host is on it.
       hosts = await createHosts([

@@ -16,6 +16,7 @@ import {
   closeSync,
   constants,
   createWriteStream,
+  existsSync,
   openSync,
   readFileSync,
   readlinkSync,
@@ -31,6 +32,7 @@ import type { ApiResponse, TestCluster } from "./cluster";
 import { pidAlive } from "./hosts/process";
 import { readRecord } from "./hosts/registry";
 import { NETWORKS, type NetworkName, type TestHost } from "./hosts/types";
+import { toolchainEnv } from "./toolchain";
 
 const execFileAsync = promisify(execFile);
 const repoRoot = resolve(__dirname, "../..");
@@ -68,6 +70,27 @@ export function istioBinaries(): IstioBinaries {
   }
   binaries = { pilotDiscovery, pilotAgent };
   return binaries;
+}
+
+/** Parts of the istiod test bed (istiod, the agent, the providers) the toolchain has not built, with how to build them. */
+export function istiodTestBedMissing(): string[] {
+  const missing: string[] = [];
+  try {
+    istioBinaries();
+  } catch (error) {
+    missing.push((error as Error).message);
+  }
+  const home = toolchainEnv().PULUMI_HOME;
+  for (const name of ["command", "tls", "kubernetes"] as const) {
+    const sdk = JSON.parse(readFileSync(require.resolve(`@pulumi/${name}/package.json`), "utf8")) as {
+      version: string;
+      pulumi?: { version?: string };
+    };
+    const version = sdk.pulumi?.version || sdk.version;
+    if (!existsSync(join(home, "plugins", `resource-${name}-v${version}`, `pulumi-resource-${name}`)))
+      missing.push(`the ${name} provider plugin v${version} is missing; build it with: scripts/toolchain.sh`);
+  }
+  return missing;
 }
 
 /** The machine's address on a test network: the bridge the test hosts of that network are attached to. */

@@ -54,7 +54,8 @@ export interface TestStack {
   /** The temp dir holding the file backend (state) of this stack. */
   backendDir: string;
   preview(): Promise<RunResult<PreviewResult>>;
-  up(): Promise<RunResult<UpResult>>;
+  /** `watch` sees each engine event as it arrives (e.g. to cause a fault at a given step). */
+  up(options?: { watch?: (e: EngineEvent) => void }): Promise<RunResult<UpResult>>;
   destroy(): Promise<RunResult<DestroyResult>>;
   outputs(): Promise<OutputMap>;
   /** The stack's checkpoint as stored by the backend (secrets stay encrypted). */
@@ -148,9 +149,16 @@ export async function createTestStack(opts: TestStackOptions): Promise<TestStack
       const result = await stack.preview({ onEvent, color: "never", diff: true });
       return { result, events };
     },
-    async up() {
+    async up(options = {}) {
       const { events, onEvent } = collect();
-      const result = await stack.up({ onEvent, color: "never", diff: true });
+      const result = await stack.up({
+        onEvent: (e) => {
+          onEvent(e);
+          options.watch?.(e);
+        },
+        color: "never",
+        diff: true,
+      });
       return { result, events };
     },
     async destroy() {
