@@ -253,7 +253,7 @@ export type MeshVmMeshArgs = Omit<MeshVmArgs, "host" | "boot">;
 /** The mesh-side inputs with every Input resolved to its plain value. */
 export type PlainMeshVmArgs = pulumi.Unwrap<MeshVmMeshArgs>;
 
-/** How the proxy user (`sshUser`) logs in. */
+/** @deprecated The former `host.credentials`: set `privateKey`, `privateKeyPassword`, `agentSocketPath` in `host`. */
 export interface MeshVmHostCredentialsArgs {
   /** OpenSSH/PEM private key (kept secret). */
   privateKey?: pulumi.Input<string>;
@@ -271,7 +271,17 @@ export interface MeshVmHostArgs {
   hostKey?: pulumi.Input<string>;
   /** Connect without checking the host key (warns). */
   insecureIgnoreHostKey?: boolean;
-  /** Credentials of the proxy user (`sshUser`); without them `prepare` generates and installs a key. */
+  /**
+   * Private key (OpenSSH/PEM, kept secret) `sshUser` logs in with; without it or `agentSocketPath`, `prepare`
+   * generates and installs a key. The names are @pulumi/command's connection fields, as in `bastion` and
+   * `prepare.admin`.
+   */
+  privateKey?: pulumi.Input<string>;
+  /** Password of `privateKey` (kept secret). */
+  privateKeyPassword?: pulumi.Input<string>;
+  /** ssh-agent socket `sshUser` logs in through, instead of a key. */
+  agentSocketPath?: pulumi.Input<string>;
+  /** @deprecated Use `privateKey`, `privateKeyPassword` and `agentSocketPath` directly in `host`. */
   credentials?: MeshVmHostCredentialsArgs;
   /** Optional bastion. */
   bastion?: BastionArgs;
@@ -293,8 +303,9 @@ export interface MeshVmHostArgs {
   token?: BootstrapTokenArgs;
   /** Mesh settings for sidecar.env and the proxy arguments (trust domain defaults to MeshVm's). */
   mesh?: MeshSettings;
-  /** Full proxy image, or a tag for `<proxyImageHub>/proxyv2`. */
+  /** Full proxy image (else `<proxyImageHub>/proxyv2:<proxyImageTag>`). */
   proxyImage?: pulumi.Input<string>;
+  /** Tag of `<proxyImageHub>/proxyv2` (default `latest`). */
   proxyImageTag?: pulumi.Input<string>;
   /** Gateway IP istiod is reached through (docker --add-host). */
   gatewayAddress?: pulumi.Input<string>;
@@ -319,8 +330,9 @@ export interface MeshVmBootArgs {
   token?: BootTokenArgs;
   /** Mesh settings for sidecar.env and the proxy arguments (trust domain defaults to MeshVm's). */
   mesh?: MeshSettings;
-  /** Full proxy image, or a tag for `<proxyImageHub>/proxyv2`. */
+  /** Full proxy image (else `<proxyImageHub>/proxyv2:<proxyImageTag>`). */
   proxyImage?: pulumi.Input<string>;
+  /** Tag of `<proxyImageHub>/proxyv2` (default `latest`). */
   proxyImageTag?: pulumi.Input<string>;
   /** Gateway IP istiod is reached through (docker --add-host). */
   gatewayAddress?: pulumi.Input<string>;

@@ -4,12 +4,13 @@
 // (the VmProxy package) knows nothing of MeshVm.
 import * as pulumi from "@pulumi/pulumi";
 import { vmProxyDefaults } from "./host/defaults";
-import type { ProxyImageSettings } from "./host/proxyContainer";
 import type { MeshSettings } from "./host/sidecarEnv";
 import type { VmProxyArgs } from "./host/vmProxyArgs";
 import { WorkloadEntryLike, workloadIdentityFromWorkloadEntry } from "./host/workloadIdentity";
 import type { ResolvedMeshVm } from "./mesh/settings";
 import type { MeshVmHostArgs } from "./meshVmArgs";
+import { withCurrentNames } from "./rules/aliases";
+import { meshVmHostAliases } from "./validation/host";
 
 /**
  * VmProxyArgs for a MeshVm. `settings` and `workloadEntry` are MeshVm's resolved settings and rendered
@@ -19,18 +20,15 @@ import type { MeshVmHostArgs } from "./meshVmArgs";
 export function vmProxyArgsFromMeshVm(
   settings: pulumi.Output<ResolvedMeshVm>,
   workloadEntry: pulumi.Output<WorkloadEntryLike>,
-  host: MeshVmHostArgs,
+  given: MeshVmHostArgs,
   serviceAccountName?: pulumi.Input<string>,
 ): VmProxyArgs {
+  // MeshVm warned about old names; VmProxy gets only the current ones.
+  const host = withCurrentNames(given, meshVmHostAliases);
   const workload = pulumi.all([settings, workloadEntry, serviceAccountName]).apply(([s, we, sa]) => ({
     ...workloadIdentityFromWorkloadEntry(we, s.bootstrap.proxyInstanceIp),
     ...(sa ? { serviceAccount: sa } : {}),
   }));
-  const image = pulumi
-    .all([settings, host.proxyImage, host.proxyImageTag])
-    .apply(([s, full, tag]): ProxyImageSettings =>
-      full ? { image: full } : { hub: s.bootstrap.proxyImageHub, tag },
-    );
   const mesh = pulumi
     .all([settings, pulumi.output(host.mesh ?? {})])
     .apply(([s, m]) => ({ trustDomain: s.trustDomain, ...(m as MeshSettings) }));
@@ -39,7 +37,9 @@ export function vmProxyArgsFromMeshVm(
       host: settings.apply((s) => s.bootstrap.sshHost ?? s.address ?? ""),
       port: settings.apply((s) => s.bootstrap.sshPort),
       user: settings.apply((s) => s.bootstrap.sshUser),
-      ...host.credentials,
+      privateKey: host.privateKey,
+      privateKeyPassword: host.privateKeyPassword,
+      agentSocketPath: host.agentSocketPath,
       hostKey: host.hostKey,
       insecureIgnoreHostKey: host.insecureIgnoreHostKey,
       bastion: host.bastion,
@@ -47,7 +47,7 @@ export function vmProxyArgsFromMeshVm(
       perDialTimeout: host.perDialTimeout,
     },
     prepare: host.prepare,
-    proxyUser: settings.apply((s) => s.bootstrap.sshUser),
+    sshUser: settings.apply((s) => s.bootstrap.sshUser),
     workload,
     mesh,
     kubeconfig: host.kubeconfig,
@@ -55,7 +55,10 @@ export function vmProxyArgsFromMeshVm(
     token: host.token,
     proxyConfigDir: settings.apply((s) => s.bootstrap.proxyConfigDir),
     proxyContainerName: settings.apply((s) => s.bootstrap.proxyContainerName),
-    image,
+    // A full proxyImage wins over the hub and tag, as in VmProxy.
+    proxyImage: host.proxyImage,
+    proxyImageHub: settings.apply((s) => s.bootstrap.proxyImageHub),
+    proxyImageTag: host.proxyImageTag,
     gatewayAddress: host.gatewayAddress,
     egressHostnames: host.egressHostnames,
     // The hosts block points at the first egress listener that binds an address.

@@ -37,9 +37,13 @@ ensure_apt_packages() {
 # environment of this shell.
 ensure_toolchain() {
   "$MESH_VM_ROOT/scripts/toolchain.sh" >&2
-  # istiod and the Istio agent for the mesh-truth test (test/e2e/istiod.test.ts).
-  "$MESH_VM_ROOT/scripts/istio.sh" build >&2
   eval "$("$MESH_VM_ROOT/scripts/toolchain.sh" env)"
+}
+
+# istiod and the Istio agent (the mesh-truth test, test/e2e/istiod.test.ts, and `sandbox.sh up --istiod`):
+# cached by version, so a warm run only checks paths.
+ensure_istio_build() {
+  "$MESH_VM_ROOT/scripts/istio.sh" build >&2
 }
 
 # Install the npm dependencies exactly as locked, only when the lock file changed.

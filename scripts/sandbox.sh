@@ -2,21 +2,37 @@
 # The local sandbox: a real API server with Istio's CRDs and two VM hosts on this machine, onboarded by
 # the root program's `sandbox` stack (the seeds' ratings example). Everything it makes lives in
 # .sandbox/ (override: MESH_VM_SANDBOX_DIR) and is removed by `down`.
-# Usage: scripts/sandbox.sh [up|down|status]   (default: up)
+# Usage: scripts/sandbox.sh [up [--istiod]|down|status]   (default: up)
 #   up      install what is missing (Debian packages, toolchain, npm dependencies), start the test bed
 #           detached, run the root program with the toolchain's `pulumi` CLI (`pulumi preview`, then
 #           `pulumi up`: both VMs onboarded, proxies ready, WorkloadEntries registered), print where to
 #           look. Re-running it on a running sandbox converges the stack again (no changes).
+#           --istiod (or MESH_VM_SANDBOX_ISTIOD=1): with a real istiod and the real Istio agent on both
+#           hosts instead of the stand-in proxy (builds them first with scripts/istio.sh, cached by
+#           version). A running sandbox keeps the mode it was started with: `up` in the other mode refuses.
 #   down    `pulumi destroy`, then stop every process and remove every namespace, mount and file it made.
 #   status  what runs, and whether each proxy is ready.
 # Needs root: the VM hosts are network namespaces.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-what="${1:-up}"
-case "$what" in
-  up | down | status) ;;
-  *) die "usage: scripts/sandbox.sh [up|down|status]" ;;
+usage="usage: scripts/sandbox.sh [up [--istiod]|down|status]   (or MESH_VM_SANDBOX_ISTIOD=1 for --istiod)"
+what=""
+istiod="${MESH_VM_SANDBOX_ISTIOD:-}"
+case "$istiod" in
+  "" | 0 | 1) ;;
+  *) die "MESH_VM_SANDBOX_ISTIOD must be 1 (with istiod) or 0/unset, not \"$istiod\"" ;;
 esac
+for arg in "$@"; do
+  case "$arg" in
+    up | down | status) [ -z "$what" ] || die "$usage"; what=$arg ;;
+    --istiod) istiod=1 ;;
+    *) die "$usage" ;;
+  esac
+done
+what="${what:-up}"
+if [ "$istiod" = 1 ] && [ "$what" != up ]; then
+  die "--istiod (or MESH_VM_SANDBOX_ISTIOD=1) is for up only: $what works on the sandbox as it was started"
+fi
 [ "$(id -u)" -eq 0 ] || die "the sandbox needs root (its VM hosts are network namespaces)"
 
 # One up/down at a time per sandbox dir (status only reads).
@@ -26,9 +42,15 @@ if [ "$what" != status ]; then
   flock -n 8 || die "another 'scripts/sandbox.sh up/down' is running on $sandbox_dir; wait for it to finish"
 fi
 
+args=("$what")
 if [ "$what" = up ]; then
   ensure_apt_packages
   ensure_toolchain
+  # istiod and the agent only for --istiod: a plain sandbox needs neither.
+  if [ "$istiod" = 1 ]; then
+    ensure_istio_build
+    args+=(--istiod)
+  fi
   ensure_node_modules
 else
   # Nothing to build for down/status: the toolchain's environment is enough.
@@ -36,4 +58,5 @@ else
   [ -x "$MESH_VM_ROOT/node_modules/.bin/tsx" ] || ensure_node_modules
 fi
 cd "$MESH_VM_ROOT"
-exec node --import tsx scripts/sandbox/main.ts "$what"
+# The mode goes as the --istiod argument (the environment variable is folded into it above).
+exec env -u MESH_VM_SANDBOX_ISTIOD node --import tsx scripts/sandbox/main.ts "${args[@]}"

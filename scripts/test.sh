@@ -8,6 +8,7 @@ what="${1:-all}"
 
 ensure_apt_packages
 ensure_toolchain
+ensure_istio_build
 ensure_node_modules
 cd "$MESH_VM_ROOT"
 

@@ -7,6 +7,7 @@
 // SSH path's proxy step does; nothing here reads the clock or the environment.
 import { posix } from "node:path";
 import { stringify } from "yaml";
+import { vmBootAliases } from "../host/aliases";
 import { ConfigContents, PROXY_CONFIG_FILES } from "../host/configFiles";
 import { writeFileScript } from "../host/fileScripts";
 import { applyHostsBlockScript, HostsBlockSpec, renderHostsBlock } from "../host/hostsBlock";
@@ -17,6 +18,7 @@ import {
   containerDigest,
   dockerRunArgs,
   ProxyArgsSettings,
+  ProxyImageChoice,
   ProxyImageSettings,
   proxyArgsOf,
   proxyImageOf,
@@ -24,6 +26,8 @@ import {
 import { ReadinessSettings, runProxyScript } from "../host/proxyScripts";
 import { shellJoin, shellQuote } from "../host/shell";
 import { MeshSettings, renderSidecarEnv, WorkloadIdentity } from "../host/sidecarEnv";
+import { aliasIssues, InputAlias, withCurrentNames } from "../rules/aliases";
+import { fieldNames, throwIfIssues } from "../rules/issues";
 
 /** Everything a VM needs to start its proxy by itself. */
 export interface BootPlan {
@@ -43,36 +47,58 @@ export interface BootPlan {
   hostsBlock?: HostsBlockSpec;
 }
 
-/** What a boot plan is made from: MeshVm's settings for one VM, and the minted token and fetched roots. */
-export interface BootPlanInputs {
+/**
+ * What a boot plan is made from: MeshVm's settings for one VM, and the minted token and fetched roots. Field names
+ * are VmBootArgs' (README, "Names"); the deprecated ones still work.
+ */
+export interface BootPlanInputs extends ProxyImageChoice {
   workload: WorkloadIdentity;
   mesh?: MeshSettings;
-  image?: ProxyImageSettings;
   proxyArgs?: ProxyArgsSettings;
   /** Default `istio-proxy`. */
-  containerName?: string;
+  proxyContainerName?: string;
   /** Default `/etc/istio-proxy`. */
-  configDir?: string;
-  /** Default `istio-proxy`. */
-  user?: string;
+  proxyConfigDir?: string;
+  /** The proxy's account (tctl's `ssh-user`). Default `istio-proxy`. */
+  sshUser?: string;
   dockerGroup?: string;
   gatewayAddress?: string;
   readiness?: ReadinessSettings;
   /** Mesh names for the `/etc/hosts` block. */
-  egressHosts?: string[];
+  egressHostnames?: string[];
   /** Default 127.0.0.2. */
   egressBindAddress?: string;
   meshRootCert: string;
   kubernetesRootCert: string;
   token: string;
+  /** @deprecated Use `proxyImage`, `proxyImageHub`, `proxyImageName` and `proxyImageTag`. */
+  image?: ProxyImageSettings;
+  /** @deprecated Use `proxyContainerName`. */
+  containerName?: string;
+  /** @deprecated Use `proxyConfigDir`. */
+  configDir?: string;
+  /** @deprecated Use `sshUser`. */
+  user?: string;
+  /** @deprecated Use `egressHostnames`. */
+  egressHosts?: string[];
 }
 
+const bootPlanAliases: readonly InputAlias[] = [
+  ...vmBootAliases,
+  { old: "containerName", new: "proxyContainerName" },
+  { old: "configDir", new: "proxyConfigDir" },
+  { old: "user", new: "sshUser" },
+  { old: "egressHosts", new: "egressHostnames" },
+];
+
 /** The plan, derived exactly as VmProxy derives its steps (same renderers, same defaults). */
-export function buildBootPlan(inputs: BootPlanInputs): BootPlan {
+export function buildBootPlan(given: BootPlanInputs): BootPlan {
+  throwIfIssues("buildBootPlan", aliasIssues(given, bootPlanAliases, fieldNames("BootPlanInputs")));
+  const inputs = withCurrentNames(given, bootPlanAliases);
   const mesh = inputs.mesh ?? {};
-  const configDir = posix.normalize(inputs.configDir ?? "/etc/istio-proxy").replace(/\/$/, "");
+  const configDir = posix.normalize(inputs.proxyConfigDir ?? "/etc/istio-proxy").replace(/\/$/, "");
   if (!posix.isAbsolute(configDir) || configDir === "/") {
-    throw new Error(`proxyConfigDir must be an absolute directory other than /: "${inputs.configDir}"`);
+    throw new Error(`proxyConfigDir must be an absolute directory other than /: "${inputs.proxyConfigDir}"`);
   }
   const owner = `${inputs.workload.namespace}/${inputs.workload.name}`;
   const contents: ConfigContents = {
@@ -82,8 +108,8 @@ export function buildBootPlan(inputs: BootPlanInputs): BootPlan {
     token: inputs.token,
   };
   const container: ContainerSpec = {
-    name: inputs.containerName ?? "istio-proxy",
-    image: proxyImageOf(inputs.image ?? {}, inputs.workload),
+    name: inputs.proxyContainerName ?? "istio-proxy",
+    image: proxyImageOf(inputs, inputs.workload),
     args: proxyArgsOf(inputs.workload, mesh, inputs.proxyArgs ?? {}),
     configDir,
     addHosts: addHostsOf(inputs.workload, mesh, inputs.gatewayAddress),
@@ -91,15 +117,15 @@ export function buildBootPlan(inputs: BootPlanInputs): BootPlan {
   };
   const digest = containerDigest(container, contents);
   return {
-    user: inputs.user ?? "istio-proxy",
+    user: inputs.sshUser ?? "istio-proxy",
     dockerGroup: inputs.dockerGroup,
     container,
     digest,
     contents,
     readiness: inputs.readiness,
     hostsBlock:
-      inputs.egressHosts && inputs.egressHosts.length > 0
-        ? { owner, hostnames: inputs.egressHosts, address: inputs.egressBindAddress ?? "127.0.0.2" }
+      inputs.egressHostnames && inputs.egressHostnames.length > 0
+        ? { owner, hostnames: inputs.egressHostnames, address: inputs.egressBindAddress ?? "127.0.0.2" }
         : undefined,
   };
 }

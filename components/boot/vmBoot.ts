@@ -5,7 +5,8 @@
 import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { ProxyArgsSettings, ProxyImageSettings } from "../host/proxyContainer";
+import { vmBootAliases } from "../host/aliases";
+import type { ProxyArgsSettings } from "../host/proxyContainer";
 import { readinessUrl } from "../host/proxyScripts";
 import type { MeshSettings, WorkloadIdentity } from "../host/sidecarEnv";
 import { CaRoots, MintedToken, createTokenMint, readCaRoots } from "../host/bootstrapMaterial";
@@ -21,6 +22,8 @@ import {
   renderBundle,
   renderCloudConfig,
 } from "./render";
+import { aliasIssues, deprecationWarnings, withCurrentNames } from "../rules/aliases";
+import { fieldNames, throwIfIssues } from "../rules/issues";
 import { bootTokenDefaults } from "./token";
 import type { BootBundleFile, VmBootArgs } from "./vmBootArgs";
 
@@ -56,28 +59,34 @@ function caRoots(ctx: StepContext): CaRoots {
   return readCaRoots(ctx.name, ctx.parent, ctx.workload, ctx.args);
 }
 
+/** BootPlanInputs' old names, which VmBoot never passes. */
+type DeprecatedPlanInput = "image" | "containerName" | "configDir" | "user" | "egressHosts";
+
 /** The plan for a token value: every setting resolved, rendered by buildBootPlan. */
 function planFor(
   ctx: StepContext,
   roots: { meshRootCert: pulumi.Input<string>; kubernetesRootCert: pulumi.Input<string> },
 ): (token: pulumi.Output<string>) => pulumi.Output<BootPlan> {
   const { args } = ctx;
-  const settingInputs: { [K in keyof Omit<BootPlanInputs, "token" | "readiness">]-?: pulumi.Input<unknown> } =
-    {
-      workload: ctx.workload,
-      mesh: pulumi.output(args.mesh ?? {}) as pulumi.Output<MeshSettings>,
-      image: pulumi.output(args.image ?? {}) as pulumi.Output<ProxyImageSettings>,
-      proxyArgs: pulumi.output(args.proxyArgs ?? {}) as pulumi.Output<ProxyArgsSettings>,
-      containerName: pulumi.output(args.proxyContainerName ?? "istio-proxy"),
-      configDir: pulumi.output(args.proxyConfigDir ?? "/etc/istio-proxy"),
-      user: pulumi.output(args.proxyUser ?? "istio-proxy"),
-      dockerGroup: pulumi.output(args.dockerGroup) as pulumi.Output<string | undefined>,
-      gatewayAddress: pulumi.output(args.gatewayAddress) as pulumi.Output<string | undefined>,
-      egressHosts: pulumi.output(args.egressHostnames ?? []) as pulumi.Output<string[]>,
-      egressBindAddress: pulumi.output(args.egressBindAddress ?? "127.0.0.2"),
-      meshRootCert: pulumi.output(roots.meshRootCert),
-      kubernetesRootCert: pulumi.output(roots.kubernetesRootCert),
-    };
+  type Settings = Omit<BootPlanInputs, "token" | "readiness" | DeprecatedPlanInput>;
+  const settingInputs: { [K in keyof Settings]-?: pulumi.Input<unknown> } = {
+    workload: ctx.workload,
+    mesh: pulumi.output(args.mesh ?? {}) as pulumi.Output<MeshSettings>,
+    proxyImage: pulumi.output(args.proxyImage) as pulumi.Output<string | undefined>,
+    proxyImageHub: pulumi.output(args.proxyImageHub) as pulumi.Output<string | undefined>,
+    proxyImageName: pulumi.output(args.proxyImageName) as pulumi.Output<string | undefined>,
+    proxyImageTag: pulumi.output(args.proxyImageTag) as pulumi.Output<string | undefined>,
+    proxyArgs: pulumi.output(args.proxyArgs ?? {}) as pulumi.Output<ProxyArgsSettings>,
+    proxyContainerName: pulumi.output(args.proxyContainerName ?? "istio-proxy"),
+    proxyConfigDir: pulumi.output(args.proxyConfigDir ?? "/etc/istio-proxy"),
+    sshUser: pulumi.output(args.sshUser ?? "istio-proxy"),
+    dockerGroup: pulumi.output(args.dockerGroup) as pulumi.Output<string | undefined>,
+    gatewayAddress: pulumi.output(args.gatewayAddress) as pulumi.Output<string | undefined>,
+    egressHostnames: pulumi.output(args.egressHostnames ?? []) as pulumi.Output<string[]>,
+    egressBindAddress: pulumi.output(args.egressBindAddress ?? "127.0.0.2"),
+    meshRootCert: pulumi.output(roots.meshRootCert),
+    kubernetesRootCert: pulumi.output(roots.kubernetesRootCert),
+  };
   const settings = pulumi.all(
     settingInputs as Record<string, pulumi.Input<unknown>>,
   ) as unknown as pulumi.Output<Omit<BootPlanInputs, "token">>;
@@ -182,12 +191,16 @@ export class VmBoot extends pulumi.ComponentResource {
   }
 
   constructor(name: string, args: VmBootArgs, opts?: pulumi.ComponentResourceOptions) {
+    throwIfIssues(`VmBoot "${name}"`, aliasIssues(args, vmBootAliases, fieldNames("VmBootArgs")));
     super("mesh-vm:index:VmBoot", name, {}, opts);
+    // Old input names are read once, here; everything below sees only the current ones.
+    const current = withCurrentNames(args, vmBootAliases);
+    for (const warning of deprecationWarnings(args, vmBootAliases)) pulumi.log.warn(warning, this);
     const ctx: StepContext = {
       name,
       parent: { parent: this },
-      args,
-      workload: pulumi.output(args.workload) as pulumi.Output<WorkloadIdentity>,
+      args: current,
+      workload: pulumi.output(current.workload) as pulumi.Output<WorkloadIdentity>,
     };
     const { mint, token, expiry } = mintToken(ctx);
     this.tokenExpiry = expiry;

@@ -1,8 +1,7 @@
-// The inputs of VmBoot (boot-time delivery), types only.
+// The inputs of VmBoot (boot-time delivery): the shared proxy settings (host/proxySettings.ts) and the boot
+// delivery's own. Types only.
 import type * as pulumi from "@pulumi/pulumi";
-import type { ProxyArgsSettings, ProxyImageSettings } from "../host/proxyContainer";
-import type { ReadinessSettings } from "../host/proxyScripts";
-import type { MeshSettings, WorkloadIdentity } from "../host/sidecarEnv";
+import type { ProxySettingsArgs } from "../host/proxySettings";
 
 /** Bootstrap token of a VM that onboards itself at boot. */
 export interface BootTokenArgs {
@@ -34,32 +33,11 @@ export interface BootReadyCheckArgs {
   timeoutSeconds?: number;
 }
 
-export interface VmBootArgs {
-  /** The WorkloadEntry identity and addresses (as for VmProxy). */
-  workload: pulumi.Input<WorkloadIdentity>;
-  /** Mesh settings for sidecar.env and the proxy arguments. */
-  mesh?: pulumi.Input<MeshSettings>;
-  /** kubeconfig used to mint the token (secret). */
-  kubeconfig: pulumi.Input<string>;
-  kubeContext?: pulumi.Input<string>;
+export interface VmBootArgs extends ProxySettingsArgs {
+  /** Token lifetime and rotation (it only has to outlive the time until the VM first starts its proxy). */
   token?: BootTokenArgs;
-  /** Mesh root certificate PEM; default: ConfigMap `istio-ca-root-cert` in the workload namespace. */
-  meshRootCert?: pulumi.Input<string>;
-  /** Kubernetes root CA PEM; default: ConfigMap `kube-root-ca.crt` in the workload namespace. */
-  kubernetesRootCert?: pulumi.Input<string>;
-  /** Proxy user (default `istio-proxy`), created at boot. */
-  proxyUser?: pulumi.Input<string>;
-  /** Group that may use docker (default `docker`). */
+  /** Group that may use docker (default `docker`), created at boot when missing. */
   dockerGroup?: pulumi.Input<string>;
-  proxyConfigDir?: pulumi.Input<string>;
-  proxyContainerName?: pulumi.Input<string>;
-  image?: pulumi.Input<ProxyImageSettings>;
-  proxyArgs?: pulumi.Input<ProxyArgsSettings>;
-  gatewayAddress?: pulumi.Input<string>;
-  egressHostnames?: pulumi.Input<pulumi.Input<string>[]>;
-  egressBindAddress?: pulumi.Input<string>;
-  /** Readiness wait on the VM after it starts the container (default 120 s, as over SSH). */
-  readiness?: ReadinessSettings;
   /** Readiness as observed by `up` (gates registration). */
   readyCheck?: BootReadyCheckArgs;
   /** Write the offline bundle to this local directory at `up` (removed on destroy). */

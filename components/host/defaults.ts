@@ -5,7 +5,9 @@ import { bootstrapDefaults } from "../mesh/annotations";
 import { istioDefaults, meshVmDefaults } from "../mesh/settings";
 
 export const vmProxyDefaults = {
-  /** The user the TSB guide creates; owns the config directory and runs docker. */
+  /** The user the TSB guide creates (tctl's `ssh-user`); logs in, owns the config directory and runs docker. */
+  sshUser: bootstrapDefaults.sshUser,
+  /** @deprecated Use `sshUser` (VmProxy's input of that name replaced `proxyUser`). */
   proxyUser: bootstrapDefaults.sshUser,
   proxyConfigDir: meshVmDefaults.proxyConfigDir,
   proxyContainerName: bootstrapDefaults.proxyContainerName,
@@ -41,8 +43,14 @@ export function renewBeforeSecondsFor(expirationSeconds: number): number {
 }
 
 export const proxyImageDefaults = {
+  proxyImageHub: istioDefaults.proxyImageHub,
+  proxyImageName: "proxyv2",
+  proxyImageTag: "latest",
+  /** @deprecated Use `proxyImageHub`. */
   hub: istioDefaults.proxyImageHub,
+  /** @deprecated Use `proxyImageName`. */
   imageName: "proxyv2",
+  /** @deprecated Use `proxyImageTag`. */
   tag: "latest",
 } as const;
 

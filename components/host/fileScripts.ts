@@ -1,6 +1,7 @@
 // Scripts that put one file into the proxy's config directory and take it out again. The content always
 // arrives on stdin, so it never appears on a command line, in the process list or in a command's error text.
 import { posix } from "node:path";
+import { excerpt } from "../rules/values";
 import { shellQuote } from "./shell";
 
 export interface RemoteFile {
@@ -12,10 +13,10 @@ export interface RemoteFile {
 
 function checkFile(file: RemoteFile): void {
   if (!posix.isAbsolute(file.path) || file.path.endsWith("/")) {
-    throw new Error(`remote file path must be absolute: "${file.path}"`);
+    throw new Error(`remote file path must be absolute: ${excerpt(file.path)}`);
   }
   if (!/^0?[0-7]{3}$/.test(file.mode)) {
-    throw new Error(`file mode must be octal like 0644: "${file.mode}"`);
+    throw new Error(`file mode must be octal like 0644: ${excerpt(file.mode)}`);
   }
 }
 

@@ -4,7 +4,7 @@
 // The key arrives on standard input, not in the script: a generated key is only known once it exists, and the
 // script must be known at preview so that the dry run shows it. Its line is marked `mesh-vm:<owner>`, so undo
 // and a rotated key find it without knowing the key itself.
-import { dedicatedDirectoryProblem, posixNameProblem } from "../rules/values";
+import { dedicatedDirectoryProblem, excerpt, posixNameProblem } from "../rules/values";
 import { vmProxyDefaults } from "./defaults";
 import { shellQuote } from "./shell";
 
@@ -32,7 +32,7 @@ function checkSpec(spec: PrepareHostSpec): void {
   const dir = dedicatedDirectoryProblem(spec.configDir);
   if (dir !== undefined) throw new Error(`proxyConfigDir: ${dir}`);
   if (spec.keyOwner !== undefined && !/^[A-Za-z0-9._/-]+$/.test(spec.keyOwner)) {
-    throw new Error(`"${spec.keyOwner}" is not a valid key owner (namespace/name)`);
+    throw new Error(`${excerpt(spec.keyOwner)} is not a valid key owner (namespace/name)`);
   }
 }
 

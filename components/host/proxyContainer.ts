@@ -33,24 +33,35 @@ export const CONFIG_DIGEST_LABEL = "mesh-vm.config-digest";
 /** Label naming the owning MeshVm (`<namespace>/<name>`), so a container is never mistaken for another's. */
 export const OWNER_LABEL = "mesh-vm.owner";
 
-/** How the proxy image and its command line are chosen. */
-export interface ProxyImageSettings {
+/** How the proxy image is chosen: VmProxyArgs' and VmBootArgs' fields, MeshVm's words (`proxyImageHub`). */
+export interface ProxyImageChoice {
   /** Full image reference; wins over hub/name/tag (the WorkloadEntry's `sidecar.istio.io/proxyImage` wins over it). */
-  image?: string;
+  proxyImage?: string;
   /**
    * Registry/organisation (Tetrate's builds: `docker.io/tetrate`).
    * @default "docker.io/istio"
    */
-  hub?: string;
+  proxyImageHub?: string;
   /**
    * Image name under the hub.
    * @default "proxyv2"
    */
-  imageName?: string;
+  proxyImageName?: string;
   /**
    * Image tag.
    * @default "latest"
    */
+  proxyImageTag?: string;
+}
+
+/**
+ * @deprecated The former `image` input of VmProxy and VmBoot: use their `proxyImage` (for `image`),
+ * `proxyImageHub` (`hub`), `proxyImageName` (`imageName`) and `proxyImageTag` (`tag`).
+ */
+export interface ProxyImageSettings {
+  image?: string;
+  hub?: string;
+  imageName?: string;
   tag?: string;
 }
 
@@ -107,18 +118,19 @@ export function componentLogLevelProblem(value: string): string | undefined {
 
 /**
  * The proxy image as tctl chooses it: the WorkloadEntry's `sidecar.istio.io/proxyImage` (the whole image), else
- * `settings.image`, else `<hub>/<imageName>:<tag>`.
+ * `proxyImage`, else `<proxyImageHub>/<proxyImageName>:<proxyImageTag>`.
  */
-export function proxyImageOf(settings: ProxyImageSettings, workload?: WorkloadIdentity): string {
+export function proxyImageOf(settings: ProxyImageChoice, workload?: WorkloadIdentity): string {
   const annotated = workload?.annotations?.[workloadProxyAnnotations.proxyImage];
   if (annotated) {
     return annotated;
   }
-  if (settings.image) {
-    return settings.image;
+  if (settings.proxyImage) {
+    return settings.proxyImage;
   }
-  const hub = (settings.hub || proxyImageDefaults.hub).replace(/\/+$/, "");
-  return `${hub}/${settings.imageName || proxyImageDefaults.imageName}:${settings.tag || proxyImageDefaults.tag}`;
+  const d = proxyImageDefaults;
+  const hub = (settings.proxyImageHub || d.proxyImageHub).replace(/\/+$/, "");
+  return `${hub}/${settings.proxyImageName || d.proxyImageName}:${settings.proxyImageTag || d.proxyImageTag}`;
 }
 
 /**

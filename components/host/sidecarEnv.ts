@@ -4,6 +4,7 @@ import { isIP } from "node:net";
 import { parse } from "yaml";
 import { workloadProxyAnnotations } from "../mesh/annotations";
 import { istioDefaults } from "../mesh/settings";
+import { excerpt } from "../rules/values";
 
 /** Where the agent keeps its provisioned and issued certificates (tctl's value; a host dir is mounted here). */
 export const PROXY_CERTS_PATH = "/var/run/secrets/istio";
@@ -79,8 +80,8 @@ export function instanceIpOf(workload: WorkloadIdentity): string {
   if (isIP(ip) === 0) {
     throw new Error(
       workload.proxyInstanceIp
-        ? `proxyInstanceIp "${workload.proxyInstanceIp}" is not an IP address`
-        : `address "${workload.address}" is not an IP address; set proxyInstanceIp to the IP the proxy binds to`,
+        ? `proxyInstanceIp ${excerpt(workload.proxyInstanceIp)} is not an IP address`
+        : `address ${excerpt(workload.address)} is not an IP address; set proxyInstanceIp to the IP the proxy binds to`,
     );
   }
   return ip;
@@ -269,7 +270,7 @@ export function sidecarEnvEntries(workload: WorkloadIdentity, mesh: MeshSettings
 export function renderEnvFile(entries: EnvEntries): string {
   for (const [key, value] of entries) {
     if (!envNamePattern.test(key)) {
-      throw new Error(`sidecar.env: invalid variable name "${key}"`);
+      throw new Error(`sidecar.env: invalid variable name ${excerpt(key)}`);
     }
     if (/[\r\n]/.test(value)) {
       throw new Error(

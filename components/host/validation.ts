@@ -3,6 +3,7 @@
 // its own input names (validation/host.ts). Values that are still Outputs are checked where they are used.
 import * as pulumi from "@pulumi/pulumi";
 import { isHostname, isIpAddress } from "../rules/addresses";
+import { aliasedFieldNames, aliasIssues, withCurrentNames } from "../rules/aliases";
 import { FieldName, fieldNames, issue, ValidationIssue } from "../rules/issues";
 import {
   byteLength,
@@ -19,6 +20,7 @@ import {
   textProblem,
   urlPathProblem,
 } from "../rules/values";
+import { vmProxyAliases } from "./aliases";
 import { numberBounds, readinessDefaults, tokenDefaults } from "./defaults";
 import type { BastionArgs } from "./sshConnection";
 import type { BootstrapTokenArgs, HostPreparationArgs, VmProxyArgs } from "./vmProxyArgs";
@@ -111,16 +113,16 @@ export function hostKeyIssues(
 export function loginIssues(
   ownCredentials: boolean,
   prepare: HostPreparationArgs | undefined,
-  field: { credentials: string; prepareAdmin: string },
-  words: { credentials: string; user: string },
+  field: { login: string; prepareAdmin: string },
+  words: { privateKey: string; agentSocketPath: string; user: string },
 ): ValidationIssue[] {
   const out: ValidationIssue[] = [];
   if (!ownCredentials && prepare === undefined) {
     out.push(
       issue(
-        field.credentials,
+        field.login,
         "no way to log in as the proxy user",
-        `set ${words.credentials}.privateKey or agentSocketPath for ${words.user}, or set prepare.admin so that a ` +
+        `set ${words.privateKey} or ${words.agentSocketPath} for ${words.user}, or set prepare.admin so that a ` +
           "key is generated and installed for it",
       ),
     );
@@ -140,18 +142,60 @@ export function loginIssues(
   return out;
 }
 
-export function kubeconfigIssues(
-  kubeconfig: pulumi.Input<string> | undefined,
-  field: string,
+/**
+ * The kubeconfig the token is minted with: present, a string, at most a manifest's size. It is a secret, so a
+ * message never quotes it, not even an excerpt.
+ */
+export function kubeconfigIssues(kubeconfig: unknown, field: string): ValidationIssue[] {
+  if (kubeconfig === undefined || kubeconfig === "")
+    return [
+      issue(
+        field,
+        "the bootstrap token cannot be minted without cluster credentials",
+        "pass the kubeconfig (contents) the token is requested with; it is kept secret",
+      ),
+    ];
+  if (pending(kubeconfig)) return [];
+  if (typeof kubeconfig !== "string")
+    return [
+      issue(field, "is not a string", "pass the kubeconfig's contents (YAML text), not a path or an object"),
+    ];
+  const limit = inputLimits.documentBytes;
+  if (byteLength(kubeconfig) > limit)
+    return [
+      issue(
+        field,
+        `is larger than ${limit} bytes`,
+        "pass a kubeconfig holding only the cluster, user and context the token is requested with",
+      ),
+    ];
+  return [];
+}
+
+/** Audiences and the rotation trigger, which every delivery's token takes. */
+export function tokenRequestIssues(
+  token: { rotation?: unknown; audiences?: unknown } | undefined,
+  field: FieldName,
 ): ValidationIssue[] {
-  if (kubeconfig !== undefined && kubeconfig !== "") return [];
-  return [
-    issue(
-      field,
-      "the bootstrap token cannot be minted without cluster credentials",
-      "pass the kubeconfig (contents) the token is requested with; it is kept secret",
-    ),
-  ];
+  const out: ValidationIssue[] = [];
+  checkKnown(
+    out,
+    field("rotation"),
+    token?.rotation,
+    (v) => textProblem(v),
+    'use a short single-line value, e.g. the date of the rotation ("2026-11-27")',
+  );
+  const audiences: unknown = token?.audiences;
+  if (audiences !== undefined && !pending(audiences)) {
+    if (!Array.isArray(audiences) || audiences.length === 0 || audiences.length > 16) {
+      out.push(issue(field("audiences"), "is not a list of 1 to 16 audiences", 'use e.g. ["istio-ca"]'));
+    } else {
+      audiences.forEach((a: unknown, i) =>
+        checkKnown(out, field(`audiences[${i}]`), a, (v) => textProblem(v), 'use e.g. "istio-ca"'),
+      );
+    }
+  }
+  return out;
 }
 
 /** Token lifetime (the API server's minimum) and the re-mint margin (below the lifetime). */
@@ -180,16 +224,7 @@ export function tokenIssues(token: BootstrapTokenArgs | undefined, field: FieldN
       ),
     );
   }
-  const audiences: unknown = token?.audiences;
-  if (audiences !== undefined && !pending(audiences)) {
-    if (!Array.isArray(audiences) || audiences.length === 0 || audiences.length > 16) {
-      out.push(issue(field("audiences"), "is not a list of 1 to 16 audiences", 'use e.g. ["istio-ca"]'));
-    } else {
-      audiences.forEach((a: unknown, i) =>
-        checkKnown(out, field(`audiences[${i}]`), a, (v) => textProblem(v), 'use e.g. "istio-ca"'),
-      );
-    }
-  }
+  out.push(...tokenRequestIssues(token, field));
   return out;
 }
 
@@ -303,32 +338,32 @@ export function readinessIssues(readiness: unknown, field: FieldName): Validatio
 
 /** The proxy image: a full reference, or hub + name + tag; none of them may become a `docker run` option. */
 export function imageIssues(
-  image: { image?: unknown; hub?: unknown; imageName?: unknown; tag?: unknown },
-  field: { image: string; hub: string; imageName: string; tag: string },
+  image: { proxyImage?: unknown; proxyImageHub?: unknown; proxyImageName?: unknown; proxyImageTag?: unknown },
+  field: FieldName,
 ): ValidationIssue[] {
   const out: ValidationIssue[] = [];
   checkKnown(
     out,
-    field.image,
-    image.image,
+    field("proxyImage"),
+    image.proxyImage,
     imageReferenceProblem,
     'use an image reference such as "docker.io/istio/proxyv2:1.30.3"',
   );
   checkKnown(
     out,
-    field.hub,
-    image.hub,
+    field("proxyImageHub"),
+    image.proxyImageHub,
     imageRepositoryProblem,
     'use a registry/organisation such as "docker.io/tetrate"',
   );
   checkKnown(
     out,
-    field.imageName,
-    image.imageName,
+    field("proxyImageName"),
+    image.proxyImageName,
     (v) => imageRepositoryProblem(v),
     'use a repository name such as "proxyv2"',
   );
-  checkKnown(out, field.tag, image.tag, imageTagProblem, 'use a tag such as "1.30.3"');
+  checkKnown(out, field("proxyImageTag"), image.proxyImageTag, imageTagProblem, 'use a tag such as "1.30.3"');
   return out;
 }
 
@@ -542,14 +577,17 @@ export function sshSettingsIssues(
  * in the messages (default `VmProxyArgs.<path>`).
  */
 export function validateVmProxyArgs(
-  args: VmProxyArgs,
-  field: FieldName = fieldNames("VmProxyArgs"),
+  given: VmProxyArgs,
+  givenField: FieldName = fieldNames("VmProxyArgs"),
 ): ValidationIssue[] {
+  // The rules read the current names; a value set under an old name is reported under that name.
+  const args = withCurrentNames(given, vmProxyAliases);
+  const field = aliasedFieldNames(given, vmProxyAliases, givenField);
   const ssh = args.ssh;
-  const image = isKnownObject(args.image) ? args.image : {};
   return [
+    ...aliasIssues(given, vmProxyAliases, givenField),
     ...sshSettingsIssues(ssh, (p) => field(`ssh.${p}`)),
-    ...posixNameIssues(args.proxyUser, field("proxyUser"), 'use a user name such as "istio-proxy"'),
+    ...posixNameIssues(args.sshUser, field("sshUser"), 'use a user name such as "istio-proxy"'),
     ...posixNameIssues(
       args.prepare?.dockerGroup,
       field("prepare.dockerGroup"),
@@ -561,17 +599,10 @@ export function validateVmProxyArgs(
       'use a user name such as "root"',
     ),
     ...containerNameIssues(args.proxyContainerName, field("proxyContainerName")),
-    ...imageIssues(image, {
-      image: field("image.image"),
-      hub: field("image.hub"),
-      imageName: field("image.imageName"),
-      tag: field("image.tag"),
-    }),
+    ...imageIssues(args, field),
     ...gatewayAddressIssues(args.gatewayAddress, field("gatewayAddress")),
     ...(isKnownObject(args.mesh)
-      ? meshSettingsIssues(args.mesh, (p) =>
-          field(p === "" ? "mesh" : p.startsWith("proxyConfig") ? `mesh.${p}` : `mesh.${p}`),
-        )
+      ? meshSettingsIssues(args.mesh, (p) => field(p === "" ? "mesh" : `mesh.${p}`))
       : []),
     ...readinessIssues(args.readiness, (p) => field(p === "" ? "readiness" : `readiness.${p}`)),
     ...hostKeyIssues(ssh, {
@@ -582,13 +613,13 @@ export function validateVmProxyArgs(
     ...loginIssues(
       ssh.privateKey !== undefined || ssh.agentSocketPath !== undefined,
       args.prepare,
-      { credentials: field("ssh"), prepareAdmin: field("prepare.admin") },
-      { credentials: "ssh", user: "the proxy user" },
+      { login: field("ssh"), prepareAdmin: field("prepare.admin") },
+      { privateKey: "ssh.privateKey", agentSocketPath: "ssh.agentSocketPath", user: "sshUser" },
     ),
     ...kubeconfigIssues(args.kubeconfig, field("kubeconfig")),
     ...tokenIssues(args.token, (p) => field(`token.${p}`)),
     ...configDirIssues(args.proxyConfigDir, field("proxyConfigDir")),
-    ...egressHostnamesIssues(args.egressHostnames ?? args.egressHosts, (p) => field(`egressHostnames${p}`)),
+    ...egressHostnamesIssues(args.egressHostnames, (p) => field(`egressHostnames${p}`)),
     ...deregistrationDelayIssues(args.deregistrationDelaySeconds, field("deregistrationDelaySeconds")),
   ];
 }

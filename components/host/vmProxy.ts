@@ -8,7 +8,9 @@ import { posix } from "node:path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { deprecationWarnings, withCurrentNames } from "../rules/aliases";
 import { throwIfIssues } from "../rules/issues";
+import { vmProxyAliases } from "./aliases";
 import { dedicatedDirectoryProblem, formatInteger } from "../rules/values";
 import { numberBounds, renewBeforeSecondsFor, sshDefaults, tokenDefaults, vmProxyDefaults } from "./defaults";
 import { PROXY_CONFIG_FILES } from "./configFiles";
@@ -19,7 +21,7 @@ import {
   CONFIG_FILES,
   ContainerSpec,
   ProxyArgsSettings,
-  ProxyImageSettings,
+  ProxyImageChoice,
   addHostsOf,
   containerDigest,
   dockerRunArgs,
@@ -52,7 +54,7 @@ interface StepContext {
    */
   remote: { parent: pulumi.Resource; retainOnDelete?: boolean; deleteBeforeReplace: true };
   warn: (message: string) => void;
-  proxyUser: pulumi.Output<string>;
+  sshUser: pulumi.Output<string>;
   configDir: pulumi.Output<string>;
   workload: pulumi.Output<WorkloadIdentity>;
   mesh: pulumi.Output<MeshSettings>;
@@ -93,7 +95,7 @@ function createSshAccess(ctx: StepContext, args: VmProxyArgs): SshAccess {
   const proxy = toConnection(
     args.ssh,
     {
-      user: args.ssh.user ?? ctx.proxyUser,
+      user: args.ssh.user ?? ctx.sshUser,
       privateKey: generatedKey ? generatedKey.privateKeyOpenssh : args.ssh.privateKey,
       privateKeyPassword: args.ssh.privateKeyPassword,
       agentSocketPath: args.ssh.agentSocketPath,
@@ -134,7 +136,7 @@ function createHostPreparation(
 ): command.remote.Command {
   const installsKey = ssh.generatedKey !== undefined;
   const spec = pulumi
-    .all([ctx.owner, prepare.dockerGroup, ctx.proxyUser, ctx.configDir])
+    .all([ctx.owner, prepare.dockerGroup, ctx.sshUser, ctx.configDir])
     .apply(([who, dockerGroup, user, dir]): PrepareSpec => ({
       user,
       configDir: dir,
@@ -278,7 +280,12 @@ function declareContainer(
   const settings = pulumi.all([
     ctx.workload,
     ctx.mesh,
-    pulumi.output(args.image ?? {}) as pulumi.Output<ProxyImageSettings>,
+    pulumi.output({
+      proxyImage: args.proxyImage,
+      proxyImageHub: args.proxyImageHub,
+      proxyImageName: args.proxyImageName,
+      proxyImageTag: args.proxyImageTag,
+    }) as pulumi.Output<ProxyImageChoice>,
     pulumi.output(args.proxyArgs ?? {}) as pulumi.Output<ProxyArgsSettings>,
     pulumi.output(args.proxyContainerName ?? vmProxyDefaults.proxyContainerName),
     pulumi.output(args.gatewayAddress) as pulumi.Output<string | undefined>,
@@ -438,39 +445,39 @@ export class VmProxy extends pulumi.ComponentResource {
     // Inputs known now are checked before the component registers, so preview fails with nothing created.
     throwIfIssues(`VmProxy "${name}"`, validateVmProxyArgs(args));
     super("mesh-vm:index:VmProxy", name, {}, opts);
-    const ctx = this.stepContext(name, args);
-    if (args.egressHosts !== undefined && args.egressHostnames === undefined) {
-      ctx.warn("egressHosts is deprecated: use egressHostnames");
-    }
+    // Old input names are read once, here; everything below sees only the current ones.
+    const current = withCurrentNames(args, vmProxyAliases);
+    const ctx = this.stepContext(name, current);
+    for (const warning of deprecationWarnings(args, vmProxyAliases)) ctx.warn(warning);
 
-    const ssh = createSshAccess(ctx, args);
-    const prepared = args.prepare ? createHostPreparation(ctx, args.prepare, ssh) : undefined;
-    const token = createBootstrapToken(ctx, args);
+    const ssh = createSshAccess(ctx, current);
+    const prepared = current.prepare ? createHostPreparation(ctx, current.prepare, ssh) : undefined;
+    const token = createBootstrapToken(ctx, current);
     this.tokenExpiry = token.expiry;
-    const roots = readVmCaRoots(ctx, args);
+    const roots = readVmCaRoots(ctx, current);
     this.sidecarEnv = pulumi.all([ctx.workload, ctx.mesh]).apply(([w, m]) => renderSidecarEnv(w, m));
     const contents: ConfigFileContents = { ...roots, sidecarEnv: this.sidecarEnv, token: token.token };
 
     const files = createConfigFiles(ctx, ssh.proxy, contents, prepared ? [prepared] : []);
     this.fileDigests = fileDigestsOf(contents);
 
-    const container = declareContainer(ctx, args, contents);
+    const container = declareContainer(ctx, current, contents);
     this.proxyImage = container.apply((c) => c.spec.image);
     this.containerConfigDigest = container.apply((c) => c.digest);
     this.dockerRunCommand = container.apply((c) => `docker ${shellJoin(dockerRunArgs(c.spec, c.digest))}`);
-    const proxy = createProxyContainer(ctx, ssh.proxy, container, args.readiness, files);
+    const proxy = createProxyContainer(ctx, ssh.proxy, container, current.readiness, files);
     const run = pulumi.unsecret(proxy.stdout).apply(parseRunOutput);
     this.containerId = run.apply((r) => r.containerId);
     this.containerState = run.apply((r) => r.state);
 
-    const egressHostnames = args.egressHostnames ?? args.egressHosts;
+    const egressHostnames = current.egressHostnames;
     let hostsStep: command.remote.Command | undefined;
     if (egressHostnames !== undefined) {
       const block = pulumi
         .all([
           ctx.owner,
           pulumi.output(egressHostnames),
-          args.egressBindAddress ?? vmProxyDefaults.egressBindAddress,
+          current.egressBindAddress ?? vmProxyDefaults.egressBindAddress,
         ])
         .apply(([who, hostnames, address]): HostsBlock => ({ owner: who, hostnames, address }));
       this.hostsBlock = block.apply(renderHostsBlock);
@@ -479,14 +486,14 @@ export class VmProxy extends pulumi.ComponentResource {
       this.hostsBlock = pulumi.output("");
     }
 
-    const delay = args.deregistrationDelaySeconds ?? vmProxyDefaults.deregistrationDelaySeconds;
+    const delay = current.deregistrationDelaySeconds ?? vmProxyDefaults.deregistrationDelaySeconds;
     this.registrationGate = createRegistrationGate(ctx, delay, hostsStep ? [proxy, hostsStep] : [proxy]);
 
     this.sshIdentity = pulumi
       .all([
         ssh.proxy.user,
-        args.ssh.host,
-        args.ssh.port ?? sshDefaults.port,
+        current.ssh.host,
+        current.ssh.port ?? sshDefaults.port,
         ssh.generatedKey?.publicKeyOpenssh,
       ])
       .apply(([user, host, port, publicKey]) => ({
@@ -522,7 +529,7 @@ export class VmProxy extends pulumi.ComponentResource {
       retain: args.hostGone ? { retainOnDelete: true } : {},
       remote: { parent: this, ...(args.hostGone ? { retainOnDelete: true } : {}), deleteBeforeReplace: true },
       warn,
-      proxyUser: pulumi.output(args.proxyUser ?? vmProxyDefaults.proxyUser),
+      sshUser: pulumi.output(args.sshUser ?? vmProxyDefaults.sshUser),
       configDir: pulumi
         .output(args.proxyConfigDir ?? vmProxyDefaults.proxyConfigDir)
         .apply(normaliseConfigDir),

@@ -1,8 +1,7 @@
-// Inputs of VmProxy. Types only: the defaults live in defaults.ts, the rules in validation.ts.
+// Inputs of VmProxy: the shared proxy settings (proxySettings.ts) and the SSH delivery's own. Types only: the
+// defaults live in defaults.ts, the rules in validation.ts.
 import * as pulumi from "@pulumi/pulumi";
-import type { ProxyArgsSettings, ProxyImageSettings } from "./proxyContainer";
-import type { ReadinessSettings } from "./proxyScripts";
-import type { MeshSettings, WorkloadIdentity } from "./sidecarEnv";
+import type { ProxySettingsArgs } from "./proxySettings";
 import type { SshConnectionArgs, SshCredentialsArgs } from "./sshConnection";
 
 /** Every field may be an Input. */
@@ -41,67 +40,15 @@ export interface HostPreparationArgs {
   dockerGroup?: pulumi.Input<string>;
 }
 
-export interface VmProxyArgs {
+export interface VmProxyArgs extends ProxySettingsArgs {
   /** How to reach the VM as the proxy user. Without `privateKey`/`agentSocketPath`, `prepare` must be set: an ED25519 key is generated and installed for that user. */
   ssh: SshConnectionArgs;
   /** Create the proxy user, docker group membership, config directory and SSH key as an admin first. */
   prepare?: HostPreparationArgs;
-  /**
-   * Proxy user (MeshVm's `sshUser`): owns the config directory, runs docker. Also the SSH user unless `ssh.user`
-   * says otherwise.
-   * @default "istio-proxy"
-   */
-  proxyUser?: pulumi.Input<string>;
-  /**
-   * The WorkloadEntry identity and addresses (name, namespace, serviceAccount, address, proxyInstanceIp, network,
-   * labels, annotations). Pass a created ServiceAccount's `metadata.name` as `serviceAccount` so that the token
-   * is minted after it exists.
-   */
-  workload: pulumi.Input<WorkloadIdentity>;
-  /** Mesh settings for sidecar.env and the proxy arguments. */
-  mesh?: pulumi.Input<MeshSettings>;
-  /**
-   * kubeconfig (YAML or JSON) used to mint the token; kept secret. Its credentials travel with the request, so a
-   * change of them also re-mints: a kubeconfig embedding a short-lived token would re-mint at every `up` (use a
-   * client certificate, a long-lived token or an exec plugin, which the minting program runs itself).
-   */
-  kubeconfig: pulumi.Input<string>;
-  /** kubeconfig context (default: its current-context). */
-  kubeContext?: pulumi.Input<string>;
   /** Bootstrap token lifetime and rotation. */
   token?: BootstrapTokenArgs;
-  /** Mesh root certificate PEM; default: `root-cert.pem` of ConfigMap `istio-ca-root-cert` in the workload namespace. */
-  meshRootCert?: pulumi.Input<string>;
-  /** Kubernetes root CA PEM; default: `ca.crt` of ConfigMap `kube-root-ca.crt` in the workload namespace. */
-  kubernetesRootCert?: pulumi.Input<string>;
-  /**
-   * Directory for the bootstrap files on the VM (tctl's `/tmp` would not survive a reboot). Several proxies on
-   * one host need distinct directories and container names.
-   * @default "/etc/istio-proxy"
-   */
-  proxyConfigDir?: pulumi.Input<string>;
-  /**
-   * Container name (unique per proxy on a host).
-   * @default "istio-proxy"
-   */
-  proxyContainerName?: pulumi.Input<string>;
-  /** Proxy image: full `image`, or `hub` + `imageName` + `tag`. */
-  image?: pulumi.Input<ProxyImageSettings>;
-  /** Proxy command-line settings. */
-  proxyArgs?: pulumi.Input<ProxyArgsSettings>;
-  /** Gateway IP istiod is reached through (adds `--add-host` entries for istiod's cluster-local names). */
-  gatewayAddress?: pulumi.Input<string>;
-  /** Mesh host names the VM's applications call; kept as one `/etc/hosts` block pointing at `egressBindAddress`. */
-  egressHostnames?: pulumi.Input<pulumi.Input<string>[]>;
   /** @deprecated Use `egressHostnames` (MeshVm's name for the same list). */
   egressHosts?: pulumi.Input<pulumi.Input<string>[]>;
-  /**
-   * The Sidecar egress listener's bind address.
-   * @default "127.0.0.2"
-   */
-  egressBindAddress?: pulumi.Input<string>;
-  /** Readiness wait after (re)starting the proxy. */
-  readiness?: ReadinessSettings;
   /**
    * Seconds to wait on destroy between deregistration (resources depending on `registrationGate`) and stopping
    * the proxy.

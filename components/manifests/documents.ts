@@ -1,7 +1,12 @@
 // The YAML documents fromManifests reads: parsed into a uniform shape, with helpers the per-kind readers share.
 import { Document, parseAllDocuments } from "yaml";
 import { issue, ValidationIssue } from "../rules/issues";
-import { byteLength, depthOf, inputLimits } from "../rules/values";
+import { byteLength, depthOf, excerpt, inputLimits } from "../rules/values";
+
+/** A key or name as it appears in an issue's field path: itself when plain, else a short escaped excerpt. */
+export function fieldKey(k: string): string {
+  return /^[A-Za-z0-9._/-]{1,253}$/.test(k) ? k : excerpt(k);
+}
 
 export type Obj = Record<string, unknown>;
 
@@ -40,8 +45,8 @@ export function allowedKeys(
     if (!allowed.includes(k)) {
       out.push(
         issue(
-          `${where}.${k}`,
-          `${what} field "${k}" is not supported by MeshVm`,
+          `${where}.${fieldKey(k)}`,
+          `${what} field ${excerpt(k)} is not supported by MeshVm`,
           `remove it, or manage this object outside MeshVm`,
         ),
       );
@@ -126,7 +131,7 @@ export function readDocuments(yamlText: string, out: ValidationIssue[]): Doc[] {
       namespace: str(metadata["namespace"]),
       metadata,
       spec: isObj(o["spec"]) ? o["spec"] : {},
-      where: `${kind} ${name}`,
+      where: `${fieldKey(kind)} ${fieldKey(name)}`,
     });
   });
   for (const d of docs) {
@@ -134,7 +139,7 @@ export function readDocuments(yamlText: string, out: ValidationIssue[]): Doc[] {
       out.push(
         issue(
           d.where,
-          `kind "${d.kind}" is not part of a MeshVm`,
+          `kind ${excerpt(d.kind)} is not part of a MeshVm`,
           "pass only the WorkloadEntry and its Sidecar, ServiceEntry, WorkloadGroup or ServiceAccount",
         ),
       );
@@ -151,7 +156,7 @@ export function agreementIssues(docs: Doc[], we: Doc): ValidationIssue[] {
       out.push(
         issue(
           `${d.where}.apiVersion`,
-          `"${d.apiVersion}" differs from the WorkloadEntry's "${we.apiVersion}"`,
+          `${excerpt(d.apiVersion)} differs from the WorkloadEntry's ${excerpt(we.apiVersion)}`,
           "use one networking API version for all objects",
         ),
       );
@@ -160,7 +165,7 @@ export function agreementIssues(docs: Doc[], we: Doc): ValidationIssue[] {
       out.push(
         issue(
           `${d.where}.metadata.namespace`,
-          `"${d.namespace ?? ""}" differs from the WorkloadEntry's namespace`,
+          `${excerpt(d.namespace ?? "")} differs from the WorkloadEntry's namespace`,
           "put all objects in the WorkloadEntry's namespace",
         ),
       );

@@ -2,6 +2,7 @@
 // only MESH_INTERNAL, STATIC entries that select the WorkloadEntry.
 import type { PlainMeshVmArgs } from "../meshVmArgs";
 import { issue, ValidationIssue } from "../rules/issues";
+import { excerpt } from "../rules/values";
 import { allowedKeys, Doc } from "./documents";
 
 export function readServiceEntry(args: PlainMeshVmArgs, se: Doc | undefined, out: ValidationIssue[]): void {
@@ -38,7 +39,7 @@ export function readServiceEntry(args: PlainMeshVmArgs, se: Doc | undefined, out
     out.push(
       issue(
         `${se.where}.spec.location`,
-        `"${String(sp["location"])}" is not MESH_INTERNAL`,
+        `${excerpt(sp["location"])} is not MESH_INTERNAL`,
         "use location: MESH_INTERNAL for a VM inside the mesh",
       ),
     );
@@ -46,7 +47,7 @@ export function readServiceEntry(args: PlainMeshVmArgs, se: Doc | undefined, out
     out.push(
       issue(
         `${se.where}.spec.resolution`,
-        `"${String(sp["resolution"])}" is not STATIC`,
+        `${excerpt(sp["resolution"])} is not STATIC`,
         "use resolution: STATIC with the VM's IP address",
       ),
     );

@@ -2,6 +2,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { MeshVmEgressArgs, MeshVmPortArgs, PlainMeshVmArgs } from "../meshVmArgs";
 import { issue, ValidationIssue } from "../rules/issues";
+import { excerpt } from "../rules/values";
 import { allowedKeys, Doc, isObj, Obj, str } from "./documents";
 
 type PlainPort = pulumi.Unwrap<MeshVmPortArgs>;
@@ -16,8 +17,8 @@ function readSelector(args: PlainMeshVmArgs, sc: Doc, out: ValidationIssue[]): s
     if (labels[k] !== String(selector[k])) {
       out.push(
         issue(
-          `${sc.where}.spec.workloadSelector.labels["${k}"]`,
-          `"${String(selector[k])}" does not match the WorkloadEntry label "${labels[k] ?? "(absent)"}"`,
+          `${sc.where}.spec.workloadSelector.labels[${excerpt(k)}]`,
+          `${excerpt(selector[k])} does not match the WorkloadEntry label ${labels[k] === undefined ? "(absent)" : excerpt(labels[k])}`,
           "select the VM with its WorkloadEntry labels",
         ),
       );
@@ -97,7 +98,7 @@ export function readSidecar(
     if (!ports.some((p) => p.name === name)) {
       out.push(
         issue(
-          `${we.where}.spec.ports["${name}"]`,
+          `${we.where}.spec.ports[${excerpt(name)}]`,
           "no Sidecar ingress listener has this port name",
           "name WorkloadEntry ports like the Sidecar's ingress ports",
         ),

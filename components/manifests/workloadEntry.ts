@@ -10,7 +10,7 @@ import {
 import { normaliseNetworkingApiVersion } from "../mesh/apiVersion";
 import type { PlainMeshVmArgs } from "../meshVmArgs";
 import { issue, ValidationIssue } from "../rules/issues";
-import { setOwn } from "../rules/values";
+import { excerpt, setOwn } from "../rules/values";
 import { allowedKeys, Doc, isObj, str } from "./documents";
 
 const oldPrefix = "sidecar-bootstrap.istioctl.istio.io/";
@@ -24,7 +24,7 @@ function readAnnotations(
   const bootstrap: Record<string, string> = {};
   const raw = isObj(we.metadata["annotations"]) ? we.metadata["annotations"] : {};
   for (const [k, v] of Object.entries(raw)) {
-    const field = `${we.where}.metadata.annotations["${k}"]`;
+    const field = `${we.where}.metadata.annotations[${excerpt(k)}]`;
     if (typeof v !== "string") {
       // Kubernetes annotations are strings: an empty `ssh-user:` is null, and would become the user "null".
       out.push(
@@ -86,7 +86,7 @@ function applyBootstrap(
       out.push(
         issue(
           `${we.where}.metadata.annotations["${bootstrapAnnotations.sshPort}"]`,
-          `"${bootstrap["sshPort"]}" is not a port number`,
+          `${excerpt(bootstrap["sshPort"])} is not a port number`,
           'use a number such as "22"',
         ),
       );
@@ -129,7 +129,7 @@ export function readApiVersion(args: PlainMeshVmArgs, we: Doc, out: ValidationIs
     out.push(
       issue(
         `${we.where}.apiVersion`,
-        `"${we.apiVersion}" is not supported`,
+        `${excerpt(we.apiVersion)} is not supported`,
         "use networking.istio.io/v1, v1beta1 or v1alpha3",
       ),
     );

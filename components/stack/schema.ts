@@ -92,6 +92,8 @@ const credentialsShape = {
 const hostSchema = z.strictObject({
   hostKey: text.optional(),
   insecureIgnoreHostKey: bool.optional(),
+  ...credentialsShape,
+  // Deprecated name of the three keys above (MeshVmHostArgs.credentials), still accepted.
   credentials: z.strictObject(credentialsShape).optional(),
   bastion: z
     .strictObject({
@@ -226,6 +228,8 @@ export type BootConfig = z.infer<typeof bootSchema>;
 
 /** Paths (below `host`) whose values are secrets: wrapped with pulumi.secret and never shown. */
 export const secretHostPaths = [
+  ["privateKey"],
+  ["privateKeyPassword"],
   ["credentials", "privateKey"],
   ["credentials", "privateKeyPassword"],
   ["prepare", "admin", "privateKey"],

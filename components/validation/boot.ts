@@ -6,9 +6,11 @@ import {
   deregistrationDelayIssues,
   egressHostnamesIssues,
   gatewayAddressIssues,
+  kubeconfigIssues,
   meshSettingsIssues,
   posixNameIssues,
   readinessIssues,
+  tokenRequestIssues,
 } from "../host/validation";
 import { FieldName, fieldNames, issue, ValidationIssue } from "../rules/issues";
 import { excerpt, integerProblem, textProblem } from "../rules/values";
@@ -92,15 +94,8 @@ export function validateMeshVmBootArgs(
       ),
     );
   }
-  if (boot.kubeconfig === undefined || boot.kubeconfig === "") {
-    out.push(
-      issue(
-        field("kubeconfig"),
-        "the bootstrap token cannot be minted without cluster credentials",
-        "pass the kubeconfig (contents) the token is requested with; it is kept secret",
-      ),
-    );
-  }
+  out.push(...kubeconfigIssues(boot.kubeconfig, field("kubeconfig")));
+  out.push(...tokenRequestIssues(boot.token, (p) => field(`token.${p}`)));
   if (boot.proxyImage !== undefined && boot.proxyImageTag !== undefined) {
     out.push(
       issue(

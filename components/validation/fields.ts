@@ -1,5 +1,6 @@
 // Checks shared by the per-object validators: names, ports, protocols and labels. Each takes the full name of
 // the field (built by the caller's FieldName) and returns the issues found.
+import { normaliseNetworkingApiVersion, supportedNetworkingApiVersions } from "../mesh/apiVersion";
 import { sidecarProtocols } from "../mesh/settings";
 import { issue, ValidationIssue } from "../rules/issues";
 import { asciiUpper, excerpt, isPrintableAscii } from "../rules/values";
@@ -83,4 +84,16 @@ export function labelIssues(field: string, labels: Record<string, unknown>): Val
     if (vp !== undefined) out.push(issue(at, vp, "use at most 63 letters, digits, '-', '_' or '.'"));
   }
   return out;
+}
+
+/** The networking.istio.io version the objects are written in (absent: the default). */
+export function apiVersionIssues(field: string, v: unknown): ValidationIssue[] {
+  if (normaliseNetworkingApiVersion(v as string | undefined) !== undefined) return [];
+  return [
+    issue(
+      field,
+      `apiVersion ${excerpt(v)} is not supported`,
+      `use one of ${supportedNetworkingApiVersions.join(", ")}`,
+    ),
+  ];
 }

@@ -17,6 +17,7 @@ import {
   tokenIssues,
 } from "../host/validation";
 import type { MeshVmHostArgs } from "../meshVmArgs";
+import { aliasedFieldNames, aliasIssues, InputAlias, withCurrentNames } from "../rules/aliases";
 import { FieldName, fieldNames, issue, ValidationIssue } from "../rules/issues";
 
 /** proxyImage / proxyImageTag (exclusive), each checked by the image reference grammar. */
@@ -24,15 +25,7 @@ export function imageIssues(
   host: { proxyImage?: unknown; proxyImageTag?: unknown },
   field: FieldName,
 ): ValidationIssue[] {
-  const out = proxyImageIssues(
-    { image: host.proxyImage, tag: host.proxyImageTag },
-    {
-      image: field("proxyImage"),
-      hub: field("proxyImageHub"),
-      imageName: field("proxyImage"),
-      tag: field("proxyImageTag"),
-    },
-  );
+  const out = proxyImageIssues({ proxyImage: host.proxyImage, proxyImageTag: host.proxyImageTag }, field);
   if (host.proxyImage === undefined || host.proxyImageTag === undefined) return out;
   return [
     ...out,
@@ -44,17 +37,27 @@ export function imageIssues(
   ];
 }
 
+/** `host`'s deprecated names: the login, formerly nested in `credentials`, uses @pulumi/command's field names. */
+export const meshVmHostAliases: readonly InputAlias[] = [
+  { old: "credentials.privateKey", new: "privateKey" },
+  { old: "credentials.privateKeyPassword", new: "privateKeyPassword" },
+  { old: "credentials.agentSocketPath", new: "agentSocketPath" },
+];
+
 /**
  * Validates the host inputs whose values are known now; returns every issue found. `field` names the inputs in
  * the messages (default `MeshVmArgs.host.<path>`).
  */
 export function validateMeshVmHostArgs(
-  host: MeshVmHostArgs,
-  field: FieldName = fieldNames("MeshVmArgs.host"),
+  given: MeshVmHostArgs,
+  givenField: FieldName = fieldNames("MeshVmArgs.host"),
 ): ValidationIssue[] {
-  const ownCredentials =
-    host.credentials?.privateKey !== undefined || host.credentials?.agentSocketPath !== undefined;
+  // The rules read the current names; a value set under an old name is reported under that name.
+  const host = withCurrentNames(given, meshVmHostAliases);
+  const field = aliasedFieldNames(given, meshVmHostAliases, givenField);
+  const ownCredentials = host.privateKey !== undefined || host.agentSocketPath !== undefined;
   return [
+    ...aliasIssues(given, meshVmHostAliases, givenField),
     ...hostKeyIssues(host, {
       hostKey: field("hostKey"),
       bastionHostKey: field("bastion.hostKey"),
@@ -63,18 +66,18 @@ export function validateMeshVmHostArgs(
     ...loginIssues(
       ownCredentials,
       host.prepare,
-      { credentials: field("credentials"), prepareAdmin: field("prepare.admin") },
-      { credentials: "credentials", user: "sshUser" },
+      { login: field("privateKey"), prepareAdmin: field("prepare.admin") },
+      { privateKey: field("privateKey"), agentSocketPath: field("agentSocketPath"), user: "sshUser" },
     ),
     ...kubeconfigIssues(host.kubeconfig, field("kubeconfig")),
     ...sshSettingsIssues(
       {
         dialErrorLimit: host.dialErrorLimit,
         perDialTimeout: host.perDialTimeout,
-        agentSocketPath: host.credentials?.agentSocketPath,
+        agentSocketPath: host.agentSocketPath,
         bastion: host.bastion,
       },
-      (p) => field(p === "agentSocketPath" ? "credentials.agentSocketPath" : p),
+      field,
     ),
     ...posixNameIssues(
       host.prepare?.dockerGroup,

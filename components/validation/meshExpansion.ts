@@ -1,6 +1,5 @@
 // MeshExpansionArgs validation: names, selector and API version, checked before anything is created.
 import { excerpt } from "../rules/values";
-import { normaliseNetworkingApiVersion, supportedNetworkingApiVersions } from "../mesh/apiVersion";
 import { meshExpansionFlavors } from "../mesh/settings";
 import type { PlainMeshExpansionArgs } from "../meshExpansionArgs";
 import { FieldName, fieldNames, issue, ValidationIssue } from "../rules/issues";
@@ -10,6 +9,7 @@ import {
   labelKeyProblem,
   labelValueProblem,
 } from "../rules/names";
+import { apiVersionIssues } from "./fields";
 
 /** Validates MeshExpansionArgs whose values are all known; `field` names the inputs in the messages. */
 export function validateMeshExpansionArgs(
@@ -61,14 +61,6 @@ export function validateMeshExpansionArgs(
         out.push(issue(field(`gatewaySelector[${excerpt(k)}]`), p, "use the gateway pods' labels"));
     }
   }
-  if (normaliseNetworkingApiVersion(args.apiVersion) === undefined) {
-    out.push(
-      issue(
-        field("apiVersion"),
-        `apiVersion ${excerpt(args.apiVersion)} is not supported`,
-        `use one of ${supportedNetworkingApiVersions.join(", ")}`,
-      ),
-    );
-  }
+  out.push(...apiVersionIssues(field("apiVersion"), args.apiVersion));
   return out;
 }

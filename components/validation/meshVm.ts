@@ -3,11 +3,11 @@
 // so that mistakes surface in `pulumi preview`, each naming the input field and the fix. One check per object,
 // in files named like the mesh/ renderers they guard; this file only lists them.
 import { excerpt } from "../rules/values";
-import { normaliseNetworkingApiVersion, supportedNetworkingApiVersions } from "../mesh/apiVersion";
 import { meshFlavors, meshVmDefaults } from "../mesh/settings";
 import type { PlainMeshVmArgs } from "../meshVmArgs";
 import { FieldName, fieldNames, issue, ValidationIssue } from "../rules/issues";
 import { bootstrapIssues } from "./bootstrap";
+import { apiVersionIssues } from "./fields";
 import { serviceEntryIssues } from "./serviceEntry";
 import { egressIssues, sidecarIssues } from "./sidecar";
 import { addressIssues, annotationsIssues, identityIssues, labelsIssues, portsIssues } from "./workloadEntry";
@@ -29,15 +29,7 @@ function versionIssues(args: PlainMeshVmArgs, field: FieldName): ValidationIssue
       ),
     );
   }
-  if (normaliseNetworkingApiVersion(args.apiVersion) === undefined) {
-    out.push(
-      issue(
-        field("apiVersion"),
-        `apiVersion ${excerpt(args.apiVersion)} is not supported`,
-        `use one of ${supportedNetworkingApiVersions.join(", ")}`,
-      ),
-    );
-  }
+  out.push(...apiVersionIssues(field("apiVersion"), args.apiVersion));
   return out;
 }
 

@@ -3,37 +3,24 @@
 // from the first MeshVm to the last registration, the resources registered, and this process's peak RSS
 // (VmHWM, the Node.js process as a whole: what `pulumi preview` would see of the program).
 //   scripts/bench.sh mock [N]          (goals at N = 1,000: < 30 s, < 1.5 GB)
-// The mocks answer like the providers, as test/unit/helpers/pulumiMocks.ts does (CA ConfigMaps, generated key,
-// minted token, the container step's report), and keep nothing but a count.
+// The mocks answer like the providers in a preview (test/unit/helpers/mockProviders.ts: CA ConfigMaps, the
+// generated key) and keep nothing but a count.
 import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { MeshVm } from "../../components";
+import { providerOutputs } from "../../test/unit/helpers/mockProviders";
 
 let registered = 0;
-
-function providerOutputs(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
-  if (args.type === "kubernetes:core/v1:ConfigMap") {
-    return {
-      data: args.id?.endsWith("istio-ca-root-cert")
-        ? { "root-cert.pem": "MESH ROOT PEM" }
-        : { "ca.crt": "K8S ROOT PEM" },
-    };
-  }
-  if (args.type === "tls:index/privateKey:PrivateKey") {
-    return {
-      privateKeyOpenssh: "GENERATED KEY",
-      publicKeyOpenssh: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGen\n",
-    };
-  }
-  return {};
-}
 
 void pulumi.runtime.setMocks(
   {
     newResource(args) {
       registered++;
-      return { id: `${args.name}-id`, state: { ...args.inputs, ...providerOutputs(args) } };
+      return {
+        id: `${args.name}-id`,
+        state: { ...args.inputs, ...providerOutputs(args, { preview: true }) },
+      };
     },
     call(args) {
       return args.inputs;

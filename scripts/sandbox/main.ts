@@ -1,11 +1,15 @@
 // The local sandbox (run through scripts/sandbox.sh, which installs what it needs first):
-//   up      start the test bed detached (API server with Istio CRDs, two VM hosts), write the `sandbox`
+//   up [--istiod]
+//           start the test bed detached (API server with Istio CRDs, two VM hosts), write the `sandbox`
 //           stack config (the seeds' ratings example on both VMs, each with its host), then run the
 //           repository's root program with the real `pulumi` CLI (`pulumi preview`, `pulumi up`), and
 //           print what was created (both proxies ready, both WorkloadEntries registered), where to look
 //           and how to tear down. On a running sandbox, `up`
 //           reuses the test bed and converges the stack again (a second `up` changes nothing); on a
 //           broken one (a process gone), it tears that down first and starts afresh.
+//           --istiod: a real istiod (detached, stopped by PID at `down`) and the real Istio agent on both hosts
+//           instead of the stand-in proxy; `up` also reports istiod's listing of each VM and each agent's
+//           certificate. A running sandbox keeps its mode: `up` in the other mode refuses (see ./mode.ts).
 //   down    `pulumi destroy` (while the cluster runs; bounded), then stop hosts and cluster by PID and
 //           remove the sandbox dir. Safe to run twice and after a failed `up`.
 //   status  what runs, the mesh objects, and whether each proxy is ready.
@@ -14,15 +18,19 @@ import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { TestCluster } from "../../test/harness/cluster";
 import { leftovers } from "../../test/harness/hosts";
+import { SPIFFE_ID, istiodListing } from "./meshTruth";
+import { modeConflict, modeName, parseInvocation, type Invocation } from "./mode";
 import { meshObjects, printGuide, proxyReady, shown } from "./report";
 import { prepareProject, pulumiRunning, pulumiStreamed, writeStackConfig, type PulumiRun } from "./stack";
-import { NAMESPACE, sandboxStackConfig, sandboxVms } from "./stackConfig";
+import { NAMESPACE, readinessUrl, sandboxStackConfig, sandboxVms } from "./stackConfig";
 import { readState, repoRoot, SandboxPaths, writeState, type SandboxState } from "./state";
+import { istiodRunning } from "../../test/harness/istiod";
 import {
   attachRunningCluster,
   clusterProcesses,
   hostRunning,
   hostTraces,
+  istiodProcesses,
   sandboxHostIds,
   startTestbed,
   stopTestbed,
@@ -38,12 +46,17 @@ function failed(what: string, run: PulumiRun): string {
   return `${what} failed (exit ${run.code ?? "by signal"}; its errors are above)`;
 }
 
-async function up(paths: SandboxPaths): Promise<number> {
+async function up(paths: SandboxPaths, { istiod }: Invocation): Promise<number> {
   const started = Date.now();
   let state = readState(paths);
   let cluster: TestCluster | undefined;
   let reused = false;
   if (state && testbedRunning(state)) {
+    const conflict = modeConflict(state, istiod);
+    if (conflict) {
+      log(conflict);
+      return 2;
+    }
     cluster = await attachRunningCluster(state);
     reused = !!cluster;
     if (reused) log(`reusing the running test bed in ${shown(paths.dir)}/ (converging the stack)`);
@@ -54,8 +67,9 @@ async function up(paths: SandboxPaths): Promise<number> {
       await down(paths);
     }
     await mkdir(paths.dir, { recursive: true, mode: 0o700 });
-    state = { createdAt: new Date().toISOString(), hosts: [] };
+    state = { createdAt: new Date().toISOString(), withIstiod: istiod, hosts: [] };
     writeState(paths, state);
+    log(`starting a sandbox ${modeName(istiod)}`);
     try {
       cluster = await startTestbed(paths, state);
     } catch (error) {
@@ -74,6 +88,15 @@ async function up(paths: SandboxPaths): Promise<number> {
       vms: sandboxVms(state.hosts),
       kubeconfig: cluster!.kubeconfig,
       adminKeys,
+      ...(state.withIstiod && state.istiod && state.agentImage
+        ? {
+            istiod: {
+              address: state.istiod.address,
+              discoveryAddress: state.istiod.discoveryAddress,
+              agentImage: state.agentImage,
+            },
+          }
+        : {}),
     });
     await prepareProject(paths);
     await writeStackConfig(paths, config);
@@ -95,7 +118,9 @@ async function up(paths: SandboxPaths): Promise<number> {
       reused,
     });
     if (!onboarded) {
-      log("pulumi up succeeded but not every proxy is ready or WorkloadEntry registered (see above).");
+      log(
+        `pulumi up succeeded but not every proxy is ready or WorkloadEntry registered${state.withIstiod ? " (or listed by istiod, or certified)" : ""} (see above).`,
+      );
       log("The test bed keeps running so you can look; `scripts/sandbox.sh down` removes everything.");
       return 1;
     }
@@ -137,7 +162,8 @@ async function down(paths: SandboxPaths): Promise<number> {
     !state &&
     !existsSync(paths.dir) &&
     sandboxHostIds(paths).length === 0 &&
-    clusterProcesses(paths.clusterDir).length === 0
+    clusterProcesses(paths.clusterDir).length === 0 &&
+    istiodProcesses(paths.clusterDir).length === 0
   ) {
     log(`no sandbox in ${shown(paths.dir)}/: nothing to do`);
     return 0;
@@ -155,12 +181,15 @@ async function down(paths: SandboxPaths): Promise<number> {
   const stray = [
     ...Object.values(left).flat(),
     ...clusterProcesses(paths.clusterDir).map((pid) => `process ${pid}`),
+    ...istiodProcesses(paths.clusterDir).map((pid) => `istiod process ${pid}`),
   ];
   if (stray.length > 0) {
     log(`left behind: ${stray.join("; ")}`);
     return 1;
   }
-  log(`sandbox removed: no cluster process, host, namespace, mount, container or ${shown(paths.dir)}/ left`);
+  log(
+    `sandbox removed: no ${state?.withIstiod ? "istiod, " : ""}cluster process, host, namespace, mount, container or ${shown(paths.dir)}/ left`,
+  );
   return 0;
 }
 
@@ -181,20 +210,32 @@ async function status(paths: SandboxPaths): Promise<number> {
     await cluster.detach();
     console.log(`  mesh objects in ${NAMESPACE}: ${objects.length ? objects.join(", ") : "none"}`);
   }
+  if (state.withIstiod) {
+    const i = state.istiod;
+    const alive = !!i && istiodRunning(i);
+    console.log(
+      `  istiod: ${alive ? "running" : "NOT running"}${i ? ` (PID ${i.pid}; xDS/CA ${i.address}:${i.port}; debug http://127.0.0.1:${i.httpPort})` : ""}`,
+    );
+  }
   for (const h of state.hosts) {
     const running = hostRunning(h.id);
     console.log(
       `  host ${h.name}: ${running ? "running" : "NOT running"} (${Object.values(h.addresses).join(", ")}; netns ${h.netns})`,
     );
   }
-  // Where each proxy binds (ratings-vm's address, ratings-vm-2's proxy instance IP), as a user checks it.
+  // Where each proxy answers (ratings-vm's address, ratings-vm-2's proxy instance IP), as a user checks it.
   if (state.hosts.length === 2) {
+    const what = state.withIstiod ? "agent" : "proxy";
     for (const vm of sandboxVms(state.hosts)) {
-      const at = vm.proxyInstanceIp ?? vm.address;
-      const ready = hostRunning(vm.host.id) && (await proxyReady(at));
-      console.log(
-        `  proxy on ${vm.name}: ${ready ? "READY" : "NOT READY"} (http://${at}:15021/healthz/ready)`,
-      );
+      const url = readinessUrl(vm, !!state.withIstiod);
+      const ready = hostRunning(vm.host.id) && (await proxyReady(url));
+      console.log(`  ${what} on ${vm.name}: ${ready ? "READY" : "NOT READY"} (${url})`);
+      if (state.withIstiod && state.istiod && istiodRunning(state.istiod)) {
+        const listing = await istiodListing(state.istiod, vm).catch(() => ({ serviceAccount: undefined }));
+        console.log(
+          `  istiod ${listing.serviceAccount === SPIFFE_ID ? `lists ${vm.name} (${vm.address}, ${SPIFFE_ID})` : `does NOT list ${vm.name}`}`,
+        );
+      }
     }
   }
   const whole = testbedRunning(state);
@@ -207,14 +248,20 @@ async function status(paths: SandboxPaths): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const what = process.argv[2] ?? "up";
-  const paths = new SandboxPaths();
-  const commands: Record<string, (p: SandboxPaths) => Promise<number>> = { up, down, status };
-  const command = commands[what];
-  if (!command) {
-    console.error("usage: scripts/sandbox.sh [up|down|status]");
+  let invocation: Invocation;
+  try {
+    invocation = parseInvocation(process.argv.slice(2), process.env);
+  } catch (error) {
+    console.error(`[sandbox] ${(error as Error).message}`);
     process.exit(2);
   }
+  const paths = new SandboxPaths();
+  const commands = {
+    up: (p: SandboxPaths) => up(p, invocation),
+    down,
+    status,
+  };
+  const command = commands[invocation.command];
   // Ctrl-C reaches a running pulumi too (same process group): it cancels its operation; wait for it rather
   // than exit under it.
   process.on("SIGINT", () => {

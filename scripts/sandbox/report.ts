@@ -1,9 +1,11 @@
 // What the sandbox prints: what was created (objects read back from the API server, each proxy's
-// readiness read from its host, each WorkloadEntry's registration), where to look and how to tear down.
+// readiness read from its host, each WorkloadEntry's registration; with istiod, istiod's listing of each
+// VM and each agent's certificate), where to look and how to tear down.
 // Commands shown carry no secret: the API token and the passphrase are read from files.
 import { relative } from "node:path";
 import type { TestCluster } from "../../test/harness/cluster";
-import { NAMESPACE, SERVICE_ACCOUNT, sandboxVms } from "./stackConfig";
+import { agentCertificate, CERT_CHAIN, SPIFFE_ID, waitIstiodListing } from "./meshTruth";
+import { NAMESPACE, readinessUrl, SERVICE_ACCOUNT, sandboxVms, type SandboxVm } from "./stackConfig";
 import { repoRoot, type SandboxPaths, type SandboxState } from "./state";
 
 const RULE = "=".repeat(100);
@@ -30,10 +32,10 @@ export async function meshObjects(cluster: TestCluster): Promise<string[]> {
   return out;
 }
 
-/** GET http://ADDRESS:15021/healthz/ready: the proxy's readiness as a user would check it. */
-export async function proxyReady(address: string): Promise<boolean> {
+/** GET the proxy's readiness URL (see readinessUrl) as a user would check it. */
+export async function proxyReady(url: string): Promise<boolean> {
   try {
-    const r = await fetch(`http://${address}:15021/healthz/ready`, { signal: AbortSignal.timeout(5_000) });
+    const r = await fetch(url, { signal: AbortSignal.timeout(5_000) });
     return r.ok;
   } catch {
     return false;
@@ -82,21 +84,29 @@ export async function printGuide(g: Guide): Promise<boolean> {
     say(`  VM host ${vm.name}: ${parts.join(", ")}`);
   }
   say(`  stack "sandbox" (root program): ${objects.length ? objects.join(", ") : "NO mesh objects found"}`);
+  const istiod = state.withIstiod ? state.istiod : undefined;
+  if (istiod)
+    say(
+      `  istiod (pilot-discovery, PID ${istiod.pid}): xDS/CA on ${istiod.address}:${istiod.port} as ${istiod.discoveryAddress}, its own mesh root; agent image ${state.agentImage ?? "?"}`,
+    );
   let onboarded = true;
   for (const vm of vms) {
-    const at = vm.proxyInstanceIp ?? vm.address;
-    const ready = await proxyReady(at);
+    const url = readinessUrl(vm, !!state.withIstiod);
+    const ready = await proxyReady(url);
     const registered = await workloadEntryAddress(cluster, vm.name);
     onboarded &&= ready && registered !== undefined;
-    say(`  proxy on ${vm.name}: ${ready ? "READY" : "NOT READY"} (http://${at}:15021/healthz/ready)`);
+    say(`  ${state.withIstiod ? "agent" : "proxy"} on ${vm.name}: ${ready ? "READY" : "NOT READY"} (${url})`);
     say(
       `  WorkloadEntry ${NAMESPACE}/${vm.name}: ${registered !== undefined ? `registered (address ${registered})` : "NOT registered"}`,
     );
+    if (istiod) onboarded = (await meshTruth(g, vm, say)) && onboarded;
   }
   say(
-    onboarded
-      ? `  both VMs onboarded: proxies ready, WorkloadEntries registered`
-      : "  NOT every VM is onboarded (see above)",
+    !onboarded
+      ? "  NOT every VM is onboarded (see above)"
+      : istiod
+        ? "  both VMs onboarded: agents ready, WorkloadEntries registered, listed by istiod, certificates issued"
+        : "  both VMs onboarded: proxies ready, WorkloadEntries registered",
   );
   say();
   say("Where to look:");
@@ -109,10 +119,14 @@ export async function printGuide(g: Guide): Promise<boolean> {
   );
   for (const vm of vms) {
     const ssh = `ssh -o UserKnownHostsFile=${shown(paths.knownHosts)} -o StrictHostKeyChecking=yes -i ${shown(paths.adminKey(vm.name))} ${vm.host.adminUser}@${vm.sshHost ?? vm.address}`;
+    const indent = `  ${" ".repeat(vm.name.length)}  `;
     say(`  ${vm.name}: ${ssh} sudo docker ps`);
-    say(
-      `  ${" ".repeat(vm.name.length)}  curl -s http://${vm.proxyInstanceIp ?? vm.address}:15021/healthz/ready`,
-    );
+    say(`${indent}curl -s ${readinessUrl(vm, !!state.withIstiod)}`);
+    if (istiod) say(`${indent}${ssh} sudo cat ${CERT_CHAIN} | openssl x509 -noout -ext subjectAltName`);
+  }
+  if (istiod) {
+    say(`  istiod's view of the mesh (its debug port, loopback only):`);
+    say(`    curl -s http://127.0.0.1:${istiod.httpPort}/debug/endpointShardz`);
   }
   // The passphrase file's path absolute: `pulumi -C` reads it after changing into the project dir.
   say("  the stack with the pulumi CLI (the toolchain's; the root program runs through it):");
@@ -120,10 +134,30 @@ export async function printGuide(g: Guide): Promise<boolean> {
   say(`    pulumi -C ${shown(paths.projectDir)} stack output --stack sandbox`);
   say(`    pulumi -C ${shown(paths.projectDir)} preview --stack sandbox     # the dry run: no changes`);
   say(`  stack file: ${shown(paths.stackFile)}; logs: ${shown(paths.clusterDir)}/{etcd,kube-apiserver}.log`);
+  if (istiod) say(`  istiod's log: ${shown(istiod.dir)}/istiod.log`);
   say();
   say("Tear down (stops every process, removes namespaces, mounts and " + shown(paths.dir) + "/):");
   say("  scripts/sandbox.sh down        # or: npm run sandbox:down");
   say(RULE);
   console.log(lines.join("\n"));
   return onboarded;
+}
+
+/** With istiod: says whether istiod lists the VM and whether its agent holds its certificate; true when both. */
+async function meshTruth(g: Guide, vm: SandboxVm, say: (s?: string) => number): Promise<boolean> {
+  const listing = await waitIstiodListing(g.state.istiod!, vm);
+  const listed = listing.serviceAccount === SPIFFE_ID;
+  say(
+    listed
+      ? `  istiod lists ${vm.name}: endpoint ${listing.address} with identity ${listing.serviceAccount} (/debug/endpointShardz)`
+      : `  istiod does NOT list ${vm.name} with ${SPIFFE_ID} (/debug/endpointShardz${listing.address ? `: found ${listing.address} as ${listing.serviceAccount}` : ""})`,
+  );
+  const cert = await agentCertificate(g.cluster, vm);
+  const issued = !!cert && cert.subjectAltName === `URI:${SPIFFE_ID}` && cert.signedByIstiod;
+  say(
+    cert
+      ? `  agent certificate on ${vm.name} (${CERT_CHAIN}): ${cert.subjectAltName}, ${cert.signedByIstiod ? "signed by istiod's root" : "NOT signed by istiod's root"}, valid until ${cert.validTo}`
+      : `  agent certificate on ${vm.name}: NONE at ${CERT_CHAIN}`,
+  );
+  return listed && issued;
 }

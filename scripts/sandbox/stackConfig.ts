@@ -8,6 +8,12 @@ export const NAMESPACE = "bookinfo";
 export const SERVICE_ACCOUNT = "bookinfo-ratings";
 /** The stand-in proxy image every test host has (scripts/testbed/prepare-host.sh imports it). */
 export const STANDIN_PROXY_IMAGE = "localhost/mesh-vm-standin-proxy:test";
+/** Where the stand-in proxy answers readiness (Envoy's readiness port, as the real proxy). */
+export const STANDIN_READINESS_PORT = 15021;
+/** Without Envoy nothing serves 15021: the Istio agent's own status port says it is ready (it has certificates). */
+export const AGENT_READINESS_PORT = 15020;
+export const READINESS_PATH = "/healthz/ready";
+
 /** Fixed, so a new sandbox cluster (new port, new kubeconfig) is the same cluster to the provider. */
 export const CLUSTER_IDENTIFIER = "mesh-vm-sandbox";
 
@@ -46,6 +52,16 @@ export function sandboxVms(hosts: SandboxHost[]): SandboxVm[] {
   ];
 }
 
+/** The real istiod of `up --istiod`, as the VMs' proxies need it. */
+export interface SandboxIstiod {
+  /** istiod's xDS/CA address on a test network's gateway (the VMs' `host.gatewayAddress`). */
+  address: string;
+  /** `istiod.istio-system.svc:<port>`: the name in istiod's certificate (`host.mesh.discoveryAddress`). */
+  discoveryAddress: string;
+  /** The real Istio agent image, imported into each host's podman. */
+  agentImage: string;
+}
+
 export interface StackConfig {
   /** Plain values by full key (`mesh-vm:vms` holds the whole list; secrets are left out of it). */
   plain: Record<string, unknown>;
@@ -57,11 +73,14 @@ export interface StackConfig {
  * The stack config. Each VM gets a `host` (pinned host key, preparation as the host's admin with its
  * key as a secret, the stand-in proxy image), so `pulumi up` onboards the hosts too: proxy user and
  * files prepared over SSH, bootstrap token minted, proxy started and ready, then the WorkloadEntry.
+ * With `istiod`, each host runs the real agent instead, as test/e2e/istiod.test.ts does: istiod's names
+ * mapped to its gateway address (as through an east-west gateway), readiness on the agent's status port.
  */
 export function sandboxStackConfig(opts: {
   vms: SandboxVm[];
   kubeconfig: string;
   adminKeys: Record<string, string>;
+  istiod?: SandboxIstiod;
 }): StackConfig {
   const secrets: StackConfig["secrets"] = [{ key: "mesh-vm:kubeconfig", value: opts.kubeconfig }];
   const vms = opts.vms.map((vm, i) => {
@@ -85,6 +104,7 @@ export function sandboxStackConfig(opts: {
       hostKey: vm.host.hostKey,
       prepare: { admin: { user: vm.host.adminUser } },
       proxyImage: STANDIN_PROXY_IMAGE,
+      ...(opts.istiod ? agentHost(opts.istiod) : {}),
     };
     secrets.push({ key: `mesh-vm:vms[${i}].host.prepare.admin.privateKey`, value: adminKey });
     return entry;
@@ -97,4 +117,20 @@ export function sandboxStackConfig(opts: {
     },
     secrets,
   };
+}
+
+/** The `host` keys that point a VM's proxy at the real istiod and run the real agent. */
+function agentHost(istiod: SandboxIstiod): Record<string, unknown> {
+  return {
+    proxyImage: istiod.agentImage,
+    mesh: { discoveryAddress: istiod.discoveryAddress },
+    gatewayAddress: istiod.address,
+    readiness: { port: AGENT_READINESS_PORT, path: READINESS_PATH },
+  };
+}
+
+/** Where a sandbox VM's proxy answers readiness, from this machine (its address on the VM network). */
+export function readinessUrl(vm: SandboxVm, withIstiod: boolean): string {
+  const port = withIstiod ? AGENT_READINESS_PORT : STANDIN_READINESS_PORT;
+  return `http://${vm.proxyInstanceIp ?? vm.address}:${port}${READINESS_PATH}`;
 }

@@ -1,10 +1,11 @@
 // Where the local sandbox keeps everything it makes: one directory (default `<repo>/.sandbox`,
 // override with MESH_VM_SANDBOX_DIR), holding state.json (what runs: cluster PIDs/ports/dirs, host
-// ids/addresses), the kubeconfig, each host's known_hosts and admin key, the Pulumi project dir with
+// ids/addresses; with --istiod, istiod's PID/ports/dir and the agent image), the kubeconfig, each host's known_hosts and admin key, the Pulumi project dir with
 // the `sandbox` stack file, the file backend and the secrets passphrase. `down` removes all of it.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { ClusterRecord } from "../../test/harness/cluster";
+import type { IstiodRecord } from "../../test/harness/istiod";
 
 export const repoRoot = resolve(__dirname, "../..");
 
@@ -25,7 +26,13 @@ export interface SandboxHost {
 export interface SandboxState {
   /** When `up` started the test bed (ISO). */
   createdAt: string;
+  /** Started with a real istiod and the real Istio agent on the hosts (`up --istiod`); kept for its lifetime. */
+  withIstiod?: boolean;
   cluster?: ClusterRecord;
+  /** The detached istiod (withIstiod), recorded as soon as it is ready. */
+  istiod?: IstiodRecord;
+  /** The agent image imported into both hosts' podman (withIstiod). */
+  agentImage?: string;
   hosts: SandboxHost[];
 }
 

@@ -3,7 +3,8 @@
 // (test/harness/hosts.ts), laid out like the seeds' ratings example: `ratings-vm` on the pods'
 // network (198.51.100.0/24) and `ratings-vm-2` segregated (public address on 203.0.113.0/24, SSH over
 // 198.18.0.0/24, the proxy bound to its 198.51.100.0/24 address). Everything is found again from
-// state.json and stopped by PID.
+// state.json and stopped by PID. With `up --istiod`, a detached istiod too (its xDS/CA port on the vm network's
+// gateway, which both hosts are on), and the real Istio agent's image imported into both hosts.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { chmod, copyFile, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -15,7 +16,20 @@ import {
   stopDetachedCluster,
   type TestCluster,
 } from "../../test/harness/cluster";
-import { createHosts, destroyDetachedHosts, hostTraces, type HostSpec } from "../../test/harness/hosts";
+import {
+  createHosts,
+  destroyDetachedHosts,
+  hostTraces,
+  type HostSpec,
+  type TestHost,
+} from "../../test/harness/hosts";
+import {
+  installAgentImage,
+  istiodRunning,
+  networkGateway,
+  stopDetachedIstiod,
+  stopIstiodProcess,
+} from "../../test/harness/istiod";
 import { STATE_DIR } from "../../test/harness/hosts/registry";
 import { pidAlive } from "../../test/harness/hosts/process";
 import { NAMESPACE, SERVICE_ACCOUNT } from "./stackConfig";
@@ -31,31 +45,64 @@ export function hostSpecs(): HostSpec[] {
 
 const log = (line: string): void => console.error(`[sandbox] ${line}`);
 
-/** Starts the cluster and the hosts, recording each in state.json as soon as it runs. */
+/** The test network whose gateway istiod listens on: both sandbox hosts are on it. */
+export const ISTIOD_NETWORK = "vm";
+
+/**
+ * Starts the hosts and the cluster (with `state.withIstiod`, istiod too, and the agent image on both hosts),
+ * recording each in state.json as soon as it runs. Hosts first: istiod listens on their network's gateway.
+ */
 export async function startTestbed(paths: SandboxPaths, state: SandboxState): Promise<TestCluster> {
-  log("starting etcd + kube-apiserver with Istio's CRDs (detached)");
-  let t = Date.now();
-  const cluster = await startCluster({ dir: paths.clusterDir, detached: true });
+  const hosts = await startHosts(paths, state);
+  const t = Date.now();
+  // Both hosts are on the vm network (ratings-vm-2's private side, where its proxy binds): its gateway, the
+  // machine's end of their bridge, is where both reach istiod, and nothing outside the machine can.
+  const istiod = state.withIstiod ? { address: networkGateway(ISTIOD_NETWORK) } : undefined;
+  log(`starting etcd + kube-apiserver with Istio's CRDs${istiod ? " and istiod" : ""} (detached)`);
+  const cluster = await startCluster({
+    dir: paths.clusterDir,
+    detached: true,
+    ...(istiod ? { istiod } : {}),
+  });
   state.cluster = cluster.record();
+  state.istiod = cluster.istiod?.record();
   writeState(paths, state);
   await writeFile(paths.kubeconfig, cluster.kubeconfig, { mode: 0o600 });
   const kubeconfig = parse(cluster.kubeconfig) as { users: { user: { token: string } }[] };
   await writeFile(paths.apiAuthHeader, `Authorization: Bearer ${kubeconfig.users[0]!.user.token}\n`, {
     mode: 0o600,
   });
-  log(`cluster up at ${cluster.server} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+  log(
+    `cluster${istiod ? " and istiod" : ""} up at ${cluster.server} (${((Date.now() - t) / 1000).toFixed(1)} s)`,
+  );
+  if (state.istiod)
+    log(
+      `istiod up (PID ${state.istiod.pid}): xDS/CA on ${state.istiod.address}:${state.istiod.port} as ${state.istiod.discoveryAddress}, its own mesh root`,
+    );
 
+  // With istiod, createNamespace waits for istiod's istio-ca-root-cert (no stand-in root).
   await cluster.createNamespace(NAMESPACE);
   await cluster.createServiceAccount(NAMESPACE, SERVICE_ACCOUNT);
   log(
-    `namespace ${NAMESPACE} (with istio-ca-root-cert, kube-root-ca.crt) and ServiceAccount ${SERVICE_ACCOUNT}`,
+    `namespace ${NAMESPACE} (with istio-ca-root-cert${state.istiod ? " from istiod" : ""}, kube-root-ca.crt) and ServiceAccount ${SERVICE_ACCOUNT}`,
   );
+  if (state.withIstiod) {
+    const at = Date.now();
+    for (const h of hosts) state.agentImage = await installAgentImage(h);
+    writeState(paths, state);
+    log(
+      `agent image ${state.agentImage} imported into both hosts' podman (${((Date.now() - at) / 1000).toFixed(1)} s)`,
+    );
+  }
+  return cluster;
+}
 
+/** Starts both VM hosts and records them, their admin keys and a known_hosts pinning every address. */
+async function startHosts(paths: SandboxPaths, state: SandboxState): Promise<TestHost[]> {
   log("starting two VM hosts (network namespaces with sshd and podman as docker, detached)");
-  t = Date.now();
+  const t = Date.now();
   // The sandbox dir keeps the hosts: while it exists no other run's stale-host sweep touches them.
-  const specs = hostSpecs();
-  const hosts = await createHosts(specs, { detached: { keeper: paths.dir } });
+  const hosts = await createHosts(hostSpecs(), { detached: { keeper: paths.dir } });
   state.hosts = hosts.map((h): SandboxHost => ({
     id: h.id,
     name: h.name,
@@ -80,7 +127,7 @@ export async function startTestbed(paths: SandboxPaths, state: SandboxState): Pr
       .map((h) => `${h.name} ${Object.values(h.addresses).join(", ")}`)
       .join("; ")}`,
   );
-  return cluster;
+  return hosts;
 }
 
 /** Whether every part of the recorded test bed still runs. */
@@ -90,7 +137,8 @@ export function testbedRunning(state: SandboxState): boolean {
     clusterRunning(state.cluster) &&
     state.cluster.pids.every((pid) => pidAlive(pid)) &&
     state.hosts.length === 2 &&
-    state.hosts.every((h) => hostRunning(h.id))
+    state.hosts.every((h) => hostRunning(h.id)) &&
+    (!state.withIstiod || (!!state.istiod && istiodRunning(state.istiod)))
   );
 }
 
@@ -134,8 +182,19 @@ export async function attachRunningCluster(state?: SandboxState): Promise<TestCl
   return attachCluster(state.cluster).catch(() => undefined);
 }
 
-/** Stops the hosts and the cluster by PID and removes their files. Safe on a half-started or gone test bed. */
+/**
+ * Stops istiod, the hosts and the cluster by PID and removes their files. Safe on a half-started or gone test
+ * bed. istiod first: it watches the API server and would log its going away.
+ */
 export async function stopTestbed(paths: SandboxPaths, state?: SandboxState): Promise<void> {
+  // Recorded, or found by the cluster path on its command line (a killed `up` may not have recorded it).
+  const istiods = new Set(state?.istiod && istiodRunning(state.istiod) ? [state.istiod.pid] : []);
+  for (const pid of istiodProcesses(paths.clusterDir)) istiods.add(pid);
+  if (istiods.size > 0) {
+    log(`stopping istiod (PID ${[...istiods].join(", ")})`);
+    for (const pid of istiods) await stopIstiodProcess(pid);
+  }
+  if (state?.istiod) await stopDetachedIstiod(state.istiod);
   const ids = sandboxHostIds(paths, state);
   if (ids.length > 0) {
     log(`stopping ${ids.length} VM host(s)`);
@@ -167,8 +226,13 @@ function etcdFirst(pid: number): number {
   }
 }
 
-/** PIDs of live etcd and kube-apiserver processes whose command line names a path in `dir`. */
-export function clusterProcesses(dir: string): number[] {
+/** PIDs of live istiods (pilot-discovery) whose command line names a path in `dir` (its kubeconfig). */
+export function istiodProcesses(dir: string): number[] {
+  return clusterProcesses(dir, ["pilot-discovery"]);
+}
+
+/** PIDs of live etcd and kube-apiserver (or `programs`) processes whose command line names a path in `dir`. */
+export function clusterProcesses(dir: string, programs = ["etcd", "kube-apiserver"]): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -176,11 +240,7 @@ export function clusterProcesses(dir: string): number[] {
     try {
       const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
       const program = argv[0]?.split("/").pop();
-      if (
-        (program === "etcd" || program === "kube-apiserver") &&
-        argv.some((a) => a.includes(`${dir}/`)) &&
-        pidAlive(pid)
-      )
+      if (programs.includes(program ?? "") && argv.some((a) => a.includes(`${dir}/`)) && pidAlive(pid))
         pids.push(pid);
     } catch {
       // gone meanwhile

@@ -50,13 +50,7 @@ describe(
     const tokens: string[] = [];
 
     const logins = () => Promise.all(hosts.map((h) => h.sshLogins()));
-    const tokenRequests = async () =>
-      (await cluster!.auditEvents()).filter(
-        (e) =>
-          e.objectRef?.resource === "serviceaccounts" &&
-          e.objectRef?.subresource === "token" &&
-          e.verb === "create",
-      ).length;
+    const tokenRequests = () => cluster!.tokenRequests();
     const get = (path: string) =>
       cluster!.request("GET", `/apis/networking.istio.io/v1/namespaces/${NS}/${path}`);
 

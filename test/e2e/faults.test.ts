@@ -11,15 +11,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { startCluster, type TestCluster } from "../harness/cluster";
 import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
-import {
-  CONFIG_DIR,
-  meshVmProgram,
-  NS,
-  proxyContainerOf,
-  tokenRequests,
-  type Knobs,
-  type Vm,
-} from "../harness/meshVmStack";
+import { CONFIG_DIR, meshVmProgram, NS, proxyContainerOf, type Knobs, type Vm } from "../harness/meshVmStack";
 import { createTestStack, errors, steps, type TestStack } from "../harness/pulumi";
 import { knownSecrets, secretFindings } from "../harness/secrets";
 
@@ -245,10 +237,10 @@ describe("faults: SSH and host", { timeout: 30 * 60_000 }, () => {
     }
     const orphans = proxyContainerOf(await host.containers());
     assert.ok(orphans, "the orphaned command started the container");
-    const mints = await tokenRequests(cluster!);
+    const mints = await cluster!.tokenRequests();
     await upConverges();
     assert.equal(proxyContainerOf(await host.containers())!.id, orphans.id, "the re-run took it over");
-    assert.equal(await tokenRequests(cluster!), mints, "the kept token is delivered, not minted again");
+    assert.equal(await cluster!.tokenRequests(), mints, "the kept token is delivered, not minted again");
   });
 
   it("proxy container killed: its restart policy brings it back; no-op up opens no SSH session", async () => {

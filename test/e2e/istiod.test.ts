@@ -13,15 +13,20 @@ import * as command from "@pulumi/command";
 import * as tls from "@pulumi/tls";
 import assert from "node:assert/strict";
 import { X509Certificate, createPrivateKey } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { MeshVm } from "../../components";
 import { startCluster, type TestCluster } from "../harness/cluster";
 import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
-import { installAgentImage, istioBinaries, networkGateway, type Istiod } from "../harness/istiod";
+import {
+  addressesOf,
+  endpointsOf,
+  installAgentImage,
+  istiodTestBedMissing,
+  networkGateway,
+  type Istiod,
+} from "../harness/istiod";
 import { createTestStack, errors, kubernetesProvider, type TestStack } from "../harness/pulumi";
-import { toolchainEnv } from "../harness/toolchain";
+import { poll } from "../harness/poll";
 
 const NS = "bookinfo";
 const SA = "bookinfo-ratings";
@@ -32,73 +37,11 @@ const LABELS = { app: "ratings", class: "vm", version: "v3" };
 // Without Envoy nothing serves 15021 (Envoy's readiness listener); the agent's own status port is 15020.
 const READINESS = { port: 15020, path: "/healthz/ready" };
 
-/** Parts of the test bed this test needs and the toolchain has not built, with how to build them. */
-function missingParts(): string[] {
-  const missing: string[] = [];
-  try {
-    istioBinaries();
-  } catch (error) {
-    missing.push((error as Error).message);
-  }
-  const home = toolchainEnv().PULUMI_HOME;
-  for (const name of ["command", "tls", "kubernetes"] as const) {
-    const sdk = JSON.parse(readFileSync(require.resolve(`@pulumi/${name}/package.json`), "utf8")) as {
-      version: string;
-      pulumi?: { version?: string };
-    };
-    const version = sdk.pulumi?.version || sdk.version;
-    if (!existsSync(join(home, "plugins", `resource-${name}-v${version}`, `pulumi-resource-${name}`)))
-      missing.push(`the ${name} provider plugin v${version} is missing; build it with: scripts/toolchain.sh`);
-  }
-  return missing;
-}
-
 interface VmCase {
   name: string;
   host: TestHost;
   audiences?: string[];
   readinessTimeout: number;
-}
-
-/** Endpoints istiod holds for a service host, flattened over namespaces and shards. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Endpoint = Record<string, any>;
-function endpointsOf(shardz: unknown): Endpoint[] {
-  const out: Endpoint[] = [];
-  const walk = (v: unknown): void => {
-    if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === "object") {
-      const o = v as Endpoint;
-      if (typeof o.ServiceAccount === "string" || typeof o.serviceAccount === "string") out.push(o);
-      else Object.values(o).forEach(walk);
-    }
-  };
-  walk(shardz);
-  return out;
-}
-
-/** The endpoint's addresses, whatever the Istio version calls the field. */
-function addressesOf(e: Endpoint): string[] {
-  const a = e.Addresses ?? e.addresses ?? e.Address ?? e.address ?? [];
-  return Array.isArray(a) ? a.map(String) : [String(a)];
-}
-
-async function poll<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`,
-      );
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** Leaf certificate of a PEM chain. */
@@ -156,7 +99,7 @@ describe(
     };
 
     before(async () => {
-      const missing = missingParts();
+      const missing = istiodTestBedMissing();
       if (missing.length > 0) throw new Error(`the test bed is incomplete:\n- ${missing.join("\n- ")}`);
       // Hosts first: istiod listens on their network's gateway, which exists once a host is on it.
       hosts = await createHosts([

@@ -5,7 +5,6 @@
 // before, and that no token or private key shows up in plain text anywhere.
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { startCluster, type TestCluster } from "../harness/cluster";
 import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
@@ -16,11 +15,11 @@ import {
   PROXY_IMAGE,
   proxyContainerOf,
   SA,
-  tokenRequests as auditedTokenRequests,
   type Knobs,
   type Vm,
 } from "../harness/meshVmStack";
 import { createTestStack, errors, steps, type TestStack } from "../harness/pulumi";
+import { startHostSampler, startLocalSampler } from "../harness/processes";
 import { isSdkDebugResponse, knownSecrets, secretFindings } from "../harness/secrets";
 
 describe("onboarding VMs over SSH", { timeout: 40 * 60_000 }, () => {
@@ -53,7 +52,7 @@ describe("onboarding VMs over SSH", { timeout: 40 * 60_000 }, () => {
     }
   }
 
-  const tokenRequests = (): Promise<number> => auditedTokenRequests(cluster!);
+  const tokenRequests = (): Promise<number> => cluster!.tokenRequests();
   const sshLogins = async (): Promise<number[]> => Promise.all(hosts.map((h) => h.sshLogins()));
 
   before(async () => {
@@ -150,16 +149,14 @@ describe("onboarding VMs over SSH", { timeout: 40 * 60_000 }, () => {
   });
 
   it("up onboards both hosts: user, files, container, hosts block, then the mesh objects", async () => {
-    const samplers = await Promise.all(hosts.map((h) => startProcessSampler(h)));
-    const localSamples: string[] = [];
-    const localSampler = setInterval(() => localSamples.push(localProcessList()), 100);
+    const samplers = await Promise.all(hosts.map((h) => startHostSampler(h)));
+    const localSampler = startLocalSampler();
     let up;
     try {
       up = await record(() => stack!.up());
     } finally {
-      clearInterval(localSampler);
+      processSamples.set("local", await localSampler.stop());
       for (const [i, s] of samplers.entries()) processSamples.set(hosts[i].name, await s.stop());
-      processSamples.set("local", localSamples.join("\n"));
     }
     assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
     assert.equal(await tokenRequests(), 2, "one TokenRequest per VM");
@@ -471,35 +468,4 @@ function eventKey(e: EngineEvent): string {
   const out = e.resOutputsEvent?.metadata;
   if (out) return `done ${out.op} ${out.urn.split("::").pop()}`;
   return "";
-}
-
-/** Samples the host's full process list every 100 ms until stopped (the sampler's PID is kept and killed). */
-async function startProcessSampler(host: TestHost): Promise<{ stop(): Promise<string> }> {
-  const log = `/tmp/mesh-vm-ps-${process.pid}.log`;
-  const started = await host.run(
-    `nohup sh -c 'while :; do ps -eo args >> ${log}; sleep 0.1; done' >/dev/null 2>&1 </dev/null & echo $!`,
-  );
-  const pid = started.stdout.trim();
-  return {
-    async stop() {
-      await host.run(`kill ${pid}`, { check: false });
-      const text = await host.readFile(log).catch(() => "");
-      await host.run(`rm -f ${log}`, { check: false });
-      return text;
-    },
-  };
-}
-
-/** Command lines of every local process (the machine running Pulumi). */
-function localProcessList(): string {
-  const lines: string[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      lines.push(readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " "));
-    } catch {
-      // the process ended
-    }
-  }
-  return lines.join("\n");
 }

@@ -5,105 +5,25 @@
 // work as printed; a second `up` changes nothing; `down` leaves no process, port, namespace, mount,
 // container or file behind, and is safe to run again.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { request as httpsRequest } from "node:https";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse } from "yaml";
 import { hostTraces, leftovers, type HostTraces } from "../harness/hosts";
 import { pidAlive } from "../harness/hosts/process";
+import {
+  kubeGet,
+  portOpen,
+  processesUnder,
+  repoRoot,
+  sandbox,
+  shell,
+  type KubeObject,
+  type Run,
+} from "../harness/sandboxCli";
 import type { SandboxState } from "../../scripts/sandbox/state";
-
-const repoRoot = resolve(__dirname, "../..");
-
-interface Run {
-  code: number;
-  output: string;
-}
-
-function sandbox(dir: string, command: "up" | "down" | "status"): Promise<Run> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(join(repoRoot, "scripts/sandbox.sh"), [command], {
-      env: { ...process.env, MESH_VM_SANDBOX_DIR: dir },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => child.kill("SIGTERM"), 8 * 60_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolveRun({ code: code ?? 1, output });
-    });
-  });
-}
-
-/** A command line as the user would paste it, from the repo root. */
-function shell(command: string): Promise<Run> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn("bash", ["-c", command], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolveRun({ code: code ?? 1, output }));
-  });
-}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type KubeObject = Record<string, any>;
-
-/** GET against the sandbox's API server with the kubeconfig `up` wrote (its CA, its token). */
-function kubeGet(kubeconfigPath: string, path: string): Promise<{ status: number; body: KubeObject }> {
-  const kc = parse(readFileSync(kubeconfigPath, "utf8")) as KubeObject;
-  const server = kc.clusters[0].cluster.server as string;
-  const ca = Buffer.from(kc.clusters[0].cluster["certificate-authority-data"] as string, "base64");
-  const token = kc.users[0].user.token as string;
-  return new Promise((res, rej) => {
-    const req = httpsRequest(
-      `${server}${path}`,
-      { ca, headers: { authorization: `Bearer ${token}`, accept: "application/json" } },
-      (r) => {
-        let text = "";
-        r.on("data", (c: Buffer) => (text += c.toString()));
-        r.on("end", () => res({ status: r.statusCode ?? 0, body: JSON.parse(text) as KubeObject }));
-      },
-    );
-    req.on("error", rej);
-    req.end();
-  });
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const s = connect({ host: "127.0.0.1", port });
-    s.once("connect", () => {
-      s.destroy();
-      res(true);
-    });
-    s.once("error", () => res(false));
-  });
-}
-
-/** Live (non-zombie) processes whose command line names a path in `dir`. */
-function processesUnder(dir: string): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry) || !pidAlive(Number(entry))) continue;
-    try {
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ");
-      if (cmd.includes(`${dir}/`) && Number(entry) !== process.pid) out.push(`${entry} ${cmd.slice(0, 120)}`);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
 
 describe("the local sandbox (scripts/sandbox.sh)", { timeout: 15 * 60_000 }, () => {
   let base = "";

@@ -26,15 +26,24 @@ export interface CliEvent {
   [kind: string]: unknown;
 }
 
+export interface RunOptions {
+  input?: string;
+  timeoutMs?: number;
+  /** More environment for this run (e.g. TMPDIR, where the CLI and plugins write their log files). */
+  env?: Record<string, string>;
+  /** The output holds secrets (`stack export --show-secrets`): keep it out of transcript(). */
+  secret?: boolean;
+}
+
 export interface CliProject {
   /** The project copy the CLI runs in. */
   dir: string;
   /** Runs `pulumi ARGS` in the project dir with `--stack` and `--non-interactive`; stdin optional. */
-  pulumi(args: string[], options?: { input?: string; timeoutMs?: number }): Promise<CliResult>;
+  pulumi(args: string[], options?: RunOptions): Promise<CliResult>;
   /** Like `pulumi` but throws with the CLI's output on a non-zero exit. */
-  ok(args: string[], options?: { input?: string; timeoutMs?: number }): Promise<CliResult>;
+  ok(args: string[], options?: RunOptions): Promise<CliResult>;
   /** Runs `pulumi ARGS --event-log FILE` and returns the result with the engine events it wrote. */
-  withEvents(args: string[]): Promise<CliResult & { events: CliEvent[] }>;
+  withEvents(args: string[], options?: RunOptions): Promise<CliResult & { events: CliEvent[] }>;
   /** `pulumi config set --path KEY VALUE` for each plain value (one `config set-all` call). */
   setPlain(values: Record<string, string>): Promise<void>;
   /** `pulumi config set --secret --path KEY` with the value on stdin. */
@@ -76,10 +85,7 @@ export async function cliProject(opts: {
   const transcript: string[] = [];
   const allEvents: CliEvent[] = [];
 
-  const run = (
-    args: string[],
-    o: { input?: string; timeoutMs?: number; env?: Record<string, string> } = {},
-  ): Promise<CliResult> =>
+  const run = (args: string[], o: RunOptions = {}): Promise<CliResult> =>
     new Promise((done) => {
       const child = execFile(
         join(pulumiRoot(), "bin", "pulumi"),
@@ -92,7 +98,7 @@ export async function cliProject(opts: {
           encoding: "utf8",
         },
         (error, stdout, stderr) => {
-          transcript.push(stdout, stderr);
+          if (!o.secret) transcript.push(stdout, stderr);
           const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
           done({ code, stdout, stderr });
         },
@@ -100,7 +106,7 @@ export async function cliProject(opts: {
       child.stdin?.on("error", () => undefined);
       child.stdin?.end(o.input ?? "");
     });
-  const ok = async (args: string[], o?: { input?: string; timeoutMs?: number }) => {
+  const ok = async (args: string[], o?: RunOptions) => {
     const r = await run(args, o);
     if (r.code !== 0) {
       throw new Error(`pulumi ${args[0]} ${args[1] ?? ""} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
@@ -112,11 +118,14 @@ export async function cliProject(opts: {
     dir,
     pulumi: run,
     ok,
-    async withEvents(args) {
+    async withEvents(args, options = {}) {
       const log = join(base, `events-${Date.now()}.jsonl`);
       // --event-log is one of the CLI's hidden flags (the Automation API's way to get events), shown and accepted
       // only with PULUMI_DEBUG_COMMANDS; it changes nothing else.
-      const r = await run([...args, "--event-log", log], { env: { PULUMI_DEBUG_COMMANDS: "true" } });
+      const r = await run([...args, "--event-log", log], {
+        ...options,
+        env: { ...options.env, PULUMI_DEBUG_COMMANDS: "true" },
+      });
       let events: CliEvent[] = [];
       try {
         const text = readFileSync(log, "utf8");

@@ -52,7 +52,8 @@ export interface StartClusterOptions {
    * Also run a real istiod (pilot-discovery from scripts/istio.sh) against the cluster, its secure gRPC
    * port on a test network's gateway address (create a test host on that network first). istiod then owns
    * the mesh root: `meshRootCaPem` is its root and createNamespace() waits for it to publish
-   * istio-ca-root-cert instead of publishing a stand-in. See ./istiod.ts.
+   * istio-ca-root-cert instead of publishing a stand-in. With `detached`, istiod is detached too
+   * (`cluster.istiod.record()`). See ./istiod.ts.
    */
   istiod?: IstiodOptions | true;
 }
@@ -96,6 +97,8 @@ export interface TestCluster {
   createServiceAccount(namespace: string, name: string): Promise<void>;
   /** Audit events (parsed) logged so far. */
   auditEvents(): Promise<KubeObject[]>;
+  /** TokenRequests (`create serviceaccounts/token`) the API server served so far, from the audit log. */
+  tokenRequests(): Promise<number>;
   /** How to find this cluster's processes again (see attachCluster). */
   record(): ClusterRecord;
   /**
@@ -105,6 +108,13 @@ export interface TestCluster {
   detach(): Promise<void>;
   /** Stops the cluster (etcd, kube-apiserver) and removes its files. */
   stop(): Promise<void>;
+  /**
+   * Stops kube-apiserver by PID (SIGKILL: an outage, not a shutdown), leaving etcd and the data alone. Only for a
+   * cluster started by this process (not detached, not attached).
+   */
+  stopApiServer(): Promise<void>;
+  /** Starts kube-apiserver again with the same flags, port and certificates, and waits for /readyz. */
+  startApiServer(): Promise<void>;
 }
 
 interface Proc {
@@ -255,7 +265,8 @@ function startProcess(name: string, bin: string, args: string[], logPath: string
     closeSync(fd);
     child.unref();
   } else {
-    const log = createWriteStream(logPath);
+    // Appending: a restarted apiserver (startApiServer) keeps the log of the one before.
+    const log = createWriteStream(logPath, { flags: "a" });
     child = spawn(bin, args, {
       stdio: ["ignore", "pipe", "pipe"],
       env: { PATH: process.env.PATH ?? "" },
@@ -371,38 +382,33 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
       procs,
     );
 
-    procs.push(
-      startProcess(
-        "kube-apiserver",
-        apiserverBin,
-        [
-          `--etcd-servers=${etcdUrl}`,
-          "--bind-address=127.0.0.1",
-          "--advertise-address=127.0.0.1",
-          `--secure-port=${apiPort}`,
-          `--cert-dir=${join(dir, "apiserver-certs")}`,
-          `--tls-cert-file=${join(pki, "apiserver.crt")}`,
-          `--tls-private-key-file=${join(pki, "apiserver.key")}`,
-          `--client-ca-file=${join(pki, "cluster-ca.crt")}`,
-          `--token-auth-file=${join(pki, "tokens.csv")}`,
-          "--authorization-mode=RBAC",
-          "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-          `--service-account-key-file=${join(pki, "sa.pub")}`,
-          `--service-account-signing-key-file=${join(pki, "sa.key")}`,
-          "--service-cluster-ip-range=10.0.0.0/24",
-          // No controller-manager creates ServiceAccounts, so pods would be rejected.
-          "--disable-admission-plugins=ServiceAccount",
-          "--allow-privileged=true",
-          `--audit-policy-file=${auditPolicyPath}`,
-          `--audit-log-path=${auditLogPath}`,
-          "--audit-log-format=json",
-          "--audit-log-mode=blocking",
-          "--v=1",
-        ],
-        join(dir, "kube-apiserver.log"),
-        detached,
-      ),
-    );
+    const apiserverArgs = [
+      `--etcd-servers=${etcdUrl}`,
+      "--bind-address=127.0.0.1",
+      "--advertise-address=127.0.0.1",
+      `--secure-port=${apiPort}`,
+      `--cert-dir=${join(dir, "apiserver-certs")}`,
+      `--tls-cert-file=${join(pki, "apiserver.crt")}`,
+      `--tls-private-key-file=${join(pki, "apiserver.key")}`,
+      `--client-ca-file=${join(pki, "cluster-ca.crt")}`,
+      `--token-auth-file=${join(pki, "tokens.csv")}`,
+      "--authorization-mode=RBAC",
+      "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+      `--service-account-key-file=${join(pki, "sa.pub")}`,
+      `--service-account-signing-key-file=${join(pki, "sa.key")}`,
+      "--service-cluster-ip-range=10.0.0.0/24",
+      // No controller-manager creates ServiceAccounts, so pods would be rejected.
+      "--disable-admission-plugins=ServiceAccount",
+      "--allow-privileged=true",
+      `--audit-policy-file=${auditPolicyPath}`,
+      `--audit-log-path=${auditLogPath}`,
+      "--audit-log-format=json",
+      "--audit-log-mode=blocking",
+      "--v=1",
+    ];
+    const launchApiserver = (): Proc =>
+      startProcess("kube-apiserver", apiserverBin, apiserverArgs, join(dir, "kube-apiserver.log"), detached);
+    procs.push(launchApiserver());
     await waitFor(
       "kube-apiserver /readyz",
       90_000,
@@ -428,16 +434,39 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
     const kubeconfigPath = join(dir, "kubeconfig");
     await writeFile(kubeconfigPath, kubeconfig, { mode: 0o600 });
 
-    const cluster = connect(
-      {
-        dir,
-        server,
-        kubeconfigPath,
-        auditLogPath,
-        pids: procs.map((p) => p.child.pid ?? 0),
-        ports: [etcdClient, etcdPeer, apiPort],
+    const rec: ClusterRecord = {
+      dir,
+      server,
+      kubeconfigPath,
+      auditLogPath,
+      pids: procs.map((p) => p.child.pid ?? 0),
+      ports: [etcdClient, etcdPeer, apiPort],
+    };
+    const apiServer: ApiServerControl = {
+      async stop() {
+        const p = procs.find((x) => x.name === "kube-apiserver")!;
+        if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+        p.child.kill("SIGKILL");
+        await p.exited;
       },
-      { kubeconfig, clusterCaPem, meshRootCaPem, request },
+      async start() {
+        const i = procs.findIndex((x) => x.name === "kube-apiserver");
+        const old = procs[i]!;
+        if (old.child.exitCode === null && old.child.signalCode === null)
+          throw new Error("startApiServer: kube-apiserver is running");
+        procs[i] = launchApiserver();
+        rec.pids[i] = procs[i]!.child.pid ?? 0;
+        await waitFor(
+          "kube-apiserver /readyz",
+          90_000,
+          async () => (await request("GET", "/readyz")).status === 200,
+          procs,
+        );
+      },
+    };
+    const cluster = connect(
+      rec,
+      { kubeconfig, clusterCaPem, meshRootCaPem, request, apiServer: detached ? undefined : apiServer },
       async () => {
         // apiserver first, so it does not log etcd connection errors while shutting down.
         for (const p of [...procs].reverse()) await stopProcess(p);
@@ -448,10 +477,12 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
     // A detached cluster is on its own once it runs: no exit hook of this process stops it.
     if (detached) live.delete(entry);
     if (options.istiod) {
-      if (detached)
-        throw new Error("startCluster: istiod runs only with a cluster of this process (not detached)");
       try {
-        const istiod = await startIstiod(cluster, options.istiod === true ? {} : options.istiod);
+        const istiod = await startIstiod(cluster, {
+          ...(options.istiod === true ? {} : options.istiod),
+          // A detached cluster's istiod outlives this process with it.
+          detached,
+        });
         return withIstiod(cluster, istiod);
       } catch (error) {
         await cluster.stop();
@@ -473,20 +504,41 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
   }
 }
 
+interface ApiServerControl {
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
 interface Credentials {
   kubeconfig: string;
   clusterCaPem: string;
   meshRootCaPem: string;
   request: Requester;
+  /** Only for a cluster whose processes are children of this one. */
+  apiServer?: ApiServerControl;
 }
 
 /** A TestCluster over running processes; the deletion controllers run in this process until stop()/detach(). */
 function connect(rec: ClusterRecord, creds: Credentials, stopProcesses: () => Promise<void>): TestCluster {
   const { request, clusterCaPem, meshRootCaPem } = creds;
+  const apiServerControl = (): ApiServerControl => {
+    if (!creds.apiServer)
+      throw new Error(
+        "kube-apiserver can be stopped and started only in the process that started the cluster",
+      );
+    return creds.apiServer;
+  };
   const finalizer = startControllers(request);
   const stopControllers = async (): Promise<void> => {
     finalizer.stop();
     await finalizer.done;
+  };
+  const auditEvents = async (): Promise<KubeObject[]> => {
+    const text = await readFile(rec.auditLogPath, "utf8").catch(() => "");
+    return text
+      .split("\n")
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as KubeObject);
   };
   return {
     dir: rec.dir,
@@ -528,15 +580,19 @@ function connect(rec: ClusterRecord, creds: Credentials, stopProcesses: () => Pr
         `create serviceaccount ${namespace}/${name}`,
       );
     },
-    async auditEvents(): Promise<KubeObject[]> {
-      const text = await readFile(rec.auditLogPath, "utf8").catch(() => "");
-      return text
-        .split("\n")
-        .filter((l) => l.trim())
-        .map((l) => JSON.parse(l) as KubeObject);
+    auditEvents,
+    async tokenRequests(): Promise<number> {
+      return (await auditEvents()).filter(
+        (e) =>
+          e.objectRef?.resource === "serviceaccounts" &&
+          e.objectRef?.subresource === "token" &&
+          e.verb === "create",
+      ).length;
     },
     record: () => ({ ...rec, pids: [...rec.pids], ports: [...rec.ports] }),
     detach: stopControllers,
+    stopApiServer: () => apiServerControl().stop(),
+    startApiServer: () => apiServerControl().start(),
     async stop(): Promise<void> {
       await stopControllers();
       await stopProcesses();

@@ -5,11 +5,23 @@
 //   namespace, validates VM tokens by TokenReview (audience istio-ca) and signs their CSRs on its
 //   secure gRPC port, which listens on a test network's gateway address (the machine's end of the
 //   bridge the test hosts are on) so agents on those hosts reach it, and nothing else does.
+//   With `detached` (the local sandbox) istiod outlives this process: record() says where it runs,
+//   istiodRunning()/stopDetachedIstiod() find and stop it by PID from any process.
 // - agentImage()/installAgentImage(): a proxy image for the test hosts with the real pilot-agent
 //   as entrypoint, as in Istio's proxyv2 image, but DISABLE_ENVOY=true (the agent does the CSR,
 //   writes its certificates and serves its status port :15020 without Envoy).
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants, createWriteStream, readFileSync, rmSync } from "node:fs";
+import {
+  accessSync,
+  closeSync,
+  constants,
+  createWriteStream,
+  existsSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+} from "node:fs";
 import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
@@ -17,8 +29,10 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
 import type { ApiResponse, TestCluster } from "./cluster";
+import { pidAlive } from "./hosts/process";
 import { readRecord } from "./hosts/registry";
 import { NETWORKS, type NetworkName, type TestHost } from "./hosts/types";
+import { toolchainEnv } from "./toolchain";
 
 const execFileAsync = promisify(execFile);
 const repoRoot = resolve(__dirname, "../..");
@@ -58,6 +72,27 @@ export function istioBinaries(): IstioBinaries {
   return binaries;
 }
 
+/** Parts of the istiod test bed (istiod, the agent, the providers) the toolchain has not built, with how to build them. */
+export function istiodTestBedMissing(): string[] {
+  const missing: string[] = [];
+  try {
+    istioBinaries();
+  } catch (error) {
+    missing.push((error as Error).message);
+  }
+  const home = toolchainEnv().PULUMI_HOME;
+  for (const name of ["command", "tls", "kubernetes"] as const) {
+    const sdk = JSON.parse(readFileSync(require.resolve(`@pulumi/${name}/package.json`), "utf8")) as {
+      version: string;
+      pulumi?: { version?: string };
+    };
+    const version = sdk.pulumi?.version || sdk.version;
+    if (!existsSync(join(home, "plugins", `resource-${name}-v${version}`, `pulumi-resource-${name}`)))
+      missing.push(`the ${name} provider plugin v${version} is missing; build it with: scripts/toolchain.sh`);
+  }
+  return missing;
+}
+
 /** The machine's address on a test network: the bridge the test hosts of that network are attached to. */
 export function networkGateway(network: NetworkName = "vm"): string {
   return `${NETWORKS[network].prefix}.1`;
@@ -91,6 +126,24 @@ export interface IstiodOptions {
   address?: string;
   /** Mesh trust domain (default cluster.local). */
   trustDomain?: string;
+  /**
+   * istiod outlives this process (the local sandbox): its own session, its output straight to its log file,
+   * no exit hook of this process stops it once ready. record() says how to find it again.
+   */
+  detached?: boolean;
+}
+
+/** Where a (detached) istiod runs: serialisable, for istiodRunning()/stopDetachedIstiod() in another process. */
+export interface IstiodRecord {
+  pid: number;
+  /** istiod's dir (its empty working dir `work/` and `istiod.log`). */
+  dir: string;
+  address: string;
+  port: number;
+  discoveryAddress: string;
+  httpPort: number;
+  /** Every port istiod listens on (`port` on `address`, the others on loopback). */
+  ports: number[];
 }
 
 export interface Istiod {
@@ -105,6 +158,9 @@ export interface Istiod {
   rootCertPem: string;
   /** Plain HTTP debug/readiness port on loopback. */
   httpPort: number;
+  /** Whether it was started `detached`. */
+  detached: boolean;
+  record(): IstiodRecord;
   /** GET on istiod's debug HTTP port, parsed as JSON when it is JSON. */
   debug(path: string): Promise<{ status: number; body: unknown; text: string }>;
   /** istiod's log so far. */
@@ -176,9 +232,7 @@ export async function startIstiod(cluster: TestCluster, options: IstiodOptions =
   const cwd = join(dir, "work");
   await mkdir(cwd);
   const logPath = join(dir, "istiod.log");
-  const log = createWriteStream(logPath);
-  hookExit();
-  const child = spawn(
+  const child = spawnIstiod(
     pilotDiscovery,
     [
       "discovery",
@@ -190,23 +244,10 @@ export async function startIstiod(cluster: TestCluster, options: IstiodOptions =
       `--httpsAddr=127.0.0.1:${httpsPort}`,
       `--domain=${trustDomain}`,
     ],
-    {
-      cwd,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        POD_NAMESPACE: ISTIO_NAMESPACE,
-        POD_NAME: "istiod-mesh-vm-test",
-        CLUSTER_ID: "Kubernetes",
-        INJECT_ENABLED: "false",
-        VALIDATION_WEBHOOK_CONFIG_NAME: "",
-        INJECTION_WEBHOOK_CONFIG_NAME: "",
-      },
-    },
+    cwd,
+    logPath,
+    options.detached ?? false,
   );
-  running.add(child);
-  child.stdout?.pipe(log);
-  child.stderr?.pipe(log);
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   const readLog = () => readFile(logPath, "utf8").catch(() => "");
 
@@ -218,19 +259,17 @@ export async function startIstiod(cluster: TestCluster, options: IstiodOptions =
       clearTimeout(timer);
     }
     running.delete(child);
-    log.end();
   };
-  const debug = async (path: string) => {
-    const r = await fetch(`http://127.0.0.1:${httpPort}${path}`, { signal: AbortSignal.timeout(10_000) });
-    const text = await r.text();
-    let body: unknown = text;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // not JSON
-    }
-    return { status: r.status, body, text };
-  };
+  const debug = (path: string) => istiodDebug(httpPort, path);
+  const record = (): IstiodRecord => ({
+    pid: child.pid ?? 0,
+    dir,
+    address,
+    port,
+    discoveryAddress,
+    httpPort,
+    ports: [port, httpPort, grpcPort, monitoringPort, httpsPort],
+  });
 
   try {
     const deadline = Date.now() + 90_000;
@@ -263,6 +302,8 @@ export async function startIstiod(cluster: TestCluster, options: IstiodOptions =
       discoveryAddress,
       rootCertPem,
       httpPort,
+      detached: options.detached ?? false,
+      record,
       debug,
       log: readLog,
       stop,
@@ -272,6 +313,127 @@ export async function startIstiod(cluster: TestCluster, options: IstiodOptions =
     const tail = (await readLog()).split("\n").slice(-40).join("\n");
     throw new Error(`${(error as Error).message}\n--- istiod.log (tail)\n${tail}`, { cause: error });
   }
+}
+
+/**
+ * Spawns pilot-discovery with its output in `logPath`. Attached: a child of this process, killed by its exit
+ * hook. Detached: its own session, the log file as its stdout/stderr, unref'd (nothing ties it to this process).
+ */
+function spawnIstiod(
+  bin: string,
+  args: string[],
+  cwd: string,
+  logPath: string,
+  detached: boolean,
+): ChildProcess {
+  const env = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    POD_NAMESPACE: ISTIO_NAMESPACE,
+    POD_NAME: "istiod-mesh-vm-test",
+    CLUSTER_ID: "Kubernetes",
+    INJECT_ENABLED: "false",
+    VALIDATION_WEBHOOK_CONFIG_NAME: "",
+    INJECTION_WEBHOOK_CONFIG_NAME: "",
+  };
+  if (detached) {
+    const fd = openSync(logPath, "a");
+    const child = spawn(bin, args, { cwd, env, stdio: ["ignore", fd, fd], detached: true });
+    closeSync(fd);
+    child.unref();
+    return child;
+  }
+  hookExit();
+  const log = createWriteStream(logPath);
+  const child = spawn(bin, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+  running.add(child);
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  child.once("exit", () => log.end());
+  return child;
+}
+
+/** GET on istiod's debug HTTP port (loopback), parsed as JSON when it is JSON. */
+export async function istiodDebug(
+  httpPort: number,
+  path: string,
+): Promise<{ status: number; body: unknown; text: string }> {
+  const r = await fetch(`http://127.0.0.1:${httpPort}${path}`, { signal: AbortSignal.timeout(10_000) });
+  const text = await r.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status: r.status, body, text };
+}
+
+/** Whether `pid` is a live pilot-discovery working in `dir` (not a later process that reused the PID). */
+function istiodProcess(pid: number, dir: string): boolean {
+  if (!pid || !pidAlive(pid)) return false;
+  try {
+    const program = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0]?.split("/").pop();
+    return program === "pilot-discovery" && readlinkSync(`/proc/${pid}/cwd`) === join(dir, "work");
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a (detached) istiod still runs. */
+export function istiodRunning(record: IstiodRecord): boolean {
+  return istiodProcess(record.pid, record.dir);
+}
+
+/** Stops a pilot-discovery by PID: SIGTERM, SIGKILL after 10 s; resolves once it is gone. */
+export async function stopIstiodProcess(pid: number): Promise<void> {
+  if (!pidAlive(pid)) return;
+  try {
+    process.kill(pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + 10_000;
+  while (pidAlive(pid)) {
+    if (Date.now() > deadline) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone meanwhile
+      }
+      break;
+    }
+    await sleep(100);
+  }
+  while (pidAlive(pid)) await sleep(50);
+}
+
+/** Stops a detached istiod by PID (when it still runs) and removes its dir. Idempotent. */
+export async function stopDetachedIstiod(record: IstiodRecord): Promise<void> {
+  if (istiodRunning(record)) await stopIstiodProcess(record.pid);
+  await rm(record.dir, { recursive: true, force: true });
+}
+
+/** Endpoints istiod holds (its /debug/endpointShardz), flattened over services, namespaces and shards. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type IstiodEndpoint = Record<string, any>;
+export function endpointsOf(shardz: unknown): IstiodEndpoint[] {
+  const out: IstiodEndpoint[] = [];
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === "object") {
+      const o = v as IstiodEndpoint;
+      if (typeof o.ServiceAccount === "string" || typeof o.serviceAccount === "string") out.push(o);
+      else Object.values(o).forEach(walk);
+    }
+  };
+  walk(shardz);
+  return out;
+}
+
+/** An endpoint's addresses, whatever the Istio version calls the field. */
+export function addressesOf(e: IstiodEndpoint): string[] {
+  const a = e.Addresses ?? e.addresses ?? e.Address ?? e.address ?? [];
+  return Array.isArray(a) ? a.map(String) : [String(a)];
 }
 
 /**
@@ -306,7 +468,9 @@ export function withIstiod(cluster: TestCluster, istiod: Istiod): TestCluster & 
       }
     },
     async detach(): Promise<void> {
-      throw new Error("a cluster with istiod cannot be detached");
+      // A detached istiod runs on like the cluster's processes; an attached one would die with this process.
+      if (!istiod.detached) throw new Error("a cluster with an attached istiod cannot be detached");
+      await cluster.detach();
     },
     async stop(): Promise<void> {
       await istiod.stop();

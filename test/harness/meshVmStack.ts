@@ -96,13 +96,3 @@ export function meshVmProgram(
     return outputs;
   };
 }
-
-/** TokenRequests for ServiceAccounts the API server audited so far. */
-export async function tokenRequests(cluster: TestCluster): Promise<number> {
-  return (await cluster.auditEvents()).filter(
-    (e) =>
-      e.objectRef?.resource === "serviceaccounts" &&
-      e.objectRef?.subresource === "token" &&
-      e.verb === "create",
-  ).length;
-}

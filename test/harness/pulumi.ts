@@ -55,8 +55,11 @@ export interface TestStack {
   /** The temp dir holding the file backend (state) of this stack. */
   backendDir: string;
   preview(): Promise<RunResult<PreviewResult>>;
-  /** `up`; `replace`: URNs to replace (`pulumi up --replace`). */
-  up(options?: { replace?: string[] }): Promise<RunResult<UpResult>>;
+  /**
+   * `watch` sees each engine event as it arrives (e.g. to cause a fault at a given step); `replace`: URNs to replace
+   * (`pulumi up --replace`).
+   */
+  up(options?: { watch?: (e: EngineEvent) => void; replace?: string[] }): Promise<RunResult<UpResult>>;
   /** `pulumi refresh` (reads each resource back from its provider). */
   refresh(): Promise<RunResult<RefreshResult>>;
   destroy(): Promise<RunResult<DestroyResult>>;
@@ -154,7 +157,15 @@ export async function createTestStack(opts: TestStackOptions): Promise<TestStack
     },
     async up(options = {}) {
       const { events, onEvent } = collect();
-      const result = await stack.up({ onEvent, color: "never", diff: true, ...options });
+      const result = await stack.up({
+        onEvent: (e) => {
+          onEvent(e);
+          options.watch?.(e);
+        },
+        color: "never",
+        diff: true,
+        ...(options.replace ? { replace: options.replace } : {}),
+      });
       return { result, events };
     },
     async refresh() {

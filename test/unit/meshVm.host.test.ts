@@ -100,7 +100,7 @@ describe("MeshVm host validation", () => {
     {
       name: "no login",
       host: { prepare: undefined },
-      expect: /host\.credentials: no way to log in as the proxy user/,
+      expect: /host\.privateKey: no way to log in as the proxy user/,
     },
     {
       name: "short token",

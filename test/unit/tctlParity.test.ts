@@ -77,7 +77,7 @@ function stackConfigIssues(yaml: string, host: Record<string, unknown>): string 
         "mesh-vm:manifests": JSON.stringify([
           {
             yaml,
-            host: { hostKey: baseHost.hostKey, credentials: { agentSocketPath: "/run/agent" }, ...host },
+            host: { hostKey: baseHost.hostKey, agentSocketPath: "/run/agent", ...host },
           },
         ]),
       },

@@ -118,7 +118,7 @@ describe("MeshVm boot validation", () => {
         boot: { ...boot, ...extra },
         ...(withHost
           ? {
-              host: { kubeconfig: KUBECONFIG, insecureIgnoreHostKey: true, credentials: { privateKey: "k" } },
+              host: { kubeconfig: KUBECONFIG, insecureIgnoreHostKey: true, privateKey: "k" },
             }
           : {}),
       });

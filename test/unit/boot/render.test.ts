@@ -37,8 +37,9 @@ const base: BootPlanInputs = {
     network: "vm-us-central1-a",
     labels: { app: "ratings", version: "v3", class: "vm" },
   },
-  image: { hub: "docker.io/tetrate", tag: "1.30.3" },
-  egressHosts: ["reviews.bookinfo.svc", "details.bookinfo.svc"],
+  proxyImageHub: "docker.io/tetrate",
+  proxyImageTag: "1.30.3",
+  egressHostnames: ["reviews.bookinfo.svc", "details.bookinfo.svc"],
   meshRootCert: PEM,
   kubernetesRootCert: PEM.replace("MIIB", "MIIC"),
   token: TOKEN,
@@ -52,17 +53,17 @@ const variants: [string, BootPlanInputs][] = [
     {
       ...base,
       gatewayAddress: "34.1.2.3",
-      user: "mesh",
+      sshUser: "mesh",
       dockerGroup: "containers",
-      configDir: "/opt/mesh/proxy/",
-      containerName: "ratings-proxy",
+      proxyConfigDir: "/opt/mesh/proxy/",
+      proxyContainerName: "ratings-proxy",
       readiness: { port: 15021, timeoutSeconds: 300 },
       mesh: { proxyConfig: { proxyMetadata: { ISTIO_META_DNS_CAPTURE: "true" } }, meshId: "m1" },
     },
   ],
   [
     "no egress names, no trailing newline in the roots",
-    { ...base, egressHosts: [], meshRootCert: PEM.trim() },
+    { ...base, egressHostnames: [], meshRootCert: PEM.trim() },
   ],
   [
     "a value with YAML-significant characters",
@@ -171,7 +172,7 @@ describe("boot-time user data (cloud-init)", () => {
 
   it("the container is the SSH path's: image, arguments, digest over the same contents", () => {
     const plan = buildBootPlan(base);
-    assert.equal(plan.container.image, proxyImageOf(base.image!));
+    assert.equal(plan.container.image, proxyImageOf(base));
     assert.deepEqual(plan.container.args, proxyArgsOf(base.workload, {}, {}));
     assert.equal(plan.container.owner, "bookinfo/ratings-vm");
     assert.equal(
@@ -191,10 +192,10 @@ describe("boot-time user data (cloud-init)", () => {
 
   it("rejects a bad user name and a relative config dir", () => {
     assert.throws(
-      () => renderCloudConfig(buildBootPlan({ ...base, user: "Bad User" })),
+      () => renderCloudConfig(buildBootPlan({ ...base, sshUser: "Bad User" })),
       /not a valid user name/,
     );
-    assert.throws(() => buildBootPlan({ ...base, configDir: "etc/istio" }), /absolute directory/);
+    assert.throws(() => buildBootPlan({ ...base, proxyConfigDir: "etc/istio" }), /absolute directory/);
   });
 });
 
@@ -245,7 +246,7 @@ describe("offline bundle (tctl --output-dir)", () => {
   });
 
   it("the VM-side file list is the bundle's, placed in the config dir", () => {
-    const plan = buildBootPlan({ ...base, configDir: "/srv/proxy" });
+    const plan = buildBootPlan({ ...base, proxyConfigDir: "/srv/proxy" });
     assert.deepEqual(
       vmConfigFiles(plan).map((f) => f.path),
       PROXY_CONFIG_FILES.map((f) => `/srv/proxy/${f.name}`),

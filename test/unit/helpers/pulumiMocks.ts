@@ -3,7 +3,9 @@
 // CA ConfigMaps, the generated key, the minted token, the proxy container's report). Import this module before
 // any module that creates resources (setMocks must run first), and keep a single @pulumi/pulumi copy.
 import * as pulumi from "@pulumi/pulumi";
-import { testPrivateKeyPem } from "./keys";
+import { providerOutputs } from "./mockProviders";
+
+export { GENERATED_KEY, KUBE_CLIENT_KEY, TOKEN } from "./mockProviders";
 
 export interface Registration {
   type: string;
@@ -38,34 +40,6 @@ export function unwrap(value: unknown): unknown {
 }
 
 export const registrations: Registration[] = [];
-export const TOKEN = "eyJhbGciOiJSUzI1NiJ9.SECRET-TOKEN-PAYLOAD.sig";
-export const KUBE_CLIENT_KEY = testPrivateKeyPem("ec");
-export const GENERATED_KEY = testPrivateKeyPem();
-
-/** The outputs a provider would add to the inputs. */
-function providerOutputs(args: pulumi.runtime.MockResourceArgs): Record<string, unknown> {
-  if (args.type === "kubernetes:core/v1:ConfigMap") {
-    return {
-      data: args.id?.endsWith("istio-ca-root-cert")
-        ? { "root-cert.pem": "MESH ROOT PEM" }
-        : { "ca.crt": "K8S ROOT PEM" },
-    };
-  }
-  if (args.type === "tls:index/privateKey:PrivateKey") {
-    return {
-      privateKeyOpenssh: GENERATED_KEY,
-      publicKeyOpenssh: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGeneratedPublicKey\n",
-    };
-  }
-  if (args.type === "command:local:Command" && args.name.endsWith("-bootstrap-token")) {
-    return { stdout: JSON.stringify({ token: TOKEN, expirationTimestamp: "2026-11-23T05:00:00Z" }) };
-  }
-  if (args.type === "command:remote:Command" && args.name.endsWith("-proxy-container")) {
-    return { stdout: '{"action":"created","containerId":"abc123","state":"running"}' };
-  }
-  return {};
-}
-
 void pulumi.runtime.setMocks(
   {
     newResource(args: pulumi.runtime.MockResourceArgs): {

@@ -22,10 +22,13 @@ describe("proxy container", () => {
   it("chooses the image like tctl: full image, else hub/name:tag with defaults", () => {
     assert.equal(proxyImageOf({}), "docker.io/istio/proxyv2:latest");
     assert.equal(
-      proxyImageOf({ hub: "docker.io/tetrate/", tag: "1.8.6-p1" }),
+      proxyImageOf({ proxyImageHub: "docker.io/tetrate/", proxyImageTag: "1.8.6-p1" }),
       "docker.io/tetrate/proxyv2:1.8.6-p1",
     );
-    assert.equal(proxyImageOf({ image: "registry.local/p:1", hub: "ignored" }), "registry.local/p:1");
+    assert.equal(
+      proxyImageOf({ proxyImage: "registry.local/p:1", proxyImageHub: "ignored" }),
+      "registry.local/p:1",
+    );
   });
 
   it("passes tctl's proxy arguments; --trust-domain only on request", () => {

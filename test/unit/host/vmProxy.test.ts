@@ -28,8 +28,9 @@ function baseArgs(overrides: Partial<Args> = {}): Args {
       labels: { app: "ratings", class: "vm", version: "v3" },
     },
     kubeconfig,
-    image: { hub: "docker.io/tetrate", tag: "1.8.6" },
-    egressHosts: ["reviews.bookinfo.svc"],
+    proxyImageHub: "docker.io/tetrate",
+    proxyImageTag: "1.8.6",
+    egressHostnames: ["reviews.bookinfo.svc"],
     ...overrides,
   };
 }
@@ -212,7 +213,7 @@ describe("VmProxy resource graph", () => {
   it("a lifetime change touches the token only; an image change touches the container only", async () => {
     const a = await build("g4", baseArgs());
     const b = await build("g4", baseArgs({ token: { expirationSeconds: 3600 } }));
-    const c = await build("g4", baseArgs({ image: { hub: "docker.io/tetrate", tag: "1.8.7" } }));
+    const c = await build("g4", baseArgs({ proxyImageTag: "1.8.7" }));
     const steps = [
       "prepare-host",
       "sidecar-env",
@@ -250,7 +251,7 @@ describe("VmProxy resource graph", () => {
     assert.throws(
       () =>
         new VmProxy("g6", baseArgs({ prepare: undefined, ssh: { host: "h", hostKey: "ssh-ed25519 AAAA" } })),
-      /privateKey or agentSocketPath/,
+      /ssh\.privateKey or ssh\.agentSocketPath/,
     );
     const { byName } = await build(
       "g7",
@@ -264,7 +265,7 @@ describe("VmProxy resource graph", () => {
       "g8",
       baseArgs({
         prepare: undefined,
-        egressHosts: undefined,
+        egressHostnames: undefined,
         ssh: {
           host: "10.0.0.5",
           user: "proxy",

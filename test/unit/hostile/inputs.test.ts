@@ -22,7 +22,7 @@ import { parseStackConfig, StackConfigError } from "../../../components/stack/co
 import { validateMeshVmBootArgs } from "../../../components/validation/boot";
 import { validateMeshVmHostArgs } from "../../../components/validation/host";
 import { validateMeshVmArgs } from "../../../components/validation/meshVm";
-import { ratingsVmArgs, seedWorkloadEntryYaml } from "../fixtures/ratings";
+import { ratingsVmArgs, seedSidecarYaml, seedWorkloadEntryYaml } from "../fixtures/ratings";
 
 const MiB = 1024 * 1024;
 const huge = "a".repeat(MiB);
@@ -557,6 +557,58 @@ describe("messages name the input, not the rendered file", () => {
   });
 });
 
+// ---- token and cluster credentials -------------------------------------------------------------------------
+
+describe("the token's rotation and audiences, and the kubeconfig, are checked for both deliveries", () => {
+  const textBreakers: [string, unknown][] = [
+    ["a line break", "2026-11-27\nX=1"],
+    ["a NUL byte", "x\u0000y"],
+    ["1 MiB", huge],
+    ["a number", 7],
+    ["an object", { toString: () => "x" }],
+  ];
+  for (const delivery of ["host", "boot"] as const) {
+    for (const [what, value] of textBreakers) {
+      it(`${delivery}.token.rotation: ${what}`, () => {
+        const args = baseArgs(delivery);
+        setPath(args as never, `${delivery}.token.rotation`, value);
+        assertRefused(meshVmIssues(args), `MeshVmArgs.${delivery}.token.rotation`, value);
+      });
+      it(`${delivery}.token.audiences[0]: ${what}`, () => {
+        const args = baseArgs(delivery);
+        setPath(args as never, `${delivery}.token.audiences`, [value]);
+        assertRefused(meshVmIssues(args), `MeshVmArgs.${delivery}.token.audiences[0]`, value);
+      });
+    }
+    it(`${delivery}.token.audiences: an empty list or 17 audiences`, () => {
+      for (const value of [[], Array.from({ length: 17 }, (_, i) => `aud-${i}`)]) {
+        const args = baseArgs(delivery);
+        setPath(args as never, `${delivery}.token.audiences`, value);
+        assertRefused(meshVmIssues(args), `MeshVmArgs.${delivery}.token.audiences`, value);
+      }
+    });
+    it(`${delivery}.token.rotation: any short single-line value is accepted (it is only a trigger)`, () => {
+      for (const value of ["2026-11-27", "--privileged", "rotate me #2"]) {
+        const args = baseArgs(delivery);
+        setPath(args as never, `${delivery}.token.rotation`, value);
+        assert.deepEqual(meshVmIssues(args).map(formatIssue), []);
+      }
+    });
+    it(`${delivery}.kubeconfig: 2 MiB or not a string is refused, never quoted`, () => {
+      for (const value of [`${SECRET}\n${"a".repeat(2 * MiB)}`, 42, { kubeconfig: SECRET }]) {
+        const args = baseArgs(delivery);
+        setPath(args as never, `${delivery}.kubeconfig`, value);
+        const issues = meshVmIssues(args);
+        assertRefused(issues, `MeshVmArgs.${delivery}.kubeconfig`, value);
+        assert.ok(
+          !issues.some((i) => formatIssue(i).includes("aaaa")),
+          "no excerpt of a kubeconfig is quoted",
+        );
+      }
+    });
+  }
+});
+
 // ---- VmProxy on its own ----------------------------------------------------------------------------------------
 
 function vmProxyBase(): VmProxyArgs {
@@ -569,11 +621,11 @@ function vmProxyBase(): VmProxyArgs {
 
 describe("VmProxyArgs: the same rules under VmProxy's names", () => {
   const cases: [string, (a: VmProxyArgs) => void, string][] = [
-    ["image.image", (a) => (a.image = { image: "--privileged" }), "VmProxyArgs.image.image"],
-    ["image.hub", (a) => (a.image = { hub: "-v/:/host" }), "VmProxyArgs.image.hub"],
-    ["image.tag", (a) => (a.image = { tag: "--pid=host" }), "VmProxyArgs.image.tag"],
-    ["image.imageName", (a) => (a.image = { imageName: "--entrypoint=x" }), "VmProxyArgs.image.imageName"],
-    ["proxyUser", (a) => (a.proxyUser = "-f"), "VmProxyArgs.proxyUser"],
+    ["proxyImage", (a) => (a.proxyImage = "--privileged"), "VmProxyArgs.proxyImage"],
+    ["proxyImageHub", (a) => (a.proxyImageHub = "-v/:/host"), "VmProxyArgs.proxyImageHub"],
+    ["proxyImageTag", (a) => (a.proxyImageTag = "--pid=host"), "VmProxyArgs.proxyImageTag"],
+    ["proxyImageName", (a) => (a.proxyImageName = "--entrypoint=x"), "VmProxyArgs.proxyImageName"],
+    ["sshUser", (a) => (a.sshUser = "-f"), "VmProxyArgs.sshUser"],
     [
       "prepare.dockerGroup",
       (a) => (a.prepare = { admin: { privateKey: "k" }, dockerGroup: "--help" }),
@@ -701,6 +753,37 @@ describe("fromManifests refuses hostile YAML with a message that names the place
       /proxyImageHub/,
     ],
     [
+      "a 1,000-character unknown field name (YAML's longest key)",
+      seedWorkloadEntryYaml.replace(
+        "  network: vm-us-central1-a",
+        `  network: vm-us-central1-a\n  ${"k".repeat(1000)}: 1`,
+      ),
+      /is not supported by MeshVm/,
+    ],
+    [
+      "a 100 KiB kind",
+      `${seedWorkloadEntryYaml}---\napiVersion: v1\nkind: ${"K".repeat(100 * 1024)}\nmetadata: {name: x, namespace: bookinfo}\n`,
+      /is not part of a MeshVm/,
+    ],
+    [
+      "a 100 KiB apiVersion",
+      seedWorkloadEntryYaml.replace(
+        "networking.istio.io/v1beta1",
+        `networking.istio.io/${"v".repeat(100 * 1024)}`,
+      ),
+      /apiVersion/,
+    ],
+    [
+      "a 100 KiB ServiceEntry location",
+      `${seedWorkloadEntryYaml}---\napiVersion: networking.istio.io/v1beta1\nkind: ServiceEntry\nmetadata: {name: ratings-vm, namespace: bookinfo}\nspec: {hosts: [r.bookinfo.svc.cluster.local], location: ${"L".repeat(100 * 1024)}, resolution: STATIC, ports: [{name: http, number: 9080, protocol: HTTP}], workloadSelector: {labels: {app: ratings}}}\n`,
+      /is not MESH_INTERNAL/,
+    ],
+    [
+      "a 100 KiB Sidecar selector value",
+      `${seedWorkloadEntryYaml}---\n${seedSidecarYaml.replace("      app: ratings", `      app: ${"r".repeat(100 * 1024)}`)}`,
+      /does not match the WorkloadEntry label/,
+    ],
+    [
       "a __proto__ label",
       seedWorkloadEntryYaml.replace("    app: ratings", "    app: ratings\n    __proto__: x"),
       /__proto__/,
@@ -712,6 +795,8 @@ describe("fromManifests refuses hostile YAML with a message that names the place
       assert.ok(issues.length > 0, "refused");
       assert.match(issues.map(formatIssue).join("\n"), expect);
       assertSafeMessages(issues, yamlText);
+      const long = issues.map(formatIssue).find((t) => /(.)\1{99}/.test(t));
+      assert.equal(long, undefined, "no long run of a value is quoted");
     });
   }
 });

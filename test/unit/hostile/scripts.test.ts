@@ -316,7 +316,10 @@ describe("the renderers refuse on their own what validation refuses", () => {
     ["image -v/:/host", () => dockerRunArgs({ ...spec, image: "-v/:/host" }, "d")],
     ["image --pid=host", () => dockerRunArgs({ ...spec, image: "--pid=host" }, "d")],
     ["image --entrypoint", () => dockerRunArgs({ ...spec, image: "--entrypoint=/bin/sh" }, "d")],
-    ["hub --privileged", () => dockerRunArgs({ ...spec, image: proxyImageOf({ hub: "--privileged" }) }, "d")],
+    [
+      "hub --privileged",
+      () => dockerRunArgs({ ...spec, image: proxyImageOf({ proxyImageHub: "--privileged" }) }, "d"),
+    ],
     ["container name --rm", () => dockerRunArgs({ ...spec, name: "--rm" }, "d")],
     ["timeoutSeconds as shell code", () => runProxyScript(spec, "d", { timeoutSeconds: "1; id" as never })],
     ["timeoutSeconds 1.5", () => runProxyScript(spec, "d", { timeoutSeconds: 1.5 })],

@@ -5,6 +5,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseStackConfig } from "../../../components/stack/config";
 import {
+  AGENT_READINESS_PORT,
+  readinessUrl,
   sandboxStackConfig,
   sandboxVms,
   STANDIN_PROXY_IMAGE,
@@ -116,5 +118,61 @@ describe("the sandbox stack config", () => {
       assert.ok(vm.args.host, `${vm.name} has a host`);
       assert.equal(vm.args.host!.prepare?.admin?.user, "admin");
     }
+  });
+});
+
+describe("the sandbox stack config with istiod (up --istiod)", () => {
+  const istiod = {
+    address: "198.51.100.1",
+    discoveryAddress: "istiod.istio-system.svc:41234",
+    agentImage: "localhost/mesh-vm-istio-agent:eed52ebb66ad",
+  };
+  const renderIstiod = (): StackConfig =>
+    sandboxStackConfig({ vms: sandboxVms(hosts), kubeconfig: KUBECONFIG, adminKeys: defaultKeys(), istiod });
+
+  it("both VMs run the real agent against istiod, as the root program reads it", () => {
+    const parsed = parseStackConfig(asEngineConfig(renderIstiod()));
+    assert.equal(parsed.vms.length, 2);
+    for (const vm of parsed.vms) {
+      const h = vm.args.host!;
+      assert.equal(h.proxyImage, istiod.agentImage, `${vm.name} runs the agent image`);
+      assert.equal(h.gatewayAddress, istiod.address, `${vm.name} reaches istiod at its gateway address`);
+      assert.equal(h.mesh?.discoveryAddress, istiod.discoveryAddress);
+      // Without Envoy nothing serves 15021: the agent's status port.
+      assert.deepEqual(h.readiness, { port: AGENT_READINESS_PORT, path: "/healthz/ready" });
+      assert.equal(h.hostKey, hosts.find((x) => x.name === vm.name)!.hostKey, "host key still pinned");
+    }
+    // The segregated layout is unchanged.
+    assert.equal(parsed.vms[1]!.args.proxyInstanceIp, "198.51.100.11");
+    assert.equal(parsed.vms[1]!.args.sshHost, "198.18.0.10");
+  });
+
+  it("without istiod nothing of it is set: the stand-in image and its readiness default", () => {
+    const parsed = parseStackConfig(asEngineConfig(render()));
+    for (const vm of parsed.vms) {
+      const h = vm.args.host!;
+      assert.equal(h.proxyImage, STANDIN_PROXY_IMAGE);
+      assert.equal(h.gatewayAddress, undefined);
+      assert.equal(h.mesh, undefined);
+      assert.equal(h.readiness, undefined);
+    }
+  });
+
+  it("same secrets as without istiod, none of them in the plain values", () => {
+    const config = renderIstiod();
+    assert.deepEqual(
+      config.secrets.map((s) => s.key),
+      render().secrets.map((s) => s.key),
+    );
+    const plain = JSON.stringify(config.plain);
+    assert.ok(!plain.includes("PRIVATE KEY") && !plain.includes("kube-admin-secret"));
+  });
+
+  it("the readiness URL a user curls: the agent's status port with istiod, 15021 with the stand-in", () => {
+    const [a, b] = sandboxVms(hosts);
+    assert.equal(readinessUrl(a!, true), "http://198.51.100.10:15020/healthz/ready");
+    // ratings-vm-2 answers on its proxy instance IP (the VM network), not its public address.
+    assert.equal(readinessUrl(b!, true), "http://198.51.100.11:15020/healthz/ready");
+    assert.equal(readinessUrl(a!, false), "http://198.51.100.10:15021/healthz/ready");
   });
 });

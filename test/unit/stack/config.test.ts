@@ -137,7 +137,7 @@ describe("stack configuration: valid", () => {
         manifests: [
           {
             yaml: seedWorkloadEntryYaml,
-            host: { hostKey: HOST_KEY, credentials: { agentSocketPath: "/run/a" } },
+            host: { hostKey: HOST_KEY, agentSocketPath: "/run/a" },
           },
           { file: "ratings.yaml" },
         ],

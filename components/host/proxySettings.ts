@@ -1,0 +1,81 @@
+// The inputs VmProxy (over SSH) and VmBoot (at first boot) share: who the workload is, how its proxy is
+// configured and started, and where the bootstrap material comes from. Each component's Args extend this and
+// add its delivery's own fields (VmProxy: ssh, prepare; VmBoot: readyCheck, bundleDir). Types only.
+import type * as pulumi from "@pulumi/pulumi";
+import type { ProxyArgsSettings, ProxyImageSettings } from "./proxyContainer";
+import type { ReadinessSettings } from "./proxyScripts";
+import type { MeshSettings, WorkloadIdentity } from "./sidecarEnv";
+
+export interface ProxySettingsArgs {
+  /**
+   * The WorkloadEntry identity and addresses (name, namespace, serviceAccount, address, proxyInstanceIp, network,
+   * labels, annotations). Pass a created ServiceAccount's `metadata.name` as `serviceAccount` so that the token
+   * is minted after it exists.
+   */
+  workload: pulumi.Input<WorkloadIdentity>;
+  /** Mesh settings for sidecar.env and the proxy arguments. */
+  mesh?: pulumi.Input<MeshSettings>;
+  /**
+   * kubeconfig (YAML or JSON) used to mint the token; kept secret. Its credentials travel with the request, so a
+   * change of them also re-mints: a kubeconfig embedding a short-lived token would re-mint at every `up` (use a
+   * client certificate, a long-lived token or an exec plugin, which the minting program runs itself).
+   */
+  kubeconfig: pulumi.Input<string>;
+  /** kubeconfig context (default: its current-context). */
+  kubeContext?: pulumi.Input<string>;
+  /** Mesh root certificate PEM; default: `root-cert.pem` of ConfigMap `istio-ca-root-cert` in the workload namespace. */
+  meshRootCert?: pulumi.Input<string>;
+  /** Kubernetes root CA PEM; default: `ca.crt` of ConfigMap `kube-root-ca.crt` in the workload namespace. */
+  kubernetesRootCert?: pulumi.Input<string>;
+  /**
+   * The proxy's account on the VM (tctl's `ssh-user`, MeshVm's `sshUser`): owns the config directory and runs
+   * docker. VmProxy logs in as it unless `ssh.user` says otherwise; VmBoot creates it at boot.
+   * @default "istio-proxy"
+   */
+  sshUser?: pulumi.Input<string>;
+  /** @deprecated Use `sshUser` (the same account, MeshVm's and tctl's name). */
+  proxyUser?: pulumi.Input<string>;
+  /**
+   * Directory for the bootstrap files on the VM (tctl's `/tmp` would not survive a reboot). Several proxies on
+   * one host need distinct directories and container names.
+   * @default "/etc/istio-proxy"
+   */
+  proxyConfigDir?: pulumi.Input<string>;
+  /**
+   * Container name (unique per proxy on a host).
+   * @default "istio-proxy"
+   */
+  proxyContainerName?: pulumi.Input<string>;
+  /** Full proxy image reference; wins over the three below. */
+  proxyImage?: pulumi.Input<string>;
+  /**
+   * Registry of the proxy image (Tetrate's builds: `docker.io/tetrate`).
+   * @default "docker.io/istio"
+   */
+  proxyImageHub?: pulumi.Input<string>;
+  /**
+   * Image name under the hub.
+   * @default "proxyv2"
+   */
+  proxyImageName?: pulumi.Input<string>;
+  /**
+   * Image tag.
+   * @default "latest"
+   */
+  proxyImageTag?: pulumi.Input<string>;
+  /** @deprecated Use `proxyImage`, `proxyImageHub`, `proxyImageName` and `proxyImageTag` (for `image`, `hub`, `imageName`, `tag`). */
+  image?: pulumi.Input<ProxyImageSettings>;
+  /** Proxy command-line settings. */
+  proxyArgs?: pulumi.Input<ProxyArgsSettings>;
+  /** Gateway IP istiod is reached through (adds `--add-host` entries for istiod's cluster-local names). */
+  gatewayAddress?: pulumi.Input<string>;
+  /** Mesh host names the VM's applications call; kept as one `/etc/hosts` block pointing at `egressBindAddress`. */
+  egressHostnames?: pulumi.Input<pulumi.Input<string>[]>;
+  /**
+   * The Sidecar egress listener's bind address.
+   * @default "127.0.0.2"
+   */
+  egressBindAddress?: pulumi.Input<string>;
+  /** Readiness wait on the VM after (re)starting the proxy (120 s by default). */
+  readiness?: ReadinessSettings;
+}

@@ -1,0 +1,78 @@
+// What the sandbox with istiod (`up --istiod`) checks and reports beyond the stand-in's readiness: the real
+// istiod lists each VM (its /debug/endpointShardz holds the WorkloadEntry's address with the VM's SPIFFE
+// identity), and the real Istio agent on each host holds a certificate for that identity signed by istiod's
+// root. Read from istiod's loopback debug port and from the host's filesystem (its root is mounted on this
+// machine); only the certificate chain is read, never the key.
+import { X509Certificate } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { TestCluster } from "../../test/harness/cluster";
+import { readRecord } from "../../test/harness/hosts/registry";
+import { addressesOf, endpointsOf, istiodDebug, type IstiodRecord } from "../../test/harness/istiod";
+import { NAMESPACE, SERVICE_ACCOUNT, type SandboxVm } from "./stackConfig";
+
+/** The identity istiod and the agent give both VMs (trust domain cluster.local). */
+export const SPIFFE_ID = `spiffe://cluster.local/ns/${NAMESPACE}/sa/${SERVICE_ACCOUNT}`;
+/** MeshVm's default proxyConfigDir (the sandbox sets none): the agent writes its certificates under it. */
+export const PROXY_CONFIG_DIR = "/etc/istio-proxy";
+export const CERT_CHAIN = `${PROXY_CONFIG_DIR}/certs/cert-chain.pem`;
+
+export interface IstiodListing {
+  /** The VM's address as istiod lists it, or undefined when istiod does not list it. */
+  address?: string;
+  serviceAccount?: string;
+}
+
+/** The VM as istiod lists it in /debug/endpointShardz (by its WorkloadEntry address). */
+export async function istiodListing(istiod: IstiodRecord, vm: SandboxVm): Promise<IstiodListing> {
+  const r = await istiodDebug(istiod.httpPort, "/debug/endpointShardz");
+  const endpoint = endpointsOf(r.body).find((e) => addressesOf(e).includes(vm.address));
+  if (!endpoint) return {};
+  return {
+    address: vm.address,
+    serviceAccount: String(endpoint.ServiceAccount ?? endpoint.serviceAccount ?? ""),
+  };
+}
+
+/** Polls istiodListing until istiod lists the VM with its identity (it learns WorkloadEntries by watch). */
+export async function waitIstiodListing(
+  istiod: IstiodRecord,
+  vm: SandboxVm,
+  timeoutMs = 30_000,
+): Promise<IstiodListing> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const listing = await istiodListing(istiod, vm).catch((): IstiodListing => ({}));
+    if (listing.serviceAccount === SPIFFE_ID || Date.now() > deadline) return listing;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+export interface AgentCertificate {
+  /** e.g. `URI:spiffe://cluster.local/ns/bookinfo/sa/bookinfo-ratings`. */
+  subjectAltName: string;
+  /** Whether istiod's root (istio-ca-root-cert as istiod published it) signed it. */
+  signedByIstiod: boolean;
+  validTo: string;
+}
+
+/** The leaf of `<proxyConfigDir>/certs/cert-chain.pem` on the VM's host, or undefined when there is none. */
+export async function agentCertificate(
+  cluster: TestCluster,
+  vm: SandboxVm,
+): Promise<AgentCertificate | undefined> {
+  const record = readRecord(vm.host.id);
+  if (!record) return undefined;
+  const chain = await readFile(join(record.root, CERT_CHAIN), "utf8").catch(() => "");
+  const leafPem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(chain)?.[0];
+  if (!leafPem) return undefined;
+  const leaf = new X509Certificate(leafPem);
+  const cm = await cluster.request("GET", `/api/v1/namespaces/${NAMESPACE}/configmaps/istio-ca-root-cert`);
+  const rootPem = cm.status === 200 ? String(cm.body.data?.["root-cert.pem"] ?? "") : "";
+  const root = rootPem ? new X509Certificate(rootPem) : undefined;
+  return {
+    subjectAltName: leaf.subjectAltName ?? "",
+    signedByIstiod: !!root && leaf.checkIssued(root) && leaf.verify(root.publicKey),
+    validTo: leaf.validTo,
+  };
+}

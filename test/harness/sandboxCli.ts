@@ -1,0 +1,108 @@
+// Driving the local sandbox as a user does, for its end-to-end tests (test/e2e/sandbox*.test.ts): the real
+// `scripts/sandbox.sh` CLI, the commands it prints run through bash, the API server read with the kubeconfig
+// it wrote, and what is left running of it (processes, ports).
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
+import { connect } from "node:net";
+import { join, resolve } from "node:path";
+import { parse } from "yaml";
+import { pidAlive } from "./hosts/process";
+
+export const repoRoot = resolve(__dirname, "../..");
+
+export interface Run {
+  code: number;
+  output: string;
+}
+
+/** `scripts/sandbox.sh COMMAND ARGS` on the sandbox in `dir`, its output (stdout and stderr) collected. */
+export function sandbox(
+  dir: string,
+  command: "up" | "down" | "status",
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<Run> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(join(repoRoot, "scripts/sandbox.sh"), [command, ...args], {
+      env: { ...process.env, ...env, MESH_VM_SANDBOX_DIR: dir },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGTERM"), 8 * 60_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolveRun({ code: code ?? 1, output });
+    });
+  });
+}
+
+/** A command line as the user would paste it, from the repo root. */
+export function shell(command: string): Promise<Run> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn("bash", ["-c", command], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolveRun({ code: code ?? 1, output }));
+  });
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type KubeObject = Record<string, any>;
+
+/** GET against the sandbox's API server with the kubeconfig `up` wrote (its CA, its token). */
+export function kubeGet(kubeconfigPath: string, path: string): Promise<{ status: number; body: KubeObject }> {
+  const kc = parse(readFileSync(kubeconfigPath, "utf8")) as KubeObject;
+  const server = kc.clusters[0].cluster.server as string;
+  const ca = Buffer.from(kc.clusters[0].cluster["certificate-authority-data"] as string, "base64");
+  const token = kc.users[0].user.token as string;
+  return new Promise((res, rej) => {
+    const req = httpsRequest(
+      `${server}${path}`,
+      { ca, headers: { authorization: `Bearer ${token}`, accept: "application/json" } },
+      (r) => {
+        let text = "";
+        r.on("data", (c: Buffer) => (text += c.toString()));
+        r.on("end", () => res({ status: r.statusCode ?? 0, body: JSON.parse(text) as KubeObject }));
+      },
+    );
+    req.on("error", rej);
+    req.end();
+  });
+}
+
+/** Whether something accepts connections on HOST:PORT (default loopback). */
+export function portOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
+  return new Promise((res) => {
+    const s = connect({ host, port });
+    s.setTimeout(5_000, () => {
+      s.destroy();
+      res(false);
+    });
+    s.once("connect", () => {
+      s.destroy();
+      res(true);
+    });
+    s.once("error", () => res(false));
+  });
+}
+
+/** Live (non-zombie) processes whose command line names a path in `dir`. */
+export function processesUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || !pidAlive(Number(entry))) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8").replace(/\0/g, " ");
+      if (cmd.includes(`${dir}/`) && Number(entry) !== process.pid) out.push(`${entry} ${cmd.slice(0, 120)}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}

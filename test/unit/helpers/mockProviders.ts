@@ -1,0 +1,39 @@
+// What the providers answer under Pulumi's mocks (the CA ConfigMaps, the generated key, the minted token, the
+// proxy container's report): shared by the unit tests' mocks (pulumiMocks.ts) and the mock-scale benchmark.
+import type * as pulumi from "@pulumi/pulumi";
+import { testPrivateKeyPem } from "./keys";
+
+export const TOKEN = "eyJhbGciOiJSUzI1NiJ9.SECRET-TOKEN-PAYLOAD.sig";
+export const KUBE_CLIENT_KEY = testPrivateKeyPem("ec");
+export const GENERATED_KEY = testPrivateKeyPem();
+
+/**
+ * The outputs a provider would add to the inputs. With `preview`, only what a real preview knows: the CA
+ * ConfigMap reads and the generated key; the mint and the container's report stay unknown.
+ */
+export function providerOutputs(
+  args: pulumi.runtime.MockResourceArgs,
+  options: { preview?: boolean } = {},
+): Record<string, unknown> {
+  if (args.type === "kubernetes:core/v1:ConfigMap") {
+    return {
+      data: args.id?.endsWith("istio-ca-root-cert")
+        ? { "root-cert.pem": "MESH ROOT PEM" }
+        : { "ca.crt": "K8S ROOT PEM" },
+    };
+  }
+  if (args.type === "tls:index/privateKey:PrivateKey") {
+    return {
+      privateKeyOpenssh: GENERATED_KEY,
+      publicKeyOpenssh: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGeneratedPublicKey\n",
+    };
+  }
+  if (options.preview) return {};
+  if (args.type === "command:local:Command" && args.name.endsWith("-bootstrap-token")) {
+    return { stdout: JSON.stringify({ token: TOKEN, expirationTimestamp: "2026-11-23T05:00:00Z" }) };
+  }
+  if (args.type === "command:remote:Command" && args.name.endsWith("-proxy-container")) {
+    return { stdout: '{"action":"created","containerId":"abc123","state":"running"}' };
+  }
+  return {};
+}
