@@ -9,6 +9,7 @@ import { posix } from "node:path";
 import { stringify } from "yaml";
 import { vmBootAliases } from "../host/aliases";
 import { ConfigContents, PROXY_CONFIG_FILES } from "../host/configFiles";
+import { vmProxyDefaults } from "../host/defaults";
 import { writeFileScript } from "../host/fileScripts";
 import { applyHostsBlockScript, HostsBlockSpec, renderHostsBlock } from "../host/hostsBlock";
 import { prepareHostScript } from "../host/prepareHost";
@@ -96,7 +97,9 @@ export function buildBootPlan(given: BootPlanInputs): BootPlan {
   throwIfIssues("buildBootPlan", aliasIssues(given, bootPlanAliases, fieldNames("BootPlanInputs")));
   const inputs = withCurrentNames(given, bootPlanAliases);
   const mesh = inputs.mesh ?? {};
-  const configDir = posix.normalize(inputs.proxyConfigDir ?? "/etc/istio-proxy").replace(/\/$/, "");
+  const configDir = posix
+    .normalize(inputs.proxyConfigDir ?? vmProxyDefaults.proxyConfigDir)
+    .replace(/\/$/, "");
   if (!posix.isAbsolute(configDir) || configDir === "/") {
     throw new Error(`proxyConfigDir must be an absolute directory other than /: "${inputs.proxyConfigDir}"`);
   }
@@ -108,7 +111,7 @@ export function buildBootPlan(given: BootPlanInputs): BootPlan {
     token: inputs.token,
   };
   const container: ContainerSpec = {
-    name: inputs.proxyContainerName ?? "istio-proxy",
+    name: inputs.proxyContainerName ?? vmProxyDefaults.proxyContainerName,
     image: proxyImageOf(inputs, inputs.workload),
     args: proxyArgsOf(inputs.workload, mesh, inputs.proxyArgs ?? {}),
     configDir,
@@ -117,7 +120,7 @@ export function buildBootPlan(given: BootPlanInputs): BootPlan {
   };
   const digest = containerDigest(container, contents);
   return {
-    user: inputs.sshUser ?? "istio-proxy",
+    user: inputs.sshUser ?? vmProxyDefaults.sshUser,
     dockerGroup: inputs.dockerGroup,
     container,
     digest,
@@ -125,7 +128,11 @@ export function buildBootPlan(given: BootPlanInputs): BootPlan {
     readiness: inputs.readiness,
     hostsBlock:
       inputs.egressHostnames && inputs.egressHostnames.length > 0
-        ? { owner, hostnames: inputs.egressHostnames, address: inputs.egressBindAddress ?? "127.0.0.2" }
+        ? {
+            owner,
+            hostnames: inputs.egressHostnames,
+            address: inputs.egressBindAddress ?? vmProxyDefaults.egressBindAddress,
+          }
         : undefined,
   };
 }

@@ -11,6 +11,7 @@ import { readinessUrl } from "../host/proxyScripts";
 import type { MeshSettings, WorkloadIdentity } from "../host/sidecarEnv";
 import { CaRoots, MintedToken, createTokenMint, readCaRoots } from "../host/bootstrapMaterial";
 import { PROXY_CONFIG_FILES } from "../host/configFiles";
+import { vmProxyDefaults } from "../host/defaults";
 import { READY_CHECK_PROGRAM, REMOVE_BUNDLE_PROGRAM, SLEEP_PROGRAM, WRITE_BUNDLE_PROGRAM } from "./programs";
 import {
   BootPlan,
@@ -24,6 +25,7 @@ import {
 } from "./render";
 import { aliasIssues, deprecationWarnings, withCurrentNames } from "../rules/aliases";
 import { fieldNames, throwIfIssues } from "../rules/issues";
+import { clearedAtBootProblem } from "../rules/values";
 import { bootTokenDefaults } from "./token";
 import type { BootBundleFile, VmBootArgs } from "./vmBootArgs";
 
@@ -77,13 +79,13 @@ function planFor(
     proxyImageName: pulumi.output(args.proxyImageName) as pulumi.Output<string | undefined>,
     proxyImageTag: pulumi.output(args.proxyImageTag) as pulumi.Output<string | undefined>,
     proxyArgs: pulumi.output(args.proxyArgs ?? {}) as pulumi.Output<ProxyArgsSettings>,
-    proxyContainerName: pulumi.output(args.proxyContainerName ?? "istio-proxy"),
-    proxyConfigDir: pulumi.output(args.proxyConfigDir ?? "/etc/istio-proxy"),
-    sshUser: pulumi.output(args.sshUser ?? "istio-proxy"),
+    proxyContainerName: pulumi.output(args.proxyContainerName ?? vmProxyDefaults.proxyContainerName),
+    proxyConfigDir: pulumi.output(args.proxyConfigDir ?? vmProxyDefaults.proxyConfigDir),
+    sshUser: pulumi.output(args.sshUser ?? vmProxyDefaults.sshUser),
     dockerGroup: pulumi.output(args.dockerGroup) as pulumi.Output<string | undefined>,
     gatewayAddress: pulumi.output(args.gatewayAddress) as pulumi.Output<string | undefined>,
     egressHostnames: pulumi.output(args.egressHostnames ?? []) as pulumi.Output<string[]>,
-    egressBindAddress: pulumi.output(args.egressBindAddress ?? "127.0.0.2"),
+    egressBindAddress: pulumi.output(args.egressBindAddress ?? vmProxyDefaults.egressBindAddress),
     meshRootCert: pulumi.output(roots.meshRootCert),
     kubernetesRootCert: pulumi.output(roots.kubernetesRootCert),
   };
@@ -196,6 +198,10 @@ export class VmBoot extends pulumi.ComponentResource {
     // Old input names are read once, here; everything below sees only the current ones.
     const current = withCurrentNames(args, vmBootAliases);
     for (const warning of deprecationWarnings(args, vmBootAliases)) pulumi.log.warn(warning, this);
+    pulumi.output(current.proxyConfigDir ?? vmProxyDefaults.proxyConfigDir).apply((dir) => {
+      const volatile = clearedAtBootProblem(dir);
+      if (volatile !== undefined) pulumi.log.warn(volatile, this);
+    });
     const ctx: StepContext = {
       name,
       parent: { parent: this },

@@ -11,7 +11,7 @@ import * as tls from "@pulumi/tls";
 import { deprecationWarnings, withCurrentNames } from "../rules/aliases";
 import { throwIfIssues } from "../rules/issues";
 import { vmProxyAliases } from "./aliases";
-import { dedicatedDirectoryProblem, formatInteger } from "../rules/values";
+import { clearedAtBootProblem, dedicatedDirectoryProblem, formatInteger } from "../rules/values";
 import { numberBounds, renewBeforeSecondsFor, sshDefaults, tokenDefaults, vmProxyDefaults } from "./defaults";
 import { PROXY_CONFIG_FILES } from "./configFiles";
 import { removeFileScript, writeFileScript } from "./fileScripts";
@@ -532,7 +532,12 @@ export class VmProxy extends pulumi.ComponentResource {
       sshUser: pulumi.output(args.sshUser ?? vmProxyDefaults.sshUser),
       configDir: pulumi
         .output(args.proxyConfigDir ?? vmProxyDefaults.proxyConfigDir)
-        .apply(normaliseConfigDir),
+        .apply(normaliseConfigDir)
+        .apply((dir) => {
+          const volatile = clearedAtBootProblem(dir);
+          if (volatile !== undefined) warn(volatile);
+          return dir;
+        }),
       workload,
       mesh: pulumi.output(args.mesh ?? {}) as pulumi.Output<MeshSettings>,
       owner: workload.apply((w) => `${w.namespace}/${w.name}`),

@@ -245,6 +245,25 @@ export function dedicatedDirectoryProblem(v: unknown): string | undefined {
   return undefined;
 }
 
+/** Directories that Linux distributions empty (tmpfs or tmpfiles.d) at every boot. */
+const clearedAtBootTrees = ["/tmp", "/run", "/var/run", "/dev/shm"];
+
+/**
+ * Why a proxy config directory does not survive a reboot (tctl's `/tmp/istio-proxy`), or undefined. The proxy
+ * then cannot start again after a reboot, and nothing in a no-op `up` notices: worth a warning, not a refusal
+ * (it is tctl's default, and a VM may never reboot).
+ */
+export function clearedAtBootProblem(dir: string): string | undefined {
+  const tree = clearedAtBootTrees.find((t) => dir === t || dir.startsWith(`${t}/`));
+  if (tree === undefined) return undefined;
+  return (
+    `proxyConfigDir ${excerpt(dir)} is inside ${tree}, which is emptied at every boot: after a reboot the ` +
+    "token, root certificate, sidecar.env and issued certificates are gone, the proxy does not start again, and " +
+    "a no-op `up` does not notice (it contacts no host). Use a persistent directory such as /etc/istio-proxy " +
+    "(the default without tctlDefaults)"
+  );
+}
+
 /** The nesting depth of a plain value (1 for a scalar); stops counting past `limit`, without recursion. */
 export function depthOf(v: unknown, limit: number = inputLimits.objectDepth): number {
   let level: unknown[] = [v];

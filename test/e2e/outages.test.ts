@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { MeshVm, type MeshVmArgs } from "../../components";
+import { PROXY_CONFIG_FILES } from "../../components/host/configFiles";
 import { startCluster, type TestCluster } from "../harness/cluster";
 import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
 import { installAgentImage, istiodTestBedMissing, networkGateway } from "../harness/istiod";
@@ -293,140 +294,205 @@ describe(
   },
 );
 
-describe("outages: kube-apiserver down mid-up, a full disk on the host", { timeout: 30 * 60_000 }, () => {
-  let cluster: TestCluster | undefined;
-  let hosts: TestHost[] = [];
-  const stacks: TestStack[] = [];
+describe(
+  "outages: kube-apiserver down mid-up, a full disk, a reboot emptying a config dir under /tmp",
+  { timeout: 30 * 60_000 },
+  () => {
+    let cluster: TestCluster | undefined;
+    let hosts: TestHost[] = [];
+    const stacks: TestStack[] = [];
 
-  before(async () => {
-    cluster = await startCluster();
-    await cluster.createNamespace(NS);
-    await cluster.createServiceAccount(NS, SA);
-    hosts = await createHosts([
-      { name: "outage-apiserver", networks: ["vm"] },
-      { name: "outage-disk", networks: ["vm"] },
-    ]);
-  });
-
-  after(async () => {
-    for (const s of stacks) {
-      await s.destroy().catch(() => undefined);
-      await s.dispose();
-    }
-    if (hosts.length) await destroyHosts(hosts);
-    if (cluster) await cluster.stop();
-  });
-
-  it("kube-apiserver dies while the host steps run: up fails naming it; back up, up registers, nothing doubled", async () => {
-    const h = hosts[0]!;
-    const vm: Vm = { name: "ratings-api", host: h, configDir: "/etc/istio-proxy" };
-    const stack = await createTestStack({
-      program: async () => meshVm(cluster!, vm),
-      projectName: "mesh-vm-outage-apiserver",
+    before(async () => {
+      cluster = await startCluster();
+      await cluster.createNamespace(NS);
+      await cluster.createServiceAccount(NS, SA);
+      hosts = await createHosts([
+        { name: "outage-apiserver", networks: ["vm"] },
+        { name: "outage-disk", networks: ["vm"] },
+        { name: "outage-tmpdir", networks: ["vm"] },
+      ]);
     });
-    stacks.push(stack);
-    let stopped: Promise<void> | undefined;
-    const failed = await failingUp(stack, {
-      // The token is minted and the ConfigMaps read (the token file needs both); the container and readiness
-      // wait, the hosts block and the registration are still to come.
-      watch: (e) => {
-        if (e.resourcePreEvent?.metadata.urn.endsWith(`::${vm.name}-proxy-istio-token`))
-          stopped ??= cluster!.stopApiServer();
-      },
+
+    after(async () => {
+      for (const s of stacks) {
+        await s.destroy().catch(() => undefined);
+        await s.dispose();
+      }
+      if (hosts.length) await destroyHosts(hosts);
+      if (cluster) await cluster.stop();
     });
-    assert.ok(stopped, "the API server was stopped during up");
-    await stopped;
-    const server = cluster!.server.replace("https://", "");
-    console.log(`# up with the API server down: ${errors(failed.events).join("\n")}`);
-    assert.match(failed.message, new RegExp(`${server.replace(/\./g, "\\.")}.*connection refused`));
-    assert.match(
-      failed.message,
-      /ratings-api-(workloadentry|serviceentry|sidecar)/,
-      "names the failed object",
-    );
-    // The host steps went on without the API server.
-    const doneSteps = failed.events
-      .filter((e) => e.resOutputsEvent)
-      .map((e) => e.resOutputsEvent!.metadata.urn.split("::").pop());
-    assert.ok(doneSteps.includes(`${vm.name}-proxy-proxy-container`), doneSteps.join(", "));
-    assert.equal((await h.containers()).find((c) => c.name === "istio-proxy")?.state, "running");
 
-    await cluster!.startApiServer();
-    const we = `/apis/networking.istio.io/v1/namespaces/${NS}/workloadentries/${vm.name}`;
-    assert.equal((await cluster!.request("GET", we)).status, 404, "not registered yet");
-    const logins = await h.sshLogins();
-    const mints = await cluster!.tokenRequests();
-    const up = await stack.up();
-    assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
-    const touched = changed(up.events);
-    assert.ok(
-      touched.includes(`create kubernetes:networking.istio.io/v1:WorkloadEntry ${vm.name}-workloadentry`),
-    );
-    assert.ok(
-      !touched.some((s) => s.includes("command:remote:")),
-      `no host step again: ${touched.join(", ")}`,
-    );
-    assert.equal(await h.sshLogins(), logins, "no SSH session: the host steps were recorded");
-    assert.equal(await cluster!.tokenRequests(), mints, "no new token");
-    assert.equal((await cluster!.request("GET", we)).body.spec?.address, h.address, "registered");
-    await assertNothingDoubled(h, vm.name);
-    assert.deepEqual(changed((await stack.up()).events), [], "converged");
-  });
+    it("kube-apiserver dies while the host steps run: up fails naming it; back up, up registers, nothing doubled", async () => {
+      const h = hosts[0]!;
+      const vm: Vm = { name: "ratings-api", host: h, configDir: "/etc/istio-proxy" };
+      const stack = await createTestStack({
+        program: async () => meshVm(cluster!, vm),
+        projectName: "mesh-vm-outage-apiserver",
+      });
+      stacks.push(stack);
+      let stopped: Promise<void> | undefined;
+      const failed = await failingUp(stack, {
+        // The token is minted and the ConfigMaps read (the token file needs both); the container and readiness
+        // wait, the hosts block and the registration are still to come.
+        watch: (e) => {
+          if (e.resourcePreEvent?.metadata.urn.endsWith(`::${vm.name}-proxy-istio-token`))
+            stopped ??= cluster!.stopApiServer();
+        },
+      });
+      assert.ok(stopped, "the API server was stopped during up");
+      await stopped;
+      const server = cluster!.server.replace("https://", "");
+      console.log(`# up with the API server down: ${errors(failed.events).join("\n")}`);
+      assert.match(failed.message, new RegExp(`${server.replace(/\./g, "\\.")}.*connection refused`));
+      assert.match(
+        failed.message,
+        /ratings-api-(workloadentry|serviceentry|sidecar)/,
+        "names the failed object",
+      );
+      // The host steps went on without the API server.
+      const doneSteps = failed.events
+        .filter((e) => e.resOutputsEvent)
+        .map((e) => e.resOutputsEvent!.metadata.urn.split("::").pop());
+      assert.ok(doneSteps.includes(`${vm.name}-proxy-proxy-container`), doneSteps.join(", "));
+      assert.equal((await h.containers()).find((c) => c.name === "istio-proxy")?.state, "running");
 
-  it("a full disk fails the token rewrite with the old token intact; with space again, up writes the new one", async () => {
-    const h = hosts[1]!;
-    // The proxy's config directory on a small disk of its own (a 1 MiB tmpfs mounted inside the host).
-    const disk = "/srv/mesh-vm-disk";
-    const configDir = `${disk}/istio-proxy`;
-    await h.run(`mkdir -p ${disk} && mount -t tmpfs -o size=1m,mode=0755 mesh-vm-disk ${disk}`);
-    const vm: Vm = { name: "ratings-disk", host: h, configDir };
-    const stack = await createTestStack({
-      program: async () => meshVm(cluster!, vm),
-      projectName: "mesh-vm-outage-disk",
+      await cluster!.startApiServer();
+      const we = `/apis/networking.istio.io/v1/namespaces/${NS}/workloadentries/${vm.name}`;
+      assert.equal((await cluster!.request("GET", we)).status, 404, "not registered yet");
+      const logins = await h.sshLogins();
+      const mints = await cluster!.tokenRequests();
+      const up = await stack.up();
+      assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
+      const touched = changed(up.events);
+      assert.ok(
+        touched.includes(`create kubernetes:networking.istio.io/v1:WorkloadEntry ${vm.name}-workloadentry`),
+      );
+      assert.ok(
+        !touched.some((s) => s.includes("command:remote:")),
+        `no host step again: ${touched.join(", ")}`,
+      );
+      assert.equal(await h.sshLogins(), logins, "no SSH session: the host steps were recorded");
+      assert.equal(await cluster!.tokenRequests(), mints, "no new token");
+      assert.equal((await cluster!.request("GET", we)).body.spec?.address, h.address, "registered");
+      await assertNothingDoubled(h, vm.name);
+      assert.deepEqual(changed((await stack.up()).events), [], "converged");
     });
-    stacks.push(stack);
-    const first = await stack.up();
-    assert.equal(first.result.summary.result, "succeeded", errors(first.events).join("\n"));
-    const tokenPath = `${configDir}/istio-token`;
-    const oldToken = await h.readFile(tokenPath);
-    const oldStat = await h.stat(tokenPath);
 
-    // Fill the disk: dd stops at ENOSPC.
-    await h.run(`dd if=/dev/zero of=${disk}/filler bs=4096 >/dev/null 2>&1 || true`);
-    const free = await h.run(`df --output=avail -B1 ${disk} | tail -1`);
-    assert.equal(free.stdout.trim(), "0", "the disk is full");
-    vm.rotation = "after-disk-full";
-    const failed = await failingUp(stack);
-    console.log(`# up on a full disk: ${errors(failed.events).join("\n")}`);
-    assert.match(failed.message, /ratings-disk-proxy-istio-token/, "names the step");
-    assert.match(failed.message, /No space left on device/);
-    assert.equal(await h.readFile(tokenPath), oldToken, "the old token is intact");
-    assert.deepEqual(await h.stat(tokenPath), oldStat, "same owner, mode and size");
-    assert.equal(
-      (await h.run(`ls -A ${configDir}`)).stdout.split("\n").filter((f) => f.startsWith(".mesh-vm.")).length,
-      0,
-      "no temp file left behind",
-    );
-    assert.equal((await h.containers()).find((c) => c.name === "istio-proxy")?.state, "running");
+    it("a full disk fails the token rewrite with the old token intact; with space again, up writes the new one", async () => {
+      const h = hosts[1]!;
+      // The proxy's config directory on a small disk of its own (a 1 MiB tmpfs mounted inside the host).
+      const disk = "/srv/mesh-vm-disk";
+      const configDir = `${disk}/istio-proxy`;
+      await h.run(`mkdir -p ${disk} && mount -t tmpfs -o size=1m,mode=0755 mesh-vm-disk ${disk}`);
+      const vm: Vm = { name: "ratings-disk", host: h, configDir };
+      const stack = await createTestStack({
+        program: async () => meshVm(cluster!, vm),
+        projectName: "mesh-vm-outage-disk",
+      });
+      stacks.push(stack);
+      const first = await stack.up();
+      assert.equal(first.result.summary.result, "succeeded", errors(first.events).join("\n"));
+      const tokenPath = `${configDir}/istio-token`;
+      const oldToken = await h.readFile(tokenPath);
+      const oldStat = await h.stat(tokenPath);
 
-    await h.run(`rm -f ${disk}/filler`);
-    const logins = await h.sshLogins();
-    const mints = await cluster!.tokenRequests();
-    const up = await stack.up();
-    assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
-    assert.deepEqual(changed(up.events).sort(), [
-      // The mint was replaced in the failed up (create-before-delete); the old one goes now (it deletes nothing).
-      `delete-replaced command:local:Command ${vm.name}-proxy-bootstrap-token`,
-      `update command:remote:Command ${vm.name}-proxy-istio-token`,
-    ]);
-    assert.equal(await h.sshLogins(), logins + 1, "one SSH session: the token file");
-    assert.equal(await cluster!.tokenRequests(), mints, "the token minted before is the one written");
-    const token = await h.readFile(tokenPath);
-    assert.notEqual(token, oldToken, "the new token is on the host");
-    assert.ok(await tokenAccepted(cluster!, token));
-    const st = await h.stat(tokenPath);
-    assert.deepEqual([st?.owner, st?.mode], ["istio-proxy", 0o640]);
-    await assertNothingDoubled(h, vm.name);
-    assert.deepEqual(changed((await stack.up()).events), [], "converged");
-  });
-});
+      // Fill the disk: dd stops at ENOSPC.
+      await h.run(`dd if=/dev/zero of=${disk}/filler bs=4096 >/dev/null 2>&1 || true`);
+      const free = await h.run(`df --output=avail -B1 ${disk} | tail -1`);
+      assert.equal(free.stdout.trim(), "0", "the disk is full");
+      vm.rotation = "after-disk-full";
+      const failed = await failingUp(stack);
+      console.log(`# up on a full disk: ${errors(failed.events).join("\n")}`);
+      assert.match(failed.message, /ratings-disk-proxy-istio-token/, "names the step");
+      assert.match(failed.message, /No space left on device/);
+      assert.equal(await h.readFile(tokenPath), oldToken, "the old token is intact");
+      assert.deepEqual(await h.stat(tokenPath), oldStat, "same owner, mode and size");
+      assert.equal(
+        (await h.run(`ls -A ${configDir}`)).stdout.split("\n").filter((f) => f.startsWith(".mesh-vm."))
+          .length,
+        0,
+        "no temp file left behind",
+      );
+      assert.equal((await h.containers()).find((c) => c.name === "istio-proxy")?.state, "running");
+
+      await h.run(`rm -f ${disk}/filler`);
+      const logins = await h.sshLogins();
+      const mints = await cluster!.tokenRequests();
+      const up = await stack.up();
+      assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
+      assert.deepEqual(changed(up.events).sort(), [
+        // The mint was replaced in the failed up (create-before-delete); the old one goes now (it deletes nothing).
+        `delete-replaced command:local:Command ${vm.name}-proxy-bootstrap-token`,
+        `update command:remote:Command ${vm.name}-proxy-istio-token`,
+      ]);
+      assert.equal(await h.sshLogins(), logins + 1, "one SSH session: the token file");
+      assert.equal(await cluster!.tokenRequests(), mints, "the token minted before is the one written");
+      const token = await h.readFile(tokenPath);
+      assert.notEqual(token, oldToken, "the new token is on the host");
+      assert.ok(await tokenAccepted(cluster!, token));
+      const st = await h.stat(tokenPath);
+      assert.deepEqual([st?.owner, st?.mode], ["istio-proxy", 0o640]);
+      await assertNothingDoubled(h, vm.name);
+      assert.deepEqual(changed((await stack.up()).events), [], "converged");
+    });
+    it("a config dir under /tmp: preview warns; a reboot empties it and up cannot see it; moving it converges", async () => {
+      const h = hosts[2]!;
+      const vm: Vm = { name: "ratings-tmpdir", host: h, configDir: "/tmp/istio-proxy" };
+      const stack = await createTestStack({
+        program: async () => meshVm(cluster!, vm),
+        projectName: "mesh-vm-outage-tmpdir",
+      });
+      stacks.push(stack);
+      const warningsIn = (events: EngineEvent[]): string[] =>
+        events
+          .filter((e) => e.diagnosticEvent?.severity === "warning")
+          .map((e) => e.diagnosticEvent!.message)
+          .filter((m) => /emptied at every boot/.test(m));
+      const preview = await stack.preview();
+      assert.equal(warningsIn(preview.events).length, 1, "preview warns once");
+      assert.match(
+        warningsIn(preview.events)[0]!,
+        /"\/tmp\/istio-proxy" is inside \/tmp.*\/etc\/istio-proxy/,
+      );
+      const first = await stack.up();
+      assert.equal(first.result.summary.result, "succeeded", errors(first.events).join("\n"));
+      assert.ok(await readyOn(h, 15021), "ready before the reboot");
+
+      const { restarted, failed } = await h.reboot();
+      assert.deepEqual(restarted, [], "the proxy does not come back");
+      assert.deepEqual(
+        failed.map((f) => f.name),
+        ["istio-proxy"],
+        "its mounted files were under /tmp",
+      );
+      assert.equal(await h.exists("/tmp/istio-proxy/istio-token"), false, "the token is gone");
+      const logins = await h.sshLogins();
+      const plain = await stack.up();
+      assert.deepEqual(changed(plain.events), [], "a no-op up does not notice");
+      assert.equal(await h.sshLogins(), logins, "it contacts no host");
+      assert.equal(await readyOn(h, 15021), false, "still down");
+
+      // The README's fix: a persistent directory. Every step that depends on the directory runs again there.
+      vm.configDir = "/etc/istio-proxy";
+      const moved = await stack.up();
+      assert.equal(moved.result.summary.result, "succeeded", errors(moved.events).join("\n"));
+      assert.deepEqual(warningsIn(moved.events), [], "no warning for /etc/istio-proxy");
+      assert.ok(await readyOn(h, 15021), "ready again");
+      for (const f of PROXY_CONFIG_FILES) {
+        const st = await h.stat(`/etc/istio-proxy/${f.name}`);
+        assert.deepEqual(
+          [st?.owner, st?.mode],
+          ["istio-proxy", parseInt(f.mode, 8)],
+          `${f.name} in the new dir`,
+        );
+      }
+      await assertNothingDoubled(h, vm.name);
+      const { restarted: again } = await h.reboot();
+      assert.deepEqual(again, ["istio-proxy"], "now it survives a reboot");
+      await poll("the proxy to be ready after the reboot", 60_000, async () =>
+        (await readyOn(h, 15021)) ? true : undefined,
+      );
+      assert.deepEqual(changed((await stack.up()).events), [], "converged");
+    });
+  },
+);
