@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse } from "yaml";
 import { MeshVm } from "../../components";
+import { assertProxyFiles } from "../harness/proxyFiles";
 import { startCluster, type TestCluster } from "../harness/cluster";
 import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
 import { createTestStack, errors, kubernetesProvider, steps, type TestStack } from "../harness/pulumi";
@@ -192,19 +193,7 @@ describe("onboarding VMs at first boot, without SSH", { timeout: 30 * 60_000 }, 
     assert.deepEqual(claims.aud, ["istio-ca"]);
     assert.equal(claims.sub, `system:serviceaccount:${NS}:${SA}`);
     assert.equal(claims.exp - claims.iat, 3600, "boot-time default lifetime");
-    for (const [file, mode] of [
-      ["sidecar.env", 0o644],
-      ["istio-ca.pem", 0o644],
-      ["k8s-ca.pem", 0o644],
-      ["istio-token", 0o640],
-    ] as const) {
-      const st = await h.stat(`${CONFIG_DIR}/${file}`);
-      assert.deepEqual(
-        [st?.owner, st?.group, st?.mode],
-        ["istio-proxy", "istio-proxy", mode],
-        `${name}: ${file}`,
-      );
-    }
+    await assertProxyFiles(h, CONFIG_DIR);
     const c = proxyContainerOf(await h.containers());
     assert.ok(c, `${name}: istio-proxy container exists`);
     assert.equal(c.image, PROXY_IMAGE);

@@ -9,6 +9,7 @@
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { assertProxyFiles } from "../harness/proxyFiles";
 import { startCluster, type TestCluster } from "../harness/cluster";
 import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
 import { CONFIG_DIR, meshVmProgram, NS, proxyContainerOf, type Knobs, type Vm } from "../harness/meshVmStack";
@@ -131,15 +132,7 @@ describe("faults: SSH and host", { timeout: 30 * 60_000 }, () => {
     const token = await host.readFile(`${CONFIG_DIR}/istio-token`);
     assert.equal(token.split(".").length, 3, "a JWT in istio-token");
     tokensSeen.add(token);
-    for (const [file, mode] of [
-      ["sidecar.env", 0o644],
-      ["istio-ca.pem", 0o644],
-      ["k8s-ca.pem", 0o644],
-      ["istio-token", 0o640],
-    ] as const) {
-      const st = await host.stat(`${CONFIG_DIR}/${file}`);
-      assert.deepEqual([st?.owner, st?.group, st?.mode], ["istio-proxy", "istio-proxy", mode], file);
-    }
+    await assertProxyFiles(host, CONFIG_DIR);
     // The running proxy sees the token on disk (through its directory mount).
     assert.equal(await host.readFile(`/proc/${c!.pid}/root/var/run/secrets/tokens/istio-token`), token);
     const keys = await host.readFile("/home/istio-proxy/.ssh/authorized_keys");

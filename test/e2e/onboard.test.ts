@@ -6,6 +6,7 @@
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { assertProxyFiles } from "../harness/proxyFiles";
 import { startCluster, type TestCluster } from "../harness/cluster";
 import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
 import {
@@ -198,15 +199,7 @@ describe("onboarding VMs over SSH", { timeout: 40 * 60_000 }, () => {
       >;
       assert.deepEqual(claims.aud, ["istio-ca"]);
       assert.equal(claims.sub, `system:serviceaccount:${NS}:${SA}`);
-      for (const [file, mode] of [
-        ["sidecar.env", 0o644],
-        ["istio-ca.pem", 0o644],
-        ["k8s-ca.pem", 0o644],
-        ["istio-token", 0o640],
-      ] as const) {
-        const st = await h.stat(`${CONFIG_DIR}/${file}`);
-        assert.deepEqual([st?.owner, st?.group, st?.mode], ["istio-proxy", "istio-proxy", mode], file);
-      }
+      await assertProxyFiles(h, CONFIG_DIR);
 
       // The container as tctl runs it, plus the persistent certificate directory.
       const c = proxyContainerOf(await h.containers());

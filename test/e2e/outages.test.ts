@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { MeshVm, type MeshVmArgs } from "../../components";
-import { PROXY_CONFIG_FILES } from "../../components/host/configFiles";
+import { assertProxyFiles } from "../harness/proxyFiles";
 import { startCluster, type TestCluster } from "../harness/cluster";
 import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
 import { installAgentImage, istiodTestBedMissing, networkGateway } from "../harness/istiod";
@@ -478,14 +478,7 @@ describe(
       assert.equal(moved.result.summary.result, "succeeded", errors(moved.events).join("\n"));
       assert.deepEqual(warningsIn(moved.events), [], "no warning for /etc/istio-proxy");
       assert.ok(await readyOn(h, 15021), "ready again");
-      for (const f of PROXY_CONFIG_FILES) {
-        const st = await h.stat(`/etc/istio-proxy/${f.name}`);
-        assert.deepEqual(
-          [st?.owner, st?.mode],
-          ["istio-proxy", parseInt(f.mode, 8)],
-          `${f.name} in the new dir`,
-        );
-      }
+      await assertProxyFiles(h, "/etc/istio-proxy");
       await assertNothingDoubled(h, vm.name);
       const { restarted: again } = await h.reboot();
       assert.deepEqual(again, ["istio-proxy"], "now it survives a reboot");
