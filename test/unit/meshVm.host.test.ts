@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { MeshVm, MeshVmValidationError } from "../../components";
 import type { MeshVmArgs, MeshVmHostArgs } from "../../components";
 import { ratingsVmArgs } from "./fixtures/ratings";
+import { KUBECONFIG } from "./fixtures/kubeconfig";
 
 function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
   return (o as unknown as { promise(): Promise<T> }).promise();
@@ -15,10 +16,6 @@ function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
 async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
 }
-
-const KUBECONFIG =
-  "current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n" +
-  "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:6443'}}]\nusers: [{name: u, user: {token: kube-admin-secret}}]\n";
 
 const host: MeshVmHostArgs = {
   hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey",

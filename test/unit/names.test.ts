@@ -22,10 +22,8 @@ import type {
   VmProxyArgs,
 } from "../../components";
 import { ratingsVmArgs } from "./fixtures/ratings";
+import { KUBECONFIG } from "./fixtures/kubeconfig";
 
-const KUBECONFIG =
-  "apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n" +
-  "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:6443'}}]\nusers: [{name: u, user: {token: t}}]\n";
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey";
 const WORKLOAD = {
   name: "ratings-vm",

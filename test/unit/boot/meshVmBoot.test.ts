@@ -9,6 +9,7 @@ import { parse } from "yaml";
 import { MeshVm, MeshVmValidationError } from "../../../components";
 import type { MeshVmBootArgs } from "../../../components";
 import { ratingsVmArgs } from "../fixtures/ratings";
+import { KUBECONFIG } from "../fixtures/kubeconfig";
 
 function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
   return (o as unknown as { promise(): Promise<T> }).promise();
@@ -19,10 +20,6 @@ function isSecret<T>(o: pulumi.Output<T>): Promise<boolean> {
 async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
 }
-
-const KUBECONFIG =
-  "current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n" +
-  "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:6443'}}]\nusers: [{name: u, user: {token: kube-admin-secret}}]\n";
 
 const boot: MeshVmBootArgs = {
   kubeconfig: KUBECONFIG,

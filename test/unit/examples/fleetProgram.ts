@@ -3,6 +3,7 @@
 // to the repository's components only through examples/tsconfig.json (TSX_TSCONFIG_PATH).
 import { registrations } from "../helpers/pulumiMocks";
 import { join } from "node:path";
+import { KUBECONFIG } from "../fixtures/kubeconfig";
 
 // Loaded at run time: the root type check cannot resolve the example's `mesh-vm` import (examples/tsconfig.json
 // type-checks the example itself).
@@ -13,10 +14,6 @@ interface FleetLike {
 const { VmFleet } = require(join(__dirname, "../../../examples/fleet/vmFleet")) as {
   VmFleet: new (name: string, args: unknown) => FleetLike;
 };
-
-const KUBECONFIG =
-  "current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n" +
-  "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:6443'}}]\nusers: [{name: u, user: {token: kube-admin-secret}}]\n";
 
 const fleet = new VmFleet("ratings-vms", {
   namespace: "bookinfo",

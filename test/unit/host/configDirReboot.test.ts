@@ -7,10 +7,8 @@ import { describe, it, mock } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { VmBoot, VmProxy } from "../../../components";
 import { clearedAtBootProblem } from "../../../components/rules/values";
+import { KUBECONFIG } from "../fixtures/kubeconfig";
 
-const KUBECONFIG =
-  "apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n" +
-  "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:6443'}}]\nusers: [{name: u, user: {token: t}}]\n";
 const WORKLOAD = {
   name: "ratings-vm",
   namespace: "bookinfo",

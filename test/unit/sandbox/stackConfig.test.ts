@@ -14,10 +14,8 @@ import {
 } from "../../../scripts/sandbox/stackConfig";
 import type { SandboxHost } from "../../../scripts/sandbox/state";
 import { testPrivateKeyPem } from "../helpers/keys";
+import { KUBECONFIG } from "../fixtures/kubeconfig";
 
-const KUBECONFIG =
-  "apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n" +
-  "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:6443'}}]\nusers: [{name: u, user: {token: kube-admin-secret}}]\n";
 const adminKeys = new Map<string, string>();
 const adminKey = (name: string): string => {
   if (!adminKeys.has(name)) adminKeys.set(name, testPrivateKeyPem());

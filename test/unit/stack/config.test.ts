@@ -15,10 +15,8 @@ import {
 } from "../../../components/stack/config";
 import { seedWorkloadEntryYaml } from "../fixtures/ratings";
 import { testPrivateKeyPem } from "../helpers/keys";
+import { KUBECONFIG } from "../fixtures/kubeconfig";
 
-const KUBECONFIG =
-  "apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n" +
-  "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:6443'}}]\nusers: [{name: u, user: {token: kube-admin-secret}}]\n";
 const ADMIN_KEY = testPrivateKeyPem();
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey";
 

@@ -7,10 +7,8 @@ import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { onboardFromConfig } from "../../../components/stack/program";
 import { testPrivateKeyPem } from "../helpers/keys";
+import { KUBECONFIG } from "../fixtures/kubeconfig";
 
-const KUBECONFIG =
-  "current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n" +
-  "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:6443'}}]\nusers: [{name: u, user: {token: kube-admin-secret}}]\n";
 const ADMIN_KEY = testPrivateKeyPem();
 const pemBody = (pem: string): string => pem.split("\n")[1]!;
 
