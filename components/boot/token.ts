@@ -1,5 +1,6 @@
 // The bootstrap token of boot-time delivery: its lifetime trade-off in one place (defaults, bounds, wording),
 // used by VmBoot and by validation.
+import { tokenDefaults } from "../host/defaults";
 
 /** Default lifetime: the VM is created in the same `up` and boots within minutes; an hour leaves room. */
 export const BOOT_TOKEN_DEFAULT_SECONDS = 3600;
@@ -11,6 +12,9 @@ export const BOOT_TOKEN_MIN_SECONDS = 600;
  * should get a fresh token (`token.rotation`) rather than a longer-lived one.
  */
 export const BOOT_TOKEN_MAX_SECONDS = 86400;
+
+/** The ready check polled from the machine running Pulumi: long enough to create and boot a VM; at most a day. */
+export const bootReadyCheckDefaults = { timeoutSeconds: 900, maxTimeoutSeconds: 86400 } as const;
 
 export function bootTokenDefaults(token: { expirationSeconds?: number; audiences?: string[] } | undefined): {
   expirationSeconds: number;
@@ -26,5 +30,5 @@ export function bootTokenDefaults(token: { expirationSeconds?: number; audiences
       `boot token lifetime must be a whole number of seconds from ${BOOT_TOKEN_MIN_SECONDS} to ${BOOT_TOKEN_MAX_SECONDS} (got ${expirationSeconds})`,
     );
   }
-  return { expirationSeconds, audiences: token?.audiences ?? ["istio-ca"] };
+  return { expirationSeconds, audiences: token?.audiences ?? [...tokenDefaults.audiences] };
 }

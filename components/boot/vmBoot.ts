@@ -26,7 +26,7 @@ import {
 import { aliasIssues, deprecationWarnings, withCurrentNames } from "../rules/aliases";
 import { fieldNames, throwIfIssues } from "../rules/issues";
 import { clearedAtBootProblem } from "../rules/values";
-import { bootTokenDefaults } from "./token";
+import { bootReadyCheckDefaults, bootTokenDefaults } from "./token";
 import type { BootBundleFile, VmBootArgs } from "./vmBootArgs";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -152,7 +152,7 @@ function registrationGate(
       delete: SLEEP_PROGRAM,
       environment: {
         MESH_VM_READY_URL: waitForReady ? url : "",
-        MESH_VM_READY_TIMEOUT: String(check.timeoutSeconds ?? 900),
+        MESH_VM_READY_TIMEOUT: String(check.timeoutSeconds ?? bootReadyCheckDefaults.timeoutSeconds),
         MESH_VM_DELAY: String(delay),
       },
       // New user data is a new boot (the VM resource is replaced or re-created with it): wait again.

@@ -242,7 +242,7 @@ export function sidecarEnvEntries(workload: WorkloadIdentity, mesh: MeshSettings
     ["CANONICAL_SERVICE", metadataLabels["service.istio.io/canonical-name"] ?? ""],
     ["CANONICAL_REVISION", metadataLabels["service.istio.io/canonical-revision"] ?? ""],
     ["PROXY_CONFIG", JSON.stringify(proxyConfig)],
-    ["ISTIO_META_CLUSTER_ID", mesh.clusterId || "Kubernetes"],
+    ["ISTIO_META_CLUSTER_ID", mesh.clusterId || istioDefaults.clusterId],
     [
       "ISTIO_META_INTERCEPTION_MODE",
       workload.annotations?.[workloadProxyAnnotations.interceptionMode] || "NONE",

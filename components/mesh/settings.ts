@@ -23,6 +23,8 @@ export const istioDefaults = {
   trustDomain: "cluster.local",
   istioNamespace: "istio-system",
   proxyImageHub: "docker.io/istio",
+  /** istiod's CLUSTER_ID when none is set (the proxy's ISTIO_META_CLUSTER_ID). */
+  clusterId: "Kubernetes",
 } as const;
 
 /**

@@ -1,6 +1,6 @@
 // MeshVmArgs.boot validation (boot-time delivery), before anything registers. The token lifetime is the
 // trade-off boot-time delivery adds: see components/boot/token.ts.
-import { BOOT_TOKEN_MAX_SECONDS, BOOT_TOKEN_MIN_SECONDS } from "../boot/token";
+import { BOOT_TOKEN_MAX_SECONDS, BOOT_TOKEN_MIN_SECONDS, bootReadyCheckDefaults } from "../boot/token";
 import type { MeshVmBootArgs } from "../meshVmArgs";
 import {
   deregistrationDelayIssues,
@@ -111,9 +111,9 @@ export function validateMeshVmBootArgs(
     ...wholeNumberIssues(
       boot.readyCheck?.timeoutSeconds,
       1,
-      86400,
+      bootReadyCheckDefaults.maxTimeoutSeconds,
       field("readyCheck.timeoutSeconds"),
-      "allow for creating and booting the VM, e.g. 900",
+      `allow for creating and booting the VM, e.g. ${bootReadyCheckDefaults.timeoutSeconds}`,
     ),
     ...deregistrationDelayIssues(boot.deregistrationDelaySeconds, field("deregistrationDelaySeconds")),
     ...sharedIssues(boot, field),
