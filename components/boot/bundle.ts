@@ -4,6 +4,7 @@
 // (0640), bin/start-istio-proxy.sh (0755; run it as root on the VM).
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { excerpt } from "../rules/values";
 
 /** Writes the bundle's files (from `VmBoot.bundle` / `renderBundle`) under `dir`, each atomically with its mode. */
 export function writeOfflineBundle(
@@ -13,7 +14,7 @@ export function writeOfflineBundle(
   const written: string[] = [];
   for (const f of files) {
     if (f.path.startsWith("/") || f.path.split("/").includes("..")) {
-      throw new Error(`bundle path must be relative and inside the bundle: "${f.path}"`);
+      throw new Error(`bundle path must be relative and inside the bundle: ${excerpt(f.path)}`);
     }
     const dst = join(dir, f.path);
     mkdirSync(dirname(dst), { recursive: true, mode: 0o755 });

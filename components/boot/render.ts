@@ -29,6 +29,7 @@ import { shellJoin, shellQuote } from "../host/shell";
 import { MeshSettings, renderSidecarEnv, WorkloadIdentity } from "../host/sidecarEnv";
 import { aliasIssues, InputAlias, withCurrentNames } from "../rules/aliases";
 import { fieldNames, throwIfIssues } from "../rules/issues";
+import { excerpt } from "../rules/values";
 
 /** Everything a VM needs to start its proxy by itself. */
 export interface BootPlan {
@@ -101,7 +102,9 @@ export function buildBootPlan(given: BootPlanInputs): BootPlan {
     .normalize(inputs.proxyConfigDir ?? vmProxyDefaults.proxyConfigDir)
     .replace(/\/$/, "");
   if (!posix.isAbsolute(configDir) || configDir === "/") {
-    throw new Error(`proxyConfigDir must be an absolute directory other than /: "${inputs.proxyConfigDir}"`);
+    throw new Error(
+      `proxyConfigDir must be an absolute directory other than /: ${excerpt(inputs.proxyConfigDir)}`,
+    );
   }
   const owner = `${inputs.workload.namespace}/${inputs.workload.name}`;
   const contents: ConfigContents = {
@@ -175,7 +178,7 @@ const USER_PATTERN = /^[a-z_][a-z0-9_-]*[$]?$/;
 
 function checkPlan(plan: BootPlan): void {
   if (!USER_PATTERN.test(plan.user)) {
-    throw new Error(`"${plan.user}" is not a valid user name`);
+    throw new Error(`${excerpt(plan.user)} is not a valid user name`);
   }
 }
 

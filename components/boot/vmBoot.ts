@@ -25,7 +25,7 @@ import {
 } from "./render";
 import { aliasIssues, deprecationWarnings, withCurrentNames } from "../rules/aliases";
 import { fieldNames, throwIfIssues } from "../rules/issues";
-import { clearedAtBootProblem } from "../rules/values";
+import { clearedAtBootProblem, excerpt } from "../rules/values";
 import { bootReadyCheckDefaults, bootTokenDefaults } from "./token";
 import type { BootBundleFile, VmBootArgs } from "./vmBootArgs";
 
@@ -137,7 +137,7 @@ function registrationGate(
   const { args } = ctx;
   const delay = args.deregistrationDelaySeconds ?? 5;
   if (!(Number.isInteger(delay) && delay >= 0)) {
-    throw new Error(`deregistrationDelaySeconds must be a whole number >= 0 (got ${delay})`);
+    throw new Error(`deregistrationDelaySeconds must be a whole number >= 0 (got ${excerpt(delay)})`);
   }
   const check = args.readyCheck ?? {};
   const waitForReady = check.enabled ?? true;

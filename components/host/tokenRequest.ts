@@ -4,6 +4,7 @@
 // and the token leaves on stdout, which is a secret output and never streamed to the log.
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
+import { excerpt } from "../rules/values";
 
 /** Where and as whom the minting program talks to the API server (from a kubeconfig). */
 export interface ApiServerAccess {
@@ -68,11 +69,11 @@ export function apiServerAccessFromKubeconfig(kubeconfig: string, context?: stri
   const contextName = context || (doc["current-context"] as string | undefined);
   const ctx = list<Record<string, string>>("contexts").find((c) => c.name === contextName)?.context;
   if (!ctx) {
-    throw new Error(`kubeconfig has no context "${contextName ?? ""}"`);
+    throw new Error(`kubeconfig has no context ${excerpt(contextName ?? "")}`);
   }
   const cluster = list<Record<string, unknown>>("clusters").find((c) => c.name === ctx.cluster)?.cluster;
   if (!cluster || typeof cluster.server !== "string") {
-    throw new Error(`kubeconfig has no cluster "${ctx.cluster}" with a server`);
+    throw new Error(`kubeconfig has no cluster ${excerpt(ctx.cluster)} with a server`);
   }
   const user = list<Record<string, unknown>>("users").find((u) => u.name === ctx.user)?.user ?? {};
   const access: ApiServerAccess = { server: cluster.server };
@@ -105,7 +106,7 @@ export function apiServerAccessFromKubeconfig(kubeconfig: string, context?: stri
     };
   }
   if (!access.bearerToken && !access.clientCertPem && !access.exec) {
-    throw new Error(`kubeconfig user "${ctx.user}" has no token, client certificate or exec plugin`);
+    throw new Error(`kubeconfig user ${excerpt(ctx.user)} has no token, client certificate or exec plugin`);
   }
   return access;
 }
