@@ -7,84 +7,22 @@
 // 3. the disk holding the proxy's config directory is full when `up` rewrites the token file.
 // Everything a user would check is checked where it lives: the files and containers on the host (without SSH, so
 // the sshd log counts only mesh-vm's sessions), the objects and the TokenRequests (audit log) in the cluster.
-import * as command from "@pulumi/command";
-import * as tls from "@pulumi/tls";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { MeshVm, type MeshVmArgs } from "../../components";
 import { assertProxyFiles } from "../harness/proxyFiles";
 import { startCluster, type TestCluster } from "../harness/cluster";
 import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
 import { installAgentImage, istiodTestBedMissing, networkGateway } from "../harness/istiod";
 import { poll } from "../harness/poll";
-import { createTestStack, errors, kubernetesProvider, steps, type TestStack } from "../harness/pulumi";
+import { meshVmProgram, NS, SA, vmOn, type Knobs, type Vm } from "../harness/meshVmStack";
+import { createTestStack, errors, steps, type TestStack } from "../harness/pulumi";
 
-const NS = "bookinfo";
-const SA = "bookinfo-ratings";
 const SPIFFE = `spiffe://cluster.local/ns/${NS}/sa/${SA}`;
-const STANDIN_IMAGE = "localhost/mesh-vm-standin-proxy:test";
-const LABELS = { app: "ratings", class: "vm", version: "v3" };
 // 24 h: the re-mint window (lifetime − renewBefore = 23 h) cannot roll over during a run, so every re-mint seen
 // here is caused by the fault or the fix under test.
 const LIFETIME = 86400;
-
-interface Vm {
-  name: string;
-  host: TestHost;
-  configDir: string;
-  /** host.token.rotation: the documented way to force a new token. */
-  rotation?: string;
-  /** The real agent's image (istiod bed) instead of the stand-in. */
-  agentImage?: string;
-}
-
-/** One MeshVm with `host` on a test host, onboarded as the seeds' ratings VM. */
-function meshVm(cluster: TestCluster, vm: Vm): Record<string, unknown> {
-  const host: NonNullable<MeshVmArgs["host"]> = {
-    hostKey: vm.host.hostKey,
-    prepare: { admin: { user: vm.host.adminUser, privateKey: vm.host.adminPrivateKey } },
-    kubeconfig: cluster.kubeconfig,
-    token: { expirationSeconds: LIFETIME, ...(vm.rotation ? { rotation: vm.rotation } : {}) },
-    egressHostnames: ["reviews.bookinfo.svc"],
-    deregistrationDelaySeconds: 1,
-    ...(vm.agentImage
-      ? {
-          // istiod as a VM reaches it through the east-west gateway; without Envoy the agent's status port is
-          // 15020 (see test/e2e/istiod.test.ts).
-          mesh: { discoveryAddress: cluster.istiod!.discoveryAddress },
-          gatewayAddress: cluster.istiod!.address,
-          proxyImage: vm.agentImage,
-          readiness: { port: 15020, path: "/healthz/ready", timeoutSeconds: 120 },
-        }
-      : { proxyImage: STANDIN_IMAGE, readiness: { timeoutSeconds: 60 } }),
-  };
-  const mesh = new MeshVm(
-    vm.name,
-    {
-      namespace: NS,
-      address: vm.host.address,
-      serviceAccount: SA,
-      labels: LABELS,
-      ports: [{ name: "http", number: 9080 }],
-      sshPort: vm.host.sshPort,
-      sshUser: "istio-proxy",
-      proxyConfigDir: vm.configDir,
-      serviceEntry: { name: `${vm.name}-svc` },
-      sidecar: { name: `${vm.name}-no-iptables` },
-      host,
-    },
-    {
-      providers: {
-        kubernetes: kubernetesProvider("cluster", cluster.kubeconfig),
-        command: new command.Provider("command", {}),
-        tls: new tls.Provider("tls", {}),
-      },
-    },
-  );
-  return { workloadEntry: mesh.workloadEntryName };
-}
 
 /** Whether the API server accepts the token for audience istio-ca (what istiod asks it). */
 async function tokenAccepted(cluster: TestCluster, token: string): Promise<boolean> {
@@ -149,6 +87,7 @@ describe(
     let hosts: TestHost[] = [];
     let stack: TestStack | undefined;
     let vm: Vm;
+    let knobs: Knobs;
     let firstToken = "";
     let issuedSerial = "";
 
@@ -159,14 +98,14 @@ describe(
       cluster = await startCluster({ istiod: { address: networkGateway("vm") } });
       await cluster.createNamespace(NS);
       await cluster.createServiceAccount(NS, SA);
-      vm = {
-        name: "ratings-vm",
-        host: hosts[0]!,
+      vm = vmOn("ratings-vm", hosts[0]!);
+      knobs = {
         configDir: CONFIG_DIR,
+        tokenLifetime: LIFETIME,
         agentImage: await installAgentImage(hosts[0]!),
       };
       stack = await createTestStack({
-        program: async () => meshVm(cluster!, vm),
+        program: meshVmProgram(cluster, [vm], knobs),
         projectName: "mesh-vm-outage-reboot",
       });
     });
@@ -252,7 +191,7 @@ describe(
       const containerId = (await h.containers()).find((c) => c.name === "istio-proxy")!.id;
       const logins = await h.sshLogins();
       const mints = await cluster!.tokenRequests();
-      vm.rotation = "service-account-re-created";
+      knobs.tokenRotation = "service-account-re-created";
       const up = await stack!.up();
       assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
       const touched = changed(up.events);
@@ -324,9 +263,10 @@ describe(
 
     it("kube-apiserver dies while the host steps run: up fails naming it; back up, up registers, nothing doubled", async () => {
       const h = hosts[0]!;
-      const vm: Vm = { name: "ratings-api", host: h, configDir: "/etc/istio-proxy" };
+      const vm = vmOn("ratings-api", h);
+      const knobs: Knobs = { configDir: "/etc/istio-proxy", tokenLifetime: LIFETIME };
       const stack = await createTestStack({
-        program: async () => meshVm(cluster!, vm),
+        program: meshVmProgram(cluster!, [vm], knobs),
         projectName: "mesh-vm-outage-apiserver",
       });
       stacks.push(stack);
@@ -384,9 +324,10 @@ describe(
       const disk = "/srv/mesh-vm-disk";
       const configDir = `${disk}/istio-proxy`;
       await h.run(`mkdir -p ${disk} && mount -t tmpfs -o size=1m,mode=0755 mesh-vm-disk ${disk}`);
-      const vm: Vm = { name: "ratings-disk", host: h, configDir };
+      const vm = vmOn("ratings-disk", h);
+      const knobs: Knobs = { configDir, tokenLifetime: LIFETIME };
       const stack = await createTestStack({
-        program: async () => meshVm(cluster!, vm),
+        program: meshVmProgram(cluster!, [vm], knobs),
         projectName: "mesh-vm-outage-disk",
       });
       stacks.push(stack);
@@ -400,7 +341,7 @@ describe(
       await h.run(`dd if=/dev/zero of=${disk}/filler bs=4096 >/dev/null 2>&1 || true`);
       const free = await h.run(`df --output=avail -B1 ${disk} | tail -1`);
       assert.equal(free.stdout.trim(), "0", "the disk is full");
-      vm.rotation = "after-disk-full";
+      knobs.tokenRotation = "after-disk-full";
       const failed = await failingUp(stack);
       console.log(`# up on a full disk: ${errors(failed.events).join("\n")}`);
       assert.match(failed.message, /ratings-disk-proxy-istio-token/, "names the step");
@@ -437,9 +378,10 @@ describe(
     });
     it("a config dir under /tmp: preview warns; a reboot empties it and up cannot see it; moving it converges", async () => {
       const h = hosts[2]!;
-      const vm: Vm = { name: "ratings-tmpdir", host: h, configDir: "/tmp/istio-proxy" };
+      const vm = vmOn("ratings-tmpdir", h);
+      const knobs: Knobs = { configDir: "/tmp/istio-proxy", tokenLifetime: LIFETIME };
       const stack = await createTestStack({
-        program: async () => meshVm(cluster!, vm),
+        program: meshVmProgram(cluster!, [vm], knobs),
         projectName: "mesh-vm-outage-tmpdir",
       });
       stacks.push(stack);
@@ -473,7 +415,7 @@ describe(
       assert.equal(await readyOn(h, 15021), false, "still down");
 
       // The README's fix: a persistent directory. Every step that depends on the directory runs again there.
-      vm.configDir = "/etc/istio-proxy";
+      knobs.configDir = "/etc/istio-proxy";
       const moved = await stack.up();
       assert.equal(moved.result.summary.result, "succeeded", errors(moved.events).join("\n"));
       assert.deepEqual(warningsIn(moved.events), [], "no warning for /etc/istio-proxy");
