@@ -12,7 +12,15 @@ import { after, before, describe, it } from "node:test";
 import { assertProxyFiles } from "../harness/proxyFiles";
 import { startCluster, type TestCluster } from "../harness/cluster";
 import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
-import { CONFIG_DIR, meshVmProgram, NS, proxyContainerOf, type Knobs, type Vm } from "../harness/meshVmStack";
+import {
+  CONFIG_DIR,
+  meshVmProgram,
+  NS,
+  proxyContainerOf,
+  vmOn,
+  type Knobs,
+  type Vm,
+} from "../harness/meshVmStack";
 import { createTestStack, errors, steps, type TestStack } from "../harness/pulumi";
 import { knownSecrets, secretFindings } from "../harness/secrets";
 
@@ -92,7 +100,7 @@ describe("faults: SSH and host", { timeout: 30 * 60_000 }, () => {
     await cluster.createNamespace(NS);
     await cluster.createServiceAccount(NS, "bookinfo-ratings");
     [host] = await createHosts([{ name: "faults-a" }]);
-    vm = { name: "ratings-vm", host, address: host.address, sshHost: host.address };
+    vm = vmOn("ratings-vm", host);
     stack = await createTestStack({
       program: meshVmProgram(cluster, [vm], knobs),
       projectName: "mesh-vm-faults-e2e",
