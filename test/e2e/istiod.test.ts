@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { leafOf } from "../harness/certificates";
 import { startCluster, type TestCluster } from "../harness/cluster";
 import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
 import {
@@ -40,13 +41,6 @@ const CERTS = `${CONFIG_DIR}/certs`;
 
 /** A VM and the knobs its stack runs with. */
 type VmCase = Vm & { knobs: Knobs };
-
-/** Leaf certificate of a PEM chain. */
-function leafOf(chainPem: string): X509Certificate {
-  const first = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(chainPem);
-  assert.ok(first, "a PEM certificate");
-  return new X509Certificate(first[0]);
-}
 
 describe(
   "a real istiod accepts the onboarded VM and a real Istio agent gets its certificate",
