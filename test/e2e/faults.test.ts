@@ -21,7 +21,7 @@ import {
   type Knobs,
   type Vm,
 } from "../harness/meshVmStack";
-import { createTestStack, errors, steps, type TestStack } from "../harness/pulumi";
+import { changedSteps, createTestStack, errors, steps, type TestStack } from "../harness/pulumi";
 import { knownSecrets, secretFindings } from "../harness/secrets";
 
 const GATE = "/tmp/mesh-vm-fault-gate";
@@ -283,7 +283,7 @@ describe("faults: SSH and host", { timeout: 30 * 60_000 }, () => {
     const tokenBefore = await host.readFile(`${CONFIG_DIR}/istio-token`);
     const up = await stack!.up({ replace: [urn] });
     assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
-    const touched = steps(up.events).filter((s) => !s.startsWith("same ") && !s.startsWith("read "));
+    const touched = changedSteps(up.events);
     console.log(`up --replace: ${touched.join(", ")}`);
     assert.ok(
       touched.every((s) => s.endsWith("ratings-vm-proxy-proxy-container")),

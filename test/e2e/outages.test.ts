@@ -17,7 +17,7 @@ import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
 import { installAgentImage, istiodTestBedMissing, networkGateway } from "../harness/istiod";
 import { poll } from "../harness/poll";
 import { meshVmProgram, NS, SA, vmOn, type Knobs, type Vm } from "../harness/meshVmStack";
-import { createTestStack, errors, steps, type TestStack } from "../harness/pulumi";
+import { changedSteps, createTestStack, errors, type TestStack } from "../harness/pulumi";
 
 const SPIFFE = `spiffe://cluster.local/ns/${NS}/sa/${SA}`;
 // 24 h: the re-mint window (lifetime − renewBefore = 23 h) cannot roll over during a run, so every re-mint seen
@@ -34,10 +34,6 @@ async function tokenAccepted(cluster: TestCluster, token: string): Promise<boole
   assert.equal(r.status, 201, JSON.stringify(r.body));
   return r.body.status?.authenticated === true;
 }
-
-/** Steps the engine did not leave as they were. */
-const changed = (events: EngineEvent[]): string[] =>
-  steps(events).filter((s) => !s.startsWith("same ") && !s.startsWith("read "));
 
 /** Runs `up`, expecting it to fail; returns the error text. */
 async function failingUp(
@@ -172,7 +168,7 @@ describe(
       const mints = await cluster!.tokenRequests();
       const up = await stack!.up();
       assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
-      assert.deepEqual(changed(up.events), [], "every resource unchanged");
+      assert.deepEqual(changedSteps(up.events), [], "every resource unchanged");
       assert.equal(await vm.host.sshLogins(), logins, "no SSH session");
       assert.equal(
         await cluster!.tokenRequests(),
@@ -194,7 +190,7 @@ describe(
       knobs.tokenRotation = "service-account-re-created";
       const up = await stack!.up();
       assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
-      const touched = changed(up.events);
+      const touched = changedSteps(up.events);
       assert.deepEqual(
         [...new Set(touched.map((s) => s.split(" ").pop()))].sort(),
         ["ratings-vm-proxy-bootstrap-token", "ratings-vm-proxy-istio-token"],
@@ -227,7 +223,7 @@ describe(
       await poll("the agent to be ready", 60_000, async () => ((await readyOn(h, 15020)) ? true : undefined));
 
       const again = await stack!.up();
-      assert.deepEqual(changed(again.events), [], "converged: the next up changes nothing");
+      assert.deepEqual(changedSteps(again.events), [], "converged: the next up changes nothing");
       assert.equal(await h.sshLogins(), logins + 1, "and opens no SSH session");
     });
   },
@@ -303,7 +299,7 @@ describe(
       const mints = await cluster!.tokenRequests();
       const up = await stack.up();
       assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
-      const touched = changed(up.events);
+      const touched = changedSteps(up.events);
       assert.ok(
         touched.includes(`create kubernetes:networking.istio.io/v1:WorkloadEntry ${vm.name}-workloadentry`),
       );
@@ -315,7 +311,7 @@ describe(
       assert.equal(await cluster!.tokenRequests(), mints, "no new token");
       assert.equal((await cluster!.request("GET", we)).body.spec?.address, h.address, "registered");
       await assertNothingDoubled(h, vm.name);
-      assert.deepEqual(changed((await stack.up()).events), [], "converged");
+      assert.deepEqual(changedSteps((await stack.up()).events), [], "converged");
     });
 
     it("a full disk fails the token rewrite with the old token intact; with space again, up writes the new one", async () => {
@@ -361,7 +357,7 @@ describe(
       const mints = await cluster!.tokenRequests();
       const up = await stack.up();
       assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
-      assert.deepEqual(changed(up.events).sort(), [
+      assert.deepEqual(changedSteps(up.events).sort(), [
         // The mint was replaced in the failed up (create-before-delete); the old one goes now (it deletes nothing).
         `delete-replaced command:local:Command ${vm.name}-proxy-bootstrap-token`,
         `update command:remote:Command ${vm.name}-proxy-istio-token`,
@@ -374,7 +370,7 @@ describe(
       const st = await h.stat(tokenPath);
       assert.deepEqual([st?.owner, st?.mode], ["istio-proxy", 0o640]);
       await assertNothingDoubled(h, vm.name);
-      assert.deepEqual(changed((await stack.up()).events), [], "converged");
+      assert.deepEqual(changedSteps((await stack.up()).events), [], "converged");
     });
     it("a config dir under /tmp: preview warns; a reboot empties it and up cannot see it; moving it converges", async () => {
       const h = hosts[2]!;
@@ -410,7 +406,7 @@ describe(
       assert.equal(await h.exists("/tmp/istio-proxy/istio-token"), false, "the token is gone");
       const logins = await h.sshLogins();
       const plain = await stack.up();
-      assert.deepEqual(changed(plain.events), [], "a no-op up does not notice");
+      assert.deepEqual(changedSteps(plain.events), [], "a no-op up does not notice");
       assert.equal(await h.sshLogins(), logins, "it contacts no host");
       assert.equal(await readyOn(h, 15021), false, "still down");
 
@@ -427,7 +423,7 @@ describe(
       await poll("the proxy to be ready after the reboot", 60_000, async () =>
         (await readyOn(h, 15021)) ? true : undefined,
       );
-      assert.deepEqual(changed((await stack.up()).events), [], "converged");
+      assert.deepEqual(changedSteps((await stack.up()).events), [], "converged");
     });
   },
 );
