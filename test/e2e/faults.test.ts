@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { assertProxyFiles } from "../harness/proxyFiles";
 import { startCluster, type TestCluster } from "../harness/cluster";
-import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
+import { createHosts, type TestHost } from "../harness/hosts";
 import {
   CONFIG_DIR,
   meshVmProgram,
@@ -23,6 +23,7 @@ import {
 } from "../harness/meshVmStack";
 import { changedSteps, createTestStack, errors, steps, type TestStack } from "../harness/pulumi";
 import { knownSecrets, secretFindings } from "../harness/secrets";
+import { tearDown } from "../harness/teardown";
 
 const GATE = "/tmp/mesh-vm-fault-gate";
 const DOCKER = "/usr/local/bin/docker";
@@ -107,14 +108,7 @@ describe("faults: SSH and host", { timeout: 30 * 60_000 }, () => {
     });
   });
 
-  after(async () => {
-    if (stack) {
-      await stack.destroy().catch(() => undefined);
-      await stack.dispose();
-    }
-    if (host) await destroyHosts([host]);
-    if (cluster) await cluster.stop();
-  });
+  after(() => tearDown({ stacks: [stack], hosts: [host], cluster }));
 
   const urnOf = async (name: string): Promise<string> => {
     const state = await stack!.exportState();

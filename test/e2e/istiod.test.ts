@@ -14,7 +14,7 @@ import { X509Certificate, createPrivateKey } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { leafOf } from "../harness/certificates";
 import { startCluster, type TestCluster } from "../harness/cluster";
-import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
+import { createHosts, type TestHost } from "../harness/hosts";
 import {
   addressesOf,
   endpointsOf,
@@ -35,6 +35,7 @@ import {
 } from "../harness/meshVmStack";
 import { createTestStack, errors, type TestStack } from "../harness/pulumi";
 import { poll } from "../harness/poll";
+import { tearDown } from "../harness/teardown";
 
 const SPIFFE = `spiffe://cluster.local/ns/${NS}/sa/${SA}`;
 const CERTS = `${CONFIG_DIR}/certs`;
@@ -77,14 +78,7 @@ describe(
       };
     });
 
-    after(async () => {
-      for (const s of stacks) {
-        await s.destroy().catch(() => undefined);
-        await s.dispose();
-      }
-      if (hosts.length) await destroyHosts(hosts);
-      if (cluster) await cluster.stop();
-    });
+    after(() => tearDown({ stacks, hosts, cluster }));
 
     let issued: X509Certificate;
 

@@ -13,9 +13,10 @@ import { X509Certificate } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { assertProxyFiles } from "../harness/proxyFiles";
 import { startCluster, type TestCluster } from "../harness/cluster";
-import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
+import { createHosts, type TestHost } from "../harness/hosts";
 import { installAgentImage, istiodTestBedMissing, networkGateway } from "../harness/istiod";
 import { poll } from "../harness/poll";
+import { tearDown } from "../harness/teardown";
 import { meshVmProgram, NS, SA, vmOn, type Knobs, type Vm } from "../harness/meshVmStack";
 import { changedSteps, createTestStack, errors, type TestStack } from "../harness/pulumi";
 
@@ -106,14 +107,7 @@ describe(
       });
     });
 
-    after(async () => {
-      if (stack) {
-        await stack.destroy().catch(() => undefined);
-        await stack.dispose();
-      }
-      if (hosts.length) await destroyHosts(hosts);
-      if (cluster) await cluster.stop();
-    });
+    after(() => tearDown({ stacks: [stack], hosts, cluster }));
 
     const leaf = async (): Promise<X509Certificate> => {
       const chain = await vm.host.readFile(`${CERTS}/cert-chain.pem`);
@@ -248,14 +242,7 @@ describe(
       ]);
     });
 
-    after(async () => {
-      for (const s of stacks) {
-        await s.destroy().catch(() => undefined);
-        await s.dispose();
-      }
-      if (hosts.length) await destroyHosts(hosts);
-      if (cluster) await cluster.stop();
-    });
+    after(() => tearDown({ stacks, hosts, cluster }));
 
     it("kube-apiserver dies while the host steps run: up fails naming it; back up, up registers, nothing doubled", async () => {
       const h = hosts[0]!;
