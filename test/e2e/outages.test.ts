@@ -244,15 +244,21 @@ describe(
 
     after(() => tearDown({ stacks, hosts, cluster }));
 
-    it("kube-apiserver dies while the host steps run: up fails naming it; back up, up registers, nothing doubled", async () => {
-      const h = hosts[0]!;
-      const vm = vmOn("ratings-api", h);
-      const knobs: Knobs = { configDir: "/etc/istio-proxy", tokenLifetime: LIFETIME };
+    /** A stack of the test's own (project mesh-vm-outage-<project>): one VM on `h` with its config dir. */
+    const stackFor = async (project: string, name: string, h: TestHost, configDir: string) => {
+      const vm = vmOn(name, h);
+      const knobs: Knobs = { configDir, tokenLifetime: LIFETIME };
       const stack = await createTestStack({
         program: meshVmProgram(cluster!, [vm], knobs),
-        projectName: "mesh-vm-outage-apiserver",
+        projectName: `mesh-vm-outage-${project}`,
       });
       stacks.push(stack);
+      return { vm, knobs, stack };
+    };
+
+    it("kube-apiserver dies while the host steps run: up fails naming it; back up, up registers, nothing doubled", async () => {
+      const h = hosts[0]!;
+      const { vm, stack } = await stackFor("apiserver", "ratings-api", h, "/etc/istio-proxy");
       let stopped: Promise<void> | undefined;
       const failed = await failingUp(stack, {
         // The token is minted and the ConfigMaps read (the token file needs both); the container and readiness
@@ -307,13 +313,7 @@ describe(
       const disk = "/srv/mesh-vm-disk";
       const configDir = `${disk}/istio-proxy`;
       await h.run(`mkdir -p ${disk} && mount -t tmpfs -o size=1m,mode=0755 mesh-vm-disk ${disk}`);
-      const vm = vmOn("ratings-disk", h);
-      const knobs: Knobs = { configDir, tokenLifetime: LIFETIME };
-      const stack = await createTestStack({
-        program: meshVmProgram(cluster!, [vm], knobs),
-        projectName: "mesh-vm-outage-disk",
-      });
-      stacks.push(stack);
+      const { vm, knobs, stack } = await stackFor("disk", "ratings-disk", h, configDir);
       const first = await stack.up();
       assert.equal(first.result.summary.result, "succeeded", errors(first.events).join("\n"));
       const tokenPath = `${configDir}/istio-token`;
@@ -361,13 +361,7 @@ describe(
     });
     it("a config dir under /tmp: preview warns; a reboot empties it and up cannot see it; moving it converges", async () => {
       const h = hosts[2]!;
-      const vm = vmOn("ratings-tmpdir", h);
-      const knobs: Knobs = { configDir: "/tmp/istio-proxy", tokenLifetime: LIFETIME };
-      const stack = await createTestStack({
-        program: meshVmProgram(cluster!, [vm], knobs),
-        projectName: "mesh-vm-outage-tmpdir",
-      });
-      stacks.push(stack);
+      const { vm, knobs, stack } = await stackFor("tmpdir", "ratings-tmpdir", h, "/tmp/istio-proxy");
       const warningsIn = (events: EngineEvent[]): string[] =>
         events
           .filter((e) => e.diagnosticEvent?.severity === "warning")
