@@ -11,10 +11,19 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { assertProxyFiles } from "../harness/proxyFiles";
 import { startCluster, type TestCluster } from "../harness/cluster";
-import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
-import { CONFIG_DIR, meshVmProgram, NS, proxyContainerOf, type Knobs, type Vm } from "../harness/meshVmStack";
-import { createTestStack, errors, steps, type TestStack } from "../harness/pulumi";
+import { createHosts, type TestHost } from "../harness/hosts";
+import {
+  CONFIG_DIR,
+  meshVmProgram,
+  NS,
+  proxyContainerOf,
+  vmOn,
+  type Knobs,
+  type Vm,
+} from "../harness/meshVmStack";
+import { changedSteps, createTestStack, errors, steps, type TestStack } from "../harness/pulumi";
 import { knownSecrets, secretFindings } from "../harness/secrets";
+import { tearDown } from "../harness/teardown";
 
 const GATE = "/tmp/mesh-vm-fault-gate";
 const DOCKER = "/usr/local/bin/docker";
@@ -92,21 +101,14 @@ describe("faults: SSH and host", { timeout: 30 * 60_000 }, () => {
     await cluster.createNamespace(NS);
     await cluster.createServiceAccount(NS, "bookinfo-ratings");
     [host] = await createHosts([{ name: "faults-a" }]);
-    vm = { name: "ratings-vm", host, address: host.address, sshHost: host.address };
+    vm = vmOn("ratings-vm", host);
     stack = await createTestStack({
       program: meshVmProgram(cluster, [vm], knobs),
       projectName: "mesh-vm-faults-e2e",
     });
   });
 
-  after(async () => {
-    if (stack) {
-      await stack.destroy().catch(() => undefined);
-      await stack.dispose();
-    }
-    if (host) await destroyHosts([host]);
-    if (cluster) await cluster.stop();
-  });
+  after(() => tearDown({ stacks: [stack], hosts: [host], cluster }));
 
   const urnOf = async (name: string): Promise<string> => {
     const state = await stack!.exportState();
@@ -275,7 +277,7 @@ describe("faults: SSH and host", { timeout: 30 * 60_000 }, () => {
     const tokenBefore = await host.readFile(`${CONFIG_DIR}/istio-token`);
     const up = await stack!.up({ replace: [urn] });
     assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
-    const touched = steps(up.events).filter((s) => !s.startsWith("same ") && !s.startsWith("read "));
+    const touched = changedSteps(up.events);
     console.log(`up --replace: ${touched.join(", ")}`);
     assert.ok(
       touched.every((s) => s.endsWith("ratings-vm-proxy-proxy-container")),

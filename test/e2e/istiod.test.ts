@@ -9,14 +9,12 @@
 // istiod's secure gRPC port listens on the vm test network's gateway (the machine's end of the hosts'
 // bridge); the VM reaches it as istiod.istio-system.svc through host.gatewayAddress, like a real VM reaches
 // istiod through the east-west gateway. Everything else istiod serves is on loopback.
-import * as command from "@pulumi/command";
-import * as tls from "@pulumi/tls";
 import assert from "node:assert/strict";
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { MeshVm } from "../../components";
+import { leafOf } from "../harness/certificates";
 import { startCluster, type TestCluster } from "../harness/cluster";
-import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
+import { createHosts, type TestHost } from "../harness/hosts";
 import {
   addressesOf,
   endpointsOf,
@@ -25,31 +23,25 @@ import {
   networkGateway,
   type Istiod,
 } from "../harness/istiod";
-import { createTestStack, errors, kubernetesProvider, type TestStack } from "../harness/pulumi";
+import {
+  AGENT_READINESS as READINESS,
+  CONFIG_DIR,
+  meshVmProgram,
+  NS,
+  SA,
+  vmOn,
+  type Knobs,
+  type Vm,
+} from "../harness/meshVmStack";
+import { createTestStack, errors, type TestStack } from "../harness/pulumi";
 import { poll } from "../harness/poll";
+import { tearDown } from "../harness/teardown";
 
-const NS = "bookinfo";
-const SA = "bookinfo-ratings";
 const SPIFFE = `spiffe://cluster.local/ns/${NS}/sa/${SA}`;
-const CONFIG_DIR = "/etc/istio-proxy";
 const CERTS = `${CONFIG_DIR}/certs`;
-const LABELS = { app: "ratings", class: "vm", version: "v3" };
-// Without Envoy nothing serves 15021 (Envoy's readiness listener); the agent's own status port is 15020.
-const READINESS = { port: 15020, path: "/healthz/ready" };
 
-interface VmCase {
-  name: string;
-  host: TestHost;
-  audiences?: string[];
-  readinessTimeout: number;
-}
-
-/** Leaf certificate of a PEM chain. */
-function leafOf(chainPem: string): X509Certificate {
-  const first = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(chainPem);
-  assert.ok(first, "a PEM certificate");
-  return new X509Certificate(first[0]);
-}
+/** A VM and the knobs its stack runs with. */
+type VmCase = Vm & { knobs: Knobs };
 
 describe(
   "a real istiod accepts the onboarded VM and a real Istio agent gets its certificate",
@@ -63,40 +55,7 @@ describe(
     let good: VmCase;
     let bad: VmCase;
 
-    const program = (vm: VmCase) => async (): Promise<Record<string, unknown>> => {
-      const k8sProvider = kubernetesProvider("cluster", cluster!.kubeconfig);
-      const commandProvider = new command.Provider("command", {});
-      const tlsProvider = new tls.Provider("tls", {});
-      const mesh = new MeshVm(
-        vm.name,
-        {
-          namespace: NS,
-          address: vm.host.address,
-          serviceAccount: SA,
-          labels: LABELS,
-          ports: [{ name: "http", number: 9080 }],
-          sshPort: vm.host.sshPort,
-          sshUser: "istio-proxy",
-          proxyConfigDir: CONFIG_DIR,
-          serviceEntry: { name: `${vm.name}-svc` },
-          sidecar: { name: `${vm.name}-no-iptables` },
-          host: {
-            hostKey: vm.host.hostKey,
-            prepare: { admin: { user: vm.host.adminUser, privateKey: vm.host.adminPrivateKey } },
-            kubeconfig: cluster!.kubeconfig,
-            ...(vm.audiences ? { token: { audiences: vm.audiences } } : {}),
-            // istiod as a VM reaches it through the east-west gateway: its names mapped to one address.
-            mesh: { discoveryAddress: istiod.discoveryAddress },
-            gatewayAddress: istiod.address,
-            proxyImage: image,
-            readiness: { ...READINESS, timeoutSeconds: vm.readinessTimeout },
-            deregistrationDelaySeconds: 1,
-          },
-        },
-        { providers: { kubernetes: k8sProvider, command: commandProvider, tls: tlsProvider } },
-      );
-      return { workloadEntry: mesh.workloadEntryName, spiffeId: mesh.spiffeId };
-    };
+    const program = (c: VmCase) => meshVmProgram(cluster!, [c], c.knobs);
 
     before(async () => {
       const missing = istiodTestBedMissing();
@@ -112,23 +71,14 @@ describe(
       await cluster.createServiceAccount(NS, SA);
       image = await installAgentImage(hosts[0]!);
       await installAgentImage(hosts[1]!);
-      good = { name: "ratings-vm", host: hosts[0]!, readinessTimeout: 120 };
+      good = { ...vmOn("ratings-vm", hosts[0]!), knobs: { agentImage: image, readinessTimeoutSeconds: 120 } };
       bad = {
-        name: "ratings-vm-refused",
-        host: hosts[1]!,
-        audiences: ["not-istio-ca"],
-        readinessTimeout: 20,
+        ...vmOn("ratings-vm-refused", hosts[1]!),
+        knobs: { agentImage: image, tokenAudiences: ["not-istio-ca"], readinessTimeoutSeconds: 20 },
       };
     });
 
-    after(async () => {
-      for (const s of stacks) {
-        await s.destroy().catch(() => undefined);
-        await s.dispose();
-      }
-      if (hosts.length) await destroyHosts(hosts);
-      if (cluster) await cluster.stop();
-    });
+    after(() => tearDown({ stacks, hosts, cluster }));
 
     let issued: X509Certificate;
 
@@ -137,7 +87,7 @@ describe(
       stacks.push(stack);
       const up = await stack.up();
       assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
-      assert.equal(up.result.outputs.spiffeId?.value, SPIFFE);
+      assert.equal(up.result.outputs[`${good.name}.spiffeId`]?.value, SPIFFE);
 
       const endpoint = await poll(
         "istiod to list the WorkloadEntry in /debug/endpointShardz",

@@ -16,6 +16,7 @@ import {
   PROXY_IMAGE,
   proxyContainerOf,
   SA,
+  vmOn,
   type Knobs,
   type Vm,
 } from "../harness/meshVmStack";
@@ -70,7 +71,7 @@ describe("onboarding VMs over SSH", { timeout: 40 * 60_000 }, () => {
     const [a, b] = hosts;
     vms = [
       // Same network: the pods reach the VM on its own IP.
-      { name: "ratings-vm-a", host: a, address: a.address, sshHost: a.address },
+      vmOn("ratings-vm-a", a),
       // Segregated: public address, private instance IP the proxy binds to, SSH over a third address.
       {
         name: "ratings-vm-b",
@@ -384,7 +385,7 @@ describe("onboarding VMs over SSH", { timeout: 40 * 60_000 }, () => {
   it("hostGone lets destroy finish when the VM is unreachable, without touching it", async () => {
     const [a] = hosts;
     const goneKnobs: Knobs = { port: 9080, tokenLifetime: 86400, hostGone: false };
-    const vm: Vm = { name: "ratings-vm-c", host: a, address: a.address, sshHost: a.address };
+    const vm = vmOn("ratings-vm-c", a);
     const gone = await createTestStack({
       program: () => onboardProgram([vm], goneKnobs),
       projectName: "mesh-vm-onboard-gone-e2e",

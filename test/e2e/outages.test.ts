@@ -7,84 +7,23 @@
 // 3. the disk holding the proxy's config directory is full when `up` rewrites the token file.
 // Everything a user would check is checked where it lives: the files and containers on the host (without SSH, so
 // the sshd log counts only mesh-vm's sessions), the objects and the TokenRequests (audit log) in the cluster.
-import * as command from "@pulumi/command";
-import * as tls from "@pulumi/tls";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { MeshVm, type MeshVmArgs } from "../../components";
 import { assertProxyFiles } from "../harness/proxyFiles";
 import { startCluster, type TestCluster } from "../harness/cluster";
-import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
+import { createHosts, type TestHost } from "../harness/hosts";
 import { installAgentImage, istiodTestBedMissing, networkGateway } from "../harness/istiod";
 import { poll } from "../harness/poll";
-import { createTestStack, errors, kubernetesProvider, steps, type TestStack } from "../harness/pulumi";
+import { tearDown } from "../harness/teardown";
+import { meshVmProgram, NS, SA, vmOn, type Knobs, type Vm } from "../harness/meshVmStack";
+import { changedSteps, createTestStack, errors, type TestStack } from "../harness/pulumi";
 
-const NS = "bookinfo";
-const SA = "bookinfo-ratings";
 const SPIFFE = `spiffe://cluster.local/ns/${NS}/sa/${SA}`;
-const STANDIN_IMAGE = "localhost/mesh-vm-standin-proxy:test";
-const LABELS = { app: "ratings", class: "vm", version: "v3" };
 // 24 h: the re-mint window (lifetime − renewBefore = 23 h) cannot roll over during a run, so every re-mint seen
 // here is caused by the fault or the fix under test.
 const LIFETIME = 86400;
-
-interface Vm {
-  name: string;
-  host: TestHost;
-  configDir: string;
-  /** host.token.rotation: the documented way to force a new token. */
-  rotation?: string;
-  /** The real agent's image (istiod bed) instead of the stand-in. */
-  agentImage?: string;
-}
-
-/** One MeshVm with `host` on a test host, onboarded as the seeds' ratings VM. */
-function meshVm(cluster: TestCluster, vm: Vm): Record<string, unknown> {
-  const host: NonNullable<MeshVmArgs["host"]> = {
-    hostKey: vm.host.hostKey,
-    prepare: { admin: { user: vm.host.adminUser, privateKey: vm.host.adminPrivateKey } },
-    kubeconfig: cluster.kubeconfig,
-    token: { expirationSeconds: LIFETIME, ...(vm.rotation ? { rotation: vm.rotation } : {}) },
-    egressHostnames: ["reviews.bookinfo.svc"],
-    deregistrationDelaySeconds: 1,
-    ...(vm.agentImage
-      ? {
-          // istiod as a VM reaches it through the east-west gateway; without Envoy the agent's status port is
-          // 15020 (see test/e2e/istiod.test.ts).
-          mesh: { discoveryAddress: cluster.istiod!.discoveryAddress },
-          gatewayAddress: cluster.istiod!.address,
-          proxyImage: vm.agentImage,
-          readiness: { port: 15020, path: "/healthz/ready", timeoutSeconds: 120 },
-        }
-      : { proxyImage: STANDIN_IMAGE, readiness: { timeoutSeconds: 60 } }),
-  };
-  const mesh = new MeshVm(
-    vm.name,
-    {
-      namespace: NS,
-      address: vm.host.address,
-      serviceAccount: SA,
-      labels: LABELS,
-      ports: [{ name: "http", number: 9080 }],
-      sshPort: vm.host.sshPort,
-      sshUser: "istio-proxy",
-      proxyConfigDir: vm.configDir,
-      serviceEntry: { name: `${vm.name}-svc` },
-      sidecar: { name: `${vm.name}-no-iptables` },
-      host,
-    },
-    {
-      providers: {
-        kubernetes: kubernetesProvider("cluster", cluster.kubeconfig),
-        command: new command.Provider("command", {}),
-        tls: new tls.Provider("tls", {}),
-      },
-    },
-  );
-  return { workloadEntry: mesh.workloadEntryName };
-}
 
 /** Whether the API server accepts the token for audience istio-ca (what istiod asks it). */
 async function tokenAccepted(cluster: TestCluster, token: string): Promise<boolean> {
@@ -96,10 +35,6 @@ async function tokenAccepted(cluster: TestCluster, token: string): Promise<boole
   assert.equal(r.status, 201, JSON.stringify(r.body));
   return r.body.status?.authenticated === true;
 }
-
-/** Steps the engine did not leave as they were. */
-const changed = (events: EngineEvent[]): string[] =>
-  steps(events).filter((s) => !s.startsWith("same ") && !s.startsWith("read "));
 
 /** Runs `up`, expecting it to fail; returns the error text. */
 async function failingUp(
@@ -149,6 +84,7 @@ describe(
     let hosts: TestHost[] = [];
     let stack: TestStack | undefined;
     let vm: Vm;
+    let knobs: Knobs;
     let firstToken = "";
     let issuedSerial = "";
 
@@ -159,26 +95,19 @@ describe(
       cluster = await startCluster({ istiod: { address: networkGateway("vm") } });
       await cluster.createNamespace(NS);
       await cluster.createServiceAccount(NS, SA);
-      vm = {
-        name: "ratings-vm",
-        host: hosts[0]!,
+      vm = vmOn("ratings-vm", hosts[0]!);
+      knobs = {
         configDir: CONFIG_DIR,
+        tokenLifetime: LIFETIME,
         agentImage: await installAgentImage(hosts[0]!),
       };
       stack = await createTestStack({
-        program: async () => meshVm(cluster!, vm),
+        program: meshVmProgram(cluster, [vm], knobs),
         projectName: "mesh-vm-outage-reboot",
       });
     });
 
-    after(async () => {
-      if (stack) {
-        await stack.destroy().catch(() => undefined);
-        await stack.dispose();
-      }
-      if (hosts.length) await destroyHosts(hosts);
-      if (cluster) await cluster.stop();
-    });
+    after(() => tearDown({ stacks: [stack], hosts, cluster }));
 
     const leaf = async (): Promise<X509Certificate> => {
       const chain = await vm.host.readFile(`${CERTS}/cert-chain.pem`);
@@ -233,7 +162,7 @@ describe(
       const mints = await cluster!.tokenRequests();
       const up = await stack!.up();
       assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
-      assert.deepEqual(changed(up.events), [], "every resource unchanged");
+      assert.deepEqual(changedSteps(up.events), [], "every resource unchanged");
       assert.equal(await vm.host.sshLogins(), logins, "no SSH session");
       assert.equal(
         await cluster!.tokenRequests(),
@@ -252,10 +181,10 @@ describe(
       const containerId = (await h.containers()).find((c) => c.name === "istio-proxy")!.id;
       const logins = await h.sshLogins();
       const mints = await cluster!.tokenRequests();
-      vm.rotation = "service-account-re-created";
+      knobs.tokenRotation = "service-account-re-created";
       const up = await stack!.up();
       assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
-      const touched = changed(up.events);
+      const touched = changedSteps(up.events);
       assert.deepEqual(
         [...new Set(touched.map((s) => s.split(" ").pop()))].sort(),
         ["ratings-vm-proxy-bootstrap-token", "ratings-vm-proxy-istio-token"],
@@ -288,7 +217,7 @@ describe(
       await poll("the agent to be ready", 60_000, async () => ((await readyOn(h, 15020)) ? true : undefined));
 
       const again = await stack!.up();
-      assert.deepEqual(changed(again.events), [], "converged: the next up changes nothing");
+      assert.deepEqual(changedSteps(again.events), [], "converged: the next up changes nothing");
       assert.equal(await h.sshLogins(), logins + 1, "and opens no SSH session");
     });
   },
@@ -313,23 +242,23 @@ describe(
       ]);
     });
 
-    after(async () => {
-      for (const s of stacks) {
-        await s.destroy().catch(() => undefined);
-        await s.dispose();
-      }
-      if (hosts.length) await destroyHosts(hosts);
-      if (cluster) await cluster.stop();
-    });
+    after(() => tearDown({ stacks, hosts, cluster }));
+
+    /** A stack of the test's own (project mesh-vm-outage-<project>): one VM on `h` with its config dir. */
+    const stackFor = async (project: string, name: string, h: TestHost, configDir: string) => {
+      const vm = vmOn(name, h);
+      const knobs: Knobs = { configDir, tokenLifetime: LIFETIME };
+      const stack = await createTestStack({
+        program: meshVmProgram(cluster!, [vm], knobs),
+        projectName: `mesh-vm-outage-${project}`,
+      });
+      stacks.push(stack);
+      return { vm, knobs, stack };
+    };
 
     it("kube-apiserver dies while the host steps run: up fails naming it; back up, up registers, nothing doubled", async () => {
       const h = hosts[0]!;
-      const vm: Vm = { name: "ratings-api", host: h, configDir: "/etc/istio-proxy" };
-      const stack = await createTestStack({
-        program: async () => meshVm(cluster!, vm),
-        projectName: "mesh-vm-outage-apiserver",
-      });
-      stacks.push(stack);
+      const { vm, stack } = await stackFor("apiserver", "ratings-api", h, "/etc/istio-proxy");
       let stopped: Promise<void> | undefined;
       const failed = await failingUp(stack, {
         // The token is minted and the ConfigMaps read (the token file needs both); the container and readiness
@@ -363,7 +292,7 @@ describe(
       const mints = await cluster!.tokenRequests();
       const up = await stack.up();
       assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
-      const touched = changed(up.events);
+      const touched = changedSteps(up.events);
       assert.ok(
         touched.includes(`create kubernetes:networking.istio.io/v1:WorkloadEntry ${vm.name}-workloadentry`),
       );
@@ -375,7 +304,7 @@ describe(
       assert.equal(await cluster!.tokenRequests(), mints, "no new token");
       assert.equal((await cluster!.request("GET", we)).body.spec?.address, h.address, "registered");
       await assertNothingDoubled(h, vm.name);
-      assert.deepEqual(changed((await stack.up()).events), [], "converged");
+      assert.deepEqual(changedSteps((await stack.up()).events), [], "converged");
     });
 
     it("a full disk fails the token rewrite with the old token intact; with space again, up writes the new one", async () => {
@@ -384,12 +313,7 @@ describe(
       const disk = "/srv/mesh-vm-disk";
       const configDir = `${disk}/istio-proxy`;
       await h.run(`mkdir -p ${disk} && mount -t tmpfs -o size=1m,mode=0755 mesh-vm-disk ${disk}`);
-      const vm: Vm = { name: "ratings-disk", host: h, configDir };
-      const stack = await createTestStack({
-        program: async () => meshVm(cluster!, vm),
-        projectName: "mesh-vm-outage-disk",
-      });
-      stacks.push(stack);
+      const { vm, knobs, stack } = await stackFor("disk", "ratings-disk", h, configDir);
       const first = await stack.up();
       assert.equal(first.result.summary.result, "succeeded", errors(first.events).join("\n"));
       const tokenPath = `${configDir}/istio-token`;
@@ -400,7 +324,7 @@ describe(
       await h.run(`dd if=/dev/zero of=${disk}/filler bs=4096 >/dev/null 2>&1 || true`);
       const free = await h.run(`df --output=avail -B1 ${disk} | tail -1`);
       assert.equal(free.stdout.trim(), "0", "the disk is full");
-      vm.rotation = "after-disk-full";
+      knobs.tokenRotation = "after-disk-full";
       const failed = await failingUp(stack);
       console.log(`# up on a full disk: ${errors(failed.events).join("\n")}`);
       assert.match(failed.message, /ratings-disk-proxy-istio-token/, "names the step");
@@ -420,7 +344,7 @@ describe(
       const mints = await cluster!.tokenRequests();
       const up = await stack.up();
       assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
-      assert.deepEqual(changed(up.events).sort(), [
+      assert.deepEqual(changedSteps(up.events).sort(), [
         // The mint was replaced in the failed up (create-before-delete); the old one goes now (it deletes nothing).
         `delete-replaced command:local:Command ${vm.name}-proxy-bootstrap-token`,
         `update command:remote:Command ${vm.name}-proxy-istio-token`,
@@ -433,16 +357,11 @@ describe(
       const st = await h.stat(tokenPath);
       assert.deepEqual([st?.owner, st?.mode], ["istio-proxy", 0o640]);
       await assertNothingDoubled(h, vm.name);
-      assert.deepEqual(changed((await stack.up()).events), [], "converged");
+      assert.deepEqual(changedSteps((await stack.up()).events), [], "converged");
     });
     it("a config dir under /tmp: preview warns; a reboot empties it and up cannot see it; moving it converges", async () => {
       const h = hosts[2]!;
-      const vm: Vm = { name: "ratings-tmpdir", host: h, configDir: "/tmp/istio-proxy" };
-      const stack = await createTestStack({
-        program: async () => meshVm(cluster!, vm),
-        projectName: "mesh-vm-outage-tmpdir",
-      });
-      stacks.push(stack);
+      const { vm, knobs, stack } = await stackFor("tmpdir", "ratings-tmpdir", h, "/tmp/istio-proxy");
       const warningsIn = (events: EngineEvent[]): string[] =>
         events
           .filter((e) => e.diagnosticEvent?.severity === "warning")
@@ -468,12 +387,12 @@ describe(
       assert.equal(await h.exists("/tmp/istio-proxy/istio-token"), false, "the token is gone");
       const logins = await h.sshLogins();
       const plain = await stack.up();
-      assert.deepEqual(changed(plain.events), [], "a no-op up does not notice");
+      assert.deepEqual(changedSteps(plain.events), [], "a no-op up does not notice");
       assert.equal(await h.sshLogins(), logins, "it contacts no host");
       assert.equal(await readyOn(h, 15021), false, "still down");
 
       // The README's fix: a persistent directory. Every step that depends on the directory runs again there.
-      vm.configDir = "/etc/istio-proxy";
+      knobs.configDir = "/etc/istio-proxy";
       const moved = await stack.up();
       assert.equal(moved.result.summary.result, "succeeded", errors(moved.events).join("\n"));
       assert.deepEqual(warningsIn(moved.events), [], "no warning for /etc/istio-proxy");
@@ -485,7 +404,7 @@ describe(
       await poll("the proxy to be ready after the reboot", 60_000, async () =>
         (await readyOn(h, 15021)) ? true : undefined,
       );
-      assert.deepEqual(changed((await stack.up()).events), [], "converged");
+      assert.deepEqual(changedSteps((await stack.up()).events), [], "converged");
     });
   },
 );

@@ -5,49 +5,45 @@
 // work as printed; a second `up` changes nothing; `down` leaves no process, port, namespace, mount,
 // container or file behind, and is safe to run again.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse } from "yaml";
-import { hostTraces, leftovers, type HostTraces } from "../harness/hosts";
-import { pidAlive } from "../harness/hosts/process";
+import { hostTraces, type HostTraces } from "../harness/hosts";
 import {
+  assertSandboxGone,
+  assertUpChangedNothing,
   kubeGet,
-  portOpen,
-  processesUnder,
+  removeTempSandbox,
   repoRoot,
   sandbox,
+  sandboxState,
   shell,
+  tempSandbox,
   type KubeObject,
   type Run,
+  type TempSandbox,
 } from "../harness/sandboxCli";
 import type { SandboxState } from "../../scripts/sandbox/state";
 
 describe("the local sandbox (scripts/sandbox.sh)", { timeout: 15 * 60_000 }, () => {
-  let base = "";
+  let sb: TempSandbox | undefined;
   let dir = "";
   let up: Run | undefined;
   let state: SandboxState | undefined;
   let traces: HostTraces | undefined;
-  let downDone = false;
 
   before(async () => {
-    base = await mkdtemp(join(tmpdir(), "mesh-vm-sandbox-test-"));
-    dir = join(base, "sandbox");
+    sb = await tempSandbox("mesh-vm-sandbox-test-");
+    dir = sb.dir;
   });
 
-  after(async () => {
-    // Whatever happened above, nothing of this test's sandbox stays.
-    if (!downDone && dir) await sandbox(dir, "down");
-    if (base) await rm(base, { recursive: true, force: true });
-  });
+  after(() => removeTempSandbox(sb));
 
   it("up starts the test bed and onboards the ratings example through the pulumi CLI; the objects are in the cluster", async () => {
     up = await sandbox(dir, "up");
     assert.equal(up.code, 0, `sandbox up failed:\n${up.output}`);
-    state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as SandboxState;
+    state = sandboxState(dir);
     traces = hostTraces(state.hosts.map((h) => h.id));
     const kubeconfig = join(dir, "kubeconfig");
     assert.equal(readFileSync(kubeconfig, "utf8").includes("token"), true);
@@ -154,13 +150,7 @@ describe("the local sandbox (scripts/sandbox.sh)", { timeout: 15 * 60_000 }, () 
   it("a second up reuses the test bed and changes nothing; status says what runs", async () => {
     const again = await sandbox(dir, "up");
     assert.equal(again.code, 0, again.output);
-    assert.match(again.output, /reusing the running test bed/);
-    assert.match(again.output, /Resources:\s+\d+ unchanged/);
-    // Neither the preview nor the update plans or makes a change.
-    assert.doesNotMatch(
-      again.output,
-      /\d+ (to (create|update|delete|replace)|created|updated|deleted|replaced)/,
-    );
+    assertUpChangedNothing(again.output);
     const status = await sandbox(dir, "status");
     assert.equal(status.code, 0, status.output);
     assert.match(status.output, /cluster: running/);
@@ -174,19 +164,10 @@ describe("the local sandbox (scripts/sandbox.sh)", { timeout: 15 * 60_000 }, () 
   it("down removes every process, port, namespace, mount, container and file; a second down is a no-op", async () => {
     assert.ok(state?.cluster && traces, "up recorded its test bed");
     const down = await sandbox(dir, "down");
-    downDone = true;
+    sb!.downDone = true;
     assert.equal(down.code, 0, down.output);
     assert.match(down.output, /pulumi destroy --yes .*--stack sandbox --non-interactive/);
     assert.doesNotMatch(down.output, /pulumi destroy (failed|timed out|could not run)/);
-    assert.deepEqual(await leftovers(traces!), { netns: [], mounts: [], processes: [], cgroups: [] });
-    for (const pid of state!.cluster!.pids)
-      assert.equal(pidAlive(pid), false, `cluster process ${pid} stopped`);
-    for (const port of state!.cluster!.ports)
-      assert.equal(await portOpen(port), false, `port ${port} closed`);
-    assert.deepEqual(processesUnder(dir), []);
-    assert.equal(existsSync(dir), false, "sandbox dir removed");
-    const twice = await sandbox(dir, "down");
-    assert.equal(twice.code, 0, twice.output);
-    assert.match(twice.output, /nothing to do/);
+    await assertSandboxGone(dir, state!, traces!);
   });
 });

@@ -9,23 +9,28 @@
 // and leaves nothing behind.
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse } from "yaml";
-import { hostTraces, leftovers, type HostTraces } from "../harness/hosts";
+import { leafOf } from "../harness/certificates";
+import { hostTraces, type HostTraces } from "../harness/hosts";
 import { pidAlive } from "../harness/hosts/process";
 import { addressesOf, endpointsOf, istioBinaries, networkGateway } from "../harness/istiod";
 import {
+  assertSandboxGone,
+  assertUpChangedNothing,
   kubeGet,
   portOpen,
   processesUnder,
+  removeTempSandbox,
   sandbox,
+  sandboxState,
   shell,
+  tempSandbox,
   type KubeObject,
   type Run,
+  type TempSandbox,
 } from "../harness/sandboxCli";
 import type { SandboxState } from "../../scripts/sandbox/state";
 
@@ -40,40 +45,29 @@ function lines(output: string, pattern: RegExp): string[] {
     .filter((l) => pattern.test(l));
 }
 
-/** The first PEM certificate of a chain. */
-function leafOf(pem: string): X509Certificate {
-  const first = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem);
-  assert.ok(first, `a PEM certificate in:\n${pem}`);
-  return new X509Certificate(first[0]);
-}
-
 describe(
   "the local sandbox with a real istiod (scripts/sandbox.sh up --istiod)",
   { timeout: 20 * 60_000 },
   () => {
-    let base = "";
+    let sb: TempSandbox | undefined;
     let dir = "";
     let up: Run | undefined;
     let state: SandboxState | undefined;
     let traces: HostTraces | undefined;
-    let downDone = false;
 
     before(async () => {
       // A missing istio build is a failure here, not a skip (sandbox.sh would build it: minutes, not ours to start).
       istioBinaries();
-      base = await mkdtemp(join(tmpdir(), "mesh-vm-sandbox-istiod-test-"));
-      dir = join(base, "sandbox");
+      sb = await tempSandbox("mesh-vm-sandbox-istiod-test-");
+      dir = sb.dir;
     });
 
-    after(async () => {
-      if (!downDone && dir) await sandbox(dir, "down");
-      if (base) await rm(base, { recursive: true, force: true });
-    });
+    after(() => removeTempSandbox(sb));
 
     it("up --istiod ends with both agents ready, both WorkloadEntries registered, listed by istiod and certified", async () => {
       up = await sandbox(dir, "up", ["--istiod"]);
       assert.equal(up.code, 0, `sandbox up --istiod failed:\n${up.output}`);
-      state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as SandboxState;
+      state = sandboxState(dir);
       traces = hostTraces(state.hosts.map((h) => h.id));
       const istiod = state.istiod;
       assert.equal(state.withIstiod, true);
@@ -208,17 +202,12 @@ describe(
       assert.ok(state?.istiod, "up recorded istiod");
       const again = await sandbox(dir, "up", [], { MESH_VM_SANDBOX_ISTIOD: "1" });
       assert.equal(again.code, 0, again.output);
-      assert.match(again.output, /reusing the running test bed/);
-      assert.match(again.output, /Resources:\s+\d+ unchanged/);
-      assert.doesNotMatch(
-        again.output,
-        /\d+ (to (create|update|delete|replace)|created|updated|deleted|replaced)/,
-      );
+      assertUpChangedNothing(again.output);
       assert.match(
         again.output,
         /both VMs onboarded: agents ready, WorkloadEntries registered, listed by istiod, certificates issued/,
       );
-      const after2 = JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as SandboxState;
+      const after2 = sandboxState(dir);
       assert.equal(after2.istiod?.pid, state!.istiod!.pid, "the same istiod");
 
       const plain = await sandbox(dir, "up");
@@ -246,7 +235,7 @@ describe(
     it("down stops istiod by PID and leaves no process, port, namespace, mount, container or file", async () => {
       assert.ok(state?.cluster && state.istiod && traces, "up recorded its test bed");
       const down = await sandbox(dir, "down");
-      downDone = true;
+      sb!.downDone = true;
       assert.equal(down.code, 0, down.output);
       assert.match(down.output, new RegExp(`stopping istiod \\(PID ${state.istiod.pid}\\)`));
       assert.doesNotMatch(down.output, /pulumi destroy (failed|timed out|could not run)/);
@@ -257,16 +246,7 @@ describe(
           false,
           `istiod port ${port} closed`,
         );
-      assert.deepEqual(await leftovers(traces), { netns: [], mounts: [], processes: [], cgroups: [] });
-      for (const pid of state.cluster.pids)
-        assert.equal(pidAlive(pid), false, `cluster process ${pid} stopped`);
-      for (const port of state.cluster.ports)
-        assert.equal(await portOpen(port), false, `port ${port} closed`);
-      assert.deepEqual(processesUnder(dir), []);
-      assert.equal(existsSync(dir), false, "sandbox dir removed");
-      const twice = await sandbox(dir, "down");
-      assert.equal(twice.code, 0, twice.output);
-      assert.match(twice.output, /nothing to do/);
+      await assertSandboxGone(dir, state, traces);
     });
   },
 );

@@ -217,6 +217,11 @@ export function steps(events: EngineEvent[]): string[] {
     });
 }
 
+/** Steps the engine did not leave as they were (neither "same" nor "read"), as "op type name" strings. */
+export function changedSteps(events: EngineEvent[]): string[] {
+  return steps(events).filter((s) => !s.startsWith("same ") && !s.startsWith("read "));
+}
+
 /** Diagnostics of severity error the engine reported. */
 export function errors(events: EngineEvent[]): string[] {
   return events.filter((e) => e.diagnosticEvent?.severity === "error").map((e) => e.diagnosticEvent!.message);

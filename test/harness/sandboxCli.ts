@@ -1,12 +1,18 @@
 // Driving the local sandbox as a user does, for its end-to-end tests (test/e2e/sandbox*.test.ts): the real
 // `scripts/sandbox.sh` CLI, the commands it prints run through bash, the API server read with the kubeconfig
-// it wrote, and what is left running of it (processes, ports).
+// it wrote, and what is left running of it (processes, ports); a sandbox dir per test file, and the checks every
+// sandbox test makes of a no-op `up` and of `down`.
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
 import { request as httpsRequest } from "node:https";
 import { connect } from "node:net";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
+import type { SandboxState } from "../../scripts/sandbox/state";
+import { leftovers, type HostTraces } from "./hosts";
 import { pidAlive } from "./hosts/process";
 
 export const repoRoot = resolve(__dirname, "../..");
@@ -105,4 +111,52 @@ export function processesUnder(dir: string): string[] {
     }
   }
   return out;
+}
+
+/** A sandbox dir in a fresh temporary base, one per test file. */
+export interface TempSandbox {
+  readonly base: string;
+  readonly dir: string;
+  /** Set once the test's own `down` ran: the clean-up then leaves the sandbox alone. */
+  downDone: boolean;
+}
+
+export async function tempSandbox(prefix: string): Promise<TempSandbox> {
+  const base = await mkdtemp(join(tmpdir(), prefix));
+  return { base, dir: join(base, "sandbox"), downDone: false };
+}
+
+/** Whatever happened in the tests, nothing of the sandbox stays: `down` unless the test ran it, the base removed. */
+export async function removeTempSandbox(s: TempSandbox | undefined): Promise<void> {
+  if (!s) return;
+  if (!s.downDone) await sandbox(s.dir, "down");
+  await rm(s.base, { recursive: true, force: true });
+}
+
+/** What `up` recorded of the test bed it started (state.json in the sandbox dir). */
+export function sandboxState(dir: string): SandboxState {
+  return JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as SandboxState;
+}
+
+/** A second `up` reuses the running test bed, and neither its preview nor its update plans or makes a change. */
+export function assertUpChangedNothing(output: string): void {
+  assert.match(output, /reusing the running test bed/);
+  assert.match(output, /Resources:\s+\d+ unchanged/);
+  assert.doesNotMatch(output, /\d+ (to (create|update|delete|replace)|created|updated|deleted|replaced)/);
+}
+
+/**
+ * After `down`: no host namespace, mount, process or cgroup (`traces`, taken while the hosts ran), no cluster
+ * process or port, no process under the sandbox dir, the dir removed; a second `down` has nothing to do.
+ */
+export async function assertSandboxGone(dir: string, state: SandboxState, traces: HostTraces): Promise<void> {
+  assert.ok(state.cluster, "up recorded its cluster");
+  assert.deepEqual(await leftovers(traces), { netns: [], mounts: [], processes: [], cgroups: [] });
+  for (const pid of state.cluster.pids) assert.equal(pidAlive(pid), false, `cluster process ${pid} stopped`);
+  for (const port of state.cluster.ports) assert.equal(await portOpen(port), false, `port ${port} closed`);
+  assert.deepEqual(processesUnder(dir), []);
+  assert.equal(existsSync(dir), false, "sandbox dir removed");
+  const twice = await sandbox(dir, "down");
+  assert.equal(twice.code, 0, twice.output);
+  assert.match(twice.output, /nothing to do/);
 }
