@@ -21,17 +21,11 @@ import type {
   VmBootArgs,
   VmProxyArgs,
 } from "../../components";
-import { ratingsVmArgs } from "./fixtures/ratings";
+import { ratingsVmArgs, ratingsWorkload } from "./fixtures/ratings";
 import { KUBECONFIG } from "./fixtures/kubeconfig";
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey";
-const WORKLOAD = {
-  name: "ratings-vm",
-  namespace: "bookinfo",
-  serviceAccount: "bookinfo-ratings",
-  address: "203.0.113.10",
-  labels: { app: "ratings", class: "vm", version: "v3" },
-};
+const WORKLOAD = ratingsWorkload;
 
 /** The messages pulumi.log.warn received while `create` ran (the components warn as they are constructed). */
 function warningsOf(create: () => unknown): string[] {

@@ -8,14 +8,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { VmBoot, VmProxy } from "../../../components";
 import { clearedAtBootProblem } from "../../../components/rules/values";
 import { KUBECONFIG } from "../fixtures/kubeconfig";
+import { ratingsWorkload } from "../fixtures/ratings";
 
-const WORKLOAD = {
-  name: "ratings-vm",
-  namespace: "bookinfo",
-  serviceAccount: "bookinfo-ratings",
-  address: "203.0.113.10",
-  labels: { app: "ratings", class: "vm", version: "v3" },
-};
+const WORKLOAD = ratingsWorkload;
 
 /** The warnings logged while `create` runs and its Outputs settle. */
 async function warningsOf(create: () => unknown): Promise<string[]> {
