@@ -33,7 +33,7 @@ ensure_apt_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# Put the toolchain (Node 24, pulumi, plugins, kube-apiserver, etcd, istiod) in place and into the
+# Put the toolchain (Node 24, pulumi, plugins, kube-apiserver, etcd) in place and into the
 # environment of this shell.
 ensure_toolchain() {
   "$MESH_VM_ROOT/scripts/toolchain.sh" >&2

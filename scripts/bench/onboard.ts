@@ -21,6 +21,7 @@ import { MeshVm } from "../../components";
 import { renderSidecarEnv } from "../../components/host/sidecarEnv";
 import { startCluster, type TestCluster } from "../../test/harness/cluster";
 import { createHosts, destroyHosts, type TestHost } from "../../test/harness/hosts";
+import { sshOptions } from "../../test/harness/hosts/netnsHost";
 import { createTestStack, errors, kubernetesProvider, type TestStack } from "../../test/harness/pulumi";
 
 const execFileAsync = promisify(execFile);
@@ -301,24 +302,9 @@ interface BaselineContext {
 
 function sshBase(host: TestHost, controlPath: string): string[] {
   return [
-    "-F",
-    "/dev/null",
-    "-i",
-    host.adminPrivateKeyPath,
-    "-o",
-    "IdentitiesOnly=yes",
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "StrictHostKeyChecking=yes",
-    "-o",
-    `UserKnownHostsFile=${host.knownHostsPath}`,
-    "-o",
-    "GlobalKnownHostsFile=/dev/null",
+    ...sshOptions(host.adminPrivateKeyPath, host.knownHostsPath),
     "-o",
     `ControlPath=${controlPath}`,
-    "-o",
-    "LogLevel=ERROR",
     "-P",
   ];
 }

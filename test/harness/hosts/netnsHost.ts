@@ -379,7 +379,8 @@ function nsenterArgv(initPid: number): string[] {
   ];
 }
 
-function sshOptions(identity: string, knownHosts: string): string[] {
+/** ssh(1) options for a test host: its admin key only, its host key pinned, no config, no prompt. */
+export function sshOptions(identity: string, knownHosts: string): string[] {
   return [
     "-F",
     "/dev/null",
