@@ -500,6 +500,24 @@ function proxyConfigIssues(pc: unknown, field: FieldName): ValidationIssue[] {
   return out;
 }
 
+/** Where an SSH connection goes and as whom (the VM's or the bastion's): address, port, login. */
+function endpointIssues(
+  out: ValidationIssue[],
+  field: FieldName,
+  endpoint: { host?: unknown; port?: unknown; user?: unknown },
+  words: { host: string; user: string },
+): void {
+  checkKnown(out, field("host"), endpoint.host, hostProblem, words.host);
+  checkKnown(
+    out,
+    field("port"),
+    endpoint.port,
+    (v) => integerProblem(v, 1, 65535),
+    "use a port between 1 and 65535",
+  );
+  checkKnown(out, field("user"), endpoint.user, posixNameProblem, `use a user name such as "${words.user}"`);
+}
+
 /** Connection settings that are known now: host, port, user, dial limits, bastion. */
 export function sshSettingsIssues(
   ssh: {
@@ -514,21 +532,10 @@ export function sshSettingsIssues(
   field: FieldName,
 ): ValidationIssue[] {
   const out: ValidationIssue[] = [];
-  checkKnown(
-    out,
-    field("host"),
-    ssh.host,
-    hostProblem,
-    "use the address the machine running Pulumi reaches sshd on",
-  );
-  checkKnown(
-    out,
-    field("port"),
-    ssh.port,
-    (v) => integerProblem(v, 1, 65535),
-    "use a port between 1 and 65535",
-  );
-  checkKnown(out, field("user"), ssh.user, posixNameProblem, 'use a user name such as "istio-proxy"');
+  endpointIssues(out, field, ssh, {
+    host: "use the address the machine running Pulumi reaches sshd on",
+    user: "istio-proxy",
+  });
   checkKnown(
     out,
     field("dialErrorLimit"),
@@ -552,15 +559,10 @@ export function sshSettingsIssues(
   );
   const b = ssh.bastion;
   if (b !== undefined) {
-    checkKnown(out, field("bastion.host"), b.host, hostProblem, "use the bastion's address");
-    checkKnown(
-      out,
-      field("bastion.port"),
-      b.port,
-      (v) => integerProblem(v, 1, 65535),
-      "use a port between 1 and 65535",
-    );
-    checkKnown(out, field("bastion.user"), b.user, posixNameProblem, 'use a user name such as "root"');
+    endpointIssues(out, (p) => field(`bastion.${p}`), b, {
+      host: "use the bastion's address",
+      user: "root",
+    });
     checkKnown(
       out,
       field("bastion.hostKey"),
