@@ -11,7 +11,7 @@ import { readinessUrl } from "../host/proxyScripts";
 import type { MeshSettings, WorkloadIdentity } from "../host/sidecarEnv";
 import { CaRoots, MintedToken, createTokenMint, readCaRoots } from "../host/bootstrapMaterial";
 import { PROXY_CONFIG_FILES } from "../host/configFiles";
-import { vmProxyDefaults } from "../host/defaults";
+import { numberBounds, vmProxyDefaults } from "../host/defaults";
 import { READY_CHECK_PROGRAM, REMOVE_BUNDLE_PROGRAM, SLEEP_PROGRAM, WRITE_BUNDLE_PROGRAM } from "./programs";
 import {
   BootPlan,
@@ -25,7 +25,7 @@ import {
 } from "./render";
 import { aliasIssues, deprecationWarnings, withCurrentNames } from "../rules/aliases";
 import { fieldNames, throwIfIssues } from "../rules/issues";
-import { clearedAtBootProblem, excerpt } from "../rules/values";
+import { clearedAtBootProblem, formatInteger } from "../rules/values";
 import { bootReadyCheckDefaults, bootTokenDefaults } from "./token";
 import type { BootBundleFile, VmBootArgs } from "./vmBootArgs";
 
@@ -135,10 +135,12 @@ function registrationGate(
   after: pulumi.Resource[],
 ): command.local.Command {
   const { args } = ctx;
-  const delay = args.deregistrationDelaySeconds ?? 5;
-  if (!(Number.isInteger(delay) && delay >= 0)) {
-    throw new Error(`deregistrationDelaySeconds must be a whole number >= 0 (got ${excerpt(delay)})`);
-  }
+  const delay = formatInteger(
+    args.deregistrationDelaySeconds ?? vmProxyDefaults.deregistrationDelaySeconds,
+    0,
+    numberBounds.maxDeregistrationDelaySeconds,
+    "deregistrationDelaySeconds",
+  );
   const check = args.readyCheck ?? {};
   const waitForReady = check.enabled ?? true;
   const url = pulumi
@@ -153,7 +155,7 @@ function registrationGate(
       environment: {
         MESH_VM_READY_URL: waitForReady ? url : "",
         MESH_VM_READY_TIMEOUT: String(check.timeoutSeconds ?? bootReadyCheckDefaults.timeoutSeconds),
-        MESH_VM_DELAY: String(delay),
+        MESH_VM_DELAY: delay,
       },
       // New user data is a new boot (the VM resource is replaced or re-created with it): wait again.
       triggers: [pulumi.unsecret(userData.apply(sha256))],

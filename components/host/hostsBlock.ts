@@ -56,7 +56,7 @@ function checkOwner(owner: string): void {
 
 /**
  * Replaces the owner's block in place (or appends it; or, without an `address`, removes it). The block
- * arrives on stdin, not in the script (20,000 names would not fit a command line), and must be the owner's
+ * arrives on stdin, not in the script (a thousand names would crowd a command line), and must be the owner's
  * markers around `<address> <name>` lines. Writes only when the file changes, by rename when possible and in
  * place when the file is a bind mount (containers). Prints `unchanged` or `updated`.
  */

@@ -5,7 +5,7 @@ import { isIP } from "node:net";
 import { posix } from "node:path";
 import { workloadProxyAnnotations } from "../mesh/annotations";
 import { istioDefaults } from "../mesh/settings";
-import { containerNameProblem, imageReferenceProblem } from "../rules/values";
+import { containerNameProblem, excerpt, imageReferenceProblem } from "../rules/values";
 import { proxyArgsDefaults, proxyImageDefaults } from "./defaults";
 import {
   MeshSettings,
@@ -190,7 +190,7 @@ function proxyConfigAddresses(proxyConfig: Record<string, unknown>): unknown[] {
 export function gatewayAddressProblem(gatewayAddress: string): string | undefined {
   return isIP(gatewayAddress) !== 0
     ? undefined
-    : `"${gatewayAddress}" is not an IP: docker --add-host maps istiod's names to an IP (tctl instead ` +
+    : `${excerpt(gatewayAddress)} is not an IP: docker --add-host maps istiod's names to an IP (tctl instead ` +
         "rewrote the cluster-local addresses to the gateway's name, which only Tetrate's proxy builds follow)";
 }
 

@@ -1,6 +1,7 @@
 // The inputs VmProxy (over SSH) and VmBoot (at first boot) share: who the workload is, how its proxy is
 // configured and started, and where the bootstrap material comes from. Each component's Args extend this and
-// add its delivery's own fields (VmProxy: ssh, prepare; VmBoot: readyCheck, bundleDir). Types only.
+// add its delivery's own fields (VmProxy: ssh, prepare (with its dockerGroup), token, deregistration delay,
+// hostGone; VmBoot: token, dockerGroup, readyCheck, bundleDir, deregistration delay). Types only.
 import type * as pulumi from "@pulumi/pulumi";
 import type { ProxyArgsSettings, ProxyImageSettings } from "./proxyContainer";
 import type { ReadinessSettings } from "./proxyScripts";

@@ -22,6 +22,7 @@ import {
 } from "../rules/values";
 import { vmProxyAliases } from "./aliases";
 import { numberBounds, readinessDefaults, tokenDefaults } from "./defaults";
+import { gatewayAddressProblem } from "./proxyContainer";
 import type { BastionArgs } from "./sshConnection";
 import type { BootstrapTokenArgs, HostPreparationArgs, VmProxyArgs } from "./vmProxyArgs";
 
@@ -386,10 +387,21 @@ export function containerNameIssues(v: unknown, field: string): ValidationIssue[
   return out;
 }
 
-export function gatewayAddressIssues(v: unknown, field: string): ValidationIssue[] {
-  const out: ValidationIssue[] = [];
-  checkKnown(out, field, v, hostProblem, 'use the east-west gateway\'s IP, e.g. "203.0.113.7"');
-  return out;
+/**
+ * The gateway's address must be an IP: the proxy reaches istiod's cluster-local names through docker
+ * `--add-host`. tctl rewrote the addresses to a DNS gateway's name instead (with SNIs only Tetrate's proxy builds
+ * use); `mesh.discoveryAddress: <gateway-name>:15012` does the same for istiod, so the fix points there (`field`
+ * names the delivery's inputs).
+ */
+export function gatewayAddressIssues(v: unknown, field: FieldName): ValidationIssue[] {
+  if (v === undefined || pending(v)) return [];
+  const p = textProblem(v) ?? gatewayAddressProblem(v as string);
+  if (p === undefined) return [];
+  const fix =
+    textProblem(v) === undefined
+      ? `set it to the gateway's IP; or, for tctl's behaviour with a DNS gateway, remove it and set ${field("mesh.discoveryAddress")} to "${v as string}:15012"`
+      : 'use the east-west gateway\'s IP, e.g. "203.0.113.7"';
+  return [issue(field("gatewayAddress"), p, fix)];
 }
 
 /** The settings that become sidecar.env variables and PROXY_CONFIG: one line each, sized, proxyConfig bounded. */
@@ -602,10 +614,8 @@ export function validateVmProxyArgs(
     ),
     ...containerNameIssues(args.proxyContainerName, field("proxyContainerName")),
     ...imageIssues(args, field),
-    ...gatewayAddressIssues(args.gatewayAddress, field("gatewayAddress")),
-    ...(isKnownObject(args.mesh)
-      ? meshSettingsIssues(args.mesh, (p) => field(p === "" ? "mesh" : `mesh.${p}`))
-      : []),
+    ...gatewayAddressIssues(args.gatewayAddress, field),
+    ...meshSettingsIssues(args.mesh, (p) => field(p === "" ? "mesh" : `mesh.${p}`)),
     ...readinessIssues(args.readiness, (p) => field(p === "" ? "readiness" : `readiness.${p}`)),
     ...hostKeyIssues(ssh, {
       hostKey: field("ssh.hostKey"),
@@ -624,8 +634,4 @@ export function validateVmProxyArgs(
     ...egressHostnamesIssues(args.egressHostnames, (p) => field(`egressHostnames${p}`)),
     ...deregistrationDelayIssues(args.deregistrationDelaySeconds, field("deregistrationDelaySeconds")),
   ];
-}
-
-function isKnownObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !pending(v) && !Array.isArray(v);
 }

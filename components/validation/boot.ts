@@ -50,7 +50,7 @@ function wholeNumberIssues(
 function sharedIssues(boot: MeshVmBootArgs, field: FieldName): ValidationIssue[] {
   const out: ValidationIssue[] = [
     ...imageIssues(boot, field),
-    ...gatewayAddressIssues(boot.gatewayAddress, field("gatewayAddress")),
+    ...gatewayAddressIssues(boot.gatewayAddress, field),
     ...meshSettingsIssues(boot.mesh, (p) => field(p === "" ? "mesh" : `mesh.${p}`)),
     ...readinessIssues(boot.readiness, (p) => field(p === "" ? "readiness" : `readiness.${p}`)),
     ...posixNameIssues(boot.dockerGroup, field("dockerGroup"), 'use a group name such as "docker"'),
@@ -96,15 +96,6 @@ export function validateMeshVmBootArgs(
   }
   out.push(...kubeconfigIssues(boot.kubeconfig, field("kubeconfig")));
   out.push(...tokenRequestIssues(boot.token, (p) => field(`token.${p}`)));
-  if (boot.proxyImage !== undefined && boot.proxyImageTag !== undefined) {
-    out.push(
-      issue(
-        field("proxyImageTag"),
-        "proxyImage and proxyImageTag are both set",
-        "set a full proxyImage, or proxyImageTag to use <proxyImageHub>/proxyv2:<tag>, not both",
-      ),
-    );
-  }
   return [
     ...out,
     ...tokenLifetimeIssues(boot, field),

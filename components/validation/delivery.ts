@@ -1,7 +1,6 @@
 // Checks across MeshVm's mesh inputs and its delivery (`host` or `boot`): what the proxy on the VM takes from
 // the WorkloadEntry must agree with the delivery's own settings. Values that are still Outputs are checked
 // where they are used.
-import { gatewayAddressProblem } from "../host/proxyContainer";
 import { workloadProxyAnnotations } from "../mesh/annotations";
 import type { MeshVmBootArgs, MeshVmHostArgs, PlainMeshVmArgs } from "../meshVmArgs";
 import { FieldName, issue, ValidationIssue } from "../rules/issues";
@@ -46,25 +45,6 @@ function addressIssues(args: PlainMeshVmArgs, field: FieldName, deliveryField: F
 }
 
 /**
- * `gatewayAddress` (when known now) must be an IP: the proxy reaches istiod's cluster-local names through docker
- * `--add-host`. tctl rewrote the addresses to a DNS gateway's name instead (with SNIs only Tetrate's proxy
- * builds use); setting `mesh.discoveryAddress` to `<gateway-name>:15012` does the same for istiod.
- */
-function gatewayIssues(delivery: Delivery, deliveryField: FieldName): ValidationIssue[] {
-  const gateway = delivery.gatewayAddress;
-  if (typeof gateway !== "string" || gateway === "") return [];
-  const p = gatewayAddressProblem(gateway);
-  if (p === undefined) return [];
-  return [
-    issue(
-      deliveryField("gatewayAddress"),
-      p,
-      `set it to the gateway's IP; or, for tctl's behaviour with a DNS gateway, remove it and set ${deliveryField("mesh.discoveryAddress")} to "${gateway}:15012"`,
-    ),
-  ];
-}
-
-/**
  * Validates what the delivery takes from the mesh inputs; `field` names the mesh inputs, `deliveryField` those
  * of `host` or `boot`.
  */
@@ -77,6 +57,5 @@ export function deliveryIssues(
   return [
     ...addressIssues(args, field, deliveryField),
     ...proxyImageIssues(args, delivery, field, deliveryField),
-    ...gatewayIssues(delivery, deliveryField),
   ];
 }

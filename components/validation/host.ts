@@ -90,7 +90,7 @@ export function validateMeshVmHostArgs(
       'use a user name such as "root"',
     ),
     ...imageIssues(host, field),
-    ...gatewayAddressIssues(host.gatewayAddress, field("gatewayAddress")),
+    ...gatewayAddressIssues(host.gatewayAddress, field),
     ...meshSettingsIssues(host.mesh, (p) => field(p === "" ? "mesh" : `mesh.${p}`)),
     ...readinessIssues(host.readiness, (p) => field(p === "" ? "readiness" : `readiness.${p}`)),
     ...tokenIssues(host.token, (p) => field(`token.${p}`)),

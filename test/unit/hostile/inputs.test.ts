@@ -671,6 +671,43 @@ describe("VmProxyArgs: the same rules under VmProxy's names", () => {
   it("accepts the base", () => assert.deepEqual(validateVmProxyArgs(vmProxyBase()).map(formatIssue), []));
 });
 
+describe("each rule once, for every caller", () => {
+  it("VmProxyArgs.gatewayAddress: a DNS name is refused at preview, pointing at mesh.discoveryAddress", () => {
+    const a = vmProxyBase();
+    a.gatewayAddress = "gw.example.com";
+    const issues = validateVmProxyArgs(a);
+    assert.deepEqual(
+      issues.map((i) => i.field),
+      ["VmProxyArgs.gatewayAddress"],
+    );
+    assert.match(formatIssue(issues[0]!), /is not an IP.*VmProxyArgs\.mesh\.discoveryAddress/);
+  });
+  it("VmProxyArgs.mesh: not a map is refused, as for MeshVm's host and boot", () => {
+    const a = vmProxyBase();
+    a.mesh = "bad" as never;
+    assertRefused(validateVmProxyArgs(a), "VmProxyArgs.mesh", a.mesh);
+  });
+  it("boot: proxyImage with proxyImageTag is reported once", () => {
+    const args = baseArgs("boot");
+    args.boot!.proxyImage = "docker.io/istio/proxyv2:1.30.3";
+    args.boot!.proxyImageTag = "1.30.3";
+    const fields = meshVmIssues(args).map((i) => i.field);
+    assert.deepEqual(
+      fields.filter((f) => f === "MeshVmArgs.boot.proxyImageTag"),
+      ["MeshVmArgs.boot.proxyImageTag"],
+    );
+  });
+  it("host and boot: a DNS gateway is reported once, with the tctl fix", () => {
+    for (const delivery of ["host", "boot"] as const) {
+      const args = baseArgs(delivery);
+      setPath(args as never, `${delivery}.gatewayAddress`, "gw.example.com");
+      const issues = meshVmIssues(args).filter((i) => i.field === `MeshVmArgs.${delivery}.gatewayAddress`);
+      assert.equal(issues.length, 1, JSON.stringify(issues.map(formatIssue)));
+      assert.match(formatIssue(issues[0]!), /mesh\.discoveryAddress to "gw\.example\.com:15012"/);
+    }
+  });
+});
+
 // ---- fromManifests -----------------------------------------------------------------------------------------
 
 /** What fromManifests refuses, then what MeshVm's validation refuses in the args it read. */
