@@ -233,6 +233,7 @@ describe("faults: SSH and host", { timeout: 30 * 60_000 }, () => {
     const orphans = proxyContainerOf(await host.containers());
     assert.ok(orphans, "the orphaned command started the container");
     const mints = await cluster!.tokenRequests();
+    assert.ok(mints > 0, "the audit log records the TokenRequests made so far");
     await upConverges();
     assert.equal(proxyContainerOf(await host.containers())!.id, orphans.id, "the re-run took it over");
     assert.equal(await cluster!.tokenRequests(), mints, "the kept token is delivered, not minted again");

@@ -264,7 +264,9 @@ describe(
         assert.ok(kinds["sdk-rpc-response"]! > 0);
       }
       // pulumi-kubernetes' kubeconfig files: one per provider start, owner-only.
-      for (const f of haystacks.filter((h) => h.file && /^kubeconfig\d+$/.test(h.file)))
+      const kubeconfigFiles = haystacks.filter((h) => h.file && /^kubeconfig\d+$/.test(h.file));
+      assert.ok(kubeconfigFiles.length > 0, "the provider's kubeconfig files, as the README counts them");
+      for (const f of kubeconfigFiles)
         assert.equal(statSync(join(logDir, f.file!)).mode & 0o777, 0o600, f.where);
     });
   },

@@ -534,7 +534,8 @@ function connect(rec: ClusterRecord, creds: Credentials, stopProcesses: () => Pr
     await finalizer.done;
   };
   const auditEvents = async (): Promise<KubeObject[]> => {
-    const text = await readFile(rec.auditLogPath, "utf8").catch(() => "");
+    // Unreadable is an error, not "no events": counts compared across a step would otherwise pass as 0 = 0.
+    const text = await readFile(rec.auditLogPath, "utf8");
     return text
       .split("\n")
       .filter((l) => l.trim())

@@ -97,8 +97,12 @@ describe("hosts block", () => {
     const hostsFile = join(freshDir(), "hosts");
     const other = "# BEGIN mesh-vm bookinfo/other\n127.0.0.2 a.svc\n# END mesh-vm bookinfo/other\n";
     writeFileSync(hostsFile, other);
-    applyHosts({ owner, address: "127.0.0.2", hostnames: ["b.svc"], hostsFile });
-    run(wrapScript(removeHostsBlockScript({ owner, hostsFile }), "root"));
+    assert.equal(applyHosts({ owner, address: "127.0.0.2", hostnames: ["b.svc"], hostsFile }).code, 0);
+    assert.match(
+      readFileSync(hostsFile, "utf8"),
+      /# BEGIN mesh-vm bookinfo\/ratings-vm\n127\.0\.0\.2 b\.svc\n/,
+    );
+    assert.equal(run(wrapScript(removeHostsBlockScript({ owner, hostsFile }), "root")).code, 0);
     assert.equal(readFileSync(hostsFile, "utf8"), other);
 
     writeFileSync(hostsFile, "# BEGIN mesh-vm bookinfo/ratings-vm\n127.0.0.2 x.svc\n");

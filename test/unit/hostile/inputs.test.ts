@@ -841,10 +841,14 @@ describe("fromManifests refuses hostile YAML with a message that names the place
 // ---- the stack configuration -----------------------------------------------------------------------------------
 
 const project = mkdtempSync(join(tmpdir(), "mesh-vm-hostile-"));
-after(() => rmSync(project, { recursive: true, force: true }));
+const outside = join(project, "..", `${project.split("/").pop()}-outside.yaml`);
+after(() => {
+  rmSync(project, { recursive: true, force: true });
+  rmSync(outside, { force: true });
+});
 mkdirSync(join(project, "manifests"));
 writeFileSync(join(project, "manifests", "ok.yaml"), seedWorkloadEntryYaml);
-writeFileSync(join(project, "..", `${project.split("/").pop()}-outside.yaml`), seedWorkloadEntryYaml);
+writeFileSync(outside, seedWorkloadEntryYaml);
 symlinkSync("/etc/passwd", join(project, "manifests", "passwd.yaml"));
 mkdirSync(join(project, "manifests", "dir.yaml"));
 

@@ -147,6 +147,7 @@ describe("the sandbox stack config with istiod (up --istiod)", () => {
 
   it("without istiod nothing of it is set: the stand-in image and its readiness default", () => {
     const parsed = parseStackConfig(asEngineConfig(render()));
+    assert.equal(parsed.vms.length, 2);
     for (const vm of parsed.vms) {
       const h = vm.args.host!;
       assert.equal(h.proxyImage, STANDIN_PROXY_IMAGE);
