@@ -8,7 +8,8 @@ what="${1:-all}"
 
 ensure_apt_packages
 ensure_toolchain
-ensure_istio_build
+# istiod and the agent serve only the end-to-end suites.
+[ "$what" = unit ] || ensure_istio_build
 ensure_node_modules
 cd "$MESH_VM_ROOT"
 

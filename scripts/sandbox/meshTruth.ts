@@ -6,6 +6,7 @@
 import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { firstCertificatePem } from "../../test/harness/certs";
 import type { TestCluster } from "../../test/harness/cluster";
 import { readRecord } from "../../test/harness/hosts/registry";
 import { addressesOf, endpointsOf, istiodDebug, type IstiodRecord } from "../../test/harness/istiod";
@@ -64,7 +65,7 @@ export async function agentCertificate(
   const record = readRecord(vm.host.id);
   if (!record) return undefined;
   const chain = await readFile(join(record.root, CERT_CHAIN), "utf8").catch(() => "");
-  const leafPem = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(chain)?.[0];
+  const leafPem = firstCertificatePem(chain);
   if (!leafPem) return undefined;
   const leaf = new X509Certificate(leafPem);
   const cm = await cluster.request("GET", `/api/v1/namespaces/${NAMESPACE}/configmaps/istio-ca-root-cert`);

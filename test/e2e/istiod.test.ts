@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { leafOf } from "../harness/certificates";
+import { leafOf } from "../harness/certs";
 import { startCluster, type TestCluster } from "../harness/cluster";
 import { createHosts, type TestHost } from "../harness/hosts";
 import {

@@ -11,6 +11,7 @@ import type { EngineEvent } from "@pulumi/pulumi/automation";
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { leafOf } from "../harness/certs";
 import { assertProxyFiles } from "../harness/proxyFiles";
 import { startCluster, type TestCluster } from "../harness/cluster";
 import { createHosts, type TestHost } from "../harness/hosts";
@@ -109,12 +110,8 @@ describe(
 
     after(() => tearDown({ stacks: [stack], hosts, cluster }));
 
-    const leaf = async (): Promise<X509Certificate> => {
-      const chain = await vm.host.readFile(`${CERTS}/cert-chain.pem`);
-      const first = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(chain);
-      assert.ok(first, "a PEM certificate in cert-chain.pem");
-      return new X509Certificate(first[0]);
-    };
+    const leaf = async (): Promise<X509Certificate> =>
+      leafOf(await vm.host.readFile(`${CERTS}/cert-chain.pem`));
 
     it("onboards: the agent holds a certificate for the VM's identity", async () => {
       const up = await stack!.up();
@@ -290,6 +287,7 @@ describe(
       assert.equal((await cluster!.request("GET", we)).status, 404, "not registered yet");
       const logins = await h.sshLogins();
       const mints = await cluster!.tokenRequests();
+      assert.ok(mints > 0, "the audit log records the TokenRequests made so far");
       const up = await stack.up();
       assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
       const touched = changedSteps(up.events);
@@ -342,6 +340,7 @@ describe(
       await h.run(`rm -f ${disk}/filler`);
       const logins = await h.sshLogins();
       const mints = await cluster!.tokenRequests();
+      assert.ok(mints > 0, "the audit log records the TokenRequests made so far");
       const up = await stack.up();
       assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
       assert.deepEqual(changedSteps(up.events).sort(), [
