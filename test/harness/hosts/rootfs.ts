@@ -1,5 +1,5 @@
 // The prepared root filesystem every test host starts from (scripts/testbed/rootfs.sh).
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { join, resolve } from "node:path";
 
 const repoRoot = resolve(__dirname, "../../..");
@@ -36,4 +36,22 @@ export function hostTree(): Promise<string> {
 /** Forgets the tree found so far (after the cache changed under this process). */
 export function resetHostTree(): void {
   treePromise = undefined;
+}
+
+/**
+ * The prepared tree of hosts with systemd as init (scripts/testbed/rootfs-systemd.sh), built by the set-up
+ * phase; throws naming the set-up command when it is not built (a test never builds it).
+ */
+export function systemdHostTree(): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(
+      "bash",
+      [join(repoRoot, "scripts/testbed/rootfs-systemd.sh"), "path"],
+      { encoding: "utf8" },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(stderr.trim() || error.message));
+        else resolvePromise(stdout.trim());
+      },
+    );
+  });
 }
