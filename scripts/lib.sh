@@ -46,6 +46,19 @@ ensure_istio_build() {
   "$MESH_VM_ROOT/scripts/istio.sh" build >&2
 }
 
+# The root filesystem of test hosts with systemd as init (scripts/testbed/rootfs-systemd.sh; cached by its
+# package list and preparation script, a warm run only checks paths). Built here, never by a test.
+ensure_systemd_rootfs() {
+  env -u TMPDIR "$MESH_VM_ROOT/scripts/testbed/rootfs-systemd.sh" >/dev/null
+}
+
+# The istio-sidecar package the `package` runtime's tests install (scripts/testbed/sidecar-package.sh: Istio's
+# own packaging files from the pinned istio module and the pilot-agent of ensure_istio_build; cached by
+# version). Needs ensure_istio_build first.
+ensure_sidecar_package() {
+  "$MESH_VM_ROOT/scripts/testbed/sidecar-package.sh" >/dev/null
+}
+
 # Install the npm dependencies exactly as locked, only when the lock file changed.
 ensure_node_modules() {
   local stamp="$MESH_VM_ROOT/node_modules/.mesh-vm-lock-sha"

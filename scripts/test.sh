@@ -10,6 +10,9 @@ ensure_apt_packages
 ensure_toolchain
 # istiod and the agent serve only the end-to-end suites.
 [ "$what" = unit ] || ensure_istio_build
+# Test hosts with systemd as init and the istio-sidecar package they install (the `package` runtime).
+[ "$what" = unit ] || ensure_systemd_rootfs
+[ "$what" = unit ] || ensure_sidecar_package
 ensure_node_modules
 cd "$MESH_VM_ROOT"
 
