@@ -13,8 +13,8 @@ const root = path.resolve(__dirname, "../../components");
 const layers: { name: string; modules: string[] }[] = [
   { name: "rules", modules: ["inputs.ts", "rules/"] },
   { name: "mesh", modules: ["mesh/"] },
-  { name: "runtime renderers", modules: ["runtime/"] },
   { name: "host (VmProxy)", modules: ["host/"] },
+  { name: "runtime renderers", modules: ["runtime/"] },
   { name: "boot (VmBoot)", modules: ["boot/"] },
   { name: "input types", modules: ["meshVmArgs.ts", "meshExpansionArgs.ts"] },
   { name: "validation", modules: ["validation/"] },

@@ -1,0 +1,152 @@
+// The root scripts of the package runtime on the VM: install the istio-sidecar package only when that version
+// is absent (deb or rpm, detected on the host), run Istio's unit, and undo exactly what was done — the package
+// only when mesh-vm installed it, never one that was there before. POSIX sh; idempotent; nothing secret.
+import { shellQuote } from "../../host/shell";
+import { packagePaths, PROXY_USER } from "./layout";
+
+/** Where the package comes from: a URL the VM fetches, a file already copied to the VM, or the VM's repositories. */
+export type PackageSource =
+  { kind: "url"; url: string; sha256?: string } | { kind: "file"; path: string } | { kind: "repository" };
+
+export interface PackageScriptSettings {
+  /** The package name (Istio's: istio-sidecar). */
+  name: string;
+  /** The version the package manager reports once installed (dpkg's Version, rpm's VERSION-RELEASE). */
+  version: string;
+  source: PackageSource;
+}
+
+/** mesh-vm's own record on the VM: whether the package was there before it, and the running config's digest. */
+export const PACKAGE_STATE_DIR = "/var/lib/mesh-vm/istio-sidecar";
+
+const UNIT = packagePaths.unit;
+
+/** Shell function `installed`: the installed version of the package, or nothing (deb or rpm). */
+function installedFunction(name: string): string {
+  const q = shellQuote(name);
+  return [
+    "if command -v dpkg-query >/dev/null 2>&1; then kind=deb",
+    "elif command -v rpm >/dev/null 2>&1; then kind=rpm",
+    `else echo "mesh-vm: this host has neither dpkg nor rpm: the ${name} package needs one of them" >&2; exit 3; fi`,
+    "installed() {",
+    `  if [ "$kind" = deb ]; then dpkg-query -W -f='\${db:Status-Status} \${Version}\\n' ${q} 2>/dev/null | awk '$1 == "installed" { print $2 }'`,
+    `  else rpm -q --qf '%{VERSION}-%{RELEASE}\\n' ${q} 2>/dev/null | grep -v 'is not installed' || true; fi`,
+    "}",
+  ].join("\n");
+}
+
+/** Fetches (url) or names (file) the package file into $pkg; for a repository, installs from it directly. */
+function installCommands(settings: PackageScriptSettings): string[] {
+  const { name, version, source } = settings;
+  const install = [
+    'if [ "$kind" = deb ]; then DEBIAN_FRONTEND=noninteractive dpkg --force-confold -i "$pkg" >"$tmp/install.log" 2>&1',
+    'else rpm -U --oldpackage --replacepkgs "$pkg" >"$tmp/install.log" 2>&1; fi || { cat "$tmp/install.log" >&2; exit 4; }',
+  ];
+  switch (source.kind) {
+    case "url":
+      return [
+        `pkg="$tmp/${name}.$kind"`,
+        `curl -fsSL --retry 3 -o "$pkg" ${shellQuote(source.url)} || { echo "mesh-vm: cannot download ${name} from ${source.url.replace(/[^\w:/.@%+=,-]/g, "?")}" >&2; exit 4; }`,
+        ...(source.sha256
+          ? [
+              `echo ${shellQuote(`${source.sha256}  `)}"$pkg" | sha256sum -c --status || { echo "mesh-vm: the downloaded ${name} package does not have sha256 ${source.sha256}" >&2; exit 4; }`,
+            ]
+          : []),
+        ...install,
+      ];
+    case "file":
+      return [`pkg=${shellQuote(source.path)}`, ...install];
+    case "repository":
+      return [
+        `if [ "$kind" = deb ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades ${shellQuote(`${name}=${version}`)} >"$tmp/install.log" 2>&1`,
+        `elif command -v dnf >/dev/null 2>&1; then dnf install -y ${shellQuote(`${name}-${version}`)} >"$tmp/install.log" 2>&1`,
+        `else yum install -y ${shellQuote(`${name}-${version}`)} >"$tmp/install.log" 2>&1; fi || { cat "$tmp/install.log" >&2; exit 4; }`,
+      ];
+  }
+}
+
+/**
+ * prepare.apply: records once whether the package was there before mesh-vm, installs the wanted version when
+ * another (or none) is installed, and enables Istio's unit (the package does not) so a reboot starts it.
+ */
+export function packagePrepareScript(settings: PackageScriptSettings): string {
+  const state = shellQuote(PACKAGE_STATE_DIR);
+  return [
+    "set -eu",
+    installedFunction(settings.name),
+    `want=${shellQuote(settings.version)}`,
+    `install -d -m 0755 ${state}`,
+    "have=$(installed)",
+    // Once, before mesh-vm installs anything: destroy removes only a package it installed.
+    `if [ ! -e ${state}/installed-by ]; then if [ -n "$have" ]; then echo preinstalled; else echo mesh-vm; fi >${state}/installed-by; fi`,
+    'if [ "$have" != "$want" ]; then',
+    "  tmp=$(mktemp -d)",
+    "  trap 'rm -rf \"$tmp\"' EXIT",
+    ...installCommands(settings).map((l) => `  ${l}`),
+    "  now=$(installed)",
+    `  [ "$now" = "$want" ] || { echo "mesh-vm: ${settings.name} $now is installed, not $want: the package's version is not the one in sidecarPackage.version" >&2; exit 4; }`,
+    '  echo "installed ${want} (was: ${have:-none})"',
+    "fi",
+    `systemctl enable ${UNIT} >/dev/null 2>&1`,
+  ].join("\n");
+}
+
+/**
+ * prepare.undo: the package, its user and its directories go only when mesh-vm installed it; the unit is
+ * disabled either way (stop already stopped it).
+ */
+export function packageUndoScript(settings: Pick<PackageScriptSettings, "name">): string {
+  const state = shellQuote(PACKAGE_STATE_DIR);
+  const name = shellQuote(settings.name);
+  return [
+    "set -eu",
+    installedFunction(settings.name),
+    `systemctl disable --now ${UNIT} >/dev/null 2>&1 || true`,
+    `if [ "$(cat ${state}/installed-by 2>/dev/null)" = mesh-vm ] && [ -n "$(installed)" ]; then`,
+    `  if [ "$kind" = deb ]; then DEBIAN_FRONTEND=noninteractive dpkg -P ${name} >/dev/null; else rpm -e ${name} >/dev/null; fi`,
+    // The package's postinst made these; it has no postrm that removes them.
+    `  userdel ${PROXY_USER} 2>/dev/null || true`,
+    `  groupdel ${PROXY_USER} 2>/dev/null || true`,
+    "  [ -L /etc/istio ] && rm -f /etc/istio",
+    "  rm -rf /var/lib/istio /var/log/istio",
+    "  rmdir /etc/certs 2>/dev/null || true",
+    "fi",
+    `rm -rf ${state}`,
+    `rmdir ${shellQuote(PACKAGE_STATE_DIR.replace(/\/[^/]+$/, ""))} 2>/dev/null || true`,
+  ].join("\n");
+}
+
+/**
+ * start: Istio's unit, restarted only when the config digest changed (a token renewal does not change it),
+ * started when it does not run. The digest is kept beside the installed-by record. With capture "none",
+ * Istio's chains are removed before the agent starts: istio-start.sh skips iptables then, and its `clean` at
+ * the previous stop read the new cluster.env (ISTIO_CUSTOM_IP_TABLES=true) and left the old rules.
+ */
+export function packageStartScript(configDigest: string, capture: "iptables" | "none"): string {
+  const mark = shellQuote(`${PACKAGE_STATE_DIR}/config-digest`);
+  const clean =
+    capture === "none"
+      ? "/usr/local/bin/pilot-agent istio-iptables --cleanup-only >/dev/null 2>&1 || true; "
+      : "";
+  return [
+    "set -eu",
+    `digest=${shellQuote(configDigest)}`,
+    `if ! systemctl is-active --quiet ${UNIT}; then ${clean}systemctl start ${UNIT}; echo started`,
+    `elif [ "$(cat ${mark} 2>/dev/null)" != "$digest" ]; then systemctl stop ${UNIT}; ${clean}systemctl start ${UNIT}; echo restarted`,
+    "else echo unchanged; fi",
+    `install -d -m 0755 ${shellQuote(PACKAGE_STATE_DIR)}`,
+    `echo "$digest" >${mark}`,
+  ].join("\n");
+}
+
+/**
+ * stop: the unit stops (its ExecStopPost, `istio-start.sh clean`, removes Istio's iptables chains) and is
+ * disabled; the certificate and key the agent was issued into /etc/certs go with it.
+ */
+export function packageStopScript(): string {
+  return [
+    "set -eu",
+    `systemctl disable --now ${UNIT} >/dev/null 2>&1 || true`,
+    `rm -f /etc/certs/cert-chain.pem /etc/certs/key.pem ${shellQuote(`${PACKAGE_STATE_DIR}/config-digest`)}`,
+  ].join("\n");
+}
