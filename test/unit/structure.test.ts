@@ -23,6 +23,7 @@ const layers: { name: string; modules: string[] }[] = [
   },
   { name: "components", modules: ["meshVm.ts", "meshExpansion.ts"] },
   { name: "stack", modules: ["stack/"] },
+  { name: "fleet (shards over stacks)", modules: ["fleet/"] },
   { name: "entry", modules: ["index.ts"] },
 ];
 
