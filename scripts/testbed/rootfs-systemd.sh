@@ -4,8 +4,8 @@
 # by systemd (the istio-sidecar package): a bookworm with systemd as /sbin/init, dbus, sshd as a unit, and
 # what Istio's package depends on (iproute2, iptables, sudo, hostname), since a test host has no mirror.
 #
-#   scripts/testbed/rootfs-systemd.sh        ensure both cache entries, print the prepared tree's path
-#   scripts/testbed/rootfs-systemd.sh path   print the prepared tree's path if it is built, else fail (tests:
+#   scripts/testbed/rootfs-systemd.sh [build]  ensure both cache entries, print the prepared tree's path
+#   scripts/testbed/rootfs-systemd.sh path     print the prepared tree's path if it is built, else fail (tests:
 #                                            they never build it, the set-up phase does)
 #
 # Two cache entries under $MESH_VM_CACHE/rootfs (default ${XDG_CACHE_HOME:-$HOME/.cache}/mesh-vm):

@@ -15,8 +15,8 @@
 # (test/harness/istiod.ts's agent image) — it does the CSR with istiod, writes its certificates and serves
 # its status port, without Envoy.
 #
-#   scripts/testbed/sidecar-package.sh        ensure the deb, print its path
-#   scripts/testbed/sidecar-package.sh path   print its path if built, else fail (tests never build it)
+#   scripts/testbed/sidecar-package.sh [build]  ensure the deb, print its path
+#   scripts/testbed/sidecar-package.sh path     print its path if built, else fail (tests never build it)
 #
 # Cache: $MESH_VM_CACHE/istio-sidecar/<istio module version>/istio-sidecar_<version>_amd64.deb.
 # Needs: scripts/istio.sh build first (pilot-agent), go (module cache), dpkg-deb, jq.
