@@ -21,6 +21,9 @@ export const PACKAGE_STATE_DIR = "/var/lib/mesh-vm/istio-sidecar";
 
 const UNIT = packagePaths.unit;
 
+/** The package's own directories that exist on a host before it (and that dpkg -P would take along). */
+const PACKAGE_DIRS = ["/usr/local/bin", "/lib/systemd/system", "/var/lib"];
+
 /** Shell function `installed`: the installed version of the package, or nothing (deb or rpm). */
 function installedFunction(name: string): string {
   const q = shellQuote(name);
@@ -78,7 +81,11 @@ export function packagePrepareScript(settings: PackageScriptSettings): string {
     `install -d -m 0755 ${state}`,
     "have=$(installed)",
     // Once, before mesh-vm installs anything: destroy removes only a package it installed.
-    `if [ ! -e ${state}/installed-by ]; then if [ -n "$have" ]; then echo preinstalled; else echo mesh-vm; fi >${state}/installed-by; fi`,
+    `if [ ! -e ${state}/installed-by ]; then`,
+    `  if [ -n "$have" ]; then echo preinstalled; else echo mesh-vm; fi >${state}/installed-by`,
+    // dpkg -P removes the package's directories once empty, /usr/local/bin too: undo puts back those that were here.
+    `  for d in ${PACKAGE_DIRS.join(" ")}; do [ -d "$d" ] && echo "$d"; done >${state}/dirs-before || true`,
+    "fi",
     'if [ "$have" != "$want" ]; then',
     "  tmp=$(mktemp -d)",
     "  trap 'rm -rf \"$tmp\"' EXIT",
@@ -110,43 +117,61 @@ export function packageUndoScript(settings: Pick<PackageScriptSettings, "name">)
     "  [ -L /etc/istio ] && rm -f /etc/istio",
     "  rm -rf /var/lib/istio /var/log/istio",
     "  rmdir /etc/certs 2>/dev/null || true",
+    `  while read -r d; do install -d -m 0755 "$d"; done <${state}/dirs-before`,
     "fi",
     `rm -rf ${state}`,
     `rmdir ${shellQuote(PACKAGE_STATE_DIR.replace(/\/[^/]+$/, ""))} 2>/dev/null || true`,
   ].join("\n");
 }
 
+/** The cluster.env the running agent was started with (its rules are those to remove before the next start). */
+const RUNNING_ENV = `${PACKAGE_STATE_DIR}/cluster.env.running`;
+
+/**
+ * Removes the rules the running (or last) agent's istio-iptables set, from the cluster.env it was started with:
+ * istio-iptables cleans only the rules its current config would make, and the unit's own `istio-start.sh clean`
+ * (ExecStopPost) reads the cluster.env already replaced — new ports, or capture off — and would leave the old
+ * ones behind.
+ */
+const cleanPreviousRules = [
+  `if [ -r ${shellQuote(RUNNING_ENV)} ]; then (cd / && ISTIO_CLUSTER_CONFIG=${shellQuote(RUNNING_ENV)} /usr/local/bin/istio-start.sh clean) >/dev/null 2>&1 || true; fi`,
+].join("\n");
+
 /**
  * start: Istio's unit, restarted only when the config digest changed (a token renewal does not change it),
- * started when it does not run. The digest is kept beside the installed-by record. With capture "none",
- * Istio's chains are removed before the agent starts: istio-start.sh skips iptables then, and its `clean` at
- * the previous stop read the new cluster.env (ISTIO_CUSTOM_IP_TABLES=true) and left the old rules.
+ * started when it does not run. Before either, the previous agent's rules go (cleanPreviousRules); after, the
+ * digest and the cluster.env the agent now runs with are kept beside the installed-by record.
  */
-export function packageStartScript(configDigest: string, capture: "iptables" | "none"): string {
+export function packageStartScript(configDigest: string): string {
+  const state = shellQuote(PACKAGE_STATE_DIR);
   const mark = shellQuote(`${PACKAGE_STATE_DIR}/config-digest`);
-  const clean =
-    capture === "none"
-      ? "/usr/local/bin/pilot-agent istio-iptables --cleanup-only >/dev/null 2>&1 || true; "
-      : "";
   return [
     "set -eu",
     `digest=${shellQuote(configDigest)}`,
-    `if ! systemctl is-active --quiet ${UNIT}; then ${clean}systemctl start ${UNIT}; echo started`,
-    `elif [ "$(cat ${mark} 2>/dev/null)" != "$digest" ]; then systemctl stop ${UNIT}; ${clean}systemctl start ${UNIT}; echo restarted`,
+    `if ! systemctl is-active --quiet ${UNIT}; then`,
+    `  ${cleanPreviousRules}`,
+    `  systemctl start ${UNIT}; echo started`,
+    `elif [ "$(cat ${mark} 2>/dev/null)" != "$digest" ]; then`,
+    `  systemctl stop ${UNIT}`,
+    `  ${cleanPreviousRules}`,
+    `  systemctl start ${UNIT}; echo restarted`,
     "else echo unchanged; fi",
-    `install -d -m 0755 ${shellQuote(PACKAGE_STATE_DIR)}`,
+    `install -d -m 0755 ${state}`,
+    `cp ${shellQuote(packagePaths.clusterEnv)} ${shellQuote(RUNNING_ENV)}`,
     `echo "$digest" >${mark}`,
   ].join("\n");
 }
 
 /**
- * stop: the unit stops (its ExecStopPost, `istio-start.sh clean`, removes Istio's iptables chains) and is
- * disabled; the certificate and key the agent was issued into /etc/certs go with it.
+ * stop: the unit stops (its ExecStopPost, `istio-start.sh clean`, removes Istio's iptables chains; so does
+ * cleanPreviousRules, for the config the agent ran with) and is disabled; the certificate and key the agent was
+ * issued into /etc/certs go with it.
  */
 export function packageStopScript(): string {
   return [
     "set -eu",
     `systemctl disable --now ${UNIT} >/dev/null 2>&1 || true`,
-    `rm -f /etc/certs/cert-chain.pem /etc/certs/key.pem ${shellQuote(`${PACKAGE_STATE_DIR}/config-digest`)}`,
+    cleanPreviousRules,
+    `rm -f /etc/certs/cert-chain.pem /etc/certs/key.pem ${shellQuote(`${PACKAGE_STATE_DIR}/config-digest`)} ${shellQuote(RUNNING_ENV)}`,
   ].join("\n");
 }
