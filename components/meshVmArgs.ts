@@ -267,6 +267,12 @@ export interface MeshVmHostCredentialsArgs {
  * dir, image hub, instance IP and container name come from MeshVm's `sshHost`, `sshPort`, ... inputs).
  */
 export interface MeshVmHostArgs {
+  /**
+   * What runs on the VM: `container` (tctl's `docker run` of the proxy image). Checked at preview against the
+   * runtimes this version implements (docs/architecture.md).
+   * @default "container"
+   */
+  runtime?: string;
   /** The VM's SSH host key (authorized_keys format), pinned for every connection. */
   hostKey?: pulumi.Input<string>;
   /** Connect without checking the host key (warns). */
@@ -323,6 +329,12 @@ export interface MeshVmHostArgs {
  * `proxyContainerName` and `proxyImageHub`, as for `host`.
  */
 export interface MeshVmBootArgs {
+  /**
+   * What runs on the VM: `container` (tctl's `docker run` of the proxy image). Checked at preview against the
+   * runtimes this version implements (docs/architecture.md).
+   * @default "container"
+   */
+  runtime?: string;
   /** kubeconfig for the TokenRequest (secret). */
   kubeconfig: pulumi.Input<string>;
   kubeContext?: pulumi.Input<string>;

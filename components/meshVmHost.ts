@@ -47,6 +47,7 @@ export function vmProxyArgsFromMeshVm(
       perDialTimeout: host.perDialTimeout,
     },
     prepare: host.prepare,
+    runtime: host.runtime,
     sshUser: settings.apply((s) => s.bootstrap.sshUser),
     workload,
     mesh,

@@ -9,6 +9,12 @@ import type { MeshSettings, WorkloadIdentity } from "./sidecarEnv";
 
 export interface ProxySettingsArgs {
   /**
+   * What runs on the VM: `container` (tctl's `docker run` of the proxy image). A plain string, checked at preview
+   * against the runtimes this version implements (runtime/registry.ts); docs/architecture.md names the others.
+   * @default "container"
+   */
+  runtime?: string;
+  /**
    * The WorkloadEntry identity and addresses (name, namespace, serviceAccount, address, proxyInstanceIp, network,
    * labels, annotations). Pass a created ServiceAccount's `metadata.name` as `serviceAccount` so that the token
    * is minted after it exists.

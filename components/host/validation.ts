@@ -22,6 +22,7 @@ import {
 } from "../rules/values";
 import { vmProxyAliases } from "./aliases";
 import { numberBounds, readinessDefaults, tokenDefaults } from "./defaults";
+import { runtimeIssues } from "../runtime/registry";
 import { gatewayAddressProblem } from "./proxyContainer";
 import type { BastionArgs } from "./sshConnection";
 import type { BootstrapTokenArgs, HostPreparationArgs, VmProxyArgs } from "./vmProxyArgs";
@@ -600,6 +601,7 @@ export function validateVmProxyArgs(
   const ssh = args.ssh;
   return [
     ...aliasIssues(given, vmProxyAliases, givenField),
+    ...runtimeIssues(args as unknown as Record<string, unknown>, field),
     ...sshSettingsIssues(ssh, (p) => field(`ssh.${p}`)),
     ...posixNameIssues(args.sshUser, field("sshUser"), 'use a user name such as "istio-proxy"'),
     ...posixNameIssues(

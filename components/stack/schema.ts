@@ -90,6 +90,7 @@ const credentialsShape = {
 };
 
 const hostSchema = z.strictObject({
+  runtime: text.optional(),
   hostKey: text.optional(),
   insecureIgnoreHostKey: bool.optional(),
   ...credentialsShape,
@@ -151,6 +152,7 @@ const hostSchema = z.strictObject({
 
 // ---- MeshVmBootArgs (boot-time delivery; kubeconfig and kubeContext from mesh-vm:kubeconfig/kubeContext) ----
 const bootSchema = z.strictObject({
+  runtime: text.optional(),
   token: z
     .strictObject({
       expirationSeconds: num.optional(),

@@ -2,6 +2,7 @@
 // component registers so a mistake fails `pulumi preview` with nothing created. The rules are VmProxy's own
 // (host/validation.ts), applied to MeshVm's host inputs and named by their MeshVm fields. Values that are still
 // Outputs are checked later, where VmProxy uses them.
+import { runtimeIssues } from "../runtime/registry";
 import {
   deregistrationDelayIssues,
   egressHostnamesIssues,
@@ -58,6 +59,7 @@ export function validateMeshVmHostArgs(
   const ownCredentials = host.privateKey !== undefined || host.agentSocketPath !== undefined;
   return [
     ...aliasIssues(given, meshVmHostAliases, givenField),
+    ...runtimeIssues(host as unknown as Record<string, unknown>, field),
     ...hostKeyIssues(host, {
       hostKey: field("hostKey"),
       bastionHostKey: field("bastion.hostKey"),

@@ -198,7 +198,7 @@ describe("VmBoot and buildBootPlan: old input names", () => {
         ...plan,
         user: "mesh",
         configDir: "/srv/proxy",
-        containerName: "p",
+        containerName: "px",
         egressHosts: ["reviews.bookinfo.svc"],
         image: { hub: "docker.io/tetrate", tag: "1.8.6" },
       }),
@@ -206,7 +206,7 @@ describe("VmBoot and buildBootPlan: old input names", () => {
         ...plan,
         sshUser: "mesh",
         proxyConfigDir: "/srv/proxy",
-        proxyContainerName: "p",
+        proxyContainerName: "px",
         egressHostnames: ["reviews.bookinfo.svc"],
         proxyImageHub: "docker.io/tetrate",
         proxyImageTag: "1.8.6",
@@ -260,7 +260,7 @@ describe("MeshVm host: credentials is the old name of privateKey, privateKeyPass
     const old = await resourcesOf("cred-old-proxy");
     const current = await resourcesOf("cred-new-proxy");
     const connection = (inputs: Record<string, unknown>) =>
-      (inputs["command:remote:Command -sidecar-env"] as { connection: Record<string, unknown> }).connection;
+      (inputs["command:remote:Command -proxy"] as { connection: Record<string, unknown> }).connection;
     assert.equal(connection(old)["privateKey"], "PROXY-KEY");
     assert.equal(connection(old)["privateKeyPassword"], "PASS");
     assert.deepEqual(Object.keys(old).sort(), Object.keys(current).sort());
