@@ -276,7 +276,7 @@ describe("faults: SSH and host", { timeout: 30 * 60_000 }, () => {
       touched.every((s) => s.endsWith("ratings-vm-proxy-proxy")),
       `only the proxy step: ${touched.join(", ")}`,
     );
-    assert.equal(await host.readFile(`${CONFIG_DIR}/istio-token`), tokenBefore, "files intact");
+    assert.equal(await host.readFile(`${CONFIG_DIR}/istio-token`), tokenBefore, "the same token rewritten");
     await assertConverged();
     await noopUp();
   });
