@@ -253,15 +253,6 @@ export type MeshVmMeshArgs = Omit<MeshVmArgs, "host" | "boot">;
 /** The mesh-side inputs with every Input resolved to its plain value. */
 export type PlainMeshVmArgs = pulumi.Unwrap<MeshVmMeshArgs>;
 
-/** @deprecated The former `host.credentials`: set `privateKey`, `privateKeyPassword`, `agentSocketPath` in `host`. */
-export interface MeshVmHostCredentialsArgs {
-  /** OpenSSH/PEM private key (kept secret). */
-  privateKey?: pulumi.Input<string>;
-  privateKeyPassword?: pulumi.Input<string>;
-  /** ssh-agent socket, instead of a key. */
-  agentSocketPath?: pulumi.Input<string>;
-}
-
 /**
  * The host half's inputs of MeshVm (everything not already a tctl bootstrap setting: host, port, user, config
  * dir, image hub, instance IP and container name come from MeshVm's `sshHost`, `sshPort`, ... inputs).
@@ -287,8 +278,6 @@ export interface MeshVmHostArgs {
   privateKeyPassword?: pulumi.Input<string>;
   /** ssh-agent socket `sshUser` logs in through, instead of a key. */
   agentSocketPath?: pulumi.Input<string>;
-  /** @deprecated Use `privateKey`, `privateKeyPassword` and `agentSocketPath` directly in `host`. */
-  credentials?: MeshVmHostCredentialsArgs;
   /** Optional bastion. */
   bastion?: BastionArgs;
   /**

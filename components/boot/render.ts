@@ -8,13 +8,9 @@
 import { posix } from "node:path";
 import { stringify } from "yaml";
 import { vmProxyDefaults } from "../host/defaults";
-import { vmBootAliases } from "../host/aliases";
 import { writeFileScript } from "../host/fileScripts";
 import { applyHostsBlockScript, renderHostsBlock } from "../host/hostsBlock";
-import type { ProxyImageSettings } from "../host/proxyContainer";
 import { shellQuote } from "../host/shell";
-import { aliasIssues, InputAlias, withCurrentNames } from "../rules/aliases";
-import { fieldNames, throwIfIssues } from "../rules/issues";
 import { excerpt } from "../rules/values";
 import type { ContainerPlan } from "../runtime/container";
 import type { BootstrapMaterial, RuntimeInputs } from "../runtime/inputs";
@@ -24,35 +20,12 @@ import { renderRuntimePlan } from "../runtime/registry";
 /** Everything a VM needs to start its proxy by itself: the runtime's plan, as the SSH delivery runs it. */
 export type BootPlan = RuntimePlan;
 
-/**
- * What a boot plan is made from: MeshVm's settings for one VM, and the minted token and fetched roots. Field names
- * are VmBootArgs' (README, "Names"); the deprecated ones still work.
- */
-export interface BootPlanInputs extends RuntimeInputs, BootstrapMaterial {
-  /** @deprecated Use `proxyImage`, `proxyImageHub`, `proxyImageName` and `proxyImageTag`. */
-  image?: ProxyImageSettings;
-  /** @deprecated Use `proxyContainerName`. */
-  containerName?: string;
-  /** @deprecated Use `proxyConfigDir`. */
-  configDir?: string;
-  /** @deprecated Use `sshUser`. */
-  user?: string;
-  /** @deprecated Use `egressHostnames`. */
-  egressHosts?: string[];
-}
-
-const bootPlanAliases: readonly InputAlias[] = [
-  ...vmBootAliases,
-  { old: "containerName", new: "proxyContainerName" },
-  { old: "configDir", new: "proxyConfigDir" },
-  { old: "user", new: "sshUser" },
-  { old: "egressHosts", new: "egressHostnames" },
-];
+/** What a boot plan is made from: MeshVm's settings for one VM, and the minted token and fetched roots. */
+export interface BootPlanInputs extends RuntimeInputs, BootstrapMaterial {}
 
 /** The plan, rendered by the chosen runtime exactly as VmProxy renders it (same renderer, same defaults). */
 export function buildBootPlan(given: BootPlanInputs): BootPlan {
-  throwIfIssues("buildBootPlan", aliasIssues(given, bootPlanAliases, fieldNames("BootPlanInputs")));
-  const { token, meshRootCert, kubernetesRootCert, ...inputs } = withCurrentNames(given, bootPlanAliases);
+  const { token, meshRootCert, kubernetesRootCert, ...inputs } = given;
   const configDir = posix
     .normalize(inputs.proxyConfigDir ?? vmProxyDefaults.proxyConfigDir)
     .replace(/\/$/, "");

@@ -5,7 +5,6 @@
 import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { vmBootAliases } from "../host/aliases";
 import type { ProxyArgsSettings } from "../host/proxyContainer";
 import { readinessUrl } from "../host/proxyScripts";
 import type { MeshSettings, WorkloadIdentity } from "../host/sidecarEnv";
@@ -22,7 +21,6 @@ import {
   renderBundle,
   renderCloudConfig,
 } from "./render";
-import { aliasIssues, deprecationWarnings, withCurrentNames } from "../rules/aliases";
 import { fieldNames, throwIfIssues } from "../rules/issues";
 import { clearedAtBootProblem, formatInteger } from "../rules/values";
 import type { ContainerPlan } from "../runtime/container";
@@ -62,16 +60,13 @@ function caRoots(ctx: StepContext): CaRoots {
   return readCaRoots(ctx.name, ctx.parent, ctx.workload, ctx.args);
 }
 
-/** BootPlanInputs' old names, which VmBoot never passes. */
-type DeprecatedPlanInput = "image" | "containerName" | "configDir" | "user" | "egressHosts";
-
 /** The plan for a token value: every setting resolved, rendered by buildBootPlan. */
 function planFor(
   ctx: StepContext,
   roots: { meshRootCert: pulumi.Input<string>; kubernetesRootCert: pulumi.Input<string> },
 ): (token: pulumi.Output<string>) => pulumi.Output<BootPlan> {
   const { args } = ctx;
-  type Settings = Omit<BootPlanInputs, "token" | "readiness" | DeprecatedPlanInput>;
+  type Settings = Omit<BootPlanInputs, "token" | "readiness">;
   const settingInputs: { [K in keyof Settings]-?: pulumi.Input<unknown> } = {
     runtime: pulumi.output(args.runtime) as pulumi.Output<string | undefined>,
     workload: ctx.workload,
@@ -197,14 +192,12 @@ export class VmBoot extends pulumi.ComponentResource {
   }
 
   constructor(name: string, args: VmBootArgs, opts?: pulumi.ComponentResourceOptions) {
-    throwIfIssues(`VmBoot "${name}"`, [
-      ...aliasIssues(args, vmBootAliases, fieldNames("VmBootArgs")),
-      ...runtimeIssues(args as unknown as Record<string, unknown>, fieldNames("VmBootArgs")),
-    ]);
+    throwIfIssues(
+      `VmBoot "${name}"`,
+      runtimeIssues(args as unknown as Record<string, unknown>, fieldNames("VmBootArgs")),
+    );
     super("mesh-vm:index:VmBoot", name, {}, opts);
-    // Old input names are read once, here; everything below sees only the current ones.
-    const current = withCurrentNames(args, vmBootAliases);
-    for (const warning of deprecationWarnings(args, vmBootAliases)) pulumi.log.warn(warning, this);
+    const current = args;
     pulumi.output(current.proxyConfigDir ?? vmProxyDefaults.proxyConfigDir).apply((dir) => {
       const volatile = clearedAtBootProblem(dir);
       if (volatile !== undefined) pulumi.log.warn(volatile, this);

@@ -7,14 +7,12 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { deprecationWarnings, withCurrentNames } from "../rules/aliases";
 import { throwIfIssues } from "../rules/issues";
 import { clearedAtBootProblem, dedicatedDirectoryProblem, formatInteger } from "../rules/values";
 import type { RuntimeInputs } from "../runtime/inputs";
 import { publicPlanOf, sha256, type RuntimePlan } from "../runtime/plan";
 import { renderRuntimePlan } from "../runtime/registry";
 import type { ContainerPlan } from "../runtime/container";
-import { vmProxyAliases } from "./aliases";
 import { CaRoots, MintedToken, createTokenMint, readCaRoots } from "./bootstrapMaterial";
 import { numberBounds, renewBeforeSecondsFor, sshDefaults, tokenDefaults, vmProxyDefaults } from "./defaults";
 import { renderHostsBlock } from "./hostsBlock";
@@ -303,10 +301,8 @@ export class VmProxy extends pulumi.ComponentResource {
     // Inputs known now are checked before the component registers, so preview fails with nothing created.
     throwIfIssues(`VmProxy "${name}"`, validateVmProxyArgs(args));
     super("mesh-vm:index:VmProxy", name, {}, opts);
-    // Old input names are read once, here; everything below sees only the current ones.
-    const current = withCurrentNames(args, vmProxyAliases);
+    const current = args;
     const ctx = this.stepContext(name, current);
-    for (const warning of deprecationWarnings(args, vmProxyAliases)) ctx.warn(warning);
 
     const ssh = createSshAccess(ctx, current);
     const token = createBootstrapToken(ctx, current);

@@ -94,8 +94,6 @@ const hostSchema = z.strictObject({
   hostKey: text.optional(),
   insecureIgnoreHostKey: bool.optional(),
   ...credentialsShape,
-  // Deprecated name of the three keys above (MeshVmHostArgs.credentials), still accepted.
-  credentials: z.strictObject(credentialsShape).optional(),
   bastion: z
     .strictObject({
       host: text,
@@ -232,8 +230,6 @@ export type BootConfig = z.infer<typeof bootSchema>;
 export const secretHostPaths = [
   ["privateKey"],
   ["privateKeyPassword"],
-  ["credentials", "privateKey"],
-  ["credentials", "privateKeyPassword"],
   ["prepare", "admin", "privateKey"],
   ["prepare", "admin", "privateKeyPassword"],
   ["bastion", "privateKey"],
