@@ -72,7 +72,7 @@ describe("examples/ratings-vm with the pulumi CLI against the test bed", { timeo
       "create ratings-vm-workloadentry",
       "create ratings-vm-sidecar",
       "create ratings-vm-serviceentry",
-      "create ratings-vm-proxy-proxy-container",
+      "create ratings-vm-proxy-proxy",
     ]) {
       assert.ok(planned.includes(s), `planned "${s}": ${planned.join(", ")}`);
     }
