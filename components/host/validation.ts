@@ -3,7 +3,6 @@
 // its own input names (validation/host.ts). Values that are still Outputs are checked where they are used.
 import * as pulumi from "@pulumi/pulumi";
 import { isHostname, isIpAddress } from "../rules/addresses";
-import { aliasedFieldNames, aliasIssues, withCurrentNames } from "../rules/aliases";
 import { FieldName, fieldNames, issue, ValidationIssue } from "../rules/issues";
 import {
   byteLength,
@@ -20,8 +19,8 @@ import {
   textProblem,
   urlPathProblem,
 } from "../rules/values";
-import { vmProxyAliases } from "./aliases";
 import { numberBounds, readinessDefaults, tokenDefaults } from "./defaults";
+import { runtimeIssues } from "../runtime/registry";
 import { gatewayAddressProblem } from "./proxyContainer";
 import type { BastionArgs } from "./sshConnection";
 import type { BootstrapTokenArgs, HostPreparationArgs, VmProxyArgs } from "./vmProxyArgs";
@@ -482,6 +481,20 @@ function proxyConfigIssues(pc: unknown, field: FieldName): ValidationIssue[] {
   if (byteLength(text) > 64 * 1024)
     return [issue(field(""), "is larger than 64 KiB as JSON", "keep only the fields the proxy needs")];
   const out: ValidationIssue[] = [];
+  // The discovery address goes into sidecar.env as it is (CA_ADDR, PILOT_SNI); the rest only as JSON.
+  const discovery = (pc as Record<string, unknown>)["discoveryAddress"];
+  if (Object.hasOwn(pc, "discoveryAddress") && discovery !== undefined && discovery !== null) {
+    const t =
+      typeof discovery === "string" ? textProblem(discovery) : `${excerpt(discovery)} is not a string`;
+    if (t !== undefined)
+      out.push(
+        issue(
+          field(".discoveryAddress"),
+          t,
+          'use host:port on one line, e.g. "istiod.istio-system.svc:15012"',
+        ),
+      );
+  }
   const md = Object.hasOwn(pc, "proxyMetadata")
     ? (pc as Record<string, unknown>)["proxyMetadata"]
     : undefined;
@@ -591,15 +604,12 @@ export function sshSettingsIssues(
  * in the messages (default `VmProxyArgs.<path>`).
  */
 export function validateVmProxyArgs(
-  given: VmProxyArgs,
-  givenField: FieldName = fieldNames("VmProxyArgs"),
+  args: VmProxyArgs,
+  field: FieldName = fieldNames("VmProxyArgs"),
 ): ValidationIssue[] {
-  // The rules read the current names; a value set under an old name is reported under that name.
-  const args = withCurrentNames(given, vmProxyAliases);
-  const field = aliasedFieldNames(given, vmProxyAliases, givenField);
   const ssh = args.ssh;
   return [
-    ...aliasIssues(given, vmProxyAliases, givenField),
+    ...runtimeIssues(args as unknown as Record<string, unknown>, field),
     ...sshSettingsIssues(ssh, (p) => field(`ssh.${p}`)),
     ...posixNameIssues(args.sshUser, field("sshUser"), 'use a user name such as "istio-proxy"'),
     ...posixNameIssues(
