@@ -142,7 +142,10 @@ const cleanPreviousRules = [
  * started when it does not run. Before either, the previous agent's rules go (cleanPreviousRules); after, the
  * digest and the cluster.env the agent now runs with are kept beside the installed-by record.
  */
-export function packageStartScript(configDigest: string): string {
+export function packageStartScript(
+  configDigest: string,
+  readiness?: { url: string; timeoutSeconds: number },
+): string {
   const state = shellQuote(PACKAGE_STATE_DIR);
   const mark = shellQuote(`${PACKAGE_STATE_DIR}/config-digest`);
   return [
@@ -159,7 +162,24 @@ export function packageStartScript(configDigest: string): string {
     `install -d -m 0755 ${state}`,
     `cp ${shellQuote(packagePaths.clusterEnv)} ${shellQuote(RUNNING_ENV)}`,
     `echo "$digest" >${mark}`,
+    ...(readiness ? readinessWait(readiness) : []),
   ].join("\n");
+}
+
+/** Waits for the agent's readiness; on a timeout, fails with the unit's journal and the agent's last lines. */
+function readinessWait(readiness: { url: string; timeoutSeconds: number }): string[] {
+  return [
+    `deadline=$(( $(date +%s) + ${Math.max(1, Math.floor(readiness.timeoutSeconds))} ))`,
+    `until [ "$(curl -s -o /dev/null -w '%{http_code}' ${shellQuote(readiness.url)} 2>/dev/null)" = 200 ]; do`,
+    '  if [ "$(date +%s)" -ge "$deadline" ]; then',
+    `    echo "mesh-vm: ${UNIT} not ready at ${readiness.url.replace(/[^\w:/.-]/g, "?")} after ${readiness.timeoutSeconds}s; its journal and the agent's last lines:" >&2`,
+    `    journalctl -u ${UNIT} -n 20 --no-pager -o cat 2>&1 | sed 's/^/| /' >&2 || true`,
+    `    tail -n 20 ${shellQuote(packagePaths.log)} 2>&1 | sed 's/^/| /' >&2 || true`,
+    "    exit 1",
+    "  fi",
+    "  sleep 1",
+    "done",
+  ];
 }
 
 /**
