@@ -201,7 +201,7 @@ describe("a user's own Pulumi project installing the npm tarball", { timeout: 30
     for (const s of [
       "create ratings",
       "create ratings-workloadentry",
-      "create ratings-proxy-proxy-container",
+      "create ratings-proxy-proxy",
     ]) {
       assert.ok(planned.includes(s), `planned "${s}": ${planned.join(", ")}`);
     }
