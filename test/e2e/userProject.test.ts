@@ -198,11 +198,7 @@ describe("a user's own Pulumi project installing the npm tarball", { timeout: 30
       .map((e: CliEvent) => e.resourcePreEvent?.metadata)
       .filter((m) => m && !["same", "read"].includes(m.op))
       .map((m) => `${m!.op} ${m!.urn.split("::").pop()}`);
-    for (const s of [
-      "create ratings",
-      "create ratings-workloadentry",
-      "create ratings-proxy-proxy",
-    ]) {
+    for (const s of ["create ratings", "create ratings-workloadentry", "create ratings-proxy-proxy"]) {
       assert.ok(planned.includes(s), `planned "${s}": ${planned.join(", ")}`);
     }
     assert.equal((await cluster.request("GET", wePath)).status, 404);
