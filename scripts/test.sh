@@ -11,6 +11,8 @@ ensure_toolchain
 # istiod and the agent serve only the end-to-end suites.
 [ "$what" = unit ] || ensure_istio_build
 ensure_node_modules
+# Envoy's API rules for the rendered Envoy configs (unit and end-to-end tests).
+ensure_envoy_validator
 cd "$MESH_VM_ROOT"
 
 log "static checks: tsc, eslint, prettier"
