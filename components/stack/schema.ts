@@ -189,6 +189,12 @@ const meshExpansionSchema = z.strictObject({
   revision: text.optional(),
   gatewayName: text.optional(),
   virtualServiceName: text.optional(),
+  passthroughGateway: z
+    .union([
+      z.boolean(),
+      z.strictObject({ name: text.optional(), port: z.number().optional(), hosts: z.array(text).optional() }),
+    ])
+    .optional(),
   apiVersion: text.optional(),
 });
 
