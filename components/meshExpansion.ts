@@ -65,8 +65,8 @@ function resolve(args: PlainMeshExpansionArgs): Resolved {
     firewallPorts: args.flavor === "tsb" ? [...tsbFirewallPorts] : [...istioFirewallPorts],
   };
   if (args.gatewayAddress !== undefined) r.gatewayAddress = args.gatewayAddress;
-  if (args.flavor === "istio" && args.passthroughGateway !== undefined && args.passthroughGateway !== false) {
-    const p = args.passthroughGateway === true ? {} : args.passthroughGateway;
+  const p = args.passthroughGateway;
+  if (args.flavor === "istio" && p !== undefined && p.enabled !== false) {
     const pd = passthroughGatewayDefaults;
     r.passthroughPort = p.port ?? pd.port;
     r.passthroughGateway = renderPassthroughGateway({
@@ -152,7 +152,7 @@ export class MeshExpansion extends pulumi.ComponentResource {
       );
       created = resolved.apply((r) => [r.gateway, r.virtualService]);
       const passthrough = args.passthroughGateway;
-      if (passthrough !== undefined && passthrough !== false) {
+      if (passthrough !== undefined && passthrough.enabled !== false) {
         new k8s.apiextensions.CustomResource(
           `${name}-passthrough-gateway`,
           { apiVersion, kind: "Gateway", ...pick((r) => r.passthroughGateway!) },

@@ -190,10 +190,12 @@ const meshExpansionSchema = z.strictObject({
   gatewayName: text.optional(),
   virtualServiceName: text.optional(),
   passthroughGateway: z
-    .union([
-      z.boolean(),
-      z.strictObject({ name: text.optional(), port: z.number().optional(), hosts: z.array(text).optional() }),
-    ])
+    .strictObject({
+      enabled: z.boolean().optional(),
+      name: text.optional(),
+      port: z.number().optional(),
+      hosts: z.array(text).optional(),
+    })
     .optional(),
   apiVersion: text.optional(),
 });

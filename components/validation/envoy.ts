@@ -123,17 +123,50 @@ function upstreamIssues(u: unknown, at: FieldName): ValidationIssue[] {
   return out;
 }
 
-/** Validates `envoy: {...}`; `field` names its keys (`MeshVmArgs.envoy.upstreams[0].host`). */
-export function envoyRuntimeIssues(args: unknown, field: FieldName): ValidationIssue[] {
-  if (!isObject(args))
-    return [issue(field(""), `${excerpt(args)} is not a map`, "give upstreams and gatewayAddress")];
-  const a = args as Partial<EnvoyRuntimeArgs> & Record<string, unknown>;
+/** Two upstreams on one local port would be two listeners on one socket; one SNI twice, one cluster twice. */
+function upstreamClashIssues(upstreams: unknown[], adminPort: unknown, field: FieldName): ValidationIssue[] {
   const out: ValidationIssue[] = [];
-  const known = ["upstreams", "gatewayAddress", "gatewayPort", "bind", "adminPort", "configDir", "inbound"];
-  for (const k of Object.keys(a)) {
-    if (!known.includes(k))
-      out.push(issue(field(k), `unknown key ${excerpt(k)}`, `remove it (keys: ${known.join(", ")})`));
-  }
+  const byLocal = new Map<unknown, number>();
+  const bySni = new Map<string, number>();
+  upstreams.forEach((u, i) => {
+    if (!isObject(u)) return;
+    const other = byLocal.get(u.localPort);
+    if (u.localPort !== undefined && other !== undefined) {
+      out.push(
+        issue(
+          field(`upstreams[${i}].localPort`),
+          `port ${excerpt(u.localPort)} is also upstreams[${other}]'s`,
+          "give each upstream its own localPort",
+        ),
+      );
+    } else byLocal.set(u.localPort, i);
+    const key = `${String(u.host)}:${String(u.port)}:${String(u.subset ?? "")}`;
+    const dup = bySni.get(key);
+    if (dup !== undefined) {
+      out.push(
+        issue(
+          field(`upstreams[${i}]`),
+          `calls the same service port${u.subset ? " and subset" : ""} as upstreams[${dup}]`,
+          "remove one of the two (one local port per service port)",
+        ),
+      );
+    } else bySni.set(key, i);
+    if (u.localPort !== undefined && u.localPort === (adminPort ?? 15000)) {
+      out.push(
+        issue(
+          field(`upstreams[${i}].localPort`),
+          `port ${excerpt(u.localPort)} is Envoy's admin port`,
+          "choose another localPort, or set adminPort",
+        ),
+      );
+    }
+  });
+  return out;
+}
+
+/** The upstream list: each entry, and what two entries must not share. */
+function upstreamListIssues(a: Record<string, unknown>, field: FieldName): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
   const upstreams: unknown = a.upstreams;
   if (!Array.isArray(upstreams)) {
     out.push(
@@ -164,43 +197,14 @@ export function envoyRuntimeIssues(args: unknown, field: FieldName): ValidationI
     upstreams.forEach((u, i) =>
       out.push(...upstreamIssues(u, (k) => field(k === "" ? `upstreams[${i}]` : `upstreams[${i}].${k}`))),
     );
-    // Two upstreams on one local port would be two listeners on one socket; one SNI twice, one cluster twice.
-    const byLocal = new Map<unknown, number>();
-    const bySni = new Map<string, number>();
-    upstreams.forEach((u, i) => {
-      if (!isObject(u)) return;
-      const other = byLocal.get(u.localPort);
-      if (u.localPort !== undefined && other !== undefined) {
-        out.push(
-          issue(
-            field(`upstreams[${i}].localPort`),
-            `port ${excerpt(u.localPort)} is also upstreams[${other}]'s`,
-            "give each upstream its own localPort",
-          ),
-        );
-      } else byLocal.set(u.localPort, i);
-      const key = `${String(u.host)}:${String(u.port)}:${String(u.subset ?? "")}`;
-      const dup = bySni.get(key);
-      if (dup !== undefined) {
-        out.push(
-          issue(
-            field(`upstreams[${i}]`),
-            `calls the same service port${u.subset ? " and subset" : ""} as upstreams[${dup}]`,
-            "remove one of the two (one local port per service port)",
-          ),
-        );
-      } else bySni.set(key, i);
-      if (u.localPort !== undefined && u.localPort === (a.adminPort ?? 15000)) {
-        out.push(
-          issue(
-            field(`upstreams[${i}].localPort`),
-            `port ${excerpt(u.localPort)} is Envoy's admin port`,
-            "choose another localPort, or set adminPort",
-          ),
-        );
-      }
-    });
+    out.push(...upstreamClashIssues(upstreams, a.adminPort, field));
   }
+  return out;
+}
+
+/** Gateway, ports, bind address and directory. */
+function endpointIssues(a: Record<string, unknown>, field: FieldName): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
   const gw = a.gatewayAddress;
   if (gw === undefined || gw === "") {
     out.push(
@@ -239,6 +243,13 @@ export function envoyRuntimeIssues(args: unknown, field: FieldName): ValidationI
     if (p !== undefined)
       out.push(issue(field("configDir"), p, "use a directory of its own, e.g. /etc/envoy"));
   }
+  return out;
+}
+
+/** The optional inbound listener. */
+function inboundIssues(a: Record<string, unknown>, field: FieldName): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  const upstreams: unknown = a.upstreams;
   if (a.inbound !== undefined) {
     const inb: unknown = a.inbound;
     if (!isObject(inb)) {
@@ -275,5 +286,20 @@ export function envoyRuntimeIssues(args: unknown, field: FieldName): ValidationI
       }
     }
   }
+  return out;
+}
+
+/** Validates `envoy: {...}`; `field` names its keys (`MeshVmArgs.envoy.upstreams[0].host`). */
+export function envoyRuntimeIssues(args: unknown, field: FieldName): ValidationIssue[] {
+  if (!isObject(args))
+    return [issue(field(""), `${excerpt(args)} is not a map`, "give upstreams and gatewayAddress")];
+  const a = args as Partial<EnvoyRuntimeArgs> & Record<string, unknown>;
+  const out: ValidationIssue[] = [];
+  const known = ["upstreams", "gatewayAddress", "gatewayPort", "bind", "adminPort", "configDir", "inbound"];
+  for (const k of Object.keys(a)) {
+    if (!known.includes(k))
+      out.push(issue(field(k), `unknown key ${excerpt(k)}`, `remove it (keys: ${known.join(", ")})`));
+  }
+  out.push(...upstreamListIssues(a, field), ...endpointIssues(a, field), ...inboundIssues(a, field));
   return out;
 }

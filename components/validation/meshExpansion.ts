@@ -68,11 +68,31 @@ export function validateMeshExpansionArgs(
   return out;
 }
 
-/** `passthroughGateway`: `true`/`false` or its settings; Istio flavor only (TSB's own gateways carry 15443). */
+/** `passthroughGateway`: its settings; Istio flavor only (TSB's own gateways carry 15443). */
 function passthroughGatewayIssues(args: PlainMeshExpansionArgs, field: FieldName): ValidationIssue[] {
   const v: unknown = args.passthroughGateway;
-  if (v === undefined || v === false) return [];
+  if (v === undefined) return [];
   const out: ValidationIssue[] = [];
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    return [
+      issue(
+        field("passthroughGateway"),
+        `${excerpt(v)} is not a map`,
+        "use {} for the defaults, or { name, port, hosts }",
+      ),
+    ];
+  }
+  const p = v as Record<string, unknown>;
+  if (p.enabled !== undefined && typeof p.enabled !== "boolean") {
+    out.push(
+      issue(
+        field("passthroughGateway.enabled"),
+        `${excerpt(p.enabled)} is not true or false`,
+        "use true or false",
+      ),
+    );
+  }
+  if (p.enabled === false) return out;
   if (args.flavor === "tsb") {
     out.push(
       issue(
@@ -82,22 +102,14 @@ function passthroughGatewayIssues(args: PlainMeshExpansionArgs, field: FieldName
       ),
     );
   }
-  if (v === true) return out;
-  if (typeof v !== "object" || v === null || Array.isArray(v)) {
-    return [
-      ...out,
-      issue(
-        field("passthroughGateway"),
-        `${excerpt(v)} is neither true, false nor a map`,
-        "use true, or { name, port, hosts }",
-      ),
-    ];
-  }
-  const p = v as Record<string, unknown>;
   for (const k of Object.keys(p)) {
-    if (!["name", "port", "hosts"].includes(k))
+    if (!["enabled", "name", "port", "hosts"].includes(k))
       out.push(
-        issue(field(`passthroughGateway.${k}`), `unknown key ${excerpt(k)}`, "use name, port or hosts"),
+        issue(
+          field(`passthroughGateway.${k}`),
+          `unknown key ${excerpt(k)}`,
+          "use enabled, name, port or hosts",
+        ),
       );
   }
   if (p.name !== undefined) {

@@ -45,7 +45,7 @@ describe("envoy runtime: mesh objects on a real API server", { timeout: 10 * 60_
         const provider = kubernetesProvider("test-cluster", cluster!.kubeconfig);
         const me = new MeshExpansion(
           "expansion",
-          { flavor: "istio", gatewayAddress: "192.0.2.10", passthroughGateway: true },
+          { flavor: "istio", gatewayAddress: "192.0.2.10", passthroughGateway: {} },
           { providers: [provider] },
         );
         new k8s.apiextensions.CustomResource("allow-dev-laptop", policy, { provider });

@@ -19,9 +19,9 @@ import { dirname, join, resolve } from "node:path";
 
 const sourceDir = resolve(__dirname, "../../scripts/testbed/envoy-validate");
 
-/** The cache key ensure_envoy_validator uses: sha256 over go.mod, go.sum and the *.go files (name, NUL, text). */
+/** The cache key ensure_envoy_validator uses: sha256 over go.mod, go.sum and every *.go file (path, NUL, text). */
 export function envoyValidatorKey(): string {
-  const goFiles = readdirSync(sourceDir)
+  const goFiles = (readdirSync(sourceDir, { recursive: true }) as string[])
     .filter((f) => f.endsWith(".go"))
     .sort();
   const hash = createHash("sha256");
@@ -41,12 +41,21 @@ function cacheDir(): string {
 
 /** Path of the built validator; throws naming the set-up command when it is missing or stale. */
 export function envoyValidatorPath(): string {
-  const path = join(cacheDir(), "envoy-validate", envoyValidatorKey(), "envoy-validate");
+  return builtTool("envoy-validate");
+}
+
+/** Path of the data-path stand-ins (client, passthrough gateway, sidecar); throws like envoyValidatorPath. */
+export function envoyStandinPath(): string {
+  return builtTool("envoy-standin");
+}
+
+function builtTool(name: string): string {
+  const path = join(cacheDir(), "envoy-validate", envoyValidatorKey(), name);
   try {
     accessSync(path, constants.X_OK);
   } catch {
     throw new Error(
-      `the Envoy config validator is not built for these sources (${path} is missing); run scripts/test.sh unit ` +
+      `the Envoy config validator and stand-ins are not built for these sources (${path} is missing); run scripts/test.sh unit ` +
         "(its set-up phase builds it: ensure_envoy_validator in scripts/lib.sh)",
     );
   }

@@ -13,13 +13,13 @@ describe("MeshExpansion passthroughGateway", () => {
   const me = new MeshExpansion("pt", {
     flavor: "istio",
     gatewayAddress: "192.0.2.10",
-    passthroughGateway: true,
+    passthroughGateway: {},
   });
   const custom = new MeshExpansion("pt-custom", {
     flavor: "istio",
     passthroughGateway: { name: "vm-passthrough", port: 16443, hosts: ["*.local", "*.internal"] },
   });
-  const off = new MeshExpansion("pt-off", { flavor: "istio" });
+  const off = new MeshExpansion("pt-off", { flavor: "istio", passthroughGateway: { enabled: false } });
 
   it("creates Istio's cross-network-gateway: AUTO_PASSTHROUGH on 15443 for *.local on the east-west gateway", async () => {
     await valueOf(me.objects);
@@ -78,7 +78,7 @@ describe("MeshExpansion passthroughGateway", () => {
       /MeshExpansionArgs\.passthroughGateway\.hosts\[0\]: .* is not a DNS name/,
     );
     assert.throws(
-      () => new MeshExpansion("pt-bad3", { flavor: "tsb", passthroughGateway: true }),
+      () => new MeshExpansion("pt-bad3", { flavor: "tsb", passthroughGateway: {} }),
       /MeshExpansionArgs\.passthroughGateway: is for flavor istio; TSB configures its gateways itself; remove passthroughGateway, or use flavor istio/,
     );
     assert.equal(

@@ -14,6 +14,7 @@ const layers: { name: string; modules: string[] }[] = [
   { name: "rules", modules: ["inputs.ts", "rules/"] },
   { name: "mesh", modules: ["mesh/"] },
   { name: "host (VmProxy)", modules: ["host/"] },
+  { name: "runtimes", modules: ["runtime/"] },
   { name: "boot (VmBoot)", modules: ["boot/"] },
   { name: "input types", modules: ["meshVmArgs.ts", "meshExpansionArgs.ts"] },
   { name: "validation", modules: ["validation/"] },
