@@ -51,6 +51,31 @@ export interface EnvoyRuntimeArgs {
   configDir?: string;
   /** Optional inbound listener. */
   inbound?: EnvoyInboundArgs;
+  /** The Envoy image; default `docker.io/envoyproxy/envoy:v1.37.0`. */
+  image?: string;
+  /** The container's name on the VM; default `mesh-envoy`. */
+  containerName?: string;
+  /** How long `up` waits for Envoy's `/ready`; default 120 s. */
+  readinessTimeoutSeconds?: number;
+  /** The workload certificate from istiod's CA. */
+  certificate?: EnvoyCertificateArgs;
+}
+
+/** How the VM's workload certificate is issued and renewed (by istiod, at `up`). */
+export interface EnvoyCertificateArgs {
+  /** Requested lifetime; default 86400 (istiod's default), at most 90 days (istiod's maximum). */
+  lifetimeSeconds?: number;
+  /**
+   * Renewed at the first `up` of each (lifetime − renewBefore) window, so an `up` never leaves less than this;
+   * default a third of the lifetime. Without an `up` in time the certificate lapses: no agent renews it.
+   */
+  renewBeforeSeconds?: number;
+  /** istiod's CA as the machine running Pulumi reaches it; default `<gatewayAddress>:15012` (MeshExpansion exposes it). */
+  caAddress?: string;
+  /** The name in istiod's serving certificate; default `istiod.istio-system.svc`. */
+  caServerName?: string;
+  /** Changing it re-issues the certificate at the next `up`. */
+  rotation?: string;
 }
 
 export const envoyDefaults = {

@@ -10,7 +10,15 @@ import {
 import { isHostname, isIpAddress } from "../rules/addresses";
 import { FieldName, issue, ValidationIssue } from "../rules/issues";
 import { dns1123LabelProblem, dns1123SubdomainProblem } from "../rules/names";
-import { dedicatedDirectoryProblem, excerpt, integerProblem, textProblem } from "../rules/values";
+import {
+  containerNameProblem,
+  dedicatedDirectoryProblem,
+  excerpt,
+  imageReferenceProblem,
+  integerProblem,
+  textProblem,
+} from "../rules/values";
+import { workloadCertificateDefaults } from "../host/workloadCertificate";
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
@@ -289,17 +297,118 @@ function inboundIssues(a: Record<string, unknown>, field: FieldName): Validation
   return out;
 }
 
+/** Image, container name and readiness wait. */
+function containerIssues(a: Record<string, unknown>, field: FieldName): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  if (a.image !== undefined) {
+    const p = imageReferenceProblem(a.image);
+    if (p !== undefined)
+      out.push(issue(field("image"), p, "use an Envoy image, e.g. docker.io/envoyproxy/envoy:v1.37.0"));
+  }
+  if (a.containerName !== undefined) {
+    const p = containerNameProblem(a.containerName);
+    if (p !== undefined) out.push(issue(field("containerName"), p, "use e.g. mesh-envoy"));
+  }
+  if (a.readinessTimeoutSeconds !== undefined) {
+    const p = integerProblem(a.readinessTimeoutSeconds, 1, 86400);
+    if (p !== undefined)
+      out.push(issue(field("readinessTimeoutSeconds"), p, "use a number of seconds from 1 to 86400"));
+  }
+  return out;
+}
+
+/** Lifetime and renewal of the workload certificate, and where istiod's CA is. */
+function certificateIssues(c: unknown, at: FieldName): ValidationIssue[] {
+  if (c === undefined) return [];
+  if (!isObject(c))
+    return [
+      issue(
+        at(""),
+        `${excerpt(c)} is not a map`,
+        "give lifetimeSeconds, renewBeforeSeconds, caAddress or caServerName",
+      ),
+    ];
+  const out: ValidationIssue[] = [];
+  const known = ["lifetimeSeconds", "renewBeforeSeconds", "caAddress", "caServerName", "rotation"];
+  for (const k of Object.keys(c)) {
+    if (!known.includes(k))
+      out.push(issue(at(k), `unknown key ${excerpt(k)}`, `remove it (keys: ${known.join(", ")})`));
+  }
+  const max = workloadCertificateDefaults.maxLifetimeSeconds;
+  const lp = c.lifetimeSeconds === undefined ? undefined : integerProblem(c.lifetimeSeconds, 600, max);
+  if (lp !== undefined)
+    out.push(
+      issue(at("lifetimeSeconds"), lp, `use 600 to ${max} seconds (istiod refuses more than 90 days)`),
+    );
+  const lifetime =
+    typeof c.lifetimeSeconds === "number" ? c.lifetimeSeconds : workloadCertificateDefaults.lifetimeSeconds;
+  if (c.renewBeforeSeconds !== undefined) {
+    const rp = integerProblem(c.renewBeforeSeconds, 0, Math.max(0, lifetime - 60));
+    if (rp !== undefined)
+      out.push(issue(at("renewBeforeSeconds"), rp, "use a margin below the lifetime, e.g. a third of it"));
+  }
+  if (c.caAddress !== undefined) {
+    const a =
+      typeof c.caAddress === "string" ? /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(c.caAddress) : null;
+    if (
+      a === null ||
+      integerProblem(Number(a[2]), 1, 65535) !== undefined ||
+      (!isIpAddress(a[1]!.replace(/^\[|\]$/g, "")) && !isHostname(a[1]!))
+    ) {
+      out.push(
+        issue(
+          at("caAddress"),
+          `${excerpt(c.caAddress)} is not host:port`,
+          "use istiod's address as this machine reaches it, e.g. 192.0.2.10:15012",
+        ),
+      );
+    }
+  }
+  if (c.caServerName !== undefined && (typeof c.caServerName !== "string" || !isHostname(c.caServerName))) {
+    out.push(
+      issue(
+        at("caServerName"),
+        `${excerpt(c.caServerName)} is not a DNS name`,
+        "use the name in istiod's certificate, e.g. istiod.istio-system.svc",
+      ),
+    );
+  }
+  if (c.rotation !== undefined) {
+    const p = textProblem(c.rotation);
+    if (p !== undefined) out.push(issue(at("rotation"), p, "use a short text, e.g. a date"));
+  }
+  return out;
+}
+
 /** Validates `envoy: {...}`; `field` names its keys (`MeshVmArgs.envoy.upstreams[0].host`). */
 export function envoyRuntimeIssues(args: unknown, field: FieldName): ValidationIssue[] {
   if (!isObject(args))
     return [issue(field(""), `${excerpt(args)} is not a map`, "give upstreams and gatewayAddress")];
   const a = args as Partial<EnvoyRuntimeArgs> & Record<string, unknown>;
   const out: ValidationIssue[] = [];
-  const known = ["upstreams", "gatewayAddress", "gatewayPort", "bind", "adminPort", "configDir", "inbound"];
+  const known = [
+    "upstreams",
+    "gatewayAddress",
+    "gatewayPort",
+    "bind",
+    "adminPort",
+    "configDir",
+    "inbound",
+    "image",
+    "containerName",
+    "readinessTimeoutSeconds",
+    "certificate",
+  ];
   for (const k of Object.keys(a)) {
     if (!known.includes(k))
       out.push(issue(field(k), `unknown key ${excerpt(k)}`, `remove it (keys: ${known.join(", ")})`));
   }
-  out.push(...upstreamListIssues(a, field), ...endpointIssues(a, field), ...inboundIssues(a, field));
+  out.push(
+    ...upstreamListIssues(a, field),
+    ...endpointIssues(a, field),
+    ...inboundIssues(a, field),
+    ...containerIssues(a, field),
+    ...certificateIssues(a.certificate, (k) => field(k === "" ? "certificate" : `certificate.${k}`)),
+  );
   return out;
 }

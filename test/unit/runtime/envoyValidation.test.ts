@@ -18,6 +18,22 @@ describe("envoy runtime: input checks", () => {
     assert.deepEqual(
       problems({
         ...good,
+        image: "localhost/envoy:test",
+        containerName: "envoy",
+        readinessTimeoutSeconds: 30,
+        certificate: {
+          lifetimeSeconds: 3600,
+          renewBeforeSeconds: 1200,
+          caAddress: "[::1]:15012",
+          caServerName: "istiod.istio-system.svc",
+          rotation: "2026-12",
+        },
+      }),
+      [],
+    );
+    assert.deepEqual(
+      problems({
+        ...good,
         upstreams: [{ ...reviews, protocol: "grpc", subset: "v1" }],
         inbound: { port: 15006, targetPort: 8080 },
       }),
@@ -120,6 +136,29 @@ describe("envoy runtime: input checks", () => {
       { ...good, inbound: { port: 9080, targetPort: 8080 } },
       /inbound\.port: port 9080 is also an upstream's localPort/,
     ],
+    ["bad image", { ...good, image: "Not An Image" }, /image: .* is not an image reference/],
+    ["bad container name", { ...good, containerName: "-x" }, /containerName: .* is not a container name/],
+    [
+      "readiness timeout 0",
+      { ...good, readinessTimeoutSeconds: 0 },
+      /readinessTimeoutSeconds: 0 is not a whole number from 1 to 86400/,
+    ],
+    [
+      "certificate lifetime above istiod's maximum",
+      { ...good, certificate: { lifetimeSeconds: 91 * 86400 } },
+      /certificate\.lifetimeSeconds: .* is not a whole number from 600 to 7776000; .*istiod refuses more than 90 days/,
+    ],
+    [
+      "renewBefore not below the lifetime",
+      { ...good, certificate: { lifetimeSeconds: 3600, renewBeforeSeconds: 3600 } },
+      /certificate\.renewBeforeSeconds: 3600 is not a whole number from 0 to 3540/,
+    ],
+    [
+      "caAddress without a port",
+      { ...good, certificate: { caAddress: "istiod.example" } },
+      /certificate\.caAddress: "istiod\.example" is not host:port/,
+    ],
+    ["unknown certificate key", { ...good, certificate: { ttl: 1 } }, /certificate\.ttl: unknown key "ttl"/],
   ];
   for (const [name, args, pattern] of cases) {
     it(`refuses ${name}`, () => {
