@@ -53,7 +53,7 @@ describe("envoy runtime: container scripts", () => {
       s,
       /-e ENVOY_UID="\$\(id -u\)" -e ENVOY_GID="\$\(id -g\)" -- docker\.io\/envoyproxy\/envoy:v1\.37\.0 -c \/etc\/envoy\/envoy\.yaml/,
     );
-    assert.match(s, /url='http:\/\/127\.0\.0\.1:15000\/ready'/);
+    assert.match(s, /^url=http:\/\/127\.0\.0\.1:15000\/ready$/m);
     assert.match(s, /if \[ -n "\$current" \] && \[ "\$current" = "\$want" \]; then/);
     for (const script of [s, envoyStopScript(spec)]) {
       const r = spawnSync("sh", ["-n", "-c", script], { encoding: "utf8" });
