@@ -59,7 +59,11 @@ describe(
     const material: Record<string, { key: string; chain: string }> = {};
 
     /** A key and CSR (openssl, test side), then the certificate from istiod through mesh-vm's program. */
-    function issue(namespace: string, serviceAccount: string): { key: string; chain: string } {
+    function issue(
+      namespace: string,
+      serviceAccount: string,
+      audiences = ["istio-ca"],
+    ): { key: string; chain: string } {
       const dir = mkdtempSync(join(work, "csr-"));
       execFileSync(
         "openssl",
@@ -78,7 +82,7 @@ describe(
           access: apiServerAccessFromKubeconfig(cluster!.kubeconfig),
           namespace,
           serviceAccount,
-          audiences: ["istio-ca"],
+          audiences,
           expirationSeconds: 600,
         },
         csrPem: readFileSync(join(dir, "csr.pem"), "utf8"),
@@ -92,6 +96,7 @@ describe(
         input: JSON.stringify(input),
         encoding: "utf8",
       });
+      if (audiences[0] !== "istio-ca") throw new Error(r.stderr);
       assert.equal(r.status, 0, r.stderr);
       return {
         key: readFileSync(join(dir, "key.pem"), "utf8"),
@@ -253,6 +258,22 @@ describe(
         "hello spiffe://cluster.local/ns/vms/sa/dev-laptop, you said ratings please",
       );
       assert.ok(String(r.out!.answer).startsWith("\u003d\u0023\u0004\u0067"), JSON.stringify(r.out!.answer));
+    });
+
+    it("istiod refuses a token of another audience, and the program says so without the token", () => {
+      const error = (() => {
+        try {
+          issue(VM.namespace, VM.serviceAccount, ["not-istio-ca"]);
+          return "";
+        } catch (e) {
+          return (e as Error).message;
+        }
+      })();
+      assert.match(
+        error,
+        /^mesh-vm certificate: istiod at 127\.0\.0\.1:\d+ \(istiod\.istio-system\.svc\) refused CreateCertificate: UNAUTHENTICATED: .+; the token must be a TokenRequest token of audience istio-ca/,
+      );
+      assert.doesNotMatch(error, /eyJhbGciOi/);
     });
 
     it("a wrong destination SAN is refused by the client's exact URI-SAN match", () => {
