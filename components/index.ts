@@ -14,7 +14,6 @@ export type {
   MeshSettings,
   ProxyArgsSettings,
   ProxyImageChoice,
-  ProxyImageSettings,
   ProxySettingsArgs,
   ReadinessSettings,
   SshConnectionArgs,

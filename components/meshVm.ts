@@ -24,11 +24,10 @@ import type { MeshVmArgs, MeshVmBootArgs, MeshVmHostArgs, PlainMeshVmArgs } from
 import { vmBootArgsFromMeshVm } from "./meshVmBoot";
 import { vmProxyArgsFromMeshVm } from "./meshVmHost";
 import { resolveMeshVmArgs } from "./meshVmResolve";
-import { deprecationWarnings } from "./rules/aliases";
 import { fieldNames, isValidated, throwIfIssues } from "./rules/issues";
 import { validateMeshVmBootArgs } from "./validation/boot";
 import { deliveryIssues } from "./validation/delivery";
-import { meshVmHostAliases, validateMeshVmHostArgs } from "./validation/host";
+import { validateMeshVmHostArgs } from "./validation/host";
 import { validateMeshVmArgs } from "./validation/meshVm";
 import { schemaIssues } from "./validation/schema";
 
@@ -329,8 +328,6 @@ export class MeshVm extends pulumi.ComponentResource {
     // The host inputs hold secrets (keys, kubeconfig): they stay out of the mesh settings and objects.
     const { host, boot, ...meshArgs } = args;
     const d = meshVmDefaults;
-    for (const warning of host ? deprecationWarnings(host, meshVmHostAliases, fieldNames("host")) : [])
-      pulumi.log.warn(warning, this);
 
     const prepared = pulumi
       .output(meshArgs)

@@ -253,20 +253,17 @@ export type MeshVmMeshArgs = Omit<MeshVmArgs, "host" | "boot">;
 /** The mesh-side inputs with every Input resolved to its plain value. */
 export type PlainMeshVmArgs = pulumi.Unwrap<MeshVmMeshArgs>;
 
-/** @deprecated The former `host.credentials`: set `privateKey`, `privateKeyPassword`, `agentSocketPath` in `host`. */
-export interface MeshVmHostCredentialsArgs {
-  /** OpenSSH/PEM private key (kept secret). */
-  privateKey?: pulumi.Input<string>;
-  privateKeyPassword?: pulumi.Input<string>;
-  /** ssh-agent socket, instead of a key. */
-  agentSocketPath?: pulumi.Input<string>;
-}
-
 /**
  * The host half's inputs of MeshVm (everything not already a tctl bootstrap setting: host, port, user, config
  * dir, image hub, instance IP and container name come from MeshVm's `sshHost`, `sshPort`, ... inputs).
  */
 export interface MeshVmHostArgs {
+  /**
+   * What runs on the VM: `container` (tctl's `docker run` of the proxy image). Checked at preview against the
+   * runtimes this version implements (docs/architecture.md).
+   * @default "container"
+   */
+  runtime?: string;
   /** The VM's SSH host key (authorized_keys format), pinned for every connection. */
   hostKey?: pulumi.Input<string>;
   /** Connect without checking the host key (warns). */
@@ -281,8 +278,6 @@ export interface MeshVmHostArgs {
   privateKeyPassword?: pulumi.Input<string>;
   /** ssh-agent socket `sshUser` logs in through, instead of a key. */
   agentSocketPath?: pulumi.Input<string>;
-  /** @deprecated Use `privateKey`, `privateKeyPassword` and `agentSocketPath` directly in `host`. */
-  credentials?: MeshVmHostCredentialsArgs;
   /** Optional bastion. */
   bastion?: BastionArgs;
   /**
@@ -323,6 +318,12 @@ export interface MeshVmHostArgs {
  * `proxyContainerName` and `proxyImageHub`, as for `host`.
  */
 export interface MeshVmBootArgs {
+  /**
+   * What runs on the VM: `container` (tctl's `docker run` of the proxy image). Checked at preview against the
+   * runtimes this version implements (docs/architecture.md).
+   * @default "container"
+   */
+  runtime?: string;
   /** kubeconfig for the TokenRequest (secret). */
   kubeconfig: pulumi.Input<string>;
   kubeContext?: pulumi.Input<string>;

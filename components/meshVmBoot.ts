@@ -29,6 +29,7 @@ export function vmBootArgsFromMeshVm(
     serviceAccountName,
   );
   return {
+    runtime: boot.runtime,
     workload: shared.workload,
     mesh: shared.mesh,
     kubeconfig: boot.kubeconfig,

@@ -9,8 +9,6 @@ import type { VmProxyArgs } from "./host/vmProxyArgs";
 import { WorkloadEntryLike, workloadIdentityFromWorkloadEntry } from "./host/workloadIdentity";
 import type { ResolvedMeshVm } from "./mesh/settings";
 import type { MeshVmHostArgs } from "./meshVmArgs";
-import { withCurrentNames } from "./rules/aliases";
-import { meshVmHostAliases } from "./validation/host";
 
 /**
  * VmProxyArgs for a MeshVm. `settings` and `workloadEntry` are MeshVm's resolved settings and rendered
@@ -20,11 +18,9 @@ import { meshVmHostAliases } from "./validation/host";
 export function vmProxyArgsFromMeshVm(
   settings: pulumi.Output<ResolvedMeshVm>,
   workloadEntry: pulumi.Output<WorkloadEntryLike>,
-  given: MeshVmHostArgs,
+  host: MeshVmHostArgs,
   serviceAccountName?: pulumi.Input<string>,
 ): VmProxyArgs {
-  // MeshVm warned about old names; VmProxy gets only the current ones.
-  const host = withCurrentNames(given, meshVmHostAliases);
   const workload = pulumi.all([settings, workloadEntry, serviceAccountName]).apply(([s, we, sa]) => ({
     ...workloadIdentityFromWorkloadEntry(we, s.bootstrap.proxyInstanceIp),
     ...(sa ? { serviceAccount: sa } : {}),
@@ -47,6 +43,7 @@ export function vmProxyArgsFromMeshVm(
       perDialTimeout: host.perDialTimeout,
     },
     prepare: host.prepare,
+    runtime: host.runtime,
     sshUser: settings.apply((s) => s.bootstrap.sshUser),
     workload,
     mesh,

@@ -7,97 +7,25 @@
 // SSH path's proxy step does; nothing here reads the clock or the environment.
 import { posix } from "node:path";
 import { stringify } from "yaml";
-import { vmBootAliases } from "../host/aliases";
-import { ConfigContents, PROXY_CONFIG_FILES } from "../host/configFiles";
 import { vmProxyDefaults } from "../host/defaults";
 import { writeFileScript } from "../host/fileScripts";
-import { applyHostsBlockScript, HostsBlockSpec, renderHostsBlock } from "../host/hostsBlock";
-import { prepareHostScript } from "../host/prepareHost";
-import {
-  addHostsOf,
-  ContainerSpec,
-  containerDigest,
-  dockerRunArgs,
-  ProxyArgsSettings,
-  ProxyImageChoice,
-  ProxyImageSettings,
-  proxyArgsOf,
-  proxyImageOf,
-} from "../host/proxyContainer";
-import { ReadinessSettings, runProxyScript } from "../host/proxyScripts";
-import { shellJoin, shellQuote } from "../host/shell";
-import { MeshSettings, renderSidecarEnv, WorkloadIdentity } from "../host/sidecarEnv";
-import { aliasIssues, InputAlias, withCurrentNames } from "../rules/aliases";
-import { fieldNames, throwIfIssues } from "../rules/issues";
+import { applyHostsBlockScript, renderHostsBlock } from "../host/hostsBlock";
+import { shellQuote } from "../host/shell";
 import { excerpt } from "../rules/values";
+import type { ContainerPlan } from "../runtime/container";
+import type { BootstrapMaterial, RuntimeInputs } from "../runtime/inputs";
+import { fileDirectoriesOf, type RuntimePlan } from "../runtime/plan";
+import { renderRuntimePlan } from "../runtime/registry";
 
-/** Everything a VM needs to start its proxy by itself. */
-export interface BootPlan {
-  /** Proxy user (owns proxyConfigDir and its files, runs docker). */
-  user: string;
-  /** Group that may use docker (default `docker`). */
-  dockerGroup?: string;
-  /** The container (its `configDir` is proxyConfigDir). */
-  container: ContainerSpec;
-  /** Its `mesh-vm.config-digest` label (containerDigest). */
-  digest: string;
-  /** The files' contents. */
-  contents: ConfigContents;
-  /** Readiness wait on the VM after starting the container. */
-  readiness?: ReadinessSettings;
-  /** The managed `/etc/hosts` block, when the VM calls mesh names. */
-  hostsBlock?: HostsBlockSpec;
-}
+/** Everything a VM needs to start its proxy by itself: the runtime's plan, as the SSH delivery runs it. */
+export type BootPlan = RuntimePlan;
 
-/**
- * What a boot plan is made from: MeshVm's settings for one VM, and the minted token and fetched roots. Field names
- * are VmBootArgs' (README, "Names"); the deprecated ones still work.
- */
-export interface BootPlanInputs extends ProxyImageChoice {
-  workload: WorkloadIdentity;
-  mesh?: MeshSettings;
-  proxyArgs?: ProxyArgsSettings;
-  /** Default `istio-proxy`. */
-  proxyContainerName?: string;
-  /** Default `/etc/istio-proxy`. */
-  proxyConfigDir?: string;
-  /** The proxy's account (tctl's `ssh-user`). Default `istio-proxy`. */
-  sshUser?: string;
-  dockerGroup?: string;
-  gatewayAddress?: string;
-  readiness?: ReadinessSettings;
-  /** Mesh names for the `/etc/hosts` block. */
-  egressHostnames?: string[];
-  /** Default 127.0.0.2. */
-  egressBindAddress?: string;
-  meshRootCert: string;
-  kubernetesRootCert: string;
-  token: string;
-  /** @deprecated Use `proxyImage`, `proxyImageHub`, `proxyImageName` and `proxyImageTag`. */
-  image?: ProxyImageSettings;
-  /** @deprecated Use `proxyContainerName`. */
-  containerName?: string;
-  /** @deprecated Use `proxyConfigDir`. */
-  configDir?: string;
-  /** @deprecated Use `sshUser`. */
-  user?: string;
-  /** @deprecated Use `egressHostnames`. */
-  egressHosts?: string[];
-}
+/** What a boot plan is made from: MeshVm's settings for one VM, and the minted token and fetched roots. */
+export interface BootPlanInputs extends RuntimeInputs, BootstrapMaterial {}
 
-const bootPlanAliases: readonly InputAlias[] = [
-  ...vmBootAliases,
-  { old: "containerName", new: "proxyContainerName" },
-  { old: "configDir", new: "proxyConfigDir" },
-  { old: "user", new: "sshUser" },
-  { old: "egressHosts", new: "egressHostnames" },
-];
-
-/** The plan, derived exactly as VmProxy derives its steps (same renderers, same defaults). */
+/** The plan, rendered by the chosen runtime exactly as VmProxy renders it (same renderer, same defaults). */
 export function buildBootPlan(given: BootPlanInputs): BootPlan {
-  throwIfIssues("buildBootPlan", aliasIssues(given, bootPlanAliases, fieldNames("BootPlanInputs")));
-  const inputs = withCurrentNames(given, bootPlanAliases);
-  const mesh = inputs.mesh ?? {};
+  const { token, meshRootCert, kubernetesRootCert, ...inputs } = given;
   const configDir = posix
     .normalize(inputs.proxyConfigDir ?? vmProxyDefaults.proxyConfigDir)
     .replace(/\/$/, "");
@@ -106,43 +34,15 @@ export function buildBootPlan(given: BootPlanInputs): BootPlan {
       `proxyConfigDir must be an absolute directory other than /: ${excerpt(inputs.proxyConfigDir)}`,
     );
   }
-  const owner = `${inputs.workload.namespace}/${inputs.workload.name}`;
-  const contents: ConfigContents = {
-    sidecarEnv: renderSidecarEnv(inputs.workload, mesh),
-    meshRootCert: inputs.meshRootCert,
-    kubernetesRootCert: inputs.kubernetesRootCert,
-    token: inputs.token,
-  };
-  const container: ContainerSpec = {
-    name: inputs.proxyContainerName ?? vmProxyDefaults.proxyContainerName,
-    image: proxyImageOf(inputs, inputs.workload),
-    args: proxyArgsOf(inputs.workload, mesh, inputs.proxyArgs ?? {}),
-    configDir,
-    addHosts: addHostsOf(inputs.workload, mesh, inputs.gatewayAddress),
-    owner,
-  };
-  const digest = containerDigest(container, contents);
-  return {
-    user: inputs.sshUser ?? vmProxyDefaults.sshUser,
-    dockerGroup: inputs.dockerGroup,
-    container,
-    digest,
-    contents,
-    readiness: inputs.readiness,
-    hostsBlock:
-      inputs.egressHostnames && inputs.egressHostnames.length > 0
-        ? {
-            owner,
-            hostnames: inputs.egressHostnames,
-            address: inputs.egressBindAddress ?? vmProxyDefaults.egressBindAddress,
-          }
-        : undefined,
-  };
+  return renderRuntimePlan(
+    { ...inputs, proxyConfigDir: configDir, egressHostnames: inputs.egressHostnames ?? [] },
+    { token, meshRootCert, kubernetesRootCert },
+  );
 }
 
 /** The `docker run` command line the plan starts the proxy with (as the SSH path shows it). */
 export function bootDockerRunCommand(plan: BootPlan): string {
-  return `docker ${shellJoin(dockerRunArgs(plan.container, plan.digest))}`;
+  return plan.runtime === "container" ? (plan as ContainerPlan).dockerRunCommand : "";
 }
 
 /** One file of a delivery: path (absolute on the VM, or relative in a bundle), mode, owner, content. */
@@ -157,11 +57,11 @@ export interface DeliveredFile {
 
 /** The config files as they land on the VM: `<configDir>/<name>`, owned by the proxy user and its group. */
 export function vmConfigFiles(plan: BootPlan): DeliveredFile[] {
-  return PROXY_CONFIG_FILES.map((f) => ({
-    path: posix.join(plan.container.configDir, f.name),
+  return plan.files.map((f) => ({
+    path: f.path,
     mode: f.mode,
-    owner: `${plan.user}:${plan.user}`,
-    content: plan.contents[f.content],
+    owner: `${f.owner}:${f.group}`,
+    content: f.content,
     secret: f.secret,
   }));
 }
@@ -177,8 +77,8 @@ export function bundlePathOf(name: string): string {
 const USER_PATTERN = /^[a-z_][a-z0-9_-]*[$]?$/;
 
 function checkPlan(plan: BootPlan): void {
-  if (!USER_PATTERN.test(plan.user)) {
-    throw new Error(`${excerpt(plan.user)} is not a valid user name`);
+  if (!USER_PATTERN.test(plan.account.user)) {
+    throw new Error(`${excerpt(plan.account.user)} is not a valid user name`);
   }
 }
 
@@ -190,40 +90,40 @@ function checkPlan(plan: BootPlan): void {
  */
 export function startScript(plan: BootPlan, from: "in-place" | "bundle"): string {
   checkPlan(plan);
-  const configDir = plan.container.configDir;
+  const dirs = fileDirectoriesOf(plan.files).reverse().join(", ");
+  // The proxy account's steps run as that account, as over SSH; a root runtime's run as root.
+  const run = plan.runsAs === "root" ? "sh -c" : "as_user";
   const lines = [
     "#!/bin/sh",
-    `# mesh-vm: start the istio-proxy of ${plan.container.owner} (${plan.container.image}); run as root.`,
+    `# mesh-vm: start ${plan.describe.proxy}; run as root.`,
     from === "bundle"
       ? "# Installs the files of this bundle's etc/ into the proxy config directory first (tctl --output-dir layout)."
       : "# The config files were written by cloud-init (write_files) before this runs.",
     "set -eu",
     `[ "$(id -u)" = 0 ] || { echo "mesh-vm: run this as root (e.g. with sudo)" >&2; exit 1; }`,
-    `user=${shellQuote(plan.user)}`,
+    `user=${shellQuote(plan.account.user)}`,
     // The proxy user's steps run as that user, as over SSH: the files and certs/ are then its own.
     `as_user() {`,
     `  if [ "$user" = root ]; then sh -c "$1"`,
     `  elif command -v runuser >/dev/null 2>&1; then runuser -u "$user" -- sh -c "$1"`,
     `  else su -s /bin/sh -c "$1" "$user"; fi`,
     `}`,
-    `echo "mesh-vm: preparing the host (user $user, ${configDir})"`,
-    `sh -c ${shellQuote(prepareHostScript({ user: plan.user, configDir, dockerGroup: plan.dockerGroup }))}`,
+    `echo "mesh-vm: preparing the host (user $user, ${dirs})"`,
+    `sh -c ${shellQuote(plan.prepare.apply)}`,
   ];
   if (from === "bundle") {
     lines.push(`bundle=$(cd "$(dirname "$0")/.." && pwd)`);
-    for (const f of PROXY_CONFIG_FILES) {
-      const script = writeFileScript({ path: posix.join(configDir, f.name), mode: f.mode });
+    for (const f of plan.files) {
+      const script = writeFileScript({ path: f.path, mode: f.mode });
+      const name = posix.basename(f.path);
       // An assignment, not an echo argument: `set -e` then stops at a failed write.
       lines.push(
-        `out=$(as_user ${shellQuote(script)} < "$bundle/${bundlePathOf(f.name)}")`,
-        `echo "mesh-vm: ${f.name}: $out"`,
+        `out=$(${run} ${shellQuote(script)} < "$bundle/${bundlePathOf(name)}")`,
+        `echo "mesh-vm: ${name}: $out"`,
       );
     }
   }
-  lines.push(
-    `echo "mesh-vm: starting the proxy container ${plan.container.name} and waiting until it is ready"`,
-    `as_user ${shellQuote(runProxyScript(plan.container, plan.digest, plan.readiness))}`,
-  );
+  lines.push(`echo "mesh-vm: ${plan.describe.starting}"`, `${run} ${shellQuote(plan.start)}`);
   if (plan.hostsBlock && plan.hostsBlock.hostnames.length > 0) {
     lines.push(
       // The block on stdin, as over SSH; printf is the shell's own, so its size meets no argv limit.
@@ -231,7 +131,7 @@ export function startScript(plan: BootPlan, from: "in-place" | "bundle"): string
       `echo "mesh-vm: /etc/hosts block: $out"`,
     );
   }
-  lines.push(`echo "mesh-vm: the proxy of ${plan.container.owner} is ready"`);
+  lines.push(`echo "mesh-vm: the proxy of ${plan.owner} is ready"`);
   return lines.join("\n") + "\n";
 }
 
@@ -244,15 +144,14 @@ export function startScript(plan: BootPlan, from: "in-place" | "bundle"): string
  */
 export function renderCloudConfig(plan: BootPlan): string {
   checkPlan(plan);
-  const dockerGroup = plan.dockerGroup ?? "docker";
   const doc = {
     // cloud-init creates the user's missing groups itself (the docker group, before docker.io is installed).
     users: [
       "default",
       {
-        name: plan.user,
-        primary_group: plan.user,
-        groups: [dockerGroup],
+        name: plan.account.user,
+        primary_group: plan.account.user,
+        groups: plan.account.groups,
         shell: "/bin/sh",
         lock_passwd: true,
       },
@@ -271,10 +170,10 @@ export function renderCloudConfig(plan: BootPlan): string {
 
 /** The offline bundle: tctl's `--output-dir` files plus the k8s root CA and a start script (mode 0755). */
 export function renderBundle(plan: BootPlan): DeliveredFile[] {
-  const files: DeliveredFile[] = PROXY_CONFIG_FILES.map((f) => ({
-    path: bundlePathOf(f.name),
+  const files: DeliveredFile[] = plan.files.map((f) => ({
+    path: bundlePathOf(posix.basename(f.path)),
     mode: f.mode,
-    content: plan.contents[f.content],
+    content: f.content,
     secret: f.secret,
   }));
   files.push({

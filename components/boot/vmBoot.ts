@@ -5,12 +5,10 @@
 import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { vmBootAliases } from "../host/aliases";
 import type { ProxyArgsSettings } from "../host/proxyContainer";
 import { readinessUrl } from "../host/proxyScripts";
 import type { MeshSettings, WorkloadIdentity } from "../host/sidecarEnv";
 import { CaRoots, MintedToken, createTokenMint, readCaRoots } from "../host/bootstrapMaterial";
-import { PROXY_CONFIG_FILES } from "../host/configFiles";
 import { numberBounds, vmProxyDefaults } from "../host/defaults";
 import { READY_CHECK_PROGRAM, REMOVE_BUNDLE_PROGRAM, SLEEP_PROGRAM, WRITE_BUNDLE_PROGRAM } from "./programs";
 import {
@@ -23,9 +21,10 @@ import {
   renderBundle,
   renderCloudConfig,
 } from "./render";
-import { aliasIssues, deprecationWarnings, withCurrentNames } from "../rules/aliases";
 import { fieldNames, throwIfIssues } from "../rules/issues";
 import { clearedAtBootProblem, formatInteger } from "../rules/values";
+import type { ContainerPlan } from "../runtime/container";
+import { runtimeIssues } from "../runtime/registry";
 import { bootReadyCheckDefaults, bootTokenDefaults } from "./token";
 import type { BootBundleFile, VmBootArgs } from "./vmBootArgs";
 
@@ -61,17 +60,15 @@ function caRoots(ctx: StepContext): CaRoots {
   return readCaRoots(ctx.name, ctx.parent, ctx.workload, ctx.args);
 }
 
-/** BootPlanInputs' old names, which VmBoot never passes. */
-type DeprecatedPlanInput = "image" | "containerName" | "configDir" | "user" | "egressHosts";
-
 /** The plan for a token value: every setting resolved, rendered by buildBootPlan. */
 function planFor(
   ctx: StepContext,
   roots: { meshRootCert: pulumi.Input<string>; kubernetesRootCert: pulumi.Input<string> },
 ): (token: pulumi.Output<string>) => pulumi.Output<BootPlan> {
   const { args } = ctx;
-  type Settings = Omit<BootPlanInputs, "token" | "readiness" | DeprecatedPlanInput>;
+  type Settings = Omit<BootPlanInputs, "token" | "readiness">;
   const settingInputs: { [K in keyof Settings]-?: pulumi.Input<unknown> } = {
+    runtime: pulumi.output(args.runtime) as pulumi.Output<string | undefined>,
     workload: ctx.workload,
     mesh: pulumi.output(args.mesh ?? {}) as pulumi.Output<MeshSettings>,
     proxyImage: pulumi.output(args.proxyImage) as pulumi.Output<string | undefined>,
@@ -195,11 +192,12 @@ export class VmBoot extends pulumi.ComponentResource {
   }
 
   constructor(name: string, args: VmBootArgs, opts?: pulumi.ComponentResourceOptions) {
-    throwIfIssues(`VmBoot "${name}"`, aliasIssues(args, vmBootAliases, fieldNames("VmBootArgs")));
+    throwIfIssues(
+      `VmBoot "${name}"`,
+      runtimeIssues(args as unknown as Record<string, unknown>, fieldNames("VmBootArgs")),
+    );
     super("mesh-vm:index:VmBoot", name, {}, opts);
-    // Old input names are read once, here; everything below sees only the current ones.
-    const current = withCurrentNames(args, vmBootAliases);
-    for (const warning of deprecationWarnings(args, vmBootAliases)) pulumi.log.warn(warning, this);
+    const current = args;
     pulumi.output(current.proxyConfigDir ?? vmProxyDefaults.proxyConfigDir).apply((dir) => {
       const volatile = clearedAtBootProblem(dir);
       if (volatile !== undefined) pulumi.log.warn(volatile, this);
@@ -225,18 +223,21 @@ export class VmBoot extends pulumi.ComponentResource {
     this.startScript = publicPlan.apply(
       (p) => renderBundle(p).find((f) => f.path === BUNDLE_START_SCRIPT)!.content,
     );
-    this.sidecarEnv = publicPlan.apply((p) => p.contents.sidecarEnv);
+    // The container runtime's own outputs ("" for a runtime without a container).
+    const container = publicPlan.apply((p) => (p.runtime === "container" ? (p as ContainerPlan) : undefined));
+    this.sidecarEnv = container.apply((c) => c?.sidecarEnv ?? "");
     this.dockerRunCommand = publicPlan.apply(bootDockerRunCommand);
-    this.proxyImage = publicPlan.apply((p) => p.container.image);
-    this.containerConfigDigest = publicPlan.apply((p) => p.digest);
+    this.proxyImage = container.apply((c) => c?.container.image ?? "");
+    this.containerConfigDigest = publicPlan.apply((p) => p.configDigest);
     this.hostsBlock = publicPlan.apply(bootHostsBlock);
-    this.fileDigests = pulumi
-      .all([publicPlan, pulumi.unsecret(token.apply(sha256))])
-      .apply(([p, t]) =>
+    // Digests only leave the secret plan.
+    this.fileDigests = pulumi.unsecret(
+      plan.apply((p) =>
         Object.fromEntries(
-          PROXY_CONFIG_FILES.map((f) => [f.name, f.content === "token" ? t : sha256(p.contents[f.content])]),
+          p.files.map((f) => [f.path.slice(f.path.lastIndexOf("/") + 1), sha256(f.content)]),
         ),
-      );
+      ),
+    );
 
     const bundleStep = writeBundle(ctx, this.bundle);
     this.bundleDir = bundleStep

@@ -8,6 +8,7 @@
 // creating stacks in parallel in one directory is unsafe (pulumi/pulumi#8186). The work directory's Pulumi.yaml is
 // the project's own with `main` pointing back at the project's program, so every shard runs the same code.
 import { LocalWorkspace, type ConfigMap, type PulumiCommand, type Stack } from "@pulumi/pulumi/automation";
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
@@ -17,7 +18,11 @@ import { parse, stringify } from "yaml";
 export interface FleetStack {
   /** Stack name, e.g. `mesh` or `vms-0`. */
   stackName: string;
-  /** Stack configuration set before the operation (e.g. `mesh-vm:vms` with this shard's VMs). */
+  /**
+   * Stack configuration set before the operation (e.g. `mesh-vm:vms` with this shard's VMs). Values marked
+   * `secret` go to `pulumi config set --secret` on standard input, never on a command line (the Automation API's
+   * setConfig would put them there, in every process list).
+   */
   config?: ConfigMap;
 }
 
@@ -174,8 +179,45 @@ async function openStack(options: ShardedFleetOptions, spec: FleetStack): Promis
       ...(options.secretsProvider ? { secretsProvider: options.secretsProvider } : {}),
     },
   );
-  if (spec.config) await stack.setAllConfig(spec.config);
+  if (spec.config) {
+    const entries = Object.entries(spec.config);
+    const plain = Object.fromEntries(entries.filter(([, v]) => !v.secret));
+    if (Object.keys(plain).length > 0) await stack.setAllConfig(plain);
+    for (const [key, v] of entries.filter(([, v]) => v.secret))
+      await setSecretConfig(options, workDir, spec.stackName, key, v.value);
+  }
   return stack;
+}
+
+/** `pulumi config set --secret KEY` with the value on stdin. */
+function setSecretConfig(
+  options: ShardedFleetOptions,
+  workDir: string,
+  stackName: string,
+  key: string,
+  value: string,
+): Promise<void> {
+  return new Promise((resolvePromise, reject) => {
+    const child = execFile(
+      options.pulumiCommand?.command ?? "pulumi",
+      ["config", "set", "--secret", "--stack", stackName, "--non-interactive", key],
+      {
+        cwd: workDir,
+        env: {
+          ...process.env,
+          ...(options.pulumiHome ? { PULUMI_HOME: options.pulumiHome } : {}),
+          ...options.envVars,
+        },
+      },
+      (error, _stdout, stderr) =>
+        error
+          ? reject(
+              new Error(`setting the secret ${key} of stack ${stackName} failed: ${String(stderr).trim()}`),
+            )
+          : resolvePromise(),
+    );
+    child.stdin?.end(value);
+  });
 }
 
 async function operate(

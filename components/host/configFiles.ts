@@ -1,6 +1,6 @@
-// The files of proxyConfigDir, with their modes: one list that every delivery writes from (VmProxy's SSH
-// steps, the boot-time user data and the offline bundle in ../boot), so they cannot drift apart. Every file is
-// owned by the proxy user and its primary group; the directory is prepared 0775 (prepareHost.ts) and the
+// The files of proxyConfigDir, with their modes: the list the container runtime plans (runtime/container.ts),
+// which every delivery writes from (VmProxy's proxy step, the boot-time user data, the offline bundle), so they
+// cannot drift apart. Every file is owned by the proxy user and its primary group; the directory is prepared 0775 (prepareHost.ts) and the
 // agent's `certs/` directory is made 0750 before the container starts (proxyScripts.ts).
 import { CONFIG_FILES } from "./proxyContainer";
 
@@ -13,8 +13,6 @@ export interface ConfigContents {
 }
 
 export interface ConfigFileSpec {
-  /** Resource-name suffix of the SSH step writing it (`<name>-<key>`). */
-  key: string;
   /** File name inside proxyConfigDir. */
   name: string;
   /** Octal mode. */
@@ -26,20 +24,13 @@ export interface ConfigFileSpec {
 }
 
 export const PROXY_CONFIG_FILES: readonly ConfigFileSpec[] = [
-  { key: "sidecar-env", name: CONFIG_FILES.sidecarEnv, mode: "0644", secret: false, content: "sidecarEnv" },
+  { name: CONFIG_FILES.sidecarEnv, mode: "0644", secret: false, content: "sidecarEnv" },
+  { name: CONFIG_FILES.meshRootCert, mode: "0644", secret: false, content: "meshRootCert" },
   {
-    key: "istio-ca-pem",
-    name: CONFIG_FILES.meshRootCert,
-    mode: "0644",
-    secret: false,
-    content: "meshRootCert",
-  },
-  {
-    key: "k8s-ca-pem",
     name: CONFIG_FILES.kubernetesRootCert,
     mode: "0644",
     secret: false,
     content: "kubernetesRootCert",
   },
-  { key: "istio-token", name: CONFIG_FILES.token, mode: "0640", secret: true, content: "token" },
+  { name: CONFIG_FILES.token, mode: "0640", secret: true, content: "token" },
 ];

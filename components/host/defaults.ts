@@ -7,8 +7,6 @@ import { istioDefaults, meshVmDefaults } from "../mesh/settings";
 export const vmProxyDefaults = {
   /** The user the TSB guide creates (tctl's `ssh-user`); logs in, owns the config directory and runs docker. */
   sshUser: bootstrapDefaults.sshUser,
-  /** @deprecated Use `sshUser` (VmProxy's input of that name replaced `proxyUser`). */
-  proxyUser: bootstrapDefaults.sshUser,
   proxyConfigDir: meshVmDefaults.proxyConfigDir,
   proxyContainerName: bootstrapDefaults.proxyContainerName,
   egressBindAddress: meshVmDefaults.egressBind,
@@ -46,12 +44,6 @@ export const proxyImageDefaults = {
   proxyImageHub: istioDefaults.proxyImageHub,
   proxyImageName: "proxyv2",
   proxyImageTag: "latest",
-  /** @deprecated Use `proxyImageHub`. */
-  hub: istioDefaults.proxyImageHub,
-  /** @deprecated Use `proxyImageName`. */
-  imageName: "proxyv2",
-  /** @deprecated Use `proxyImageTag`. */
-  tag: "latest",
 } as const;
 
 /** The proxy's command-line defaults, tctl's: all cores, `info`, `misc:info`. */

@@ -6,7 +6,7 @@ export { validateVmProxyArgs } from "./validation";
 export { vmProxyDefaults, sshDefaults, tokenDefaults, proxyImageDefaults } from "./defaults";
 export type { SshConnectionArgs, SshCredentialsArgs, BastionArgs } from "./sshConnection";
 export type { WorkloadIdentity, MeshSettings } from "./sidecarEnv";
-export type { ProxyImageChoice, ProxyImageSettings, ProxyArgsSettings } from "./proxyContainer";
+export type { ProxyImageChoice, ProxyArgsSettings } from "./proxyContainer";
 export type { ReadinessSettings } from "./proxyScripts";
 export type { ProxySettingsArgs } from "./proxySettings";
 export { renderSidecarEnv, sidecarEnvEntries } from "./sidecarEnv";

@@ -24,12 +24,12 @@ export interface PrepareHostSpec {
 
 // The renderer's own checks (validation refuses these at preview, naming the input): a name that is an option
 // or a system directory never reaches the script.
-function checkSpec(spec: PrepareHostSpec): void {
+function checkSpec(spec: Omit<PrepareHostSpec, "configDir"> & { configDir?: string }): void {
   const user = posixNameProblem(spec.user);
   if (user !== undefined) throw new Error(`proxy user: ${user}`);
   const group = spec.dockerGroup === undefined ? undefined : posixNameProblem(spec.dockerGroup);
   if (group !== undefined) throw new Error(`docker group: ${group}`);
-  const dir = dedicatedDirectoryProblem(spec.configDir);
+  const dir = spec.configDir === undefined ? undefined : dedicatedDirectoryProblem(spec.configDir);
   if (dir !== undefined) throw new Error(`proxyConfigDir: ${dir}`);
   if (spec.keyOwner !== undefined && !/^[A-Za-z0-9._/-]+$/.test(spec.keyOwner)) {
     throw new Error(`${excerpt(spec.keyOwner)} is not a valid key owner (namespace/name)`);
@@ -50,6 +50,57 @@ const LOCK = [
   `lock=/run/lock/mesh-vm-prepare.lock; [ -d /run/lock ] || lock=/tmp/mesh-vm-prepare.lock`,
   `if command -v flock >/dev/null 2>&1; then exec 9>>"$lock"; flock -w 120 9; fi`,
 ];
+
+// Installs the one public key read from stdin for `$user` (home and group looked up), marked with the owner.
+function keyLines(keyOwner: string): string[] {
+  return [
+    ...markOf(keyOwner),
+    `group=$(id -gn -- "$user")`,
+    `home=$(getent passwd -- "$user" | cut -d: -f6)`,
+    // One public key on stdin; anything else (a second line, options, a private key) is refused.
+    `key=$(head -c 16384)`,
+    `if [ "$(printf '%s' "$key" | wc -l)" -ne 0 ] || ! printf '%s\\n' "$key" | grep -qxE '(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+) [A-Za-z0-9+/]+=*( [^[:space:]]*)?'; then`,
+    `  echo "mesh-vm: the authorized key on stdin is not one public key line" >&2; exit 3`,
+    "fi",
+    `line="$(printf '%s' "$key" | cut -d' ' -f1,2)$mark"`,
+    `install -d -m 700 -o "$user" -g "$group" "$home/.ssh"`,
+    `ak="$home/.ssh/authorized_keys"`,
+    `[ -f "$ak" ] || install -m 600 -o "$user" -g "$group" /dev/null "$ak"`,
+    `chmod 600 "$ak"; chown "$user:$group" "$ak"`,
+    // An earlier key of this owner (a replaced key) goes; keys of other owners stay.
+    `if grep -v -xF "$line" "$ak" | grep -q -- "$markre"; then`,
+    `  { grep -v -- "$markre" "$ak" || true; printf '%s\\n' "$line"; } > "$ak.mesh-vm.tmp"`,
+    `  cat "$ak.mesh-vm.tmp" > "$ak"; rm -f "$ak.mesh-vm.tmp"`,
+    `elif ! grep -qxF "$line" "$ak"; then printf '%s\\n' "$line" >> "$ak"; fi`,
+  ];
+}
+
+/**
+ * Installs the public key on stdin for an existing `user` (root), marked `mesh-vm:<keyOwner>`: the SSH
+ * delivery's half of the preparation, which every runtime's own preparation runs before.
+ */
+export function authorizedKeyScript(spec: { user: string; keyOwner: string }): string {
+  checkSpec(spec);
+  return ["set -eu", ...LOCK, `user=${shellQuote(spec.user)}`, ...keyLines(spec.keyOwner)].join("\n");
+}
+
+/** Removes the key `authorizedKeyScript` installed (by its mark); other keys stay. */
+export function removeAuthorizedKeyScript(spec: { user: string; keyOwner: string }): string {
+  checkSpec(spec);
+  return ["set -eu", ...LOCK, `user=${shellQuote(spec.user)}`, ...unkeyLines(spec.keyOwner)].join("\n");
+}
+
+function unkeyLines(keyOwner: string): string[] {
+  return [
+    ...markOf(keyOwner),
+    `home=$(getent passwd -- "$user" | cut -d: -f6 || true)`,
+    `ak="$home/.ssh/authorized_keys"`,
+    `if [ -n "$home" ] && [ -f "$ak" ] && grep -q -- "$markre" "$ak"; then`,
+    `  grep -v -- "$markre" "$ak" > "$ak.mesh-vm.tmp" || true`,
+    `  cat "$ak.mesh-vm.tmp" > "$ak"; rm -f "$ak.mesh-vm.tmp"`,
+    "fi",
+  ];
+}
 
 export function prepareHostScript(spec: PrepareHostSpec): string {
   checkSpec(spec);
@@ -86,26 +137,7 @@ export function prepareHostScript(spec: PrepareHostSpec): string {
     `if [ -L "$dir" ]; then echo "mesh-vm: $dir is a symbolic link; refusing to take it over" >&2; exit 3; fi`,
     `install -d -m 775 -o "$user" -g "$group" -- "$dir"`,
   ];
-  if (spec.keyOwner !== undefined) {
-    lines.push(
-      ...markOf(spec.keyOwner),
-      // One public key on stdin; anything else (a second line, options, a private key) is refused.
-      `key=$(head -c 16384)`,
-      `if [ "$(printf '%s' "$key" | wc -l)" -ne 0 ] || ! printf '%s\\n' "$key" | grep -qxE '(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+) [A-Za-z0-9+/]+=*( [^[:space:]]*)?'; then`,
-      `  echo "mesh-vm: the authorized key on stdin is not one public key line" >&2; exit 3`,
-      "fi",
-      `line="$(printf '%s' "$key" | cut -d' ' -f1,2)$mark"`,
-      `install -d -m 700 -o "$user" -g "$group" "$home/.ssh"`,
-      `ak="$home/.ssh/authorized_keys"`,
-      `[ -f "$ak" ] || install -m 600 -o "$user" -g "$group" /dev/null "$ak"`,
-      `chmod 600 "$ak"; chown "$user:$group" "$ak"`,
-      // An earlier key of this owner (a replaced key) goes; keys of other owners stay.
-      `if grep -v -xF "$line" "$ak" | grep -q -- "$markre"; then`,
-      `  { grep -v -- "$markre" "$ak" || true; printf '%s\\n' "$line"; } > "$ak.mesh-vm.tmp"`,
-      `  cat "$ak.mesh-vm.tmp" > "$ak"; rm -f "$ak.mesh-vm.tmp"`,
-      `elif ! grep -qxF "$line" "$ak"; then printf '%s\\n' "$line" >> "$ak"; fi`,
-    );
-  }
+  if (spec.keyOwner !== undefined) lines.push(...keyLines(spec.keyOwner));
   lines.push(`echo "prepared $user $dir"`);
   return lines.join("\n");
 }
@@ -113,17 +145,7 @@ export function prepareHostScript(spec: PrepareHostSpec): string {
 export function unprepareHostScript(spec: PrepareHostSpec): string {
   checkSpec(spec);
   const lines = ["set -eu", ...LOCK, `user=${shellQuote(spec.user)}`, `dir=${shellQuote(spec.configDir)}`];
-  if (spec.keyOwner !== undefined) {
-    lines.push(
-      ...markOf(spec.keyOwner),
-      `home=$(getent passwd -- "$user" | cut -d: -f6 || true)`,
-      `ak="$home/.ssh/authorized_keys"`,
-      `if [ -n "$home" ] && [ -f "$ak" ] && grep -q -- "$markre" "$ak"; then`,
-      `  grep -v -- "$markre" "$ak" > "$ak.mesh-vm.tmp" || true`,
-      `  cat "$ak.mesh-vm.tmp" > "$ak"; rm -f "$ak.mesh-vm.tmp"`,
-      "fi",
-    );
-  }
+  if (spec.keyOwner !== undefined) lines.push(...unkeyLines(spec.keyOwner));
   // Only an empty directory goes: anything left in it is not ours to delete.
   lines.push(`rmdir "$dir" 2>/dev/null || true`);
   return lines.join("\n");

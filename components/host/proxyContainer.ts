@@ -54,17 +54,6 @@ export interface ProxyImageChoice {
   proxyImageTag?: string;
 }
 
-/**
- * @deprecated The former `image` input of VmProxy and VmBoot: use their `proxyImage` (for `image`),
- * `proxyImageHub` (`hub`), `proxyImageName` (`imageName`) and `proxyImageTag` (`tag`).
- */
-export interface ProxyImageSettings {
-  image?: string;
-  hub?: string;
-  imageName?: string;
-  tag?: string;
-}
-
 export interface ProxyArgsSettings {
   /**
    * Envoy worker threads (0 = one per core). The WorkloadEntry's `proxy.istio.io/config` `concurrency` wins, as

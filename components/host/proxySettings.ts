@@ -3,11 +3,17 @@
 // add its delivery's own fields (VmProxy: ssh, prepare (with its dockerGroup), token, deregistration delay,
 // hostGone; VmBoot: token, dockerGroup, readyCheck, bundleDir, deregistration delay). Types only.
 import type * as pulumi from "@pulumi/pulumi";
-import type { ProxyArgsSettings, ProxyImageSettings } from "./proxyContainer";
+import type { ProxyArgsSettings } from "./proxyContainer";
 import type { ReadinessSettings } from "./proxyScripts";
 import type { MeshSettings, WorkloadIdentity } from "./sidecarEnv";
 
 export interface ProxySettingsArgs {
+  /**
+   * What runs on the VM: `container` (tctl's `docker run` of the proxy image). A plain string, checked at preview
+   * against the runtimes this version implements (runtime/registry.ts); docs/architecture.md names the others.
+   * @default "container"
+   */
+  runtime?: string;
   /**
    * The WorkloadEntry identity and addresses (name, namespace, serviceAccount, address, proxyInstanceIp, network,
    * labels, annotations). Pass a created ServiceAccount's `metadata.name` as `serviceAccount` so that the token
@@ -34,8 +40,6 @@ export interface ProxySettingsArgs {
    * @default "istio-proxy"
    */
   sshUser?: pulumi.Input<string>;
-  /** @deprecated Use `sshUser` (the same account, MeshVm's and tctl's name). */
-  proxyUser?: pulumi.Input<string>;
   /**
    * Directory for the bootstrap files on the VM (tctl's `/tmp` would not survive a reboot). Several proxies on
    * one host need distinct directories and container names.
@@ -64,8 +68,6 @@ export interface ProxySettingsArgs {
    * @default "latest"
    */
   proxyImageTag?: pulumi.Input<string>;
-  /** @deprecated Use `proxyImage`, `proxyImageHub`, `proxyImageName` and `proxyImageTag` (for `image`, `hub`, `imageName`, `tag`). */
-  image?: pulumi.Input<ProxyImageSettings>;
   /** Proxy command-line settings. */
   proxyArgs?: pulumi.Input<ProxyArgsSettings>;
   /** Gateway IP istiod is reached through (adds `--add-host` entries for istiod's cluster-local names). */

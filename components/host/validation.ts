@@ -3,7 +3,6 @@
 // its own input names (validation/host.ts). Values that are still Outputs are checked where they are used.
 import * as pulumi from "@pulumi/pulumi";
 import { isHostname, isIpAddress } from "../rules/addresses";
-import { aliasedFieldNames, aliasIssues, withCurrentNames } from "../rules/aliases";
 import { FieldName, fieldNames, issue, ValidationIssue } from "../rules/issues";
 import {
   byteLength,
@@ -20,8 +19,8 @@ import {
   textProblem,
   urlPathProblem,
 } from "../rules/values";
-import { vmProxyAliases } from "./aliases";
 import { numberBounds, readinessDefaults, tokenDefaults } from "./defaults";
+import { runtimeIssues } from "../runtime/registry";
 import { gatewayAddressProblem } from "./proxyContainer";
 import type { BastionArgs } from "./sshConnection";
 import type { BootstrapTokenArgs, HostPreparationArgs, VmProxyArgs } from "./vmProxyArgs";
@@ -591,15 +590,12 @@ export function sshSettingsIssues(
  * in the messages (default `VmProxyArgs.<path>`).
  */
 export function validateVmProxyArgs(
-  given: VmProxyArgs,
-  givenField: FieldName = fieldNames("VmProxyArgs"),
+  args: VmProxyArgs,
+  field: FieldName = fieldNames("VmProxyArgs"),
 ): ValidationIssue[] {
-  // The rules read the current names; a value set under an old name is reported under that name.
-  const args = withCurrentNames(given, vmProxyAliases);
-  const field = aliasedFieldNames(given, vmProxyAliases, givenField);
   const ssh = args.ssh;
   return [
-    ...aliasIssues(given, vmProxyAliases, givenField),
+    ...runtimeIssues(args as unknown as Record<string, unknown>, field),
     ...sshSettingsIssues(ssh, (p) => field(`ssh.${p}`)),
     ...posixNameIssues(args.sshUser, field("sshUser"), 'use a user name such as "istio-proxy"'),
     ...posixNameIssues(

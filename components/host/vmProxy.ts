@@ -1,45 +1,36 @@
-// VmProxy: the proxy on one VM (MeshVm's host half, usable on its own). Everything `tctl x sidecar-bootstrap --start-istio-proxy` does on a VM,
-// plus the runbooks' manual preparation, as Pulumi resources: preview shows each step with its rendered
-// content, `up` converges, a second `up` runs nothing, destroy undoes it. The constructor is a list of named
-// steps (ssh access, preparation, token, CA roots, config files, container, hosts block, gate); each step's
-// remote scripts are rendered by its own `*Scripts` function.
-import { createHash } from "node:crypto";
-import { posix } from "node:path";
+// VmProxy: the proxy on one VM (MeshVm's host half, usable on its own), delivered over SSH. Everything
+// `tctl x sidecar-bootstrap --start-istio-proxy` does on a VM, plus the runbooks' manual preparation, as Pulumi
+// resources: preview shows each step with its rendered scripts, `up` converges, a second `up` runs nothing,
+// destroy undoes it. The chosen runtime (runtime/registry.ts) renders a RuntimePlan from the bootstrap material
+// (token, CA roots); VmProxy runs it in at most two SSH sessions (docs/architecture.md): `<name>-host` (as root:
+// preparation, generated key, hosts block) and `<name>-proxy` (the files from a secret stdin, then start).
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { deprecationWarnings, withCurrentNames } from "../rules/aliases";
 import { throwIfIssues } from "../rules/issues";
-import { vmProxyAliases } from "./aliases";
 import { clearedAtBootProblem, dedicatedDirectoryProblem, formatInteger } from "../rules/values";
+import type { RuntimeInputs } from "../runtime/inputs";
+import { publicPlanOf, sha256, type RuntimePlan } from "../runtime/plan";
+import { renderRuntimePlan } from "../runtime/registry";
+import type { ContainerPlan } from "../runtime/container";
+import { CaRoots, MintedToken, createTokenMint, readCaRoots } from "./bootstrapMaterial";
 import { numberBounds, renewBeforeSecondsFor, sshDefaults, tokenDefaults, vmProxyDefaults } from "./defaults";
-import { PROXY_CONFIG_FILES } from "./configFiles";
-import { removeFileScript, writeFileScript } from "./fileScripts";
-import { applyHostsBlockScript, removeHostsBlockScript, renderHostsBlock } from "./hostsBlock";
-import { prepareHostScript, unprepareHostScript } from "./prepareHost";
+import { renderHostsBlock } from "./hostsBlock";
 import {
-  CONFIG_FILES,
-  ContainerSpec,
-  ProxyArgsSettings,
-  ProxyImageChoice,
-  addHostsOf,
-  containerDigest,
-  dockerRunArgs,
-  proxyArgsOf,
-  proxyImageOf,
-} from "./proxyContainer";
-import { ReadinessSettings, removeProxyScript, runProxyScript } from "./proxyScripts";
-import { shellJoin, wrapScript } from "./shell";
-import { MeshSettings, WorkloadIdentity, renderSidecarEnv } from "./sidecarEnv";
+  HostStepSpec,
+  fileBundle,
+  fileEntriesOf,
+  hostStepScripts,
+  hostStepStdin,
+  proxyStepScripts,
+} from "./remoteSteps";
+import { MeshSettings, WorkloadIdentity } from "./sidecarEnv";
 import { toConnection } from "./sshConnection";
-import { validateVmProxyArgs } from "./validation";
 import { tokenRotationWindow } from "./tokenRequest";
-import { CaRoots, createTokenMint, readCaRoots } from "./bootstrapMaterial";
+import { validateVmProxyArgs } from "./validation";
 
-import type { HostPreparationArgs, VmProxyArgs } from "./vmProxyArgs";
+import type { VmProxyArgs } from "./vmProxyArgs";
 export type { BootstrapTokenArgs, HostPreparationArgs, Inputs, VmProxyArgs } from "./vmProxyArgs";
-
-const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 /** What every step shares: the component as parent, retention, the workload and the owner tag. */
 interface StepContext {
@@ -70,12 +61,6 @@ interface SshAccess {
   admin?: Connection;
   /** The key generated for the proxy user when the caller gave none. */
   generatedKey?: tls.PrivateKey;
-}
-
-/** `create`/`delete` of a remote step, rendered from its settings. */
-interface StepScripts {
-  create: string;
-  delete: string;
 }
 
 /** proxyConfigDir once known (validation checks it at preview when it is plain): a dedicated directory. */
@@ -112,65 +97,14 @@ function createSshAccess(ctx: StepContext, args: VmProxyArgs): SshAccess {
   return { proxy, ...(admin ? { admin } : {}), ...(generatedKey ? { generatedKey } : {}) };
 }
 
-// --- host preparation ---------------------------------------------------------------------------------------
-
-interface PrepareSpec {
-  user: string;
-  configDir: string;
-  /** Set when a generated key is installed (it goes in on stdin: the scripts stay known at preview). */
-  keyOwner: string | undefined;
-  dockerGroup: string | undefined;
-}
-
-function prepareHostScripts(spec: PrepareSpec): StepScripts {
-  return {
-    create: wrapScript(prepareHostScript(spec), "root"),
-    delete: wrapScript(unprepareHostScript(spec), "root"),
-  };
-}
-
-function createHostPreparation(
-  ctx: StepContext,
-  prepare: HostPreparationArgs,
-  ssh: SshAccess,
-): command.remote.Command {
-  const installsKey = ssh.generatedKey !== undefined;
-  const spec = pulumi
-    .all([ctx.owner, prepare.dockerGroup, ctx.sshUser, ctx.configDir])
-    .apply(([who, dockerGroup, user, dir]): PrepareSpec => ({
-      user,
-      configDir: dir,
-      keyOwner: installsKey ? who : undefined,
-      dockerGroup,
-    }));
-  const scripts = spec.apply(prepareHostScripts);
-  return new command.remote.Command(
-    `${ctx.name}-prepare-host`,
-    {
-      connection: ssh.admin!,
-      create: scripts.create,
-      delete: scripts.delete,
-      // The public half of the generated key (not secret); a new key re-runs the step, which replaces the old one.
-      ...(ssh.generatedKey ? { stdin: ssh.generatedKey.publicKeyOpenssh.apply((k) => k.trim()) } : {}),
-      addPreviousOutputInEnv: false,
-    },
-    ctx.remote,
-  );
-}
-
 // --- bootstrap token ----------------------------------------------------------------------------------------
 
-interface BootstrapToken {
-  token: pulumi.Output<string>;
-  expiry: pulumi.Output<string>;
-}
-
-function createBootstrapToken(ctx: StepContext, args: VmProxyArgs): BootstrapToken {
+function createBootstrapToken(ctx: StepContext, args: VmProxyArgs): MintedToken {
   const tokenArgs = args.token ?? {};
   const expirationSeconds = tokenArgs.expirationSeconds ?? tokenDefaults.expirationSeconds;
   const renewBeforeSeconds = tokenArgs.renewBeforeSeconds ?? renewBeforeSecondsFor(expirationSeconds);
   // A new token only for a new identity, lifetime, explicit rotation, or rotation window.
-  const { token, expiry } = createTokenMint(ctx.name, ctx.parent, {
+  return createTokenMint(ctx.name, ctx.parent, {
     kubeconfig: args.kubeconfig,
     kubeContext: args.kubeContext,
     workload: ctx.workload,
@@ -181,193 +115,115 @@ function createBootstrapToken(ctx: StepContext, args: VmProxyArgs): BootstrapTok
       tokenRotationWindow(Date.now(), expirationSeconds, renewBeforeSeconds),
     ],
   });
-  return { token, expiry };
 }
 
-// --- CA roots -----------------------------------------------------------------------------------------------
+// --- runtime plan -------------------------------------------------------------------------------------------
 
-/** The given roots, else the ConfigMaps Istio and Kubernetes publish in the workload namespace. */
-function readVmCaRoots(ctx: StepContext, args: VmProxyArgs): CaRoots {
-  return readCaRoots(ctx.name, ctx.parent, ctx.workload, args);
+/** The settings the runtime renders from, resolved from VmProxy's inputs (defaults as the renderer applies them). */
+function runtimeInputsOf(ctx: StepContext, args: VmProxyArgs): pulumi.Output<RuntimeInputs> {
+  return pulumi.output({
+    runtime: args.runtime,
+    workload: ctx.workload,
+    mesh: ctx.mesh,
+    proxyImage: args.proxyImage,
+    proxyImageHub: args.proxyImageHub,
+    proxyImageName: args.proxyImageName,
+    proxyImageTag: args.proxyImageTag,
+    proxyArgs: args.proxyArgs,
+    proxyContainerName: args.proxyContainerName,
+    proxyConfigDir: ctx.configDir,
+    sshUser: ctx.sshUser,
+    dockerGroup: args.prepare?.dockerGroup,
+    gatewayAddress: args.gatewayAddress,
+    readiness: args.readiness,
+    egressHostnames: args.egressHostnames,
+    egressBindAddress: args.egressBindAddress,
+  }) as pulumi.Output<RuntimeInputs>;
 }
 
-// --- config files -------------------------------------------------------------------------------------------
-
-interface FileSpec {
-  path: string;
-  mode: string;
+/** The plan with the material (secret: its files travel on stdin) and with placeholders (shown at preview). */
+interface Plans {
+  plan: pulumi.Output<RuntimePlan>;
+  publicPlan: pulumi.Output<RuntimePlan>;
 }
 
-function configFileScripts(file: FileSpec): StepScripts {
-  return { create: wrapScript(writeFileScript(file)), delete: wrapScript(removeFileScript(file)) };
+function renderPlans(
+  inputs: pulumi.Output<RuntimeInputs>,
+  token: pulumi.Output<string>,
+  roots: CaRoots,
+): Plans {
+  const rootsOut = pulumi.all([roots.meshRootCert, roots.kubernetesRootCert]);
+  const render = (t: pulumi.Input<string>) =>
+    pulumi
+      .all([inputs, rootsOut, t])
+      .apply(([i, [meshRootCert, kubernetesRootCert], tok]) =>
+        renderRuntimePlan(i, { token: tok, meshRootCert, kubernetesRootCert }),
+      );
+  // The token shapes nothing but its own file: a placeholder renders the public parts, known at preview.
+  return { plan: render(token), publicPlan: render("<token>").apply((p) => publicPlanOf(p)) };
 }
 
-interface ConfigFileContents extends CaRoots {
-  sidecarEnv: pulumi.Output<string>;
-  token: pulumi.Output<string>;
-}
+// --- host step ----------------------------------------------------------------------------------------------
 
-/** The four files in proxyConfigDir, written as the proxy user; the token's content stays secret. */
-function createConfigFiles(
-  ctx: StepContext,
-  connection: Connection,
-  contents: ConfigFileContents,
-  after: pulumi.Resource[],
-): command.remote.Command[] {
-  const writeFile = (
-    key: string,
-    fileName: string,
-    mode: string,
-    content: pulumi.Input<string>,
-    secret: boolean,
-  ): command.remote.Command => {
-    const scripts = ctx.configDir.apply((dir) =>
-      configFileScripts({ path: posix.join(dir, fileName), mode }),
-    );
-    return new command.remote.Command(
-      `${ctx.name}-${key}`,
-      {
-        connection,
-        create: scripts.create,
-        delete: scripts.delete,
-        stdin: secret ? pulumi.secret(content) : content,
-        addPreviousOutputInEnv: false,
-        ...(secret ? { logging: "none" as const } : {}),
-      },
-      { ...ctx.remote, dependsOn: after },
-    );
-  };
-  // One list of files, names and modes for every delivery (configFiles.ts; boot-time delivery writes the same).
-  return PROXY_CONFIG_FILES.map((f) => writeFile(f.key, f.name, f.mode, contents[f.content], f.secret));
-}
-
-function fileDigestsOf(contents: ConfigFileContents): pulumi.Output<Record<string, string>> {
-  return pulumi
-    .all([
-      contents.sidecarEnv,
-      contents.meshRootCert,
-      contents.kubernetesRootCert,
-      pulumi.unsecret(contents.token.apply(sha256)),
-    ])
-    .apply(([env, root, k8sRoot, tokenDigest]): Record<string, string> => ({
-      [CONFIG_FILES.sidecarEnv]: sha256(env),
-      [CONFIG_FILES.meshRootCert]: sha256(root),
-      [CONFIG_FILES.kubernetesRootCert]: sha256(k8sRoot),
-      [CONFIG_FILES.token]: tokenDigest,
-    }));
-}
-
-// --- proxy container ----------------------------------------------------------------------------------------
-
-interface Container {
-  spec: ContainerSpec;
-  digest: string;
-}
-
-function proxyContainerScripts(c: Container, readiness: ReadinessSettings | undefined): StepScripts {
-  return {
-    create: wrapScript(runProxyScript(c.spec, c.digest, readiness)),
-    delete: wrapScript(removeProxyScript(c.spec)),
-  };
-}
-
-/** The container's spec and digest: image, arguments, mounts, --add-host entries, and the files it reads. */
-function declareContainer(
+/**
+ * `<name>-host`, as root (the admin when prepared): the runtime's preparation and the generated key when
+ * `prepare` is given, the `/etc/hosts` block when `egressHostnames` is. Undefined when there is neither.
+ */
+function createHostStep(
   ctx: StepContext,
   args: VmProxyArgs,
-  contents: ConfigFileContents,
-): pulumi.Output<Container> {
-  const settings = pulumi.all([
-    ctx.workload,
-    ctx.mesh,
-    pulumi.output({
-      proxyImage: args.proxyImage,
-      proxyImageHub: args.proxyImageHub,
-      proxyImageName: args.proxyImageName,
-      proxyImageTag: args.proxyImageTag,
-    }) as pulumi.Output<ProxyImageChoice>,
-    pulumi.output(args.proxyArgs ?? {}) as pulumi.Output<ProxyArgsSettings>,
-    pulumi.output(args.proxyContainerName ?? vmProxyDefaults.proxyContainerName),
-    pulumi.output(args.gatewayAddress) as pulumi.Output<string | undefined>,
-    ctx.owner,
-    ctx.configDir,
-  ]);
-  const files = pulumi.all([contents.sidecarEnv, contents.meshRootCert, contents.kubernetesRootCert]);
-  return pulumi
-    .all([settings, files])
-    .apply(([[w, m, image, proxyArgs, containerName, gateway, who, dir], [env, root, k8sRoot]]) => {
-      const spec: ContainerSpec = {
-        name: containerName,
-        image: proxyImageOf(image, w),
-        args: proxyArgsOf(w, m, proxyArgs),
-        configDir: dir,
-        addHosts: addHostsOf(w, m, gateway),
-        owner: who,
-      };
-      const digest = containerDigest(spec, {
-        sidecarEnv: env,
-        meshRootCert: root,
-        kubernetesRootCert: k8sRoot,
-      });
-      return { spec, digest };
-    });
+  ssh: SshAccess,
+  publicPlan: pulumi.Output<RuntimePlan>,
+): command.remote.Command | undefined {
+  const prepares = args.prepare !== undefined;
+  const managesHosts = args.egressHostnames !== undefined;
+  if (!prepares && !managesHosts) return undefined;
+  const installsKey = prepares && ssh.generatedKey !== undefined;
+  const spec = pulumi.all([publicPlan, ctx.owner]).apply(([p, who]): HostStepSpec => ({
+    ...(prepares ? { prepare: p.prepare } : {}),
+    ...(installsKey ? { key: { user: p.account.user, keyOwner: who } } : {}),
+    ...(managesHosts && p.hostsBlock
+      ? { hostsBlock: { owner: p.hostsBlock.owner, address: p.hostsBlock.address } }
+      : {}),
+  }));
+  const scripts = spec.apply(hostStepScripts);
+  // The public half of the generated key and the block (neither secret); a new key re-runs the step.
+  const stdin = pulumi
+    .all([publicPlan, installsKey ? ssh.generatedKey!.publicKeyOpenssh : undefined])
+    .apply(([p, key]) => hostStepStdin(key, managesHosts ? p.hostsBlock : undefined));
+  return new command.remote.Command(
+    `${ctx.name}-host`,
+    {
+      connection: ssh.admin ?? ssh.proxy,
+      create: scripts.create,
+      delete: scripts.delete,
+      stdin,
+      addPreviousOutputInEnv: false,
+    },
+    ctx.remote,
+  );
 }
 
-function createProxyContainer(
+// --- proxy step ---------------------------------------------------------------------------------------------
+
+/** `<name>-proxy`: the plan's files from a secret stdin, then `start` (readiness included); delete: `stop`, files. */
+function createProxyStep(
   ctx: StepContext,
   connection: Connection,
-  container: pulumi.Output<Container>,
-  readiness: ReadinessSettings | undefined,
-  files: command.remote.Command[],
+  plans: Plans,
+  after: pulumi.Resource[],
 ): command.remote.Command {
-  const scripts = container.apply((c) => proxyContainerScripts(c, readiness));
+  const scripts = plans.publicPlan.apply((p) => proxyStepScripts(p, fileEntriesOf(p.files)));
   return new command.remote.Command(
-    `${ctx.name}-proxy-container`,
+    `${ctx.name}-proxy`,
     {
       connection,
       create: scripts.create,
       delete: scripts.delete,
+      stdin: pulumi.secret(plans.plan.apply((p) => fileBundle(p.files))),
       addPreviousOutputInEnv: false,
     },
-    { ...ctx.remote, dependsOn: files },
-  );
-}
-
-// --- /etc/hosts block ---------------------------------------------------------------------------------------
-
-interface HostsBlock {
-  owner: string;
-  hostnames: string[];
-  address: string;
-}
-
-/** Depends on the owner and address only: the block travels on stdin (a long list would not fit a command line). */
-function hostsBlockCreateScript(block: HostsBlock): string {
-  return wrapScript(applyHostsBlockScript({ owner: block.owner, address: block.address }), "root");
-}
-
-/** Depends on the owner only, so a changed name list never changes how the block is removed. */
-function hostsBlockDeleteScript(owner: string): string {
-  return wrapScript(removeHostsBlockScript({ owner }), "root");
-}
-
-/** The names the applications call, pointed at the egress bind address; edited as root (admin when prepared). */
-function createHostsBlock(
-  ctx: StepContext,
-  ssh: SshAccess,
-  block: pulumi.Output<HostsBlock>,
-  proxy: command.remote.Command,
-): command.remote.Command {
-  return new command.remote.Command(
-    `${ctx.name}-egress-hosts`,
-    {
-      connection: ssh.admin ?? ssh.proxy,
-      create: block.apply(hostsBlockCreateScript),
-      delete: ctx.owner.apply(hostsBlockDeleteScript),
-      stdin: block.apply(renderHostsBlock),
-      addPreviousOutputInEnv: false,
-    },
-    { ...ctx.remote, dependsOn: [proxy] },
+    { ...ctx.remote, dependsOn: after },
   );
 }
 
@@ -445,49 +301,39 @@ export class VmProxy extends pulumi.ComponentResource {
     // Inputs known now are checked before the component registers, so preview fails with nothing created.
     throwIfIssues(`VmProxy "${name}"`, validateVmProxyArgs(args));
     super("mesh-vm:index:VmProxy", name, {}, opts);
-    // Old input names are read once, here; everything below sees only the current ones.
-    const current = withCurrentNames(args, vmProxyAliases);
+    const current = args;
     const ctx = this.stepContext(name, current);
-    for (const warning of deprecationWarnings(args, vmProxyAliases)) ctx.warn(warning);
 
     const ssh = createSshAccess(ctx, current);
-    const prepared = current.prepare ? createHostPreparation(ctx, current.prepare, ssh) : undefined;
     const token = createBootstrapToken(ctx, current);
     this.tokenExpiry = token.expiry;
-    const roots = readVmCaRoots(ctx, current);
-    this.sidecarEnv = pulumi.all([ctx.workload, ctx.mesh]).apply(([w, m]) => renderSidecarEnv(w, m));
-    const contents: ConfigFileContents = { ...roots, sidecarEnv: this.sidecarEnv, token: token.token };
+    const roots = readCaRoots(ctx.name, ctx.parent, ctx.workload, current);
+    const plans = renderPlans(runtimeInputsOf(ctx, current), token.token, roots);
+    const { publicPlan } = plans;
 
-    const files = createConfigFiles(ctx, ssh.proxy, contents, prepared ? [prepared] : []);
-    this.fileDigests = fileDigestsOf(contents);
-
-    const container = declareContainer(ctx, current, contents);
-    this.proxyImage = container.apply((c) => c.spec.image);
-    this.containerConfigDigest = container.apply((c) => c.digest);
-    this.dockerRunCommand = container.apply((c) => `docker ${shellJoin(dockerRunArgs(c.spec, c.digest))}`);
-    const proxy = createProxyContainer(ctx, ssh.proxy, container, current.readiness, files);
+    const hostStep = createHostStep(ctx, current, ssh, publicPlan);
+    const proxy = createProxyStep(ctx, ssh.proxy, plans, hostStep ? [hostStep] : []);
+    // Digests only leave the secret plan.
+    this.fileDigests = pulumi.unsecret(
+      plans.plan.apply((p) =>
+        Object.fromEntries(
+          p.files.map((f) => [f.path.slice(f.path.lastIndexOf("/") + 1), sha256(f.content)]),
+        ),
+      ),
+    );
+    // The container runtime's own outputs ("" for a runtime without a container).
+    const container = publicPlan.apply((p) => (p.runtime === "container" ? (p as ContainerPlan) : undefined));
+    this.sidecarEnv = container.apply((c) => c?.sidecarEnv ?? "");
+    this.proxyImage = container.apply((c) => c?.container.image ?? "");
+    this.dockerRunCommand = container.apply((c) => c?.dockerRunCommand ?? "");
+    this.containerConfigDigest = publicPlan.apply((p) => p.configDigest);
     const run = pulumi.unsecret(proxy.stdout).apply(parseRunOutput);
     this.containerId = run.apply((r) => r.containerId);
     this.containerState = run.apply((r) => r.state);
-
-    const egressHostnames = current.egressHostnames;
-    let hostsStep: command.remote.Command | undefined;
-    if (egressHostnames !== undefined) {
-      const block = pulumi
-        .all([
-          ctx.owner,
-          pulumi.output(egressHostnames),
-          current.egressBindAddress ?? vmProxyDefaults.egressBindAddress,
-        ])
-        .apply(([who, hostnames, address]): HostsBlock => ({ owner: who, hostnames, address }));
-      this.hostsBlock = block.apply(renderHostsBlock);
-      hostsStep = createHostsBlock(ctx, ssh, block, proxy);
-    } else {
-      this.hostsBlock = pulumi.output("");
-    }
+    this.hostsBlock = publicPlan.apply((p) => (p.hostsBlock ? renderHostsBlock(p.hostsBlock) : ""));
 
     const delay = current.deregistrationDelaySeconds ?? vmProxyDefaults.deregistrationDelaySeconds;
-    this.registrationGate = createRegistrationGate(ctx, delay, hostsStep ? [proxy, hostsStep] : [proxy]);
+    this.registrationGate = createRegistrationGate(ctx, delay, hostStep ? [proxy, hostStep] : [proxy]);
 
     this.sshIdentity = pulumi
       .all([

@@ -47,8 +47,6 @@ export interface VmProxyArgs extends ProxySettingsArgs {
   prepare?: HostPreparationArgs;
   /** Bootstrap token lifetime and rotation. */
   token?: BootstrapTokenArgs;
-  /** @deprecated Use `egressHostnames` (MeshVm's name for the same list). */
-  egressHosts?: pulumi.Input<pulumi.Input<string>[]>;
   /**
    * Seconds to wait on destroy between deregistration (resources depending on `registrationGate`) and stopping
    * the proxy.

@@ -90,11 +90,10 @@ const credentialsShape = {
 };
 
 const hostSchema = z.strictObject({
+  runtime: text.optional(),
   hostKey: text.optional(),
   insecureIgnoreHostKey: bool.optional(),
   ...credentialsShape,
-  // Deprecated name of the three keys above (MeshVmHostArgs.credentials), still accepted.
-  credentials: z.strictObject(credentialsShape).optional(),
   bastion: z
     .strictObject({
       host: text,
@@ -151,6 +150,7 @@ const hostSchema = z.strictObject({
 
 // ---- MeshVmBootArgs (boot-time delivery; kubeconfig and kubeContext from mesh-vm:kubeconfig/kubeContext) ----
 const bootSchema = z.strictObject({
+  runtime: text.optional(),
   token: z
     .strictObject({
       expirationSeconds: num.optional(),
@@ -238,8 +238,6 @@ export type BootConfig = z.infer<typeof bootSchema>;
 export const secretHostPaths = [
   ["privateKey"],
   ["privateKeyPassword"],
-  ["credentials", "privateKey"],
-  ["credentials", "privateKeyPassword"],
   ["prepare", "admin", "privateKey"],
   ["prepare", "admin", "privateKeyPassword"],
   ["bastion", "privateKey"],

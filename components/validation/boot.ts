@@ -2,6 +2,7 @@
 // trade-off boot-time delivery adds: see components/boot/token.ts.
 import { BOOT_TOKEN_MAX_SECONDS, BOOT_TOKEN_MIN_SECONDS, bootReadyCheckDefaults } from "../boot/token";
 import type { MeshVmBootArgs } from "../meshVmArgs";
+import { runtimeIssues } from "../runtime/registry";
 import {
   deregistrationDelayIssues,
   egressHostnamesIssues,
@@ -49,6 +50,7 @@ function wholeNumberIssues(
 /** The settings boot-time delivery shares with `host`: image, mesh, names, readiness, local paths. */
 function sharedIssues(boot: MeshVmBootArgs, field: FieldName): ValidationIssue[] {
   const out: ValidationIssue[] = [
+    ...runtimeIssues(boot as unknown as Record<string, unknown>, field),
     ...imageIssues(boot, field),
     ...gatewayAddressIssues(boot.gatewayAddress, field),
     ...meshSettingsIssues(boot.mesh, (p) => field(p === "" ? "mesh" : `mesh.${p}`)),

@@ -2,6 +2,7 @@
 // component registers so a mistake fails `pulumi preview` with nothing created. The rules are VmProxy's own
 // (host/validation.ts), applied to MeshVm's host inputs and named by their MeshVm fields. Values that are still
 // Outputs are checked later, where VmProxy uses them.
+import { runtimeIssues } from "../runtime/registry";
 import {
   deregistrationDelayIssues,
   egressHostnamesIssues,
@@ -17,7 +18,6 @@ import {
   tokenIssues,
 } from "../host/validation";
 import type { MeshVmHostArgs } from "../meshVmArgs";
-import { aliasedFieldNames, aliasIssues, InputAlias, withCurrentNames } from "../rules/aliases";
 import { FieldName, fieldNames, issue, ValidationIssue } from "../rules/issues";
 
 /** proxyImage / proxyImageTag (exclusive), each checked by the image reference grammar. */
@@ -37,27 +37,17 @@ export function imageIssues(
   ];
 }
 
-/** `host`'s deprecated names: the login, formerly nested in `credentials`, uses @pulumi/command's field names. */
-export const meshVmHostAliases: readonly InputAlias[] = [
-  { old: "credentials.privateKey", new: "privateKey" },
-  { old: "credentials.privateKeyPassword", new: "privateKeyPassword" },
-  { old: "credentials.agentSocketPath", new: "agentSocketPath" },
-];
-
 /**
  * Validates the host inputs whose values are known now; returns every issue found. `field` names the inputs in
  * the messages (default `MeshVmArgs.host.<path>`).
  */
 export function validateMeshVmHostArgs(
-  given: MeshVmHostArgs,
-  givenField: FieldName = fieldNames("MeshVmArgs.host"),
+  host: MeshVmHostArgs,
+  field: FieldName = fieldNames("MeshVmArgs.host"),
 ): ValidationIssue[] {
-  // The rules read the current names; a value set under an old name is reported under that name.
-  const host = withCurrentNames(given, meshVmHostAliases);
-  const field = aliasedFieldNames(given, meshVmHostAliases, givenField);
   const ownCredentials = host.privateKey !== undefined || host.agentSocketPath !== undefined;
   return [
-    ...aliasIssues(given, meshVmHostAliases, givenField),
+    ...runtimeIssues(host as unknown as Record<string, unknown>, field),
     ...hostKeyIssues(host, {
       hostKey: field("hostKey"),
       bastionHostKey: field("bastion.hostKey"),

@@ -162,8 +162,8 @@ describe(
       assert.deepEqual(sessions, remoteSteps, "as many SSH sessions as remote steps, on each host");
       assert.deepEqual(
         remoteSteps,
-        [7, 6],
-        "prepare, 4 files, container (+ hosts block where egress names are set)",
+        [2, 2],
+        "the host step (prepare, key, hosts block) and the proxy step (files, container)",
       );
       const order = orderOf(r.events);
       for (const [i, name] of ["ratings-vm", "ratings-vm-2"].entries()) {
@@ -178,7 +178,7 @@ describe(
         tokens.push(await h.readFile(`${CONFIG_DIR}/istio-token`));
         const we = await get(`workloadentries/${name}`);
         assert.equal(we.status, 200, `${name}: WorkloadEntry registered`);
-        const ready_ = order.indexOf(`done create ${name}-proxy-proxy-container`);
+        const ready_ = order.indexOf(`done create ${name}-proxy-proxy`);
         const registered = order.indexOf(`start create ${name}-workloadentry`);
         assert.ok(
           ready_ >= 0 && registered > ready_,

@@ -195,7 +195,7 @@ describe("faults: SSH and host", { timeout: 30 * 60_000 }, () => {
       console.log(`sshd killed mid-step: up failed after ${failed!.seconds}s:\n${messages}`);
       assert.match(
         messages,
-        /^ratings-vm-proxy-proxy-container: wait: remote command exited without exit status or exit signal/m,
+        /^ratings-vm-proxy-proxy: wait: remote command exited without exit status or exit signal/m,
         "the step and the dropped session",
       );
       // Steps done before the cut are kept; the proxy step and everything after it are not recorded, and
@@ -203,24 +203,16 @@ describe("faults: SSH and host", { timeout: 30 * 60_000 }, () => {
       const kept = await inState();
       for (const step of [
         "ratings-vm-proxy-ssh-key",
-        "ratings-vm-proxy-prepare-host",
+        "ratings-vm-proxy-host",
         "ratings-vm-proxy-bootstrap-token",
-        "ratings-vm-proxy-sidecar-env",
-        "ratings-vm-proxy-istio-ca-pem",
-        "ratings-vm-proxy-k8s-ca-pem",
-        "ratings-vm-proxy-istio-token",
       ]) {
         assert.ok(kept.includes(step), `${step} kept; state: ${kept.join(", ")}`);
       }
-      for (const step of [
-        "ratings-vm-proxy-egress-hosts",
-        "ratings-vm-proxy-registration-gate",
-        "ratings-vm-workloadentry",
-      ]) {
+      for (const step of ["ratings-vm-proxy-registration-gate", "ratings-vm-workloadentry"]) {
         assert.ok(!kept.includes(step), `${step} not created`);
       }
       console.log(
-        `state after the cut: proxy-container ${kept.includes("ratings-vm-proxy-proxy-container") ? "recorded" : "not recorded"}`,
+        `state after the cut: proxy step ${kept.includes("ratings-vm-proxy-proxy") ? "recorded" : "not recorded"}`,
       );
       // The cut session's command goes on as an orphan on the VM (no terminal, no hang-up): let it finish, so
       // the re-run meets whatever it left behind.
@@ -274,17 +266,17 @@ describe("faults: SSH and host", { timeout: 30 * 60_000 }, () => {
     assert.equal(proxyContainerOf(await host.containers()), undefined, "still gone");
 
     // The repair: replace the proxy step (URN from `pulumi stack --show-urns`).
-    const urn = await urnOf("ratings-vm-proxy-proxy-container");
+    const urn = await urnOf("ratings-vm-proxy-proxy");
     const tokenBefore = await host.readFile(`${CONFIG_DIR}/istio-token`);
     const up = await stack!.up({ replace: [urn] });
     assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
     const touched = changedSteps(up.events);
     console.log(`up --replace: ${touched.join(", ")}`);
     assert.ok(
-      touched.every((s) => s.endsWith("ratings-vm-proxy-proxy-container")),
+      touched.every((s) => s.endsWith("ratings-vm-proxy-proxy")),
       `only the proxy step: ${touched.join(", ")}`,
     );
-    assert.equal(await host.readFile(`${CONFIG_DIR}/istio-token`), tokenBefore, "files intact");
+    assert.equal(await host.readFile(`${CONFIG_DIR}/istio-token`), tokenBefore, "the same token rewritten");
     await assertConverged();
     await noopUp();
   });
@@ -293,7 +285,7 @@ describe("faults: SSH and host", { timeout: 30 * 60_000 }, () => {
     await ensureOnboarded();
     const gate = await holdDockerRun(host);
     try {
-      const urn = await urnOf("ratings-vm-proxy-proxy-container");
+      const urn = await urnOf("ratings-vm-proxy-proxy");
       const running = stack!.up({ replace: [urn] }).then(
         (r) => ({ ok: true as const, r }),
         (error: unknown) => ({ ok: false as const, error: String(error) }),
@@ -333,7 +325,7 @@ describe("faults: SSH and host", { timeout: 30 * 60_000 }, () => {
     console.log(`new host key: up failed after ${failed!.seconds}s:\n${messages}`);
     assert.match(
       messages,
-      /^ratings-vm-proxy-istio-token: after 20 failed attempts: ssh: handshake failed: ssh: host key mismatch$/m,
+      /^ratings-vm-proxy-proxy: after 20 failed attempts: ssh: handshake failed: ssh: host key mismatch$/m,
       "names the step and the mismatch",
     );
     assert.equal(await host.sshLogins(), logins, "no login accepted");
@@ -383,7 +375,7 @@ describe("faults: SSH and host", { timeout: 30 * 60_000 }, () => {
     let a: { ok: boolean; error: string };
     let b: { ok: boolean; error: string };
     try {
-      const urn = await urnOf("ratings-vm-proxy-proxy-container");
+      const urn = await urnOf("ratings-vm-proxy-proxy");
       const first = settle(stack!.stack.up({ color: "never", replace: [urn] }));
       await gate.held();
       b = await settle(stack!.stack.up({ color: "never" }));

@@ -18,7 +18,14 @@ import {
 import { prepareHostScript, unprepareHostScript } from "../../components/host/prepareHost";
 import { CONFIG_FILES, ContainerSpec, containerDigest } from "../../components/host/proxyContainer";
 import { removeProxyScript, runProxyScript } from "../../components/host/proxyScripts";
+import {
+  fileBundle,
+  fileEntriesOf,
+  removeFilesScript,
+  writeFilesScript,
+} from "../../components/host/remoteSteps";
 import { wrapScript } from "../../components/host/shell";
+import type { PlannedFile } from "../../components/runtime/plan";
 import { renderSidecarEnv } from "../../components/host/sidecarEnv";
 import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
 import { testRootCertPem } from "../harness/certs";
@@ -266,6 +273,54 @@ describe("host steps on a real test host", { timeout: 15 * 60_000 }, () => {
     const after_ = (await host!.containers()).find((x) => x.name === "istio-proxy")!;
     assert.equal(after_.id, before_.id);
     assert.equal(after_.state, "running");
+  });
+
+  it("the proxy step's bundle writes only the files that changed and refuses a bundle that is not its script's", async () => {
+    const dir = `${CONFIG_DIR}/bundle-test`;
+    const planned = (token: string): PlannedFile[] => [
+      {
+        path: `${dir}/a.env`,
+        owner: "istio-proxy",
+        group: "istio-proxy",
+        mode: "0644",
+        content: "A=1\n",
+        secret: false,
+        restartsProxy: true,
+      },
+      {
+        path: `${dir}/token`,
+        owner: "istio-proxy",
+        group: "istio-proxy",
+        mode: "0640",
+        content: token,
+        secret: true,
+        restartsProxy: false,
+      },
+    ];
+    const put = (files: PlannedFile[], stdin = fileBundle(files)) =>
+      asProxyUser(wrapScript(writeFilesScript(fileEntriesOf(files))), stdin);
+    let r = await put(planned("t1"));
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split("\n"), [`written ${dir}/a.env`, `written ${dir}/token`]);
+    const inode = async (f: string) => (await host!.run(`stat -c %i ${dir}/${f}`)).stdout.trim();
+    const before_ = await inode("a.env");
+    r = await put(planned("t2"));
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split("\n"), [`unchanged ${dir}/a.env`, `written ${dir}/token`]);
+    assert.equal(await inode("a.env"), before_, "the unchanged file was not rewritten");
+    assert.equal(await host!.readFile(`${dir}/token`), "t2");
+    assert.equal((await host!.stat(`${dir}/token`))?.mode, 0o640);
+    // A bundle whose non-secret file differs from the digest the script names is refused; nothing is written.
+    const other = planned("t3");
+    other[0] = { ...other[0]!, content: "A=2\n" };
+    r = await put(planned("t3"), fileBundle(other));
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /a\.env: the file on stdin is not the one this script names/);
+    assert.equal(await host!.readFile(`${dir}/a.env`), "A=1\n");
+    assert.equal(await host!.readFile(`${dir}/token`), "t2");
+    r = await asProxyUser(wrapScript(removeFilesScript(fileEntriesOf(planned("")))));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await host!.exists(dir), false, "files and their emptied directory removed");
   });
 
   it("issued certificates survive a recreated container and a reboot", async () => {

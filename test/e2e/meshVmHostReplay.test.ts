@@ -199,19 +199,11 @@ describe(
       // The WorkloadEntry registers last (after the gate, after the hosts block): every step has run.
       assert.equal(await valueOf(vm.workloadEntryName), "ratings-vm");
 
-      // Which identity each step used: preparation and /etc/hosts as the admin, the rest as istio-proxy.
+      // Which identity each step used: preparation, key and /etc/hosts as the admin; files and container as istio-proxy.
       const users = Object.fromEntries(
         steps.map((s) => [s.name.replace("ratings-vm-proxy-", ""), s.connection.user]),
       );
-      assert.deepEqual(users, {
-        "prepare-host": h.adminUser,
-        "sidecar-env": "istio-proxy",
-        "istio-ca-pem": "istio-proxy",
-        "k8s-ca-pem": "istio-proxy",
-        "istio-token": "istio-proxy",
-        "proxy-container": "istio-proxy",
-        "egress-hosts": h.adminUser,
-      });
+      assert.deepEqual(users, { host: h.adminUser, proxy: "istio-proxy" });
       for (const s of steps) {
         assert.ok(!s.create.includes(TOKEN), `${s.name}: no token on a command line`);
         assert.ok(!s.create.includes("PRIVATE KEY"), `${s.name}: no key on a command line`);

@@ -105,16 +105,13 @@ describe("onboarding VMs over SSH", { timeout: 40 * 60_000 }, () => {
         `create kubernetes:networking.istio.io/v1:ServiceEntry ${vm.name}-serviceentry`,
         `create tls:index/privateKey:PrivateKey ${vm.name}-proxy-ssh-key`,
         `create command:local:Command ${vm.name}-proxy-bootstrap-token`,
-        `create command:remote:Command ${vm.name}-proxy-prepare-host`,
-        `create command:remote:Command ${vm.name}-proxy-sidecar-env`,
-        `create command:remote:Command ${vm.name}-proxy-istio-ca-pem`,
-        `create command:remote:Command ${vm.name}-proxy-k8s-ca-pem`,
-        `create command:remote:Command ${vm.name}-proxy-istio-token`,
-        `create command:remote:Command ${vm.name}-proxy-proxy-container`,
-        `create command:remote:Command ${vm.name}-proxy-egress-hosts`,
+        `create command:remote:Command ${vm.name}-proxy-host`,
+        `create command:remote:Command ${vm.name}-proxy-proxy`,
       ]) {
         assert.ok(planned.includes(s), `preview plans "${s}"; planned:\n${planned.join("\n")}`);
       }
+      const remote = planned.filter((s) => s.includes(`command:remote:Command ${vm.name}-`));
+      assert.equal(remote.length, 2, `two remote steps per VM: ${remote.join(", ")}`);
     }
     // The plan holds every host step's script and the non-secret file contents, known at preview (the CLI prints
     // them in full with --show-full-output; test/e2e/cliRootProgram.test.ts checks that text).
@@ -124,20 +121,24 @@ describe("onboarding VMs over SSH", { timeout: 40 * 60_000 }, () => {
       return (e.resourcePreEvent!.metadata.new?.inputs ?? {}) as Record<string, unknown>;
     };
     for (const vm of vms) {
-      for (const step of ["prepare-host", "sidecar-env", "istio-token", "proxy-container", "egress-hosts"]) {
+      for (const step of ["host", "proxy"]) {
         const create = inputs(`${vm.name}-proxy-${step}`).create;
         assert.ok(
           typeof create === "string" && create.includes("sh -c") && !create.includes(UNKNOWN),
           `${vm.name} ${step}: the script is known at preview`,
         );
       }
+      // The proxy step's script names every file (with the digest of each non-secret one) and the container.
+      const proxyCreate = String(inputs(`${vm.name}-proxy-proxy`).create);
+      for (const file of ["sidecar.env", "istio-ca.pem", "k8s-ca.pem"]) {
+        assert.match(
+          proxyCreate,
+          new RegExp(`# ${CONFIG_DIR}/${file.replace(".", "\\.")} sha256=[0-9a-f]{64}`),
+        );
+      }
+      assert.ok(proxyCreate.includes(`# ${CONFIG_DIR}/istio-token secret`), "the token: named, no digest");
       assert.match(
-        String(inputs(`${vm.name}-proxy-sidecar-env`).stdin),
-        new RegExp(`^POD_NAME=${vm.name}$`, "m"),
-      );
-      assert.match(String(inputs(`${vm.name}-proxy-sidecar-env`).stdin), /^INSTANCE_IP=198\.51\.100\.\d+$/m);
-      assert.match(
-        String(inputs(`${vm.name}-proxy-proxy-container`).create),
+        proxyCreate,
         /run -d --name istio-proxy --restart unless-stopped --network host/,
         "the docker command",
       );
@@ -151,6 +152,7 @@ describe("onboarding VMs over SSH", { timeout: 40 * 60_000 }, () => {
   });
 
   it("up onboards both hosts: user, files, container, hosts block, then the mesh objects", async () => {
+    const loginsBefore = await sshLogins();
     const samplers = await Promise.all(hosts.map((h) => startHostSampler(h)));
     const localSampler = startLocalSampler();
     let up;
@@ -162,6 +164,9 @@ describe("onboarding VMs over SSH", { timeout: 40 * 60_000 }, () => {
     }
     assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
     assert.equal(await tokenRequests(), 2, "one TokenRequest per VM");
+    const logins = (await sshLogins()).map((n, i) => n - loginsBefore[i]!);
+    console.log(`SSH sessions per VM on create: ${logins.join(", ")}`);
+    assert.deepEqual(logins, [2, 2], "two SSH sessions per VM: the host step and the proxy step");
 
     for (const vm of vms) {
       const h = vm.host;
@@ -258,7 +263,7 @@ describe("onboarding VMs over SSH", { timeout: 40 * 60_000 }, () => {
         );
       }
       const order = up.events.map(eventKey);
-      const ready_ = order.indexOf(`done create ${vm.name}-proxy-proxy-container`);
+      const ready_ = order.indexOf(`done create ${vm.name}-proxy-proxy`);
       const registered = order.indexOf(`start create ${vm.name}-workloadentry`);
       assert.ok(
         ready_ >= 0 && registered > ready_,
@@ -309,6 +314,13 @@ describe("onboarding VMs over SSH", { timeout: 40 * 60_000 }, () => {
     assert.deepEqual(await sshLogins(), logins, "no host step depends on the port");
 
     const tokensBefore = await Promise.all(vms.map((vm) => vm.host.readFile(`${CONFIG_DIR}/istio-token`)));
+    const inodes = (vm: (typeof vms)[number]) =>
+      vm.host
+        .run(
+          `stat -c '%n %i' ${["sidecar.env", "istio-ca.pem", "k8s-ca.pem", "istio-token"].map((f) => `${CONFIG_DIR}/${f}`).join(" ")}`,
+        )
+        .then((r) => r.stdout.trim().split("\n"));
+    const inodesBefore = await Promise.all(vms.map(inodes));
     const mints = await tokenRequests();
     logins = await sshLogins();
     knobs.tokenLifetime = 7200;
@@ -321,13 +333,14 @@ describe("onboarding VMs over SSH", { timeout: 40 * 60_000 }, () => {
         touched.some((s) => s.endsWith(`${vm.name}-proxy-bootstrap-token`)),
         touched.join(", "),
       );
-      assert.ok(
-        touched.includes(`update command:remote:Command ${vm.name}-proxy-istio-token`),
-        touched.join(", "),
-      );
-      assert.ok(
-        !touched.some((s) => s.endsWith(`${vm.name}-proxy-proxy-container`)),
-        "container step untouched",
+      assert.ok(touched.includes(`update command:remote:Command ${vm.name}-proxy-proxy`), touched.join(", "));
+      assert.ok(!touched.some((s) => s.endsWith(`${vm.name}-proxy-host`)), "host step untouched");
+      // Only the token file was replaced (rename: a new inode); the others were left as they were.
+      const after = await inodes(vm);
+      assert.deepEqual(
+        after.map((l, j) => (l === inodesBefore[i]![j] ? "same" : "new")),
+        ["same", "same", "same", "new"],
+        `${after.join("; ")} / ${inodesBefore[i]!.join("; ")}`,
       );
       const token = await vm.host.readFile(`${CONFIG_DIR}/istio-token`);
       mintedTokens.push(token);
@@ -348,7 +361,7 @@ describe("onboarding VMs over SSH", { timeout: 40 * 60_000 }, () => {
     assert.deepEqual(
       after_.map((n, i) => n - logins[i]),
       [1, 1],
-      "exactly one SSH session per host: the token file",
+      "exactly one SSH session per host: the proxy step, writing the token file",
     );
   });
 
@@ -359,7 +372,7 @@ describe("onboarding VMs over SSH", { timeout: 40 * 60_000 }, () => {
     const order = down.events.map(eventKey);
     for (const vm of vms) {
       const deregistered = order.indexOf(`done delete ${vm.name}-workloadentry`);
-      const stopping = order.indexOf(`start delete ${vm.name}-proxy-proxy-container`);
+      const stopping = order.indexOf(`start delete ${vm.name}-proxy-proxy`);
       assert.ok(
         deregistered >= 0 && stopping > deregistered,
         `${vm.name}: deregistered before the proxy stopped`,

@@ -184,15 +184,15 @@ describe(
       const touched = changedSteps(up.events);
       assert.deepEqual(
         [...new Set(touched.map((s) => s.split(" ").pop()))].sort(),
-        ["ratings-vm-proxy-bootstrap-token", "ratings-vm-proxy-istio-token"],
-        `the mint and the token file only: ${touched.join(", ")}`,
+        ["ratings-vm-proxy-bootstrap-token", "ratings-vm-proxy-proxy"],
+        `the mint and the proxy step (the token file) only: ${touched.join(", ")}`,
       );
       assert.ok(
-        touched.includes("update command:remote:Command ratings-vm-proxy-istio-token"),
+        touched.includes("update command:remote:Command ratings-vm-proxy-proxy"),
         "rewritten in place",
       );
       assert.equal(await cluster!.tokenRequests(), mints + 1, "one TokenRequest");
-      assert.equal(await h.sshLogins(), logins + 1, "one SSH session: the token file");
+      assert.equal(await h.sshLogins(), logins + 1, "one SSH session: the proxy step, for the token file");
       const token = await h.readFile(`${CONFIG_DIR}/istio-token`);
       assert.notEqual(token, firstToken);
       assert.ok(await tokenAccepted(cluster!, token), "the new token is valid");
@@ -261,7 +261,7 @@ describe(
         // The token is minted and the ConfigMaps read (the token file needs both); the container and readiness
         // wait, the hosts block and the registration are still to come.
         watch: (e) => {
-          if (e.resourcePreEvent?.metadata.urn.endsWith(`::${vm.name}-proxy-istio-token`))
+          if (e.resourcePreEvent?.metadata.urn.endsWith(`::${vm.name}-proxy-proxy`))
             stopped ??= cluster!.stopApiServer();
         },
       });
@@ -279,7 +279,7 @@ describe(
       const doneSteps = failed.events
         .filter((e) => e.resOutputsEvent)
         .map((e) => e.resOutputsEvent!.metadata.urn.split("::").pop());
-      assert.ok(doneSteps.includes(`${vm.name}-proxy-proxy-container`), doneSteps.join(", "));
+      assert.ok(doneSteps.includes(`${vm.name}-proxy-proxy`), doneSteps.join(", "));
       assert.equal((await h.containers()).find((c) => c.name === "istio-proxy")?.state, "running");
 
       await cluster!.startApiServer();
@@ -325,7 +325,7 @@ describe(
       knobs.tokenRotation = "after-disk-full";
       const failed = await failingUp(stack);
       console.log(`# up on a full disk: ${errors(failed.events).join("\n")}`);
-      assert.match(failed.message, /ratings-disk-proxy-istio-token/, "names the step");
+      assert.match(failed.message, /ratings-disk-proxy-proxy/, "names the step");
       assert.match(failed.message, /No space left on device/);
       assert.equal(await h.readFile(tokenPath), oldToken, "the old token is intact");
       assert.deepEqual(await h.stat(tokenPath), oldStat, "same owner, mode and size");
@@ -346,9 +346,9 @@ describe(
       assert.deepEqual(changedSteps(up.events).sort(), [
         // The mint was replaced in the failed up (create-before-delete); the old one goes now (it deletes nothing).
         `delete-replaced command:local:Command ${vm.name}-proxy-bootstrap-token`,
-        `update command:remote:Command ${vm.name}-proxy-istio-token`,
+        `update command:remote:Command ${vm.name}-proxy-proxy`,
       ]);
-      assert.equal(await h.sshLogins(), logins + 1, "one SSH session: the token file");
+      assert.equal(await h.sshLogins(), logins + 1, "one SSH session: the proxy step, for the token file");
       assert.equal(await cluster!.tokenRequests(), mints, "the token minted before is the one written");
       const token = await h.readFile(tokenPath);
       assert.notEqual(token, oldToken, "the new token is on the host");

@@ -144,7 +144,7 @@ describe(
           TMPDIR: logDir,
         });
         assert.notEqual(r.code, 0, "up failed");
-        assert.match(r.stdout, /ratings-vm-proxy-istio-token/);
+        assert.match(r.stdout, /ratings-vm-proxy-proxy/);
         assert.match(r.stdout, /Permission denied/);
       } finally {
         await host.run(`chmod 0775 ${CONFIG_DIR}`);

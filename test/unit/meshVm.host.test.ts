@@ -48,7 +48,7 @@ describe("MeshVm with host", () => {
     await settle();
     const sidecar = order("ratings-sidecar");
     const token = order("ratings-proxy-bootstrap-token");
-    const container = order("ratings-proxy-proxy-container");
+    const container = order("ratings-proxy-proxy");
     const gate = order("ratings-proxy-registration-gate");
     const workloadEntry = order("ratings-workloadentry");
     const serviceEntry = order("ratings-serviceentry");

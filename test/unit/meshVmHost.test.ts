@@ -67,7 +67,9 @@ describe("vmProxyArgsFromMeshVm", () => {
       publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGeneratedPublicKey",
     });
     for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
-    const token = registrations.slice(start).find((r) => r.name === "fm-istio-token");
-    assert.equal(token?.inputs.stdin, TOKEN);
+    // The token travels as the last line of the proxy step's bundle (`<sha256> <base64>`).
+    const step = registrations.slice(start).find((r) => r.name === "fm-proxy");
+    const last = String(step?.inputs.stdin).trimEnd().split("\n").pop()!;
+    assert.equal(Buffer.from(last.split(" ")[1]!, "base64").toString(), TOKEN);
   });
 });

@@ -13,8 +13,10 @@ const root = path.resolve(__dirname, "../../components");
 const layers: { name: string; modules: string[] }[] = [
   { name: "rules", modules: ["inputs.ts", "rules/"] },
   { name: "mesh", modules: ["mesh/"] },
-  { name: "host (VmProxy)", modules: ["host/"] },
+  { name: "runtime plan", modules: ["runtime/plan.ts"] },
+  { name: "host renderers", modules: ["host/"] },
   { name: "runtimes", modules: ["runtime/"] },
+  { name: "SSH delivery (VmProxy)", modules: ["host/vmProxy.ts", "host/validation.ts", "host/index.ts"] },
   { name: "boot (VmBoot)", modules: ["boot/"] },
   { name: "input types", modules: ["meshVmArgs.ts", "meshExpansionArgs.ts"] },
   { name: "validation", modules: ["validation/"] },
@@ -38,10 +40,16 @@ function sourceFiles(dir: string): string[] {
   );
 }
 
+/** The layer of the longest entry naming `module` (a file named on its own wins over its directory). */
 function layerOf(module: string): number {
-  const i = layers.findIndex((l) =>
-    l.modules.some((m) => (m.endsWith("/") ? module.startsWith(m) : module === m)),
-  );
+  let i = -1;
+  let longest = 0;
+  layers.forEach((l, at) => {
+    for (const m of l.modules) {
+      const hit = m.endsWith("/") ? module.startsWith(m) : module === m;
+      if (hit && m.length > longest) [i, longest] = [at, m.length];
+    }
+  });
   assert.ok(
     i >= 0,
     `components/${module} belongs to no layer; add it to the list in test/unit/layers.test.ts`,

@@ -17,6 +17,7 @@ import {
 } from "../../../components/boot/render";
 import { writeOfflineBundle } from "../../../components/boot/bundle";
 import { PROXY_CONFIG_FILES } from "../../../components/host/configFiles";
+import type { ContainerPlan } from "../../../components/runtime/container";
 import { writeFileScript } from "../../../components/host/fileScripts";
 import { applyHostsBlockScript } from "../../../components/host/hostsBlock";
 import { prepareHostScript } from "../../../components/host/prepareHost";
@@ -154,7 +155,8 @@ describe("boot-time user data (cloud-init)", () => {
     assert.equal(script, startScript(plan, "in-place"));
     const quoted = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
     const prepare = prepareHostScript({ user: "istio-proxy", configDir: "/etc/istio-proxy" });
-    const proxy = runProxyScript(plan.container, plan.digest, undefined);
+    const { container } = plan as ContainerPlan;
+    const proxy = runProxyScript(container, plan.configDigest, undefined);
     const hosts = applyHostsBlockScript(plan.hostsBlock!);
     const [p, c, h] = [prepare, proxy, hosts].map((s) => script!.indexOf(quoted(s)));
     assert.ok(p > 0 && c > p && h > c, "prepare, then the container, then the hosts block");
@@ -171,12 +173,12 @@ describe("boot-time user data (cloud-init)", () => {
   });
 
   it("the container is the SSH path's: image, arguments, digest over the same contents", () => {
-    const plan = buildBootPlan(base);
+    const plan = buildBootPlan(base) as ContainerPlan;
     assert.equal(plan.container.image, proxyImageOf(base));
     assert.deepEqual(plan.container.args, proxyArgsOf(base.workload, {}, {}));
     assert.equal(plan.container.owner, "bookinfo/ratings-vm");
     assert.equal(
-      plan.digest,
+      plan.configDigest,
       containerDigest(plan.container, {
         sidecarEnv: renderSidecarEnv(base.workload, {}),
         meshRootCert: PEM,
@@ -184,8 +186,8 @@ describe("boot-time user data (cloud-init)", () => {
       }),
     );
     assert.equal(
-      buildBootPlan({ ...base, token: "another" }).digest,
-      plan.digest,
+      buildBootPlan({ ...base, token: "another" }).configDigest,
+      plan.configDigest,
       "the token is not in the digest",
     );
   });
@@ -193,7 +195,7 @@ describe("boot-time user data (cloud-init)", () => {
   it("rejects a bad user name and a relative config dir", () => {
     assert.throws(
       () => renderCloudConfig(buildBootPlan({ ...base, sshUser: "Bad User" })),
-      /not a valid user name/,
+      /not a user or group name/,
     );
     assert.throws(() => buildBootPlan({ ...base, proxyConfigDir: "etc/istio" }), /absolute directory/);
   });

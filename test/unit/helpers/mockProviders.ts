@@ -4,6 +4,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { testPrivateKeyPem } from "./keys";
 
 export const TOKEN = "eyJhbGciOiJSUzI1NiJ9.SECRET-TOKEN-PAYLOAD.sig";
+/** What the next mints return instead of TOKEN (a rotation), while set. */
+export const mockState: { token?: string } = {};
 export const KUBE_CLIENT_KEY = testPrivateKeyPem("ec");
 export const GENERATED_KEY = testPrivateKeyPem();
 
@@ -30,9 +32,14 @@ export function providerOutputs(
   }
   if (options.preview) return {};
   if (args.type === "command:local:Command" && args.name.endsWith("-bootstrap-token")) {
-    return { stdout: JSON.stringify({ token: TOKEN, expirationTimestamp: "2026-11-23T05:00:00Z" }) };
+    return {
+      stdout: JSON.stringify({
+        token: mockState.token ?? TOKEN,
+        expirationTimestamp: "2026-11-23T05:00:00Z",
+      }),
+    };
   }
-  if (args.type === "command:remote:Command" && args.name.endsWith("-proxy-container")) {
+  if (args.type === "command:remote:Command" && args.name.endsWith("-proxy")) {
     return { stdout: '{"action":"created","containerId":"abc123","state":"running"}' };
   }
   return {};

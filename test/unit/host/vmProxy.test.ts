@@ -4,7 +4,14 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 
-import { GENERATED_KEY, KUBE_CLIENT_KEY, TOKEN, isSecretValue, registrations } from "../helpers/pulumiMocks";
+import {
+  GENERATED_KEY,
+  KUBE_CLIENT_KEY,
+  TOKEN,
+  isSecretValue,
+  mockState,
+  registrations,
+} from "../helpers/pulumiMocks";
 import { VmProxy, VmProxyArgs as Args } from "../../../components/host/vmProxy";
 
 const kubeconfig = `apiVersion: v1
@@ -64,57 +71,65 @@ describe("VmProxy resource graph", () => {
     assert.deepEqual(mine.map((r) => `${r.type} ${r.name}`).sort(), [
       "command:local:Command g1-bootstrap-token",
       "command:local:Command g1-registration-gate",
-      "command:remote:Command g1-egress-hosts",
-      "command:remote:Command g1-istio-ca-pem",
-      "command:remote:Command g1-istio-token",
-      "command:remote:Command g1-k8s-ca-pem",
-      "command:remote:Command g1-prepare-host",
-      "command:remote:Command g1-proxy-container",
-      "command:remote:Command g1-sidecar-env",
+      "command:remote:Command g1-host",
+      "command:remote:Command g1-proxy",
       "kubernetes:core/v1:ConfigMap g1-istio-ca-root-cert",
       "kubernetes:core/v1:ConfigMap g1-kube-root-ca",
       "tls:index/privateKey:PrivateKey g1-ssh-key",
     ]);
     assert.equal(byName("ssh-key").inputs.algorithm, "ED25519");
 
-    // Where each step runs: preparation and /etc/hosts as the admin, the rest as the proxy user with the generated key.
+    // Where each step runs: preparation, key and /etc/hosts as the admin; files and container as the proxy user.
     const connection = (suffix: string) => byName(suffix).inputs.connection as Record<string, unknown>;
-    assert.equal(connection("prepare-host").user, "root");
-    assert.equal(connection("prepare-host").privateKey, "ADMIN-PRIVATE-KEY-SECRET");
-    assert.equal(connection("egress-hosts").user, "root");
-    for (const step of ["sidecar-env", "istio-ca-pem", "k8s-ca-pem", "istio-token", "proxy-container"]) {
-      assert.equal(connection(step).user, "istio-proxy");
-      assert.equal(connection(step).privateKey, GENERATED_KEY);
+    assert.equal(connection("host").user, "root");
+    assert.equal(connection("host").privateKey, "ADMIN-PRIVATE-KEY-SECRET");
+    assert.equal(connection("proxy").user, "istio-proxy");
+    assert.equal(connection("proxy").privateKey, GENERATED_KEY);
+    for (const step of ["host", "proxy"]) {
       assert.equal(connection(step).hostKey, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey");
       assert.equal(connection(step).host, "203.0.113.10");
       assert.equal(connection(step).dialErrorLimit, 20);
       assert.equal(connection(step).perDialTimeout, 10);
       assert.equal(byName(step).inputs.addPreviousOutputInEnv, false);
       assert.equal(byName(step).inputs.environment, undefined, "no environment: sshd would refuse it");
-    }
-    // The generated key goes in on stdin (known only after apply); the script, known at preview, marks its line.
-    assert.equal(
-      byName("prepare-host").inputs.stdin,
-      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGeneratedPublicKey",
-    );
-    assert.match(String(byName("prepare-host").inputs.create), / mesh-vm:bookinfo\/ratings-vm/);
-    assert.doesNotMatch(String(byName("prepare-host").inputs.create), /GeneratedPublicKey/);
-
-    // Content travels on stdin: the rendered files are visible in the step inputs (what preview shows).
-    const sidecarEnv = await valueOf(vm.sidecarEnv);
-    assert.equal(byName("sidecar-env").inputs.stdin, sidecarEnv);
-    assert.match(sidecarEnv, /^INSTANCE_IP=198\.51\.100\.10$/m);
-    assert.equal(byName("istio-ca-pem").inputs.stdin, "MESH ROOT PEM");
-    assert.equal(byName("k8s-ca-pem").inputs.stdin, "K8S ROOT PEM");
-    assert.equal(byName("istio-token").inputs.stdin, TOKEN);
-    assert.equal(byName("istio-token").inputs.logging, "none");
-    assert.ok(isSecretValue(byName("istio-token").raw.stdin), "the token is a secret input");
-    assert.ok(!isSecretValue(byName("sidecar-env").raw.stdin), "sidecar.env stays readable in preview");
-    for (const step of ["prepare-host", "sidecar-env", "istio-token", "proxy-container", "egress-hosts"]) {
       assert.ok(isSecretValue(byName(step).raw.connection), `${step}: the connection is secret`);
     }
-    assert.match(String(byName("istio-token").inputs.create), /chmod 640/);
-    assert.match(String(byName("sidecar-env").inputs.create), /\/etc\/istio-proxy\/sidecar\.env/);
+    // The generated key and the hosts block go in on stdin (base64 lines); the script, known at preview, marks
+    // the key's line.
+    const hostStdin = String(byName("host").inputs.stdin).split("\n");
+    assert.equal(
+      Buffer.from(hostStdin[0]!, "base64").toString(),
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGeneratedPublicKey",
+    );
+    assert.equal(Buffer.from(hostStdin[1]!, "base64").toString(), await valueOf(vm.hostsBlock));
+    assert.match(String(byName("host").inputs.create), / mesh-vm:bookinfo\/ratings-vm/);
+    assert.doesNotMatch(String(byName("host").inputs.create), /GeneratedPublicKey/);
+
+    // Content travels on the proxy step's secret stdin, one base64 line per file; the script names each file
+    // with its digest, so a preview says which file changes.
+    const sidecarEnv = await valueOf(vm.sidecarEnv);
+    assert.match(sidecarEnv, /^INSTANCE_IP=198\.51\.100\.10$/m);
+    const bundle = String(byName("proxy").inputs.stdin)
+      .trimEnd()
+      .split("\n")
+      .map((l) => Buffer.from(l.split(" ")[1]!, "base64").toString());
+    assert.deepEqual(bundle, [sidecarEnv, "MESH ROOT PEM", "K8S ROOT PEM", TOKEN]);
+    assert.ok(isSecretValue(byName("proxy").raw.stdin), "the bundle (with the token) is a secret input");
+    const proxyCreate = String(byName("proxy").inputs.create);
+    const digests = await valueOf(vm.fileDigests);
+    for (const [name, digest] of Object.entries(digests)) {
+      // The token is minted at `up`: its line names it without a digest, so the script is known at preview.
+      const line =
+        name === "istio-token"
+          ? `# /etc/istio-proxy/${name} secret`
+          : `# /etc/istio-proxy/${name} sha256=${digest}`;
+      assert.ok(proxyCreate.includes(line), name);
+    }
+    assert.match(proxyCreate, /^put \/etc\/istio-proxy\/istio-token 640 istio-proxy istio-proxy$/m);
+    assert.match(
+      proxyCreate,
+      /^put \/etc\/istio-proxy\/sidecar\.env 644 istio-proxy istio-proxy [0-9a-f]{64}$/m,
+    );
 
     const run = await valueOf(vm.dockerRunCommand);
     assert.match(run, /^docker run -d --name istio-proxy --restart unless-stopped --network host /);
@@ -122,7 +137,7 @@ describe("VmProxy resource graph", () => {
       run,
       / docker\.io\/tetrate\/proxyv2:1\.8\.6 proxy sidecar --serviceCluster ratings\.bookinfo /,
     );
-    assert.ok(String(byName("proxy-container").inputs.create).includes(run.replace(/^docker /, "")));
+    assert.ok(proxyCreate.includes(run.replace(/^docker /, "")));
     assert.equal(await valueOf(vm.containerId), "abc123");
     assert.equal(await valueOf(vm.containerState), "running");
     assert.equal(await valueOf(vm.tokenExpiry), "2026-11-23T05:00:00Z");
@@ -130,7 +145,6 @@ describe("VmProxy resource graph", () => {
       await valueOf(vm.hostsBlock),
       "# BEGIN mesh-vm bookinfo/ratings-vm\n127.0.0.2 reviews.bookinfo.svc\n# END mesh-vm bookinfo/ratings-vm\n",
     );
-    const digests = await valueOf(vm.fileDigests);
     assert.deepEqual(Object.keys(digests).sort(), [
       "istio-ca.pem",
       "istio-token",
@@ -210,19 +224,11 @@ describe("VmProxy resource graph", () => {
     );
   });
 
-  it("a lifetime change touches the token only; an image change touches the container only", async () => {
+  it("a lifetime change touches the token only; an image change touches the proxy step only; a rotation one line", async () => {
     const a = await build("g4", baseArgs());
     const b = await build("g4", baseArgs({ token: { expirationSeconds: 3600 } }));
     const c = await build("g4", baseArgs({ proxyImageTag: "1.8.7" }));
-    const steps = [
-      "prepare-host",
-      "sidecar-env",
-      "istio-ca-pem",
-      "k8s-ca-pem",
-      "proxy-container",
-      "egress-hosts",
-    ];
-    for (const step of steps) {
+    for (const step of ["host", "proxy"]) {
       assert.equal(
         JSON.stringify(b.byName(step).inputs.create),
         JSON.stringify(a.byName(step).inputs.create),
@@ -233,14 +239,22 @@ describe("VmProxy resource graph", () => {
       b.byName("bootstrap-token").inputs.triggers,
       a.byName("bootstrap-token").inputs.triggers,
     );
-    for (const step of steps.filter((s) => s !== "proxy-container")) {
-      assert.equal(
-        JSON.stringify(c.byName(step).inputs.create),
-        JSON.stringify(a.byName(step).inputs.create),
-        step,
-      );
+    assert.equal(
+      JSON.stringify(c.byName("host").inputs.create),
+      JSON.stringify(a.byName("host").inputs.create),
+    );
+    assert.notEqual(c.byName("proxy").inputs.create, a.byName("proxy").inputs.create);
+    // A new token (another mint) changes the token's line of the secret stdin, nothing else: same script.
+    mockState.token = "eyJhbGciOiJSUzI1NiJ9.ROTATED.sig";
+    try {
+      const d = await build("g4", baseArgs());
+      assert.equal(d.byName("proxy").inputs.create, a.byName("proxy").inputs.create);
+      const lines = (r: typeof d) => String(r.byName("proxy").inputs.stdin).split("\n");
+      const changed = lines(d).map((l, i) => (l === lines(a)[i] ? "same" : "changed"));
+      assert.deepEqual(changed, ["same", "same", "same", "changed", "same"]);
+    } finally {
+      mockState.token = undefined;
     }
-    assert.notEqual(c.byName("proxy-container").inputs.create, a.byName("proxy-container").inputs.create);
   });
 
   it("refuses an unpinned host key unless explicitly opted out, and needs some credential", async () => {
@@ -257,7 +271,7 @@ describe("VmProxy resource graph", () => {
       "g7",
       baseArgs({ ssh: { host: "203.0.113.10", insecureIgnoreHostKey: true } }),
     );
-    assert.equal((byName("sidecar-env").inputs.connection as Record<string, unknown>).hostKey, undefined);
+    assert.equal((byName("proxy").inputs.connection as Record<string, unknown>).hostKey, undefined);
   });
 
   it("uses the caller's key and a bastion without preparation", async () => {
@@ -280,12 +294,8 @@ describe("VmProxy resource graph", () => {
         },
       }),
     );
-    assert.ok(
-      !mine.some(
-        (r) => r.name === "g8-prepare-host" || r.name === "g8-ssh-key" || r.name === "g8-egress-hosts",
-      ),
-    );
-    const connection = byName("proxy-container").inputs.connection as Record<string, unknown>;
+    assert.ok(!mine.some((r) => r.name === "g8-host" || r.name === "g8-ssh-key"));
+    const connection = byName("proxy").inputs.connection as Record<string, unknown>;
     assert.equal(connection.user, "proxy");
     assert.equal(connection.privateKey, "USER-KEY");
     assert.deepEqual(connection.proxy, {
@@ -315,7 +325,7 @@ describe("VmProxy resource graph", () => {
       await valueOf(vm.containerId);
       await settle();
       const remote = [...options].filter(([k]) => k.startsWith("command:remote:Command "));
-      assert.equal(remote.length, 7, remote.map(([k]) => k).join(", "));
+      assert.equal(remote.length, 2, remote.map(([k]) => k).join(", "));
       for (const [k, o] of remote) {
         assert.equal((o as pulumi.CustomResourceOptions).deleteBeforeReplace, true, k);
         assert.equal(

@@ -1,0 +1,85 @@
+// The runtimes a VM can run, by the name the `runtime` input takes: each is a pure renderer to a RuntimePlan
+// plus, when it has a settings block of its own, that block's field and validator. Adding a runtime is one
+// entry here (and its renderer file); both deliveries, MeshVm and the stack configuration read this list.
+import { issue, type ValidationIssue } from "../rules/issues";
+import { excerpt } from "../rules/values";
+import { renderContainerPlan } from "./container";
+import type { BootstrapMaterial, RuntimeInputs } from "./inputs";
+import type { RuntimePlan } from "./plan";
+
+export interface RuntimeDefinition {
+  /** Renders the plan; pure (no resources, clock or environment). */
+  render(inputs: RuntimeInputs, material: BootstrapMaterial): RuntimePlan;
+  /** The input holding this runtime's own settings (`sidecarPackage`, `envoy`), refused for another runtime. */
+  settingsField?: string;
+  /** Issues of that settings block, known values only; `field` names its paths (`""` names the block). */
+  settingsIssues?(settings: unknown, field: (path: string) => string): ValidationIssue[];
+}
+
+/** The implemented runtimes. */
+export const runtimes: Readonly<Record<string, RuntimeDefinition>> = {
+  container: { render: renderContainerPlan },
+};
+
+export const defaultRuntime = "container";
+
+/** The runtime named `name` (default `container`); throws for an unknown name (validation says so at preview). */
+export function runtimeDefinition(name: string | undefined): RuntimeDefinition {
+  const key = name ?? defaultRuntime;
+  const found = Object.hasOwn(runtimes, key) ? runtimes[key] : undefined;
+  if (found === undefined) {
+    throw new Error(`runtime ${excerpt(key)} is not one of ${Object.keys(runtimes).join(", ")}`);
+  }
+  return found;
+}
+
+/** Renders the plan of the runtime `inputs.runtime` names. */
+export function renderRuntimePlan(inputs: RuntimeInputs, material: BootstrapMaterial): RuntimePlan {
+  return runtimeDefinition(inputs.runtime).render(inputs, material);
+}
+
+/**
+ * Issues of the `runtime` input and of the runtimes' settings blocks in `args` (known values only): an unknown
+ * name, and a block set for another runtime than the chosen one. `field` names the inputs (`runtime`, `envoy`).
+ */
+export function runtimeIssues(
+  args: Record<string, unknown>,
+  field: (path: string) => string,
+  registry: Readonly<Record<string, RuntimeDefinition>> = runtimes,
+): ValidationIssue[] {
+  const name: unknown = args["runtime"];
+  const names = Object.keys(registry);
+  if (name !== undefined && !(typeof name === "object" && name !== null)) {
+    if (typeof name !== "string" || !Object.hasOwn(registry, name)) {
+      return [
+        issue(
+          field("runtime"),
+          `${excerpt(name)} is not a runtime`,
+          `use one of ${names.map((n) => `"${n}"`).join(", ")} (default "${defaultRuntime}")`,
+        ),
+      ];
+    }
+  }
+  // Not a plain string yet (an Output): the blocks are checked once the name is known, where it is used.
+  const chosen = typeof name === "string" ? name : name === undefined ? defaultRuntime : undefined;
+  const out: ValidationIssue[] = [];
+  for (const [runtime, def] of Object.entries(registry)) {
+    if (def.settingsField === undefined || args[def.settingsField] === undefined) continue;
+    if (chosen !== undefined && chosen !== runtime) {
+      out.push(
+        issue(
+          field(def.settingsField),
+          `is set but ${field("runtime")} is "${chosen}"`,
+          `set ${field("runtime")} to "${runtime}", or remove ${field(def.settingsField)}`,
+        ),
+      );
+    } else if (def.settingsIssues) {
+      out.push(
+        ...def.settingsIssues(args[def.settingsField], (p) =>
+          field(p === "" ? def.settingsField! : `${def.settingsField}.${p}`),
+        ),
+      );
+    }
+  }
+  return out;
+}
