@@ -1,6 +1,6 @@
 // The `envoy` runtime's settings (seed 003: a plain Envoy with a static config and a mesh workload
 // certificate, no istiod connection), in the project's and Istio's words, and their defaults. The renderers
-// (envoyBootstrap.ts, envoySds.ts) take the resolved form; components/validation/envoy.ts checks the inputs.
+// (envoyBootstrap.ts, envoySds.ts) take the resolved form; runtime/envoyValidation.ts checks the inputs.
 import { posix } from "node:path";
 
 /** Protocols of an upstream: they decide the listener's filter and the ALPN the gateway and sidecar match on. */

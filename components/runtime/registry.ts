@@ -4,6 +4,8 @@
 import { issue, type ValidationIssue } from "../rules/issues";
 import { excerpt } from "../rules/values";
 import { renderContainerPlan } from "./container";
+import { renderEnvoyPlan } from "./envoy";
+import { envoyRuntimeIssues } from "./envoyValidation";
 import type { BootstrapMaterial, RuntimeInputs } from "./inputs";
 import type { RuntimePlan } from "./plan";
 
@@ -19,6 +21,7 @@ export interface RuntimeDefinition {
 /** The implemented runtimes. */
 export const runtimes: Readonly<Record<string, RuntimeDefinition>> = {
   container: { render: renderContainerPlan },
+  envoy: { render: renderEnvoyPlan, settingsField: "envoy", settingsIssues: envoyRuntimeIssues },
 };
 
 export const defaultRuntime = "container";

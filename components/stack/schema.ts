@@ -91,6 +91,8 @@ const credentialsShape = {
 
 const hostSchema = z.strictObject({
   runtime: text.optional(),
+  // Checked key by key by the envoy runtime's own rules (runtime/envoyValidation.ts), with the same field names.
+  envoy: z.record(z.string(), z.unknown()).optional(),
   hostKey: text.optional(),
   insecureIgnoreHostKey: bool.optional(),
   ...credentialsShape,

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { fieldNames } from "../../../components/rules/issues";
-import { envoyRuntimeIssues } from "../../../components/validation/envoy";
+import { envoyRuntimeIssues } from "../../../components/runtime/envoyValidation";
 import { reviews } from "./envoyFixtures";
 
 const field = fieldNames("MeshVmArgs.envoy");

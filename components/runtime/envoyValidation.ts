@@ -1,12 +1,7 @@
 // Checks of the `envoy` runtime's settings (`envoy: {...}`), at preview, each naming the field and the fix. A
 // mistake here would otherwise surface only on the VM (Envoy refusing its config) or, worse, as a call that the
 // gateway silently drops (a short host makes an SNI no filter chain matches).
-import {
-  EnvoyRuntimeArgs,
-  envoyUpstreamProtocols,
-  namespaceOfHost,
-  upstreamProtocolOf,
-} from "../runtime/envoyArgs";
+import { EnvoyRuntimeArgs, envoyUpstreamProtocols, namespaceOfHost, upstreamProtocolOf } from "./envoyArgs";
 import { isHostname, isIpAddress } from "../rules/addresses";
 import { FieldName, issue, ValidationIssue } from "../rules/issues";
 import { dns1123LabelProblem, dns1123SubdomainProblem } from "../rules/names";
