@@ -7,6 +7,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { MeshExpansion } from "../../components";
 import { principalOf, renderVmAuthorizationPolicy } from "../../components/mesh/authorizationPolicy";
+import {
+  passthroughGatewayDefaults,
+  renderPassthroughGateway,
+} from "../../components/mesh/passthroughGateway";
 import { startCluster, type KubeObject, type TestCluster } from "../harness/cluster";
 import { changedSteps, createTestStack, kubernetesProvider, type TestStack } from "../harness/pulumi";
 import { tearDown } from "../harness/teardown";
@@ -80,6 +84,26 @@ describe("envoy runtime: mesh objects on a real API server", { timeout: 10 * 60_
 
     const again = await stack.up();
     assert.deepEqual(changedSteps(again.events), []);
+  });
+
+  it("the API server accepts the rendered passthrough Gateway and AuthorizationPolicy as they are", async () => {
+    const gateway = renderPassthroughGateway({
+      apiVersion: "networking.istio.io/v1",
+      namespace: "bookinfo",
+      name: "direct-passthrough",
+      selector: { istio: "eastwestgateway" },
+      port: passthroughGatewayDefaults.port,
+      hosts: [...passthroughGatewayDefaults.hosts],
+    });
+    const direct = { ...policy, metadata: { ...policy.metadata, name: "direct-allow" } };
+    for (const [path, obj] of [
+      ["/apis/networking.istio.io/v1/namespaces/bookinfo/gateways", gateway],
+      ["/apis/security.istio.io/v1/namespaces/bookinfo/authorizationpolicies", direct],
+    ] as const) {
+      const r = await cluster!.request("POST", path, obj);
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.deepStrictEqual(userFields(r.body), obj);
+    }
   });
 
   it("the API server's CEL rules are in force: a wildcard in the policy's selector is refused", async () => {
