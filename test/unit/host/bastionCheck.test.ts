@@ -58,7 +58,7 @@ describe("the bastion host key check", () => {
     });
     assert.ok(!JSON.stringify(check.inputs).includes("SECRET"), "no private key reaches the check");
     const remote = of("behind").filter((r) => r.type === "command:remote:Command");
-    // The two SSH steps of docs/architecture.md: <vm>-proxy-host and <vm>-proxy-proxy.
+    // The two remote steps: the host step and the proxy step.
     assert.equal(remote.length, 2, `remote steps: ${remote.map((r) => r.name).join(", ")}`);
     for (const r of remote) {
       const c = r.inputs["connection"] as { host: string; proxy: { host: string; hostKey: string } };
