@@ -53,19 +53,39 @@ ensure_testbed() {
   bash "$MESH_VM_ROOT/scripts/testbed/rootfs.sh" build >/dev/null
 }
 
+# The `package` runtime's test bed (end-to-end suites only): hosts with systemd as init (their own root
+# filesystem, built in a clean environment like rootfs.sh's) and the istio-sidecar package they install, made
+# from Istio's packaging files and the agent of ensure_istio_build (call that first).
+ensure_systemd_testbed() {
+  log "test bed: the systemd hosts' root filesystem (scripts/testbed/rootfs-systemd.sh)"
+  bash "$MESH_VM_ROOT/scripts/testbed/rootfs-systemd.sh" build >/dev/null
+  log "test bed: the istio-sidecar package (scripts/testbed/sidecar-package.sh)"
+  bash "$MESH_VM_ROOT/scripts/testbed/sidecar-package.sh" build >/dev/null
+}
+
 # Proof that the test bed still builds from nothing: its cheap parts (minutes) are built into a throw-away
 # cache with a hostile environment: this shell's TMPDIR pointing at a machine-only dir, a home and locale that
 # do not exist in a chroot, and proxy variables that lead nowhere (port 9, discard). A set-up step that lets
 # any of them into a chroot fails here, even on a machine whose real cache is warm.
 check_testbed_from_scratch() {
-  local scratch start=$SECONDS
+  local scratch start=$SECONDS pids=() script failed=""
   scratch=$(mktemp -d "${TMPDIR:-/tmp}/mesh-vm-fresh-testbed-XXXXXX")
-  log "test bed from scratch: building the root filesystem into $scratch (empty cache, the suite's environment)"
-  if ! TMPDIR="$scratch/tmp-of-the-machine" HOME="$scratch/home-of-the-machine" LC_ALL=xx_XX.UTF-8 \
-    http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 MESH_VM_CACHE="$scratch/cache" \
-    bash -c 'mkdir -p "$TMPDIR" "$HOME" && exec bash "$1" build' _ "$MESH_VM_ROOT/scripts/testbed/rootfs.sh" >/dev/null; then
+  log "test bed from scratch: building both root filesystems into $scratch (empty cache, the suite's environment)"
+  # The Docker-runtime hosts' and the systemd hosts' trees, side by side (mostly downloads and dpkg).
+  for script in rootfs.sh rootfs-systemd.sh; do
+    TMPDIR="$scratch/tmp-of-the-machine" HOME="$scratch/home-of-the-machine" LC_ALL=xx_XX.UTF-8 \
+      http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 MESH_VM_CACHE="$scratch/cache" \
+      bash -c 'mkdir -p "$TMPDIR" "$HOME" && exec bash "$1" build' _ "$MESH_VM_ROOT/scripts/testbed/$script" \
+      >/dev/null 2>"$scratch/$script.log" &
+    pids+=($!)
+  done
+  for i in 0 1; do
+    wait "${pids[$i]}" || failed="$failed $([ "$i" = 0 ] && echo rootfs.sh || echo rootfs-systemd.sh)"
+  done
+  if [ -n "$failed" ]; then
+    for script in $failed; do tail -n 30 "$scratch/$script.log" >&2; done
     rm -rf "$scratch"
-    die "the test bed does not build from an empty cache (scripts/testbed/rootfs.sh; output above)"
+    die "the test bed does not build from an empty cache (scripts/testbed/$failed; output above)"
   fi
   rm -rf "$scratch"
   log "test bed from scratch: built in $((SECONDS - start))s"

@@ -88,6 +88,7 @@ function planFor(
     egressBindAddress: pulumi.output(args.egressBindAddress ?? vmProxyDefaults.egressBindAddress),
     meshRootCert: pulumi.output(roots.meshRootCert),
     kubernetesRootCert: pulumi.output(roots.kubernetesRootCert),
+    sidecarPackage: pulumi.output(args.sidecarPackage) as pulumi.Output<unknown>,
   };
   const settings = pulumi.all(
     settingInputs as Record<string, pulumi.Input<unknown>>,

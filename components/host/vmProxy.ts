@@ -156,6 +156,7 @@ function runtimeInputsOf(ctx: StepContext, args: VmProxyArgs): pulumi.Output<Run
     readiness: args.readiness,
     egressHostnames: args.egressHostnames,
     egressBindAddress: args.egressBindAddress,
+    sidecarPackage: args.sidecarPackage,
   }) as pulumi.Output<RuntimeInputs>;
 }
 

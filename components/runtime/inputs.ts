@@ -5,6 +5,7 @@ import type { ProxyArgsSettings, ProxyImageChoice } from "../host/proxyContainer
 import type { ReadinessSettings } from "../host/proxyScripts";
 import type { MeshSettings, WorkloadIdentity } from "../host/sidecarEnv";
 import type { EnvoyRuntimeArgs } from "./envoyArgs";
+import type { SidecarPackageSettings } from "./package/settings";
 
 export interface RuntimeInputs extends ProxyImageChoice {
   /** Which runtime renders the plan (runtime/registry.ts); default `container`. */
@@ -28,6 +29,8 @@ export interface RuntimeInputs extends ProxyImageChoice {
   egressHostnames?: string[];
   /** Default 127.0.0.2. */
   egressBindAddress?: string;
+  /** The package runtime's settings (runtime "package"). */
+  sidecarPackage?: SidecarPackageSettings;
 }
 
 /** The material a VM's proxy starts from, made once per VM by its own resources (host/bootstrapMaterial.ts). */

@@ -6,6 +6,8 @@ import { excerpt } from "../rules/values";
 import { renderContainerPlan } from "./container";
 import { renderEnvoyPlan } from "./envoy";
 import { envoyRuntimeIssues } from "./envoyValidation";
+import { renderPackagePlan } from "./package";
+import { sidecarPackageIssues } from "./package/settings";
 import type { BootstrapMaterial, RuntimeInputs } from "./inputs";
 import type { RuntimePlan } from "./plan";
 
@@ -22,6 +24,11 @@ export interface RuntimeDefinition {
 export const runtimes: Readonly<Record<string, RuntimeDefinition>> = {
   container: { render: renderContainerPlan },
   envoy: { render: renderEnvoyPlan, settingsField: "envoy", settingsIssues: envoyRuntimeIssues },
+  package: {
+    render: renderPackagePlan,
+    settingsField: "sidecarPackage",
+    settingsIssues: sidecarPackageIssues,
+  },
 };
 
 export const defaultRuntime = "container";
