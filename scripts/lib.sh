@@ -10,13 +10,14 @@ die() { printf '[mesh-vm] error: %s\n' "$*" >&2; exit 1; }
 
 # Debian packages the test bed needs: network namespaces and veth (iproute2), per-host
 # root filesystems (debootstrap), the VM hosts' SSH servers and the tests' SSH client,
-# podman behind a docker CLI, openssl for test certificates, and cloud-init, whose `cloud-init schema`
-# validates every rendered user data document in the unit tests.
+# podman behind a docker CLI, openssl for test certificates, cloud-init, whose `cloud-init schema`
+# validates every rendered user data document in the unit tests, and the PostgreSQL server the team-state
+# test runs Pulumi's postgres:// backend against (started by the test itself in a temp dir, on loopback).
 MESH_VM_APT_PACKAGES=(
   iproute2 debootstrap openssh-client openssh-server openssl
   podman podman-docker runc uidmap slirp4netns
   curl ca-certificates procps psmisc util-linux xz-utils jq
-  cloud-init
+  cloud-init postgresql
 )
 
 # Install the Debian packages that are missing. Needs root (the test bed creates network
