@@ -16,6 +16,7 @@ import {
   tsbFirewallPorts,
 } from "./mesh/expansion";
 import type { KubeObject } from "./mesh/objects";
+import { passthroughGatewayDefaults, renderPassthroughGateway } from "./mesh/passthroughGateway";
 import { meshExpansionDefaults } from "./mesh/settings";
 import type { MeshExpansionArgs, PlainMeshExpansionArgs } from "./meshExpansionArgs";
 import { throwIfIssues } from "./rules/issues";
@@ -30,6 +31,8 @@ interface Resolved {
   controlPlane: KubeObject<unknown>;
   gateway: KubeObject<unknown>;
   virtualService: KubeObject<unknown>;
+  passthroughGateway?: KubeObject<unknown>;
+  passthroughPort?: number;
   istiodHost: string;
   firewallPorts: number[];
   gatewayAddress?: string;
@@ -62,6 +65,19 @@ function resolve(args: PlainMeshExpansionArgs): Resolved {
     firewallPorts: args.flavor === "tsb" ? [...tsbFirewallPorts] : [...istioFirewallPorts],
   };
   if (args.gatewayAddress !== undefined) r.gatewayAddress = args.gatewayAddress;
+  const p = args.passthroughGateway;
+  if (args.flavor === "istio" && p !== undefined && p.enabled !== false) {
+    const pd = passthroughGatewayDefaults;
+    r.passthroughPort = p.port ?? pd.port;
+    r.passthroughGateway = renderPassthroughGateway({
+      apiVersion: settings.apiVersion,
+      namespace,
+      name: p.name ?? pd.name,
+      selector: settings.selector,
+      port: r.passthroughPort,
+      hosts: [...(p.hosts ?? pd.hosts)],
+    });
+  }
   return r;
 }
 
@@ -74,6 +90,8 @@ export class MeshExpansion extends pulumi.ComponentResource {
   public readonly gatewayAddress: pulumi.Output<string | undefined>;
   /** Host name of istiod that VMs map to the gateway address, e.g. `istiod.istio-system.svc`. */
   public readonly istiodHost: pulumi.Output<string>;
+  /** The AUTO_PASSTHROUGH port VMs running a plain Envoy dial on `gatewayAddress`, with `passthroughGateway`. */
+  public readonly passthroughPort: pulumi.Output<number | undefined>;
   /** TCP ports VMs must be allowed to reach on the gateway (feed firewall rules from this). */
   public readonly firewallPorts: pulumi.Output<number[]>;
   /**
@@ -93,7 +111,14 @@ export class MeshExpansion extends pulumi.ComponentResource {
       throwIfIssues(owner, validateMeshExpansionArgs(plain as PlainMeshExpansionArgs));
       const r = resolve(plain as PlainMeshExpansionArgs);
       if (r.flavor === "istio")
-        throwIfIssues(owner, await schemaIssues(owner, [r.gateway, r.virtualService]));
+        throwIfIssues(
+          owner,
+          await schemaIssues(owner, [
+            r.gateway,
+            r.virtualService,
+            ...(r.passthroughGateway ? [r.passthroughGateway] : []),
+          ]),
+        );
       return r;
     });
 
@@ -126,16 +151,27 @@ export class MeshExpansion extends pulumi.ComponentResource {
         { parent: this, aliases: aliases("VirtualService") },
       );
       created = resolved.apply((r) => [r.gateway, r.virtualService]);
+      const passthrough = args.passthroughGateway;
+      if (passthrough !== undefined && passthrough.enabled !== false) {
+        new k8s.apiextensions.CustomResource(
+          `${name}-passthrough-gateway`,
+          { apiVersion, kind: "Gateway", ...pick((r) => r.passthroughGateway!) },
+          { parent: this, aliases: aliases("Gateway") },
+        );
+        created = resolved.apply((r) => [r.gateway, r.virtualService, r.passthroughGateway!]);
+      }
     }
 
     this.gatewayAddress = resolved.apply((r) => r.gatewayAddress);
     this.istiodHost = resolved.istiodHost;
     this.firewallPorts = resolved.firewallPorts;
+    this.passthroughPort = resolved.apply((r) => r.passthroughPort);
     this.objects = created;
     this.registerOutputs({
       gatewayAddress: this.gatewayAddress,
       istiodHost: this.istiodHost,
       firewallPorts: this.firewallPorts,
+      passthroughPort: this.passthroughPort,
       objects: this.objects,
     });
   }

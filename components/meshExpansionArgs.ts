@@ -48,10 +48,43 @@ export interface MeshExpansionArgs {
    */
   virtualServiceName?: pulumi.Input<string>;
   /**
+   * The AUTO_PASSTHROUGH Gateway on the east-west gateway (Istio's `cross-network-gateway`: port 15443, hosts
+   * `*.local`), through which VMs running a plain Envoy (`runtime: "envoy"`) reach mesh services with mTLS end
+   * to end. `{}` (or `{ enabled: true }`) for Istio's defaults. Leave it out when the cluster has one already
+   * (Istio's multi-network install applies expose-services.yaml). Plain value: it decides whether the resource
+   * exists.
+   * @default none
+   */
+  passthroughGateway?: PassthroughGatewayArgs;
+  /**
    * `networking.istio.io/v1` or `networking.istio.io/v1beta1`. Plain value: part of the type.
    * @default "networking.istio.io/v1"
    */
   apiVersion?: string;
+}
+
+/** Settings of MeshExpansion's AUTO_PASSTHROUGH Gateway. */
+export interface PassthroughGatewayArgs {
+  /**
+   * `false` leaves it out (the block kept for later).
+   * @default true
+   */
+  enabled?: boolean;
+  /**
+   * Gateway name.
+   * @default "cross-network-gateway"
+   */
+  name?: string;
+  /**
+   * The gateway's passthrough port.
+   * @default 15443
+   */
+  port?: number;
+  /**
+   * Hosts it passes through.
+   * @default ["*.local"]
+   */
+  hosts?: string[];
 }
 
 export type PlainMeshExpansionArgs = pulumi.Unwrap<MeshExpansionArgs>;

@@ -46,8 +46,10 @@ export interface MeshVmProxyState {
   sidecarEnv: string;
   /** SHA-256 of each file in proxyConfigDir. */
   fileDigests: Record<string, string>;
-  /** When the current bootstrap token expires (RFC 3339). */
+  /** When the current bootstrap token expires (RFC 3339); "" for runtime `envoy`. */
   tokenExpiry: string;
+  /** When the workload certificate expires (RFC 3339), runtime `envoy`; "" for the others. */
+  certificateExpiry: string;
   /** The managed `/etc/hosts` block ("" when none). */
   hostsBlock: string;
   /** SSH identity of the proxy steps. */
@@ -272,6 +274,7 @@ function proxyStateOf(vmProxy: VmProxy | undefined): pulumi.Output<MeshVmProxySt
     sidecarEnv: vmProxy.sidecarEnv,
     fileDigests: vmProxy.fileDigests,
     tokenExpiry: vmProxy.tokenExpiry,
+    certificateExpiry: vmProxy.certificateExpiry,
     hostsBlock: vmProxy.hostsBlock,
     sshIdentity: vmProxy.sshIdentity,
   }) as pulumi.Output<MeshVmProxyState>;

@@ -6,6 +6,7 @@
 // enum-like settings are plain strings with their allowed values documented, and a few settings that shape
 // the resource graph (which objects exist, the API version in the type token) are plain values, not Inputs.
 import * as pulumi from "@pulumi/pulumi";
+import type { EnvoyRuntimeArgs } from "./runtime/envoyArgs";
 import type { BastionArgs } from "./host/sshConnection";
 import type { BootstrapTokenArgs, HostPreparationArgs } from "./host/vmProxyArgs";
 import type { MeshSettings } from "./host/sidecarEnv";
@@ -264,6 +265,11 @@ export interface MeshVmHostArgs {
    * @default "container"
    */
   runtime?: string;
+  /**
+   * The `envoy` runtime's settings (with `runtime: "envoy"` only): the mesh services the VM calls, the east-west
+   * gateway's AUTO_PASSTHROUGH address, the workload certificate's lifetime (docs/envoy-runtime.md).
+   */
+  envoy?: EnvoyRuntimeArgs;
   /** The VM's SSH host key (authorized_keys format), pinned for every connection. */
   hostKey?: pulumi.Input<string>;
   /** Connect without checking the host key (warns). */

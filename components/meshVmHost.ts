@@ -44,6 +44,7 @@ export function vmProxyArgsFromMeshVm(
     },
     prepare: host.prepare,
     runtime: host.runtime,
+    ...(host.envoy !== undefined ? { envoy: host.envoy } : {}),
     sshUser: settings.apply((s) => s.bootstrap.sshUser),
     workload,
     mesh,

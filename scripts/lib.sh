@@ -120,3 +120,46 @@ new_tmp() {
   rm -rf "$(dirname "$1")/.$(basename "$1").tmp."*
   mktemp -d "$(dirname "$1")/.$(basename "$1").tmp.XXXXXX"
 }
+
+# The Envoy config validator (scripts/testbed/envoy-validate: Envoy's API rules from go-control-plane, no Envoy
+# binary needed) and the data-path stand-ins beside it (standin/: client, passthrough gateway, sidecar), cached
+# under a key of their sources, go.mod and go.sum: the tests find them at the same key
+# (test/harness/envoyValidator.ts) and fail naming scripts/test.sh when they are missing.
+envoy_validator_key() {
+  local dir="$MESH_VM_ROOT/scripts/testbed/envoy-validate" f
+  (
+    cd "$dir"
+    for f in go.mod go.sum $(find . -name '*.go' -printf '%P\n' | LC_ALL=C sort); do
+      printf '%s\0' "$f"
+      cat "$f"
+    done
+  ) | sha256sum | cut -c1-16
+}
+
+ensure_envoy_validator() {
+  local key final src="$MESH_VM_ROOT/scripts/testbed/envoy-validate"
+  key=$(envoy_validator_key)
+  final="$MESH_VM_CACHE/envoy-validate/$key"
+  [ -x "$final/envoy-validate" ] && [ -x "$final/envoy-standin" ] && return 0
+  if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then PATH="/usr/local/go/bin:$PATH"; fi
+  command -v go >/dev/null || die "Go >= 1.25 is required to build the Envoy config validator"
+  mkdir -p "$MESH_VM_CACHE"
+  (
+    exec 9>"$MESH_VM_CACHE/.envoy-validate.lock"
+    flock 9
+    [ -x "$final/envoy-validate" ] && [ -x "$final/envoy-standin" ] && exit 0
+    go_proxy_env ""
+    # Only go.sum's modules: a changed dependency must come with a changed go.sum (never resolved silently).
+    export GOFLAGS=-mod=readonly
+    local tmp
+    tmp=$(new_tmp "$final")
+    log "building the Envoy config validator and data-path stand-ins ($key)"
+    (
+      cd "$src"
+      go build -trimpath -ldflags "-s -w" -o "$tmp/envoy-validate" .
+      go build -trimpath -ldflags "-s -w" -o "$tmp/envoy-standin" ./standin
+    ) >&2 || die "building scripts/testbed/envoy-validate failed"
+    rm -rf "$final"
+    mv "$tmp" "$final"
+  )
+}

@@ -13,6 +13,8 @@ case "$what" in unit | e2e | all | setup) ;; *) die "usage: scripts/test.sh [uni
 ensure_apt_packages
 ensure_toolchain
 ensure_node_modules
+# Envoy's API rules for the rendered Envoy configs, and the data-path stand-ins (unit and end-to-end tests).
+ensure_envoy_validator
 # istiod, the agent and the hosts' root filesystem serve only the end-to-end suites.
 if [ "$what" != unit ]; then
   ensure_istio_build

@@ -69,6 +69,9 @@ function planFor(
   type Settings = Omit<BootPlanInputs, "token" | "readiness">;
   const settingInputs: { [K in keyof Settings]-?: pulumi.Input<unknown> } = {
     runtime: pulumi.output(args.runtime) as pulumi.Output<string | undefined>,
+    // The envoy runtime is delivered over SSH only in this version (validation refuses it at boot).
+    envoy: undefined,
+    workloadCertificate: undefined,
     workload: ctx.workload,
     mesh: pulumi.output(args.mesh ?? {}) as pulumi.Output<MeshSettings>,
     proxyImage: pulumi.output(args.proxyImage) as pulumi.Output<string | undefined>,

@@ -6,6 +6,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { ProxyArgsSettings } from "./proxyContainer";
 import type { ReadinessSettings } from "./proxyScripts";
 import type { MeshSettings, WorkloadIdentity } from "./sidecarEnv";
+import type { EnvoyRuntimeArgs } from "../runtime/envoyArgs";
 
 export interface ProxySettingsArgs {
   /**
@@ -14,6 +15,12 @@ export interface ProxySettingsArgs {
    * @default "container"
    */
   runtime?: string;
+  /**
+   * The `envoy` runtime's settings (seed 003: a plain Envoy, a static config, a workload certificate from istiod):
+   * the mesh services the VM calls and the east-west gateway's AUTO_PASSTHROUGH address. Only with
+   * `runtime: "envoy"`; refused with another runtime. Plain values: they decide the files on the VM.
+   */
+  envoy?: EnvoyRuntimeArgs;
   /**
    * The `package` runtime's settings: the istio-sidecar version, where the VM gets it (url, file or repository)
    * and the capture mode (docs/package-runtime.md). Refused with another runtime.

@@ -28,6 +28,13 @@ import { MeshSettings, WorkloadIdentity } from "./sidecarEnv";
 import { afterCheck, bastionHostKeyCheck } from "./bastionCheck";
 import { toConnection } from "./sshConnection";
 import { tokenRotationWindow } from "./tokenRequest";
+import {
+  WorkloadCertificate,
+  createWorkloadCertificate,
+  defaultRenewBeforeSeconds,
+  workloadCertificateDefaults,
+} from "./workloadCertificate";
+import type { EnvoyPlan } from "../runtime/envoy";
 import { validateVmProxyArgs } from "./validation";
 
 import type { VmProxyArgs } from "./vmProxyArgs";
@@ -133,6 +140,7 @@ function createBootstrapToken(ctx: StepContext, args: VmProxyArgs): MintedToken 
 function runtimeInputsOf(ctx: StepContext, args: VmProxyArgs): pulumi.Output<RuntimeInputs> {
   return pulumi.output({
     runtime: args.runtime,
+    envoy: args.envoy,
     workload: ctx.workload,
     mesh: ctx.mesh,
     proxyImage: args.proxyImage,
@@ -162,16 +170,56 @@ function renderPlans(
   inputs: pulumi.Output<RuntimeInputs>,
   token: pulumi.Output<string>,
   roots: CaRoots,
+  certificate?: WorkloadCertificate,
 ): Plans {
   const rootsOut = pulumi.all([roots.meshRootCert, roots.kubernetesRootCert]);
-  const render = (t: pulumi.Input<string>) =>
-    pulumi
-      .all([inputs, rootsOut, t])
-      .apply(([i, [meshRootCert, kubernetesRootCert], tok]) =>
-        renderRuntimePlan(i, { token: tok, meshRootCert, kubernetesRootCert }),
-      );
-  // The token shapes nothing but its own file: a placeholder renders the public parts, known at preview.
-  return { plan: render(token), publicPlan: render("<token>").apply((p) => publicPlanOf(p)) };
+  type Cert = { certChain: string; key: string } | undefined;
+  const render = (t: pulumi.Input<string>, c: pulumi.Input<Cert>) =>
+    pulumi.all([inputs, rootsOut, t, c]).apply(([i, [meshRootCert, kubernetesRootCert], tok, cert]) =>
+      renderRuntimePlan(i, {
+        token: tok,
+        meshRootCert,
+        kubernetesRootCert,
+        ...(cert ? { workloadCertificate: cert } : {}),
+      }),
+    );
+  const cert: pulumi.Input<Cert> = certificate
+    ? pulumi
+        .all([certificate.certChain, certificate.keyPem])
+        .apply(([certChain, key]) => ({ certChain, key }))
+    : undefined;
+  const placeholder = certificate ? { certChain: "<certificate>", key: "<key>" } : undefined;
+  // The token and the certificate shape nothing but their own files: placeholders render the public parts,
+  // known at preview.
+  return {
+    plan: render(token, cert),
+    publicPlan: render("<token>", placeholder).apply((p) => publicPlanOf(p)),
+  };
+}
+
+// --- workload certificate (runtime envoy) --------------------------------------------------------------------
+
+/** The envoy runtime's material: a workload certificate from istiod's CA, instead of a bootstrap token. */
+function createEnvoyCertificate(ctx: StepContext, args: VmProxyArgs, roots: CaRoots): WorkloadCertificate {
+  const envoy = args.envoy!;
+  const c = envoy.certificate ?? {};
+  const lifetimeSeconds = c.lifetimeSeconds ?? workloadCertificateDefaults.lifetimeSeconds;
+  return createWorkloadCertificate(ctx.name, ctx.parent, {
+    kubeconfig: args.kubeconfig,
+    kubeContext: args.kubeContext,
+    namespace: ctx.workload.namespace,
+    serviceAccount: ctx.workload.serviceAccount,
+    trustDomain: ctx.mesh.apply((m) => m.trustDomain ?? "cluster.local"),
+    // MeshExpansion exposes istiod's 15012 on the east-west gateway, the address the VM's Envoy uses too.
+    caAddress:
+      c.caAddress ??
+      `${envoy.gatewayAddress.includes(":") ? `[${envoy.gatewayAddress}]` : envoy.gatewayAddress}:15012`,
+    caServerName: c.caServerName ?? ctx.mesh.apply((m) => `istiod.${m.istioNamespace ?? "istio-system"}.svc`),
+    meshRootCert: roots.meshRootCert,
+    lifetimeSeconds,
+    renewBeforeSeconds: c.renewBeforeSeconds ?? defaultRenewBeforeSeconds(lifetimeSeconds),
+    ...(c.rotation !== undefined ? { rotation: c.rotation } : {}),
+  });
 }
 
 // --- host step ----------------------------------------------------------------------------------------------
@@ -292,8 +340,10 @@ export class VmProxy extends pulumi.ComponentResource {
   public readonly containerState: pulumi.Output<string>;
   /** SHA-256 of each file written to proxyConfigDir. */
   public readonly fileDigests: pulumi.Output<Record<string, string>>;
-  /** When the current bootstrap token expires (RFC 3339). */
+  /** When the current bootstrap token expires (RFC 3339); "" for the envoy runtime, which has none. */
   public readonly tokenExpiry: pulumi.Output<string>;
+  /** When the envoy runtime's workload certificate expires (RFC 3339); "" for the other runtimes. */
+  public readonly certificateExpiry: pulumi.Output<string>;
   /** The managed `/etc/hosts` block ("" when none). */
   public readonly hostsBlock: pulumi.Output<string>;
   /** The SSH identity used for the proxy steps: user, host, port, and the public key when one was generated. */
@@ -316,10 +366,19 @@ export class VmProxy extends pulumi.ComponentResource {
     const ctx = this.stepContext(name, current);
 
     const ssh = createSshAccess(ctx, current);
-    const token = createBootstrapToken(ctx, current);
-    this.tokenExpiry = token.expiry;
     const roots = readCaRoots(ctx.name, ctx.parent, ctx.workload, current);
-    const plans = renderPlans(runtimeInputsOf(ctx, current), token.token, roots);
+    // The envoy runtime never talks to istiod from the VM: it gets a certificate instead of a bootstrap token.
+    const envoy = current.runtime === "envoy";
+    const certificate = envoy ? createEnvoyCertificate(ctx, current, roots) : undefined;
+    const token = envoy ? undefined : createBootstrapToken(ctx, current);
+    this.tokenExpiry = token ? token.expiry : pulumi.output("");
+    this.certificateExpiry = certificate ? certificate.notAfter : pulumi.output("");
+    const plans = renderPlans(
+      runtimeInputsOf(ctx, current),
+      token ? token.token : pulumi.output(""),
+      roots,
+      certificate,
+    );
     const { publicPlan } = plans;
 
     const hostStep = createHostStep(ctx, current, ssh, publicPlan);
@@ -335,7 +394,11 @@ export class VmProxy extends pulumi.ComponentResource {
     // The container runtime's own outputs ("" for a runtime without a container).
     const container = publicPlan.apply((p) => (p.runtime === "container" ? (p as ContainerPlan) : undefined));
     this.sidecarEnv = container.apply((c) => c?.sidecarEnv ?? "");
-    this.proxyImage = container.apply((c) => c?.container.image ?? "");
+    this.proxyImage = publicPlan.apply((p) =>
+      p.runtime === "envoy"
+        ? (p as EnvoyPlan).container.image
+        : ((p as ContainerPlan).container?.image ?? ""),
+    );
     this.dockerRunCommand = container.apply((c) => c?.dockerRunCommand ?? "");
     this.containerConfigDigest = publicPlan.apply((p) => p.configDigest);
     const run = pulumi.unsecret(proxy.stdout).apply(parseRunOutput);
@@ -369,6 +432,7 @@ export class VmProxy extends pulumi.ComponentResource {
       containerState: this.containerState,
       fileDigests: this.fileDigests,
       tokenExpiry: this.tokenExpiry,
+      certificateExpiry: this.certificateExpiry,
       hostsBlock: this.hostsBlock,
       sshIdentity: this.sshIdentity,
     });

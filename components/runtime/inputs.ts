@@ -4,11 +4,14 @@
 import type { ProxyArgsSettings, ProxyImageChoice } from "../host/proxyContainer";
 import type { ReadinessSettings } from "../host/proxyScripts";
 import type { MeshSettings, WorkloadIdentity } from "../host/sidecarEnv";
+import type { EnvoyRuntimeArgs } from "./envoyArgs";
 import type { SidecarPackageSettings } from "./package/settings";
 
 export interface RuntimeInputs extends ProxyImageChoice {
   /** Which runtime renders the plan (runtime/registry.ts); default `container`. */
   runtime?: string;
+  /** The `envoy` runtime's settings block. */
+  envoy?: EnvoyRuntimeArgs;
   workload: WorkloadIdentity;
   mesh?: MeshSettings;
   proxyArgs?: ProxyArgsSettings;
@@ -32,7 +35,10 @@ export interface RuntimeInputs extends ProxyImageChoice {
 
 /** The material a VM's proxy starts from, made once per VM by its own resources (host/bootstrapMaterial.ts). */
 export interface BootstrapMaterial {
+  /** The bootstrap token (`container`); "" for a runtime that needs none (`envoy`). */
   token: string;
+  /** The workload certificate issued by istiod (`envoy`): chain (leaf first) and its PEM key. */
+  workloadCertificate?: { certChain: string; key: string };
   meshRootCert: string;
   kubernetesRootCert: string;
 }

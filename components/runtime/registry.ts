@@ -4,6 +4,8 @@
 import { issue, type ValidationIssue } from "../rules/issues";
 import { excerpt } from "../rules/values";
 import { renderContainerPlan } from "./container";
+import { renderEnvoyPlan } from "./envoy";
+import { envoyRuntimeIssues } from "./envoyValidation";
 import { renderPackagePlan } from "./package";
 import { sidecarPackageIssues } from "./package/settings";
 import type { BootstrapMaterial, RuntimeInputs } from "./inputs";
@@ -21,6 +23,7 @@ export interface RuntimeDefinition {
 /** The implemented runtimes. */
 export const runtimes: Readonly<Record<string, RuntimeDefinition>> = {
   container: { render: renderContainerPlan },
+  envoy: { render: renderEnvoyPlan, settingsField: "envoy", settingsIssues: envoyRuntimeIssues },
   package: {
     render: renderPackagePlan,
     settingsField: "sidecarPackage",

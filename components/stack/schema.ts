@@ -91,6 +91,8 @@ const credentialsShape = {
 
 const hostSchema = z.strictObject({
   runtime: text.optional(),
+  // Checked key by key by the envoy runtime's own rules (runtime/envoyValidation.ts), with the same field names.
+  envoy: z.record(z.string(), z.unknown()).optional(),
   hostKey: text.optional(),
   insecureIgnoreHostKey: bool.optional(),
   ...credentialsShape,
@@ -189,6 +191,14 @@ const meshExpansionSchema = z.strictObject({
   revision: text.optional(),
   gatewayName: text.optional(),
   virtualServiceName: text.optional(),
+  passthroughGateway: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      name: text.optional(),
+      port: z.number().optional(),
+      hosts: z.array(text).optional(),
+    })
+    .optional(),
   apiVersion: text.optional(),
 });
 

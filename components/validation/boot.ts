@@ -51,6 +51,15 @@ function wholeNumberIssues(
 function sharedIssues(boot: MeshVmBootArgs, field: FieldName): ValidationIssue[] {
   const out: ValidationIssue[] = [
     ...runtimeIssues(boot as unknown as Record<string, unknown>, field),
+    ...(boot.runtime === "envoy"
+      ? [
+          issue(
+            field("runtime"),
+            '"envoy" is delivered over SSH only in this version (its certificate is issued at up, not at first boot)',
+            'onboard the VM with host: { runtime: "envoy", envoy: {...} }, or use runtime "container" at boot',
+          ),
+        ]
+      : []),
     ...imageIssues(boot, field),
     ...gatewayAddressIssues(boot.gatewayAddress, field),
     ...meshSettingsIssues(boot.mesh, (p) => field(p === "" ? "mesh" : `mesh.${p}`)),

@@ -19,6 +19,9 @@ const modelPaths: Record<string, Record<string, () => Promise<Record<string, unk
     Gateway: () => import("@kubernetes-models/istio/networking.istio.io/v1/Gateway"),
     VirtualService: () => import("@kubernetes-models/istio/networking.istio.io/v1/VirtualService"),
   },
+  "security.istio.io/v1": {
+    AuthorizationPolicy: () => import("@kubernetes-models/istio/security.istio.io/v1/AuthorizationPolicy"),
+  },
   "networking.istio.io/v1beta1": {
     WorkloadEntry: () => import("@kubernetes-models/istio/networking.istio.io/v1beta1/WorkloadEntry"),
     Sidecar: () => import("@kubernetes-models/istio/networking.istio.io/v1beta1/Sidecar"),

@@ -13,7 +13,8 @@ const root = path.resolve(__dirname, "../../components");
 const layers: { name: string; modules: string[] }[] = [
   { name: "rules", modules: ["inputs.ts", "rules/"] },
   { name: "mesh", modules: ["mesh/"] },
-  { name: "runtime plan", modules: ["runtime/plan.ts"] },
+  // The envoy runtime's settings are plain types and their defaults, which the deliveries' Args name.
+  { name: "runtime plan", modules: ["runtime/plan.ts", "runtime/envoyArgs.ts"] },
   { name: "host renderers", modules: ["host/"] },
   { name: "runtimes", modules: ["runtime/"] },
   { name: "SSH delivery (VmProxy)", modules: ["host/vmProxy.ts", "host/validation.ts", "host/index.ts"] },

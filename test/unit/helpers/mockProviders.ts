@@ -8,6 +8,8 @@ export const TOKEN = "eyJhbGciOiJSUzI1NiJ9.SECRET-TOKEN-PAYLOAD.sig";
 export const mockState: { token?: string } = {};
 export const KUBE_CLIENT_KEY = testPrivateKeyPem("ec");
 export const GENERATED_KEY = testPrivateKeyPem();
+/** What the workload certificate mock returns (a shape only: the unit tests check where it goes). */
+export const WORKLOAD_CERT = "-----BEGIN CERTIFICATE-----\nMOCK-WORKLOAD-CERT\n-----END CERTIFICATE-----\n";
 
 /**
  * The outputs a provider would add to the inputs. With `preview`, only what a real preview knows: the CA
@@ -27,10 +29,25 @@ export function providerOutputs(
   if (args.type === "tls:index/privateKey:PrivateKey") {
     return {
       privateKeyOpenssh: GENERATED_KEY,
+      privateKeyPem: GENERATED_KEY,
       publicKeyOpenssh: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGeneratedPublicKey\n",
     };
   }
+  if (args.type === "tls:index/certRequest:CertRequest") {
+    return {
+      certRequestPem: "-----BEGIN CERTIFICATE REQUEST-----\nMOCK\n-----END CERTIFICATE REQUEST-----\n",
+    };
+  }
   if (options.preview) return {};
+  if (args.type === "command:local:Command" && args.name.endsWith("-workload-certificate")) {
+    return {
+      stdout: JSON.stringify({
+        certChain: WORKLOAD_CERT,
+        notAfter: "2026-12-08T05:00:00.000Z",
+        spiffeId: "",
+      }),
+    };
+  }
   if (args.type === "command:local:Command" && args.name.endsWith("-bootstrap-token")) {
     return {
       stdout: JSON.stringify({

@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { providerOutputs } from "./mockProviders";
 
-export { GENERATED_KEY, KUBE_CLIENT_KEY, TOKEN, mockState } from "./mockProviders";
+export { GENERATED_KEY, KUBE_CLIENT_KEY, TOKEN, WORKLOAD_CERT, mockState } from "./mockProviders";
 
 export interface Registration {
   type: string;

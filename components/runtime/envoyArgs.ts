@@ -1,0 +1,188 @@
+// The `envoy` runtime's settings (seed 003: a plain Envoy with a static config and a mesh workload
+// certificate, no istiod connection), in the project's and Istio's words, and their defaults. The renderers
+// (envoyBootstrap.ts, envoySds.ts) take the resolved form; runtime/envoyValidation.ts checks the inputs.
+import { posix } from "node:path";
+
+/** Protocols of an upstream: they decide the listener's filter and the ALPN the gateway and sidecar match on. */
+export const envoyUpstreamProtocols = ["TCP", "HTTP", "HTTP2", "GRPC"] as const;
+export type EnvoyUpstreamProtocol = (typeof envoyUpstreamProtocols)[number];
+
+/** One mesh service the VM calls through its local Envoy. */
+export interface EnvoyUpstreamArgs {
+  /** The service's fully qualified host, as the mesh names it: `reviews.bookinfo.svc.cluster.local`. */
+  host: string;
+  /** The service port (the SNI names it: `outbound_.<port>_._.<host>`). */
+  port: number;
+  /** `TCP`, `HTTP` (default), `HTTP2` or `GRPC`: chooses the ALPN the VM offers and the local listener's filter. */
+  protocol?: string;
+  /** The destination's ServiceAccount: the server certificate must carry exactly its SPIFFE id. */
+  serviceAccount: string;
+  /** The destination's namespace; default: the second label of `host` (`<service>.<namespace>.svc.<domain>`). */
+  namespace?: string;
+  /** The port the VM's applications call on the loopback listener (`bind`:`localPort`). */
+  localPort: number;
+  /** A DestinationRule subset (`outbound_.<port>_.<subset>_.<host>`); default none. */
+  subset?: string;
+}
+
+/** An optional listener through which the mesh calls the VM (mTLS from the mesh; a ServiceEntry points at it). */
+export interface EnvoyInboundArgs {
+  /** The port Envoy listens on, on `address` (the VM's interface); mesh clients connect here with mTLS. */
+  port: number;
+  /** The port the VM's application listens on at 127.0.0.1. */
+  targetPort: number;
+  /** The address Envoy binds the inbound listener to; default `0.0.0.0`. */
+  address?: string;
+}
+
+/** `envoy: {...}` of a VM whose runtime is `envoy`. */
+export interface EnvoyRuntimeArgs {
+  /** The mesh services the VM calls: one loopback listener and one SNI-named cluster each. */
+  upstreams: EnvoyUpstreamArgs[];
+  /** The east-west gateway's address as the VM reaches it: an IP (STATIC cluster) or a DNS name (STRICT_DNS). */
+  gatewayAddress: string;
+  /** The gateway's AUTO_PASSTHROUGH port; default 15443 (MeshExpansion's `passthroughPort`). */
+  gatewayPort?: number;
+  /** Loopback address of the upstream listeners; default `127.0.0.1`. */
+  bind?: string;
+  /** Envoy's admin port on 127.0.0.1 (`/ready` for the readiness wait); default 15000. */
+  adminPort?: number;
+  /** Directory of `envoy.yaml` and `certs/` on the VM; default `/etc/envoy`. */
+  configDir?: string;
+  /** Optional inbound listener. */
+  inbound?: EnvoyInboundArgs;
+  /** The Envoy image; default `docker.io/envoyproxy/envoy:v1.37.0`. */
+  image?: string;
+  /** The container's name on the VM; default `mesh-envoy`. */
+  containerName?: string;
+  /** How long `up` waits for Envoy's `/ready`; default 120 s. */
+  readinessTimeoutSeconds?: number;
+  /** The workload certificate from istiod's CA. */
+  certificate?: EnvoyCertificateArgs;
+}
+
+/** How the VM's workload certificate is issued and renewed (by istiod, at `up`). */
+export interface EnvoyCertificateArgs {
+  /** Requested lifetime; default 86400 (istiod's default), at most 90 days (istiod's maximum). */
+  lifetimeSeconds?: number;
+  /**
+   * Renewed at the first `up` of each (lifetime − renewBefore) window, so an `up` never leaves less than this;
+   * default a third of the lifetime. Without an `up` in time the certificate lapses: no agent renews it.
+   */
+  renewBeforeSeconds?: number;
+  /** istiod's CA as the machine running Pulumi reaches it; default `<gatewayAddress>:15012` (MeshExpansion exposes it). */
+  caAddress?: string;
+  /** The name in istiod's serving certificate; default `istiod.istio-system.svc`. */
+  caServerName?: string;
+  /** Changing it re-issues the certificate at the next `up`. */
+  rotation?: string;
+}
+
+export const envoyDefaults = {
+  gatewayPort: 15443,
+  bind: "127.0.0.1",
+  adminPort: 15000,
+  configDir: "/etc/envoy",
+  protocol: "HTTP" as EnvoyUpstreamProtocol,
+  inboundAddress: "0.0.0.0",
+} as const;
+
+export interface EnvoyUpstream {
+  host: string;
+  port: number;
+  protocol: EnvoyUpstreamProtocol;
+  serviceAccount: string;
+  namespace: string;
+  localPort: number;
+  subset?: string;
+}
+
+/** Every setting resolved: what the renderers take. */
+export interface EnvoySettings {
+  /** The VM's own identity: node id and the inbound listener's trust domain. */
+  trustDomain: string;
+  /** `<namespace>/<name>` of the VM, for Envoy's node id and cluster. */
+  nodeId: string;
+  nodeCluster: string;
+  upstreams: EnvoyUpstream[];
+  gatewayAddress: string;
+  gatewayPort: number;
+  bind: string;
+  adminPort: number;
+  configDir: string;
+  inbound?: { port: number; targetPort: number; address: string };
+}
+
+/** Where the files live on the VM. Certificates and SDS files share one watched directory. */
+export interface EnvoyPaths {
+  config: string;
+  certsDir: string;
+  certificateSds: string;
+  rootSds: string;
+  certChain: string;
+  key: string;
+  root: string;
+}
+
+export function envoyPaths(configDir: string): EnvoyPaths {
+  const certsDir = posix.join(configDir, "certs");
+  return {
+    config: posix.join(configDir, "envoy.yaml"),
+    certsDir,
+    certificateSds: posix.join(certsDir, "workload-certificate.yaml"),
+    rootSds: posix.join(certsDir, "root-ca.yaml"),
+    certChain: posix.join(certsDir, "cert-chain.pem"),
+    key: posix.join(certsDir, "key.pem"),
+    root: posix.join(certsDir, "root-cert.pem"),
+  };
+}
+
+/** The destination's namespace from `<service>.<namespace>.svc[.<domain>]`, or undefined. */
+export function namespaceOfHost(host: string): string | undefined {
+  const parts = host.split(".");
+  return parts.length >= 3 && parts[2] === "svc" ? parts[1] : undefined;
+}
+
+/** The ASCII upper-case protocol when it is one of the upstream protocols. */
+export function upstreamProtocolOf(v: string | undefined): EnvoyUpstreamProtocol | undefined {
+  if (v === undefined) return envoyDefaults.protocol;
+  const up = v.replace(/[a-z]/g, (c) => c.toUpperCase());
+  return (envoyUpstreamProtocols as readonly string[]).includes(up)
+    ? (up as EnvoyUpstreamProtocol)
+    : undefined;
+}
+
+/** Applies the defaults to validated args (components/validation/envoy.ts ran first). */
+export function resolveEnvoySettings(
+  args: EnvoyRuntimeArgs,
+  vm: { trustDomain: string; namespace: string; name: string; serviceAccount: string },
+): EnvoySettings {
+  return {
+    trustDomain: vm.trustDomain,
+    nodeId: `${vm.name}.${vm.namespace}`,
+    nodeCluster: `${vm.serviceAccount}.${vm.namespace}`,
+    upstreams: args.upstreams.map((u) => ({
+      host: u.host,
+      port: u.port,
+      protocol: upstreamProtocolOf(u.protocol) ?? envoyDefaults.protocol,
+      serviceAccount: u.serviceAccount,
+      namespace: u.namespace ?? namespaceOfHost(u.host) ?? "",
+      localPort: u.localPort,
+      ...(u.subset !== undefined ? { subset: u.subset } : {}),
+    })),
+    gatewayAddress: args.gatewayAddress,
+    gatewayPort: args.gatewayPort ?? envoyDefaults.gatewayPort,
+    bind: args.bind ?? envoyDefaults.bind,
+    adminPort: args.adminPort ?? envoyDefaults.adminPort,
+    configDir: (args.configDir ?? envoyDefaults.configDir).replace(/(.)\/$/, "$1"),
+    ...(args.inbound !== undefined
+      ? {
+          inbound: {
+            port: args.inbound.port,
+            targetPort: args.inbound.targetPort,
+            address: args.inbound.address ?? envoyDefaults.inboundAddress,
+          },
+        }
+      : {}),
+  };
+}

@@ -1,0 +1,123 @@
+// The mesh side of the envoy runtime on a real API server with Istio's CRDs (their OpenAPI schemas and CEL
+// rules): MeshExpansion's AUTO_PASSTHROUGH Gateway through the engine, and the AuthorizationPolicy admitting a
+// VM's principal, each read back as rendered; a second up changes nothing. The CEL check is real: the same
+// API server refuses a policy whose selector holds a wildcard.
+import * as k8s from "@pulumi/kubernetes";
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { MeshExpansion } from "../../components";
+import { principalOf, renderVmAuthorizationPolicy } from "../../components/mesh/authorizationPolicy";
+import {
+  passthroughGatewayDefaults,
+  renderPassthroughGateway,
+} from "../../components/mesh/passthroughGateway";
+import { startCluster, type KubeObject, type TestCluster } from "../harness/cluster";
+import { changedSteps, createTestStack, kubernetesProvider, type TestStack } from "../harness/pulumi";
+import { tearDown } from "../harness/teardown";
+
+const policy = renderVmAuthorizationPolicy({
+  name: "allow-dev-laptop",
+  namespace: "bookinfo",
+  selector: { app: "reviews" },
+  principal: principalOf("spiffe://cluster.local/ns/vms/sa/dev-laptop"),
+});
+
+function userFields(o: KubeObject): KubeObject {
+  return {
+    apiVersion: o.apiVersion,
+    kind: o.kind,
+    metadata: { name: o.metadata.name, namespace: o.metadata.namespace },
+    spec: o.spec,
+  };
+}
+
+describe("envoy runtime: mesh objects on a real API server", { timeout: 10 * 60_000 }, () => {
+  let cluster: TestCluster | undefined;
+  let stack: TestStack | undefined;
+
+  before(async () => {
+    cluster = await startCluster();
+    await cluster.createNamespace("istio-system");
+    await cluster.createNamespace("bookinfo");
+  });
+  after(() => tearDown({ stacks: [stack], cluster }));
+
+  it("creates the passthrough Gateway and the AuthorizationPolicy as rendered; a second up changes nothing", async () => {
+    stack = await createTestStack({
+      projectName: "mesh-vm-envoy-mesh-e2e",
+      program: async () => {
+        const provider = kubernetesProvider("test-cluster", cluster!.kubeconfig);
+        const me = new MeshExpansion(
+          "expansion",
+          { flavor: "istio", gatewayAddress: "192.0.2.10", passthroughGateway: {} },
+          { providers: [provider] },
+        );
+        new k8s.apiextensions.CustomResource("allow-dev-laptop", policy, { provider });
+        return {
+          objects: me.objects,
+          passthroughPort: me.passthroughPort,
+          gatewayAddress: me.gatewayAddress,
+        };
+      },
+    });
+    const up = await stack.up();
+    assert.equal(up.result.summary.result, "succeeded");
+    assert.equal(up.result.outputs["passthroughPort"]?.value, 15443);
+    assert.equal(up.result.outputs["gatewayAddress"]?.value, "192.0.2.10");
+    const rendered = (up.result.outputs["objects"]?.value as KubeObject[]).find(
+      (o) => o.metadata.name === "cross-network-gateway",
+    );
+    assert.ok(rendered);
+    const gw = await cluster!.request(
+      "GET",
+      "/apis/networking.istio.io/v1/namespaces/istio-system/gateways/cross-network-gateway",
+    );
+    assert.equal(gw.status, 200);
+    assert.deepStrictEqual(userFields(gw.body), rendered);
+    assert.equal(gw.body.spec.servers[0].tls.mode, "AUTO_PASSTHROUGH");
+    const ap = await cluster!.request(
+      "GET",
+      "/apis/security.istio.io/v1/namespaces/bookinfo/authorizationpolicies/allow-dev-laptop",
+    );
+    assert.equal(ap.status, 200);
+    assert.deepStrictEqual(userFields(ap.body), policy);
+
+    const again = await stack.up();
+    assert.deepEqual(changedSteps(again.events), []);
+  });
+
+  it("the API server accepts the rendered passthrough Gateway and AuthorizationPolicy as they are", async () => {
+    const gateway = renderPassthroughGateway({
+      apiVersion: "networking.istio.io/v1",
+      namespace: "bookinfo",
+      name: "direct-passthrough",
+      selector: { istio: "eastwestgateway" },
+      port: passthroughGatewayDefaults.port,
+      hosts: [...passthroughGatewayDefaults.hosts],
+    });
+    const direct = { ...policy, metadata: { ...policy.metadata, name: "direct-allow" } };
+    for (const [path, obj] of [
+      ["/apis/networking.istio.io/v1/namespaces/bookinfo/gateways", gateway],
+      ["/apis/security.istio.io/v1/namespaces/bookinfo/authorizationpolicies", direct],
+    ] as const) {
+      const r = await cluster!.request("POST", path, obj);
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      assert.deepStrictEqual(userFields(r.body), obj);
+    }
+  });
+
+  it("the API server's CEL rules are in force: a wildcard in the policy's selector is refused", async () => {
+    const bad = {
+      ...policy,
+      metadata: { ...policy.metadata, name: "bad" },
+      spec: { ...policy.spec, selector: { matchLabels: { app: "rev*" } } },
+    };
+    const r = await cluster!.request(
+      "POST",
+      "/apis/security.istio.io/v1/namespaces/bookinfo/authorizationpolicies",
+      bad,
+    );
+    assert.equal(r.status, 422, JSON.stringify(r.body));
+    assert.match(String(r.body.message), /wildcard not allowed in label value match/);
+  });
+});

@@ -1,0 +1,71 @@
+// The stack configuration carries the envoy runtime: `mesh-vm:vms[i].host.envoy` reaches MeshVm's host as given,
+// and a mistake in it fails preview naming the stack key path and the fix, like every other key.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { parseStackConfig, StackConfigError, type RawStackConfig } from "../../../components/stack/config";
+import { KUBECONFIG } from "../fixtures/kubeconfig";
+import { testPrivateKeyPem } from "../helpers/keys";
+
+const envoy = {
+  gatewayAddress: "192.0.2.10",
+  upstreams: [
+    {
+      host: "reviews.bookinfo.svc.cluster.local",
+      port: 9080,
+      serviceAccount: "bookinfo-reviews",
+      localPort: 9080,
+    },
+  ],
+};
+
+function raw(host: Record<string, unknown>): RawStackConfig {
+  const vms = [
+    {
+      name: "dev-laptop",
+      namespace: "vms",
+      address: "198.51.100.10",
+      serviceAccount: "dev-laptop",
+      labels: { app: "dev-laptop" },
+      ports: [{ name: "http", number: 8080 }],
+      host: {
+        hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey",
+        prepare: { admin: { user: "root", privateKey: testPrivateKeyPem() } },
+        ...host,
+      },
+    },
+  ];
+  return {
+    stack: "dev",
+    values: { "mesh-vm:kubeconfig": KUBECONFIG, "mesh-vm:vms": JSON.stringify(vms) },
+    secretKeys: new Set(["mesh-vm:kubeconfig", "mesh-vm:vms"]),
+    env: {},
+  };
+}
+
+describe("stack configuration: runtime envoy", () => {
+  it("passes vms[i].host.envoy to MeshVm's host", () => {
+    const cfg = parseStackConfig(raw({ runtime: "envoy", envoy }));
+    const host = cfg.vms[0]!.args.host as unknown as { runtime: string; envoy: unknown };
+    assert.equal(host.runtime, "envoy");
+    assert.deepEqual(host.envoy, envoy);
+  });
+
+  it("refuses a mistake in it naming the stack key and the fix", () => {
+    let error: unknown;
+    try {
+      parseStackConfig(
+        raw({
+          runtime: "envoy",
+          envoy: { ...envoy, upstreams: [{ ...envoy.upstreams[0], localPort: 70000 }] },
+        }),
+      );
+    } catch (e) {
+      error = e;
+    }
+    assert.ok(error instanceof StackConfigError, String(error));
+    assert.match(
+      error.message,
+      /mesh-vm:vms\[0\]\.host\.envoy\.upstreams\[0\]\.localPort: port .* is not a whole number from 1 to 65535; use a port between 1 and 65535/,
+    );
+  });
+});
