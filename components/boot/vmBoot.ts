@@ -21,10 +21,10 @@ import {
   renderBundle,
   renderCloudConfig,
 } from "./render";
-import { fieldNames, throwIfIssues } from "../rules/issues";
+import { throwIfIssues } from "../rules/issues";
 import { clearedAtBootProblem, formatInteger } from "../rules/values";
 import type { ContainerPlan } from "../runtime/container";
-import { runtimeIssues } from "../runtime/registry";
+import { validateVmBootArgs } from "./validation";
 import { bootReadyCheckDefaults, bootTokenDefaults } from "./token";
 import type { BootBundleFile, VmBootArgs } from "./vmBootArgs";
 
@@ -192,10 +192,8 @@ export class VmBoot extends pulumi.ComponentResource {
   }
 
   constructor(name: string, args: VmBootArgs, opts?: pulumi.ComponentResourceOptions) {
-    throwIfIssues(
-      `VmBoot "${name}"`,
-      runtimeIssues(args as unknown as Record<string, unknown>, fieldNames("VmBootArgs")),
-    );
+    // Checked like VmProxy, before registering: a bad input fails preview with nothing created.
+    throwIfIssues(`VmBoot "${name}"`, validateVmBootArgs(args));
     super("mesh-vm:index:VmBoot", name, {}, opts);
     const current = args;
     pulumi.output(current.proxyConfigDir ?? vmProxyDefaults.proxyConfigDir).apply((dir) => {

@@ -129,3 +129,36 @@ describe("functions of components/", () => {
     assert.deepStrictEqual(long, []);
   });
 });
+
+describe("validation of components/", () => {
+  const text = (m: string) => readFileSync(path.join(root, m), "utf8");
+  const testFile = (p: string) => readFileSync(path.resolve(__dirname, p), "utf8");
+
+  it("one validator list: MeshVm, the stack configuration and the hostile-input tests call meshVmInputs", () => {
+    const callers = {
+      "components/meshVm.ts": text("meshVm.ts"),
+      "components/stack/config.ts": text("stack/config.ts"),
+      "test/unit/hostile/inputs.test.ts": testFile("hostile/inputs.test.ts"),
+    };
+    const perRule = /\b(validateMeshVmHostArgs|validateMeshVmBootArgs|deliveryIssues|validateMeshVmArgs)\(/;
+    for (const [file, source] of Object.entries(callers)) {
+      assert.match(source, /validation\/meshVmInputs"/, `${file} imports the one list`);
+      assert.doesNotMatch(source, perRule, `${file} calls a part of the list itself`);
+    }
+  });
+
+  it("no 'already checked' marks: every component validates its own inputs", () => {
+    for (const m of modules) assert.doesNotMatch(text(m), /new WeakSet|markValidated|isValidated/, m);
+  });
+
+  it("VmProxy and VmBoot each validate their whole args before registering", () => {
+    assert.match(
+      text("host/vmProxy.ts"),
+      /throwIfIssues\(`VmProxy "\$\{name\}"`, validateVmProxyArgs\(args\)\)/,
+    );
+    assert.match(
+      text("boot/vmBoot.ts"),
+      /throwIfIssues\(`VmBoot "\$\{name\}"`, validateVmBootArgs\(args\)\)/,
+    );
+  });
+});
