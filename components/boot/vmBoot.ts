@@ -5,9 +5,8 @@
 import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { ProxyArgsSettings } from "../host/proxyContainer";
 import { readinessUrl } from "../host/proxyScripts";
-import type { MeshSettings, WorkloadIdentity } from "../host/sidecarEnv";
+import type { WorkloadIdentity } from "../host/sidecarEnv";
 import { CaRoots, MintedToken, createTokenMint, readCaRoots } from "../host/bootstrapMaterial";
 import { numberBounds, vmProxyDefaults } from "../host/defaults";
 import { READY_CHECK_PROGRAM, REMOVE_BUNDLE_PROGRAM, SLEEP_PROGRAM, WRITE_BUNDLE_PROGRAM } from "./programs";
@@ -24,6 +23,7 @@ import {
 import { throwIfIssues } from "../rules/issues";
 import { clearedAtBootProblem, formatInteger } from "../rules/values";
 import type { ContainerPlan } from "../runtime/container";
+import { materialInputs, withoutKeys } from "../runtime/inputs";
 import { validateVmBootArgs } from "./validation";
 import { bootReadyCheckDefaults, bootTokenDefaults } from "./token";
 import type { BootBundleFile, VmBootArgs } from "./vmBootArgs";
@@ -66,33 +66,15 @@ function planFor(
   roots: { meshRootCert: pulumi.Input<string>; kubernetesRootCert: pulumi.Input<string> },
 ): (token: pulumi.Output<string>) => pulumi.Output<BootPlan> {
   const { args } = ctx;
-  type Settings = Omit<BootPlanInputs, "token" | "readiness">;
-  const settingInputs: { [K in keyof Settings]-?: pulumi.Input<unknown> } = {
-    runtime: pulumi.output(args.runtime) as pulumi.Output<string | undefined>,
+  const delivery = ["token", "readyCheck", "bundleDir", "deregistrationDelaySeconds"] as const;
+  // VmBoot's proxy settings as they are (the renderer applies the defaults), the roots as material.
+  const settings = pulumi.output({
+    ...withoutKeys(args, [...materialInputs, ...delivery]),
     workload: ctx.workload,
-    mesh: pulumi.output(args.mesh ?? {}) as pulumi.Output<MeshSettings>,
-    proxyImage: pulumi.output(args.proxyImage) as pulumi.Output<string | undefined>,
-    proxyImageHub: pulumi.output(args.proxyImageHub) as pulumi.Output<string | undefined>,
-    proxyImageName: pulumi.output(args.proxyImageName) as pulumi.Output<string | undefined>,
-    proxyImageTag: pulumi.output(args.proxyImageTag) as pulumi.Output<string | undefined>,
-    proxyArgs: pulumi.output(args.proxyArgs ?? {}) as pulumi.Output<ProxyArgsSettings>,
-    proxyContainerName: pulumi.output(args.proxyContainerName ?? vmProxyDefaults.proxyContainerName),
-    proxyConfigDir: pulumi.output(args.proxyConfigDir ?? vmProxyDefaults.proxyConfigDir),
-    sshUser: pulumi.output(args.sshUser ?? vmProxyDefaults.sshUser),
-    dockerGroup: pulumi.output(args.dockerGroup) as pulumi.Output<string | undefined>,
-    gatewayAddress: pulumi.output(args.gatewayAddress) as pulumi.Output<string | undefined>,
-    egressHostnames: pulumi.output(args.egressHostnames ?? []) as pulumi.Output<string[]>,
-    egressBindAddress: pulumi.output(args.egressBindAddress ?? vmProxyDefaults.egressBindAddress),
-    meshRootCert: pulumi.output(roots.meshRootCert),
-    kubernetesRootCert: pulumi.output(roots.kubernetesRootCert),
-  };
-  const settings = pulumi.all(
-    settingInputs as Record<string, pulumi.Input<unknown>>,
-  ) as unknown as pulumi.Output<Omit<BootPlanInputs, "token">>;
-  return (token) =>
-    pulumi
-      .all([settings, token])
-      .apply(([s, t]) => buildBootPlan({ ...s, readiness: args.readiness, token: t }));
+    meshRootCert: roots.meshRootCert,
+    kubernetesRootCert: roots.kubernetesRootCert,
+  }) as unknown as pulumi.Output<Omit<BootPlanInputs, "token">>;
+  return (token) => pulumi.all([settings, token]).apply(([s, t]) => buildBootPlan({ ...s, token: t }));
 }
 
 /** tctl's offline bundle on local disk (`bundleDir`): written from a secret stdin, removed on destroy. */

@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { throwIfIssues } from "../rules/issues";
 import { clearedAtBootProblem, dedicatedDirectoryProblem, formatInteger } from "../rules/values";
-import type { RuntimeInputs } from "../runtime/inputs";
+import { materialInputs, withoutKeys, type RuntimeInputs } from "../runtime/inputs";
 import { publicPlanOf, sha256, type RuntimePlan } from "../runtime/plan";
 import { renderRuntimePlan } from "../runtime/registry";
 import type { ContainerPlan } from "../runtime/container";
@@ -119,25 +119,16 @@ function createBootstrapToken(ctx: StepContext, args: VmProxyArgs): MintedToken 
 
 // --- runtime plan -------------------------------------------------------------------------------------------
 
-/** The settings the runtime renders from, resolved from VmProxy's inputs (defaults as the renderer applies them). */
+/** The settings the runtime renders from: VmProxy's proxy settings as they are, with the context's resolved ones. */
 function runtimeInputsOf(ctx: StepContext, args: VmProxyArgs): pulumi.Output<RuntimeInputs> {
+  const delivery = ["ssh", "prepare", "token", "deregistrationDelaySeconds", "hostGone"] as const;
   return pulumi.output({
-    runtime: args.runtime,
+    ...withoutKeys(args, [...materialInputs, ...delivery]),
     workload: ctx.workload,
     mesh: ctx.mesh,
-    proxyImage: args.proxyImage,
-    proxyImageHub: args.proxyImageHub,
-    proxyImageName: args.proxyImageName,
-    proxyImageTag: args.proxyImageTag,
-    proxyArgs: args.proxyArgs,
-    proxyContainerName: args.proxyContainerName,
     proxyConfigDir: ctx.configDir,
     sshUser: ctx.sshUser,
     dockerGroup: args.prepare?.dockerGroup,
-    gatewayAddress: args.gatewayAddress,
-    readiness: args.readiness,
-    egressHostnames: args.egressHostnames,
-    egressBindAddress: args.egressBindAddress,
   }) as pulumi.Output<RuntimeInputs>;
 }
 
