@@ -18,7 +18,7 @@ import type { KubeObject } from "./mesh/objects";
 import { MeshVmObjects, renderMeshVmObjects } from "./mesh/render";
 import { meshVmDefaults, ResolvedMeshVm } from "./mesh/settings";
 import { VmBoot } from "./boot/vmBoot";
-import { VmProxy } from "./host/vmProxy";
+import { VmProxy, type SshIdentity } from "./host/vmProxy";
 import type { WorkloadEntryLike } from "./host/workloadIdentity";
 import type { MeshVmArgs, MeshVmBootArgs, MeshVmHostArgs, PlainMeshVmArgs } from "./meshVmArgs";
 import { vmBootArgsFromMeshVm } from "./meshVmBoot";
@@ -48,7 +48,7 @@ export interface MeshVmProxyState {
   /** The managed `/etc/hosts` block ("" when none). */
   hostsBlock: string;
   /** SSH identity of the proxy steps. */
-  sshIdentity: MeshVmSshIdentity;
+  sshIdentity: SshIdentity;
 }
 
 /**
@@ -64,15 +64,6 @@ export interface MeshVmBootState {
   dockerRunCommand: string;
   sidecarEnv: string;
   hostsBlock: string;
-}
-
-/** The SSH identity the proxy steps use. */
-export interface MeshVmSshIdentity {
-  user: string;
-  host: string;
-  port: number;
-  /** The generated key's public half, when `prepare` installed one. */
-  publicKey?: string;
 }
 
 /**

@@ -24,14 +24,14 @@ import { throwIfIssues } from "../rules/issues";
 import { clearedAtBootProblem, formatInteger } from "../rules/values";
 import type { ContainerPlan } from "../runtime/container";
 import { materialInputs, withoutKeys } from "../runtime/inputs";
-import { validateVmBootArgs } from "./validation";
+import { validateVmBootArgs } from "./vmBootValidation";
 import { bootReadyCheckDefaults, bootTokenDefaults } from "./token";
 import type { BootBundleFile, VmBootArgs } from "./vmBootArgs";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 /** What the steps share. */
-interface StepContext {
+interface BootStepContext {
   name: string;
   parent: { parent: pulumi.Resource };
   args: VmBootArgs;
@@ -43,7 +43,7 @@ interface StepContext {
  * an explicit rotation. Never by time: the user data is read once, at first boot, and a new token would change
  * it (and so the VM resource) at every window.
  */
-function mintToken(ctx: StepContext): MintedToken {
+function mintToken(ctx: BootStepContext): MintedToken {
   const { expirationSeconds, audiences } = bootTokenDefaults(ctx.args.token);
   return createTokenMint(ctx.name, ctx.parent, {
     kubeconfig: ctx.args.kubeconfig,
@@ -56,13 +56,13 @@ function mintToken(ctx: StepContext): MintedToken {
 }
 
 /** The mesh and Kubernetes roots: given, or read from the namespace's ConfigMaps (as VmProxy does). */
-function caRoots(ctx: StepContext): CaRoots {
+function caRoots(ctx: BootStepContext): CaRoots {
   return readCaRoots(ctx.name, ctx.parent, ctx.workload, ctx.args);
 }
 
 /** The plan for a token value: every setting resolved, rendered by buildBootPlan. */
 function planFor(
-  ctx: StepContext,
+  ctx: BootStepContext,
   roots: { meshRootCert: pulumi.Input<string>; kubernetesRootCert: pulumi.Input<string> },
 ): (token: pulumi.Output<string>) => pulumi.Output<BootPlan> {
   const { args } = ctx;
@@ -79,7 +79,7 @@ function planFor(
 
 /** tctl's offline bundle on local disk (`bundleDir`): written from a secret stdin, removed on destroy. */
 function writeBundle(
-  ctx: StepContext,
+  ctx: BootStepContext,
   bundle: pulumi.Output<BootBundleFile[]>,
 ): command.local.Command | undefined {
   if (ctx.args.bundleDir === undefined) return undefined;
@@ -109,7 +109,7 @@ function writeBundle(
  * check); deleted after the registration objects, waiting the deregistration delay.
  */
 function registrationGate(
-  ctx: StepContext,
+  ctx: BootStepContext,
   userData: pulumi.Output<string>,
   after: pulumi.Resource[],
 ): command.local.Command {
@@ -182,7 +182,7 @@ export class VmBoot extends pulumi.ComponentResource {
       const volatile = clearedAtBootProblem(dir);
       if (volatile !== undefined) pulumi.log.warn(volatile, this);
     });
-    const ctx: StepContext = {
+    const ctx: BootStepContext = {
       name,
       parent: { parent: this },
       args: current,

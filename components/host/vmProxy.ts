@@ -27,13 +27,13 @@ import {
 import { MeshSettings, WorkloadIdentity } from "./sidecarEnv";
 import { toConnection } from "./sshConnection";
 import { tokenRotationWindow } from "./tokenRequest";
-import { validateVmProxyArgs } from "./validation";
+import { validateVmProxyArgs } from "./vmProxyValidation";
 
 import type { VmProxyArgs } from "./vmProxyArgs";
 export type { BootstrapTokenArgs, HostPreparationArgs, Inputs, VmProxyArgs } from "./vmProxyArgs";
 
 /** What every step shares: the component as parent, retention, the workload and the owner tag. */
-interface StepContext {
+interface ProxyStepContext {
   name: string;
   parent: { parent: pulumi.Resource };
   /** `retainOnDelete` when the host is gone. */
@@ -72,7 +72,7 @@ function normaliseConfigDir(dir: string): string {
 
 // --- ssh access ---------------------------------------------------------------------------------------------
 
-function createSshAccess(ctx: StepContext, args: VmProxyArgs): SshAccess {
+function createSshAccess(ctx: ProxyStepContext, args: VmProxyArgs): SshAccess {
   const ownCredentials = args.ssh.privateKey !== undefined || args.ssh.agentSocketPath !== undefined;
   const generatedKey = ownCredentials
     ? undefined
@@ -99,7 +99,7 @@ function createSshAccess(ctx: StepContext, args: VmProxyArgs): SshAccess {
 
 // --- bootstrap token ----------------------------------------------------------------------------------------
 
-function createBootstrapToken(ctx: StepContext, args: VmProxyArgs): MintedToken {
+function createBootstrapToken(ctx: ProxyStepContext, args: VmProxyArgs): MintedToken {
   const tokenArgs = args.token ?? {};
   const expirationSeconds = tokenArgs.expirationSeconds ?? tokenDefaults.expirationSeconds;
   const renewBeforeSeconds = tokenArgs.renewBeforeSeconds ?? renewBeforeSecondsFor(expirationSeconds);
@@ -120,7 +120,7 @@ function createBootstrapToken(ctx: StepContext, args: VmProxyArgs): MintedToken 
 // --- runtime plan -------------------------------------------------------------------------------------------
 
 /** The settings the runtime renders from: VmProxy's proxy settings as they are, with the context's resolved ones. */
-function runtimeInputsOf(ctx: StepContext, args: VmProxyArgs): pulumi.Output<RuntimeInputs> {
+function runtimeInputsOf(ctx: ProxyStepContext, args: VmProxyArgs): pulumi.Output<RuntimeInputs> {
   const delivery = ["ssh", "prepare", "token", "deregistrationDelaySeconds", "hostGone"] as const;
   return pulumi.output({
     ...withoutKeys(args, [...materialInputs, ...delivery]),
@@ -161,7 +161,7 @@ function renderPlans(
  * `prepare` is given, the `/etc/hosts` block when `egressHostnames` is. Undefined when there is neither.
  */
 function createHostStep(
-  ctx: StepContext,
+  ctx: ProxyStepContext,
   args: VmProxyArgs,
   ssh: SshAccess,
   publicPlan: pulumi.Output<RuntimePlan>,
@@ -199,7 +199,7 @@ function createHostStep(
 
 /** `<name>-proxy`: the plan's files from a secret stdin, then `start` (readiness included); delete: `stop`, files. */
 function createProxyStep(
-  ctx: StepContext,
+  ctx: ProxyStepContext,
   connection: Connection,
   plans: Plans,
   after: pulumi.Resource[],
@@ -225,7 +225,7 @@ function createProxyStep(
  * delay, before the proxy and the hosts block go.
  */
 function createRegistrationGate(
-  ctx: StepContext,
+  ctx: ProxyStepContext,
   delaySeconds: number,
   after: command.remote.Command[],
 ): command.local.Command {
@@ -354,7 +354,7 @@ export class VmProxy extends pulumi.ComponentResource {
     });
   }
 
-  private stepContext(name: string, args: VmProxyArgs): StepContext {
+  private stepContext(name: string, args: VmProxyArgs): ProxyStepContext {
     const warn = (message: string) => pulumi.log.warn(message, this);
     if (args.hostGone) {
       warn(`hostGone is set: destroying ${name} will not contact the VM or undo anything on it`);

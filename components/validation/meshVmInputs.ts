@@ -3,9 +3,9 @@
 // `boot`). Each caller decides only how fields are named (MeshVmArgs paths, or `mesh-vm:` config keys).
 import type { MeshVmBootArgs, MeshVmHostArgs, PlainMeshVmArgs } from "../meshVmArgs";
 import { fieldNames, type FieldName, type ValidationIssue } from "../rules/issues";
-import { validateMeshVmBootArgs } from "./boot";
+import { validateMeshVmBootArgs } from "./meshVmBootArgs";
 import { deliveryIssues } from "./delivery";
-import { validateMeshVmHostArgs } from "./host";
+import { validateMeshVmHostArgs } from "./meshVmHostArgs";
 import { validateMeshVmArgs } from "./meshVm";
 
 /** How a caller names the fields of the mesh inputs, of `host` and of `boot`. */

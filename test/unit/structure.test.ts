@@ -16,7 +16,10 @@ const layers: { name: string; modules: string[] }[] = [
   { name: "runtime plan", modules: ["runtime/plan.ts"] },
   { name: "host renderers", modules: ["host/"] },
   { name: "runtimes", modules: ["runtime/"] },
-  { name: "SSH delivery (VmProxy)", modules: ["host/vmProxy.ts", "host/validation.ts", "host/index.ts"] },
+  {
+    name: "SSH delivery (VmProxy)",
+    modules: ["host/vmProxy.ts", "host/vmProxyValidation.ts", "host/index.ts"],
+  },
   { name: "boot (VmBoot)", modules: ["boot/"] },
   { name: "input types", modules: ["meshVmArgs.ts", "meshExpansionArgs.ts"] },
   { name: "validation", modules: ["validation/"] },
@@ -160,5 +163,30 @@ describe("validation of components/", () => {
       text("boot/vmBoot.ts"),
       /throwIfIssues\(`VmBoot "\$\{name\}"`, validateVmBootArgs\(args\)\)/,
     );
+  });
+});
+
+describe("names of components/", () => {
+  it("no two modules export the same name (index.ts files only re-export)", () => {
+    const owners = new Map<string, string[]>();
+    for (const m of modules.filter((x) => !x.endsWith("index.ts"))) {
+      const re = /^export (?:async )?(?:function|interface|type|const|class|enum) ([A-Za-z0-9_]+)/gm;
+      for (const [, name] of readFileSync(path.join(root, m), "utf8").matchAll(re)) {
+        owners.set(name!, [...(owners.get(name!) ?? []), m]);
+      }
+    }
+    const twice = [...owners]
+      .filter(([, files]) => files.length > 1)
+      .map(([n, f]) => `${n}: ${f.join(", ")}`);
+    assert.deepStrictEqual(twice, []);
+  });
+
+  it("no mirrored module paths (a/b.ts beside b/a.ts)", () => {
+    const set = new Set(modules);
+    const mirrored = modules.filter((m) => {
+      const parts = m.replace(/\.ts$/, "").split("/");
+      return parts.length === 2 && set.has(`${parts[1]}/${parts[0]}.ts`);
+    });
+    assert.deepStrictEqual(mirrored, []);
   });
 });

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fromManifests } from "../../../components/manifests";
-import { validateVmProxyArgs } from "../../../components/host/validation";
+import { validateVmProxyArgs } from "../../../components/host/vmProxyValidation";
 import type { VmProxyArgs } from "../../../components/host/vmProxyArgs";
 import type {
   MeshVmArgs,

@@ -11,9 +11,9 @@ import {
   runtimeDefinition,
   type RuntimeDefinition,
 } from "../../../components/runtime/registry";
-import { validateVmProxyArgs } from "../../../components/host/validation";
-import { validateMeshVmHostArgs } from "../../../components/validation/host";
-import { validateMeshVmBootArgs } from "../../../components/validation/boot";
+import { validateVmProxyArgs } from "../../../components/host/vmProxyValidation";
+import { validateMeshVmHostArgs } from "../../../components/validation/meshVmHostArgs";
+import { validateMeshVmBootArgs } from "../../../components/validation/meshVmBootArgs";
 import { VmBoot } from "../../../components/boot/vmBoot";
 
 const workload = {

@@ -1,10 +1,10 @@
 // MeshVmArgs.boot validation (boot-time delivery), before anything registers: VmBoot's rules
-// (boot/validation.ts) under MeshVm's field names, plus what only MeshVm has (one delivery, one image input).
-import { validateVmBootArgs } from "../boot/validation";
+// (boot/vmBootValidation.ts) under MeshVm's field names, plus what only MeshVm has (one delivery, one image input).
+import { validateVmBootArgs } from "../boot/vmBootValidation";
 import type { VmBootArgs } from "../boot/vmBootArgs";
 import type { MeshVmBootArgs } from "../meshVmArgs";
 import { FieldName, fieldNames, issue, ValidationIssue } from "../rules/issues";
-import { imageExclusionIssues } from "./host";
+import { imageExclusionIssues } from "./meshVmHostArgs";
 
 /**
  * Validates the boot inputs whose values are known now. `hostToo`: MeshVm's `host` is set as well (one

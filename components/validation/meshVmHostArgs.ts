@@ -1,6 +1,6 @@
 // MeshVmArgs.host validation: the settings the host half needs before anything connects, checked before the
 // component registers so a mistake fails `pulumi preview` with nothing created. The rules are VmProxy's own
-// (host/validation.ts), applied to MeshVm's host inputs and named by their MeshVm fields. Values that are still
+// (host/vmProxyValidation.ts), applied to MeshVm's host inputs and named by their MeshVm fields. Values that are still
 // Outputs are checked later, where VmProxy uses them.
 import { runtimeIssues } from "../runtime/registry";
 import {
@@ -16,7 +16,7 @@ import {
   readinessIssues,
   sshSettingsIssues,
   tokenIssues,
-} from "../host/validation";
+} from "../host/vmProxyValidation";
 import type { MeshVmHostArgs } from "../meshVmArgs";
 import { FieldName, fieldNames, issue, ValidationIssue } from "../rules/issues";
 

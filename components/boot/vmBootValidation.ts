@@ -1,6 +1,6 @@
 // VmBoot's input rules (boot-time delivery), before anything registers: VmProxy's rules for the settings both
-// share (host/validation.ts) and the boot delivery's own (token lifetime, ready check, bundle directory). A
-// standalone VmBoot and MeshVm's `boot` (validation/boot.ts) both call validateVmBootArgs. The token lifetime
+// share (host/vmProxyValidation.ts) and the boot delivery's own (token lifetime, ready check, bundle directory). A
+// standalone VmBoot and MeshVm's `boot` (validation/meshVmBootArgs.ts) both call validateVmBootArgs. The token lifetime
 // is the trade-off boot-time delivery adds: see token.ts.
 import {
   configDirIssues,
@@ -14,7 +14,7 @@ import {
   posixNameIssues,
   readinessIssues,
   tokenRequestIssues,
-} from "../host/validation";
+} from "../host/vmProxyValidation";
 import { FieldName, fieldNames, issue, ValidationIssue } from "../rules/issues";
 import { excerpt, integerProblem, textProblem } from "../rules/values";
 import { runtimeIssues } from "../runtime/registry";
