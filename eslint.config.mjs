@@ -3,7 +3,9 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "bin/**", "examples/*/node_modules/**", "eslint.config.mjs"] },
+  {
+    ignores: ["node_modules/**", "bin/**", "examples/*/node_modules/**", "eslint.config.mjs", "docs/api/**"],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

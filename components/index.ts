@@ -55,6 +55,8 @@ export { fromManifests } from "./manifests";
 // The config-driven program (the repository's root program), for projects that want the same stack
 // configuration in their own Pulumi project or an Automation API program.
 export { onboardFromConfig } from "./stack/program";
+// Fleets run as several stacks (shards) with the Automation API, from a driver script or a CI job.
+export * from "./fleet";
 export type { OnboardOptions, OnboardOutputs, VmSummary, ProxySummary } from "./stack/program";
 export { parseStackConfig, readStackConfig, StackConfigError } from "./stack/config";
 export type { StackConfig, ConfiguredVm, RawStackConfig } from "./stack/config";

@@ -16,6 +16,7 @@ import {
   ResolvedMeshVm,
   ResolvedPort,
   withVmClassLabel,
+  selectionLabels,
 } from "./mesh/settings";
 import type { PlainMeshVmArgs } from "./meshVmArgs";
 import { isIpAddress } from "./rules/addresses";
@@ -102,7 +103,7 @@ function bootstrapOf(args: PlainMeshVmArgs, proxyConfigDir: string): ResolvedBoo
 export function resolveMeshVmArgs(defaultName: string, args: PlainMeshVmArgs): ResolvedMeshVm {
   const name = args.name ?? defaultName;
   const labels = withVmClassLabel(args.labels ?? {}, args.vmClassLabel);
-  const app = labels["app"] ?? name;
+  const app = selectionLabels(labels, args.metadataLabels)["app"] ?? name;
   const proxyConfigDir =
     args.proxyConfigDir ??
     ((args.tctlDefaults ?? meshVmDefaults.tctlDefaults)
@@ -129,7 +130,7 @@ export function resolveMeshVmArgs(defaultName: string, args: PlainMeshVmArgs): R
     sidecar: omitUndefined({
       enabled: args.sidecar?.enabled ?? meshVmDefaults.sidecarEnabled,
       name: args.sidecar?.name ?? defaultSidecarName(args.namespace, app),
-      selectorLabels: selectorLabels(args, labels),
+      selectorLabels: selectorLabels(args, selectionLabels(labels, args.metadataLabels)),
       outboundTrafficPolicyMode: args.sidecar?.outboundTrafficPolicyMode,
     }),
     serviceEntry: {

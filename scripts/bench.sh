@@ -21,6 +21,8 @@ if [ "$what" != mock ]; then ensure_apt_packages; fi
 "$MESH_VM_ROOT/scripts/toolchain.sh" node pulumi etcd kube-apiserver command tls kubernetes >&2
 eval "$("$MESH_VM_ROOT/scripts/toolchain.sh" env)"
 ensure_node_modules
+# The hosts' root filesystem: the hosts benchmark times its own (re)builds, the onboarding one needs it built.
+if [ "$what" = onboard ]; then ensure_testbed; fi
 cd "$MESH_VM_ROOT"
 log "benchmark: scripts/bench/$script $*  (load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores)"
 exec node --import tsx "scripts/bench/$script" "$@"

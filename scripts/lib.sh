@@ -46,6 +46,31 @@ ensure_istio_build() {
   "$MESH_VM_ROOT/scripts/istio.sh" build >&2
 }
 
+# The test bed's cached parts that tests only look up (they never build): the VM hosts' root filesystem with
+# the stand-in proxy image. Built here, in the set-up phase, in rootfs.sh's own clean environment.
+ensure_testbed() {
+  log "test bed: the VM hosts' root filesystem (scripts/testbed/rootfs.sh)"
+  bash "$MESH_VM_ROOT/scripts/testbed/rootfs.sh" build >/dev/null
+}
+
+# Proof that the test bed still builds from nothing: its cheap parts (minutes) are built into a throw-away
+# cache with a hostile environment: this shell's TMPDIR pointing at a machine-only dir, a home and locale that
+# do not exist in a chroot, and proxy variables that lead nowhere (port 9, discard). A set-up step that lets
+# any of them into a chroot fails here, even on a machine whose real cache is warm.
+check_testbed_from_scratch() {
+  local scratch start=$SECONDS
+  scratch=$(mktemp -d "${TMPDIR:-/tmp}/mesh-vm-fresh-testbed-XXXXXX")
+  log "test bed from scratch: building the root filesystem into $scratch (empty cache, the suite's environment)"
+  if ! TMPDIR="$scratch/tmp-of-the-machine" HOME="$scratch/home-of-the-machine" LC_ALL=xx_XX.UTF-8 \
+    http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 MESH_VM_CACHE="$scratch/cache" \
+    bash -c 'mkdir -p "$TMPDIR" "$HOME" && exec bash "$1" build' _ "$MESH_VM_ROOT/scripts/testbed/rootfs.sh" >/dev/null; then
+    rm -rf "$scratch"
+    die "the test bed does not build from an empty cache (scripts/testbed/rootfs.sh; output above)"
+  fi
+  rm -rf "$scratch"
+  log "test bed from scratch: built in $((SECONDS - start))s"
+}
+
 # Install the npm dependencies exactly as locked, only when the lock file changed.
 ensure_node_modules() {
   local stamp="$MESH_VM_ROOT/node_modules/.mesh-vm-lock-sha"

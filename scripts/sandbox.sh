@@ -52,6 +52,7 @@ if [ "$what" = up ]; then
     args+=(--istiod)
   fi
   ensure_node_modules
+  ensure_testbed
 else
   # Nothing to build for down/status: the toolchain's environment is enough.
   eval "$("$MESH_VM_ROOT/scripts/toolchain.sh" env)"

@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
-# The whole test suite: set-up (Debian packages, toolchain, npm dependencies), static checks,
-# unit tests, then end-to-end tests against the real engine, API server and VM hosts.
-# Usage: scripts/test.sh [unit|e2e|all]   (default: all)
+# The whole test suite: set-up (Debian packages, toolchain, istiod, npm dependencies, the test bed's cached
+# parts), static checks, unit tests, then end-to-end tests against the real engine, API server and VM hosts.
+# Usage: scripts/test.sh [unit|e2e|all|setup]   (default: all)
+#   setup   only the set-up phase: everything the tests look up but never build themselves
+# With CI=true (or MESH_VM_CHECK_FRESH_TESTBED=1) the set-up also builds the test bed's cheap parts into an
+# empty throw-away cache with a hostile environment, so a broken install step fails even on a warm machine.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 what="${1:-all}"
+case "$what" in unit | e2e | all | setup) ;; *) die "usage: scripts/test.sh [unit|e2e|all|setup]" ;; esac
 
 ensure_apt_packages
 ensure_toolchain
-# istiod and the agent serve only the end-to-end suites.
-[ "$what" = unit ] || ensure_istio_build
 ensure_node_modules
+# istiod, the agent and the hosts' root filesystem serve only the end-to-end suites.
+if [ "$what" != unit ]; then
+  ensure_istio_build
+  ensure_testbed
+  if [ "${CI:-}" = true ] || [ "${MESH_VM_CHECK_FRESH_TESTBED:-}" = 1 ]; then check_testbed_from_scratch; fi
+fi
+[ "$what" = setup ] && {
+  log "set-up done"
+  exit 0
+}
 cd "$MESH_VM_ROOT"
 
 log "static checks: tsc, eslint, prettier"

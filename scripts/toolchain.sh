@@ -22,13 +22,14 @@ NODE_VERSION="${MESH_VM_NODE_VERSION:-24.9.0}"
 KUBE_VERSION="${MESH_VM_KUBE_VERSION:-1.35.4}"
 ETCD_VERSION="${MESH_VM_ETCD_VERSION:-3.6.16}"
 
-# Version of an npm package as installed in the repo (falls back to package.json's pin).
+# Version of an npm package as installed in the repo, else as package-lock.json pins it (a fresh clone builds
+# the toolchain before `npm ci`). Never package.json: it declares ranges (^4.25.0), the lock the exact version.
 npm_pkg_version() {
   local pkg=$1 field=${2:-version} f="$MESH_VM_ROOT/node_modules/$1/package.json"
   if [ -f "$f" ]; then
     jq -r ".$field // empty" "$f"
   else
-    jq -r --arg p "$pkg" '.dependencies[$p] // empty' "$MESH_VM_ROOT/package.json"
+    jq -r --arg p "node_modules/$pkg" '.packages[$p].version // empty' "$MESH_VM_ROOT/package-lock.json"
   fi
 }
 

@@ -29,23 +29,38 @@ export function renderHostsBlock(spec: HostsBlockSpec): string {
     return "";
   }
   if (isIP(spec.address) === 0) {
-    throw new Error(`egress bind address ${excerpt(spec.address)} is not an IP address`);
+    throw new Error(bindAddressMessage(spec.address));
   }
   const names = [...new Set(spec.hostnames)];
   if (names.length > inputLimits.egressHostnames) {
-    throw new Error(`${names.length} egress host names exceed the limit of ${inputLimits.egressHostnames}`);
+    throw new Error(
+      `egressHostnames: ${names.length} names exceed the limit of ${inputLimits.egressHostnames}; ` +
+        "keep the names this VM's applications call",
+    );
   }
-  for (const name of names) {
+  // Validation refuses plain names at preview; a name given as an Output is only known here, at `up`.
+  spec.hostnames.forEach((name, i) => {
     if (
       typeof name !== "string" ||
       name.length > 253 ||
       !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(name)
     ) {
-      throw new Error(`${excerpt(name)} is not a host name usable in /etc/hosts`);
+      throw new Error(
+        `egressHostnames[${i}]: ${excerpt(name)} is not a host name usable in /etc/hosts; ` +
+          'use a DNS name on one line, e.g. "reviews.bookinfo.svc"',
+      );
     }
-  }
+  });
   const { begin, end } = hostsBlockMarkers(spec.owner);
   return [begin, ...names.map((name) => `${spec.address} ${name}`), end, ""].join("\n");
+}
+
+/** The bind address is VmProxy's egressBindAddress, MeshVm's first `egress[].bind`. */
+function bindAddressMessage(address: unknown): string {
+  return (
+    `egressBindAddress (MeshVm: egress[].bind): ${excerpt(address)} is not an IP address; ` +
+    'use the loopback address the egress listener binds, e.g. "127.0.0.2"'
+  );
 }
 
 function checkOwner(owner: string): void {
@@ -69,7 +84,7 @@ function hostsScript(
   checkOwner(owner);
   const fromStdin = address !== undefined;
   if (fromStdin && isIP(address) === 0) {
-    throw new Error(`egress bind address ${excerpt(address)} is not an IP address`);
+    throw new Error(bindAddressMessage(address));
   }
   // Every line between the markers must point at this address (IP characters: only '.' needs escaping).
   const line = `${(address ?? "").replace(/\./g, "\\.")} [A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?`;

@@ -26,9 +26,11 @@ export interface PrepareHostSpec {
 // or a system directory never reaches the script.
 function checkSpec(spec: Omit<PrepareHostSpec, "configDir"> & { configDir?: string }): void {
   const user = posixNameProblem(spec.user);
-  if (user !== undefined) throw new Error(`proxy user: ${user}`);
+  if (user !== undefined)
+    throw new Error(`sshUser (the proxy user): ${user}; use a name such as "istio-proxy"`);
   const group = spec.dockerGroup === undefined ? undefined : posixNameProblem(spec.dockerGroup);
-  if (group !== undefined) throw new Error(`docker group: ${group}`);
+  if (group !== undefined)
+    throw new Error(`prepare.dockerGroup: ${group}; use the group of docker's socket, e.g. "docker"`);
   const dir = spec.configDir === undefined ? undefined : dedicatedDirectoryProblem(spec.configDir);
   if (dir !== undefined) throw new Error(`proxyConfigDir: ${dir}`);
   if (spec.keyOwner !== undefined && !/^[A-Za-z0-9._/-]+$/.test(spec.keyOwner)) {

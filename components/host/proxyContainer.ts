@@ -289,9 +289,14 @@ export function containerDigest(
  */
 export function dockerRunArgs(spec: ContainerSpec, digest: string): string[] {
   const imageProblem = imageReferenceProblem(spec.image);
-  if (imageProblem !== undefined) throw new Error(`proxy image: ${imageProblem}`);
+  if (imageProblem !== undefined)
+    throw new Error(
+      `proxyImage (or proxyImageHub and proxyImageTag): ${imageProblem}; ` +
+        'use an image reference such as "docker.io/istio/proxyv2:1.24.0"',
+    );
   const nameProblem = containerNameProblem(spec.name);
-  if (nameProblem !== undefined) throw new Error(`proxy container name: ${nameProblem}`);
+  if (nameProblem !== undefined)
+    throw new Error(`proxyContainerName: ${nameProblem}; use a docker container name such as "istio-proxy"`);
   const words = ["run", "-d", "--name", spec.name, "--restart", "unless-stopped", "--network", "host"];
   words.push("--label", `${CONFIG_DIGEST_LABEL}=${digest}`, "--label", `${OWNER_LABEL}=${spec.owner}`);
   for (const mount of proxyMounts(spec.configDir)) {

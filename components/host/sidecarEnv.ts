@@ -149,6 +149,10 @@ export function proxyConfigAnnotationProblem(value: string): string | undefined 
       }
     }
   }
+  const d = pc.discoveryAddress;
+  if (d !== undefined && d !== null && (typeof d !== "string" || /[\r\n]/.test(d))) {
+    return "discoveryAddress is not a one-line host:port (it becomes CA_ADDR and PILOT_SNI in sidecar.env)";
+  }
   const c = pc.concurrency;
   if (c !== undefined && c !== null && !(typeof c === "number" && Number.isInteger(c) && c >= 0)) {
     return `concurrency ${JSON.stringify(c)} is not a whole number >= 0`;
@@ -264,17 +268,56 @@ export function sidecarEnvEntries(workload: WorkloadIdentity, mesh: MeshSettings
 }
 
 /**
+ * The input each sidecar.env variable is rendered from, as the user wrote it (VmProxy's names; MeshVm's are the
+ * same under `host.`, and the workload's come from MeshVm's own fields or the WorkloadEntry): a refusal names it,
+ * not the variable, which the user never wrote. Variables not listed are proxyConfig.proxyMetadata entries.
+ */
+const envSources: Record<string, string> = {
+  CA_ADDR:
+    "mesh.caAddress, else the proxyConfig's discoveryAddress (mesh.discoveryAddress, mesh.proxyConfig or the proxy.istio.io/config annotation)",
+  CA_SNI:
+    "mesh.caAddress, else the proxyConfig's discoveryAddress (mesh.discoveryAddress, mesh.proxyConfig or the proxy.istio.io/config annotation)",
+  PILOT_SNI:
+    "the proxyConfig's discoveryAddress (mesh.discoveryAddress, mesh.proxyConfig or the proxy.istio.io/config annotation)",
+  POD_NAME: "the WorkloadEntry's name",
+  POD_NAMESPACE: "namespace",
+  IDENTITY_IP: "address",
+  HOST_IP: "address",
+  INSTANCE_IP: "proxyInstanceIp, else address",
+  SERVICE_ACCOUNT: "serviceAccount",
+  CANONICAL_SERVICE: 'metadataLabels["service.istio.io/canonical-name"]',
+  CANONICAL_REVISION: 'metadataLabels["service.istio.io/canonical-revision"]',
+  ISTIO_META_CLUSTER_ID: "mesh.clusterId",
+  ISTIO_META_INTERCEPTION_MODE: `annotations["${workloadProxyAnnotations.interceptionMode}"]`,
+  ISTIO_META_NETWORK: "network, else mesh.defaultNetwork",
+  ISTIO_META_WORKLOAD_NAME: 'labels["app"], else metadataLabels["app"], else serviceAccount',
+  ISTIO_META_MESH_ID: "mesh.meshId, else trustDomain",
+};
+
+/** The input a sidecar.env variable comes from (see envSources). */
+export function envSourceOf(key: string): string {
+  return Object.hasOwn(envSources, key)
+    ? envSources[key]!
+    : `mesh.proxyConfig.proxyMetadata[${excerpt(key)}] (or proxyMetadata in the proxy.istio.io/config annotation)`;
+}
+
+/**
  * docker `--env-file` text: `KEY=value` lines, unquoted (docker keeps quotes literally), no trailing newline.
- * docker cannot represent a newline inside a value, so one is an error rather than a silently broken file.
+ * docker cannot represent a newline inside a value, so one is an error rather than a silently broken file; it
+ * names the input the value came from (validation refuses the plain ones at preview; this catches Outputs).
  */
 export function renderEnvFile(entries: EnvEntries): string {
   for (const [key, value] of entries) {
     if (!envNamePattern.test(key)) {
-      throw new Error(`sidecar.env: invalid variable name ${excerpt(key)}`);
+      throw new Error(
+        `${envSourceOf(key)}: ${excerpt(key)} is not an environment variable name (it becomes a sidecar.env ` +
+          "variable); use letters, digits and '_', not starting with a digit",
+      );
     }
     if (/[\r\n]/.test(value)) {
       throw new Error(
-        `sidecar.env: the value of ${key} contains a line break, which docker --env-file cannot carry`,
+        `${envSourceOf(key)}: ${excerpt(value)} contains a line break, which sidecar.env (docker --env-file) ` +
+          `cannot carry (it becomes ${key}); write the value on one line`,
       );
     }
   }

@@ -74,13 +74,17 @@ function hostKeyOrFail(
   }
   if (hostKey === undefined) {
     throw new Error(
-      `${what}: hostKey is required to pin the SSH host key (authorized_keys format, e.g. the content of ` +
+      `${what} is required to pin the SSH host key (authorized_keys format, e.g. the content of ` +
         `/etc/ssh/ssh_host_ed25519_key.pub); set insecureIgnoreHostKey: true to connect without checking it`,
     );
   }
   return pulumi.output(hostKey).apply((key) => {
     if (!/^(ssh-|ecdsa-|sk-)\S+ \S+/.test(key.trim())) {
-      throw new Error(`${what}: hostKey is not an authorized_keys-format public key`);
+      throw new Error(
+        // No excerpt: a private key pasted here by mistake must not reach the message.
+        `${what}: the value is not an authorized_keys-format public key; use the public host key as ` +
+          'sshd has it, e.g. "ssh-ed25519 AAAA…" (the content of /etc/ssh/ssh_host_ed25519_key.pub)',
+      );
     }
     return key.trim();
   });
@@ -111,7 +115,7 @@ export function toConnection(
     privateKey: secretIfSet(credentials.privateKey),
     privateKeyPassword: secretIfSet(credentials.privateKeyPassword),
     agentSocketPath: credentials.agentSocketPath,
-    hostKey: hostKeyOrFail(args.hostKey, args.insecureIgnoreHostKey, "ssh"),
+    hostKey: hostKeyOrFail(args.hostKey, args.insecureIgnoreHostKey, "hostKey"),
     dialErrorLimit: args.dialErrorLimit ?? sshDefaults.dialErrorLimit,
     perDialTimeout: args.perDialTimeout ?? sshDefaults.perDialTimeout,
   };
@@ -124,7 +128,7 @@ export function toConnection(
       privateKey: secretIfSet(b.privateKey),
       privateKeyPassword: secretIfSet(b.privateKeyPassword),
       agentSocketPath: b.agentSocketPath,
-      hostKey: hostKeyOrFail(b.hostKey, args.insecureIgnoreHostKey, "ssh bastion"),
+      hostKey: hostKeyOrFail(b.hostKey, args.insecureIgnoreHostKey, "bastion.hostKey"),
       dialErrorLimit: args.dialErrorLimit ?? sshDefaults.dialErrorLimit,
       perDialTimeout: args.perDialTimeout ?? sshDefaults.perDialTimeout,
     });

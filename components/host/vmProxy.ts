@@ -25,6 +25,7 @@ import {
   proxyStepScripts,
 } from "./remoteSteps";
 import { MeshSettings, WorkloadIdentity } from "./sidecarEnv";
+import { afterCheck, bastionHostKeyCheck } from "./bastionCheck";
 import { toConnection } from "./sshConnection";
 import { tokenRotationWindow } from "./tokenRequest";
 import { validateVmProxyArgs } from "./vmProxyValidation";
@@ -73,12 +74,21 @@ function normaliseConfigDir(dir: string): string {
 // --- ssh access ---------------------------------------------------------------------------------------------
 
 function createSshAccess(ctx: ProxyStepContext, args: VmProxyArgs): SshAccess {
+  // A wrong bastion key is refused by name before any step dials through the bastion (see bastionCheck.ts).
+  const check = bastionHostKeyCheck(
+    ctx.name,
+    args.ssh.bastion,
+    args.ssh.perDialTimeout,
+    args.ssh.insecureIgnoreHostKey,
+    ctx.parent,
+  );
+  const ssh = { ...args.ssh, host: afterCheck(args.ssh.host, check) };
   const ownCredentials = args.ssh.privateKey !== undefined || args.ssh.agentSocketPath !== undefined;
   const generatedKey = ownCredentials
     ? undefined
     : new tls.PrivateKey(`${ctx.name}-ssh-key`, { algorithm: "ED25519" }, ctx.parent);
   const proxy = toConnection(
-    args.ssh,
+    ssh,
     {
       user: args.ssh.user ?? ctx.sshUser,
       privateKey: generatedKey ? generatedKey.privateKeyOpenssh : args.ssh.privateKey,
@@ -89,7 +99,7 @@ function createSshAccess(ctx: ProxyStepContext, args: VmProxyArgs): SshAccess {
   );
   const admin = args.prepare
     ? toConnection(
-        args.ssh,
+        ssh,
         { ...args.prepare.admin, user: args.prepare.admin.user ?? vmProxyDefaults.adminUser },
         () => undefined, // already warned for the proxy connection
       )

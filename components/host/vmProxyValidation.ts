@@ -481,6 +481,20 @@ function proxyConfigIssues(pc: unknown, field: FieldName): ValidationIssue[] {
   if (byteLength(text) > 64 * 1024)
     return [issue(field(""), "is larger than 64 KiB as JSON", "keep only the fields the proxy needs")];
   const out: ValidationIssue[] = [];
+  // The discovery address goes into sidecar.env as it is (CA_ADDR, PILOT_SNI); the rest only as JSON.
+  const discovery = (pc as Record<string, unknown>)["discoveryAddress"];
+  if (Object.hasOwn(pc, "discoveryAddress") && discovery !== undefined && discovery !== null) {
+    const t =
+      typeof discovery === "string" ? textProblem(discovery) : `${excerpt(discovery)} is not a string`;
+    if (t !== undefined)
+      out.push(
+        issue(
+          field(".discoveryAddress"),
+          t,
+          'use host:port on one line, e.g. "istiod.istio-system.svc:15012"',
+        ),
+      );
+  }
   const md = Object.hasOwn(pc, "proxyMetadata")
     ? (pc as Record<string, unknown>)["proxyMetadata"]
     : undefined;

@@ -2,6 +2,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { MeshVmEgressArgs, MeshVmPortArgs, PlainMeshVmArgs } from "../meshVmArgs";
 import { issue, ValidationIssue } from "../rules/issues";
+import { selectionLabels } from "../mesh/settings";
 import { excerpt } from "../rules/values";
 import { allowedKeys, Doc, isObj, Obj, str } from "./documents";
 
@@ -12,7 +13,8 @@ function readSelector(args: PlainMeshVmArgs, sc: Doc, out: ValidationIssue[]): s
   const workloadSelector = sc.spec["workloadSelector"];
   const selector =
     isObj(workloadSelector) && isObj(workloadSelector["labels"]) ? workloadSelector["labels"] : {};
-  const labels = args.labels ?? {};
+  // Istio selects a WorkloadEntry by its spec.labels and metadata.labels together.
+  const labels = selectionLabels(args.labels, args.metadataLabels);
   for (const k of Object.keys(selector)) {
     if (labels[k] !== String(selector[k])) {
       out.push(

@@ -5,13 +5,22 @@ import { objectMeta, ServiceEntryObject, ServiceEntrySpec } from "./objects";
 
 type Port = NonNullable<ServiceEntrySpec["ports"]>[number];
 
+/**
+ * All the WorkloadEntry's spec labels, and its `app` from metadata.labels when only there (as tctl users write it):
+ * Istio selects by both, and without `app` the selector would match every VM of the class.
+ */
+function selectorOf(vm: ResolvedMeshVm): Record<string, string> {
+  const app = vm.labels["app"] === undefined ? vm.metadataLabels?.["app"] : undefined;
+  return { ...vm.labels, ...(app !== undefined ? { app } : {}) };
+}
+
 export function renderServiceEntrySpec(vm: ResolvedMeshVm): ServiceEntrySpec {
   return {
     hosts: [...vm.serviceEntry.hosts],
     location: "MESH_INTERNAL",
     ports: vm.ports.map((p): Port => ({ name: p.name, number: p.number, protocol: p.protocol })),
     resolution: "STATIC",
-    workloadSelector: { labels: { ...vm.labels } },
+    workloadSelector: { labels: selectorOf(vm) },
   };
 }
 

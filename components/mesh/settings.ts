@@ -91,6 +91,17 @@ export function defaultServiceEntryHost(workloadEntryName: string, namespace: st
   return `${workloadEntryName}.${namespace}.svc.cluster.local`;
 }
 
+/**
+ * The labels a workload is selected by: Istio merges a WorkloadEntry's metadata.labels into its spec.labels, and
+ * tctl reads `app` from spec.labels, else metadata.labels. A key in both keeps its spec value (tctl's order).
+ */
+export function selectionLabels<V>(
+  labels: Record<string, V> | undefined,
+  metadataLabels: Record<string, V> | undefined,
+): Record<string, V> {
+  return { ...(metadataLabels ?? {}), ...(labels ?? {}) };
+}
+
 /** Workload labels with the `class` label added unless present or `vmClassLabel` is empty. */
 export function withVmClassLabel<V>(
   labels: Record<string, V>,

@@ -1,7 +1,13 @@
 // Checks of the inputs that make the Sidecar (mesh/sidecar.ts): egress listeners and the Sidecar's own settings
 // (istiod's webhook rules: one port-less listener, last; no empty Sidecar; a selector that matches the VM).
 import { excerpt } from "../rules/values";
-import { captureModes, meshVmDefaults, outboundTrafficPolicyModes, withVmClassLabel } from "../mesh/settings";
+import {
+  captureModes,
+  meshVmDefaults,
+  outboundTrafficPolicyModes,
+  selectionLabels,
+  withVmClassLabel,
+} from "../mesh/settings";
 import type { PlainMeshVmArgs } from "../meshVmArgs";
 import { bindProblem } from "../rules/addresses";
 import { egressHostProblem } from "../rules/hosts";
@@ -136,7 +142,10 @@ export function sidecarIssues(args: PlainMeshVmArgs, field: FieldName): Validati
         `select on VM-only labels such as [${meshVmDefaults.sidecarSelectorLabelKeys.map((k) => excerpt(k)).join(", ")}]`,
       ),
     );
-  const labels = withVmClassLabel<unknown>({ ...(args.labels ?? {}) }, args.vmClassLabel);
+  const labels = selectionLabels<unknown>(
+    withVmClassLabel<unknown>({ ...(args.labels ?? {}) }, args.vmClassLabel),
+    args.metadataLabels,
+  );
   if (!Array.isArray(keys) || keys.length > 64) {
     out.push(
       issue(
@@ -161,7 +170,7 @@ export function sidecarIssues(args: PlainMeshVmArgs, field: FieldName): Validati
         issue(
           field(`sidecar.selectorLabelKeys[${i}]`),
           `label ${excerpt(k)} is not among the workload labels`,
-          `add ${excerpt(k)} to ${field("labels")} or remove it from the selector`,
+          `add ${excerpt(k)} to ${field("labels")} (or ${field("metadataLabels")}) or remove it from the selector`,
         ),
       );
   });

@@ -6,6 +6,10 @@ import { proxyConfigAnnotationProblem } from "../host/sidecarEnv";
 import { workloadProxyAnnotations } from "../mesh/annotations";
 import type { PlainMeshVmArgs } from "../meshVmArgs";
 import { FieldName, issue, ValidationIssue } from "../rules/issues";
+import { excerpt } from "../rules/values";
+
+/** ProxyConfig's InterceptionMode values, which the annotation takes. */
+const interceptionModes = ["REDIRECT", "TPROXY", "NONE"];
 
 /**
  * `proxy.istio.io/config`: a ProxyConfig YAML map the proxy's sidecar.env and arguments can carry;
@@ -22,6 +26,17 @@ export function workloadProxyAnnotationIssues(args: PlainMeshVmArgs, field: Fiel
     const value = annotations[key];
     const p = typeof value === "string" ? problemOf(value) : undefined;
     if (p !== undefined) out.push(issue(field(`annotations["${key}"]`), p, `use e.g. ${example}`));
+  }
+  // ISTIO_META_INTERCEPTION_MODE, as written: one of Istio's modes (NONE on a VM without iptables).
+  const mode = annotations[workloadProxyAnnotations.interceptionMode];
+  if (typeof mode === "string" && !interceptionModes.includes(mode)) {
+    out.push(
+      issue(
+        field(`annotations["${workloadProxyAnnotations.interceptionMode}"]`),
+        `${excerpt(mode)} is not an Istio interception mode`,
+        `use one of ${interceptionModes.join(", ")} (NONE, the default, for a VM without iptables), or remove it`,
+      ),
+    );
   }
   const proxyConfig = annotations[workloadProxyAnnotations.proxyConfig];
   if (typeof proxyConfig === "string") {

@@ -2,6 +2,7 @@
 // labels, annotations, ports. Istio's CRD CEL rules and istiod's webhook (pkg/config/validation).
 import { byteLength, excerpt, inputLimits, textProblem } from "../rules/values";
 import { sidecarBootstrapPrefix } from "../mesh/annotations";
+import { selectionLabels } from "../mesh/settings";
 import type { PlainMeshVmArgs } from "../meshVmArgs";
 import {
   defaultEndpointProblem,
@@ -158,12 +159,14 @@ export function labelsIssues(args: PlainMeshVmArgs, field: FieldName, flavor: st
   const out = labelIssues(field("labels"), labels);
   if (args.metadataLabels !== undefined)
     out.push(...labelIssues(field("metadataLabels"), { ...args.metadataLabels }));
-  if (!isString(labels["app"]) || labels["app"] === "") {
+  // tctl reads app from spec.labels, else metadata.labels (where Istio merges it into the workload's labels).
+  const app = selectionLabels<unknown>(labels, args.metadataLabels)["app"];
+  if (!isString(app) || app === "") {
     out.push(
       issue(
         field('labels["app"]'),
         "the app label is required (Sidecar/ServiceEntry selectors and telemetry use it)",
-        `add app: <service name> to ${field("labels")}`,
+        `add app: <service name> to ${field("labels")} (or to ${field("metadataLabels")}, where tctl also reads it)`,
       ),
     );
   }

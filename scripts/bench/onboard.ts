@@ -3,7 +3,12 @@
 // hosts block), run through the real engine: preview, up, a no-op up, a port change on one VM, destroy. Then, on
 // the same hosts and cluster, what `tctl x sidecar-bootstrap --start-istio-proxy` does for each VM, one VM after
 // the other (TokenRequest, mkdir + one scp per file over one SSH connection, docker rm + docker run), twice.
-//   scripts/bench.sh onboard [N ...] [--parallel P] [--no-baseline]     (default N: 1 5 20)
+//   scripts/bench.sh onboard [N ...] [--parallel P] [--no-baseline] [--repeats R] [--skip-checkpoints]
+//                                                                          (default N: 1 5 20; R: 3)
+// Each N runs R times on fresh hosts and a fresh stack; a cell shows the median wall time and, with R > 1, the
+// spread (min–max); counts (SSH logins, remote commands, TokenRequests) must be the same in every repeat.
+// --skip-checkpoints sets PULUMI_SKIP_CHECKPOINTS=true for the engine (state written once at the end: faster,
+// but a crash mid-run loses the record of what was done; measured, never a default).
 // Counted per phase: sshd's accepted logins on the hosts, remote commands (engine steps of type
 // command:remote:Command that were not `same`; for the baseline, the remote commands and scp copies it ran),
 // TokenRequests in the API server's audit log, and the peak RSS of the engine (the `pulumi` process tree: CLI,
@@ -14,7 +19,7 @@ import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { execFile, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { loadavg, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { MeshVm } from "../../components";
@@ -268,14 +273,16 @@ async function measureMeshVm(
   cluster: TestCluster,
   hosts: TestHost[],
   counters: Counters,
-  parallel: number | undefined,
+  opts: Options,
 ): Promise<Row["meshVm"]> {
+  const parallel = opts.parallel;
   const knobs: Knobs = { port0: 9080 };
   const stack = await createTestStack({
     projectName: "mesh-vm-bench-onboard",
     stackName: `onboard-${hosts.length}`,
     program: fleetProgram(cluster, hosts, knobs),
   });
+  if (opts.skipCheckpoints) stack.stack.workspace.envVars.PULUMI_SKIP_CHECKPOINTS = "true";
   let upDone = false;
   try {
     const preview = await counters.phase(() => engineRun(stack, "preview", parallel));
@@ -459,7 +466,7 @@ async function measure(cluster: TestCluster, n: number, opts: Options): Promise<
     );
     console.error(`[bench] N=${n}: ${n} hosts ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const counters = new Counters(cluster, hosts);
-    const meshVm = await measureMeshVm(cluster, hosts, counters, opts.parallel);
+    const meshVm = await measureMeshVm(cluster, hosts, counters, opts);
     console.error(`[bench] N=${n}: mesh-vm ${JSON.stringify(meshVm)}`);
     const baseline = opts.baseline ? await measureBaseline(cluster, hosts, counters) : undefined;
     if (baseline) console.error(`[bench] N=${n}: baseline ${JSON.stringify(baseline)}`);
@@ -471,31 +478,65 @@ async function measure(cluster: TestCluster, n: number, opts: Options): Promise<
 
 // --- table --------------------------------------------------------------------------------------------------
 
-const s = (p: Phase | undefined) =>
-  p ? `${p.wallS.toFixed(1)} s ${p.sshLogins}/${p.remoteCommands}/${p.tokenRequests}` : "–";
+/** The median of each number across repeats, with its spread. */
+interface Stat {
+  median: number;
+  min: number;
+  max: number;
+}
+function stat(values: number[]): Stat {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { median, min: sorted[0]!, max: sorted[sorted.length - 1]! };
+}
+const fmt = (x: Stat, digits = 1): string =>
+  x.min === x.max
+    ? x.median.toFixed(digits)
+    : `${x.median.toFixed(digits)} (${x.min.toFixed(digits)}–${x.max.toFixed(digits)})`;
 
-function table(rows: Row[]): string {
-  const up1 = rows.find((r) => r.vms === 1)?.meshVm.up.wallS;
-  const base1 = rows.find((r) => r.vms === 1)?.baseline?.first.wallS;
+/** One phase over repeats: wall-time statistics, and the counts, which must agree across repeats. */
+function phaseCell(phases: (Phase | undefined)[]): string {
+  const ps = phases.filter((p): p is Phase => p !== undefined);
+  if (ps.length === 0) return "–";
+  const counts = new Set(ps.map((p) => `${p.sshLogins}/${p.remoteCommands}/${p.tokenRequests}`));
+  return `${fmt(stat(ps.map((p) => p.wallS)))} s ${[...counts].join(" or ")}`;
+}
+
+type MeshPhase = keyof Row["meshVm"];
+type BasePhase = keyof NonNullable<Row["baseline"]>;
+
+function table(runs: Row[][]): string {
+  // runs[i] = the repeats of one N
+  const meshWall = (r: Row[], p: MeshPhase) => stat(r.map((x) => x.meshVm[p].wallS));
+  const one = runs.find((r) => r[0]!.vms === 1);
+  const up1 = one ? meshWall(one, "up").median : undefined;
+  const base1 = one?.[0]!.baseline ? stat(one.map((x) => x.baseline!.first.wallS)).median : undefined;
   const lines = [
     "| N | tool | preview | up / first run | no-op up / re-run | one-port change | destroy | up(N)/up(1) | no-op s/VM | peak RSS engine / program MB | load |",
     "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
   ];
-  for (const r of rows) {
-    const m = r.meshVm;
-    const phases = Object.values(m);
-    const engine = Math.max(...phases.map((p) => p.engineMb ?? 0));
-    const program = Math.max(...phases.map((p) => p.programMb ?? 0));
-    const load = Math.max(...phases.map((p) => p.load));
+  for (const r of runs) {
+    const n = r[0]!.vms;
+    const m = (p: MeshPhase) => phaseCell(r.map((x) => x.meshVm[p]));
+    const all = r.flatMap((x) => Object.values(x.meshVm));
+    const engine = Math.max(...all.map((p) => p.engineMb ?? 0));
+    const program = Math.max(...all.map((p) => p.programMb ?? 0));
+    const load = stat(all.map((p) => p.load));
+    const up = meshWall(r, "up");
     lines.push(
-      `| ${r.vms} | mesh-vm | ${s(m.preview)} | ${s(m.up)} | ${s(m.noop)} | ${s(m.port)} | ${s(m.destroy)} | ` +
-        `${up1 ? (m.up.wallS / up1).toFixed(2) : "–"} | ${(m.noop.wallS / r.vms).toFixed(2)} | ${engine.toFixed(0)} / ${program.toFixed(0)} | ${load.toFixed(1)} |`,
+      `| ${n} | mesh-vm | ${m("preview")} | ${m("up")} | ${m("noop")} | ${m("port")} | ${m("destroy")} | ` +
+        `${up1 ? (up.median / up1).toFixed(2) : "–"} | ${(meshWall(r, "noop").median / n).toFixed(2)} | ` +
+        `${engine.toFixed(0)} / ${program.toFixed(0)} | ${fmt(load)} |`,
     );
-    const b = r.baseline;
-    if (b) {
+    if (r[0]!.baseline) {
+      const b = (p: BasePhase) => phaseCell(r.map((x) => x.baseline?.[p]));
+      const first = stat(r.map((x) => x.baseline!.first.wallS));
+      const rerun = stat(r.map((x) => x.baseline!.rerun.wallS));
+      const bload = stat(r.flatMap((x) => [x.baseline!.first.load, x.baseline!.rerun.load]));
       lines.push(
-        `| ${r.vms} | baseline (tctl-style) | – | ${s(b.first)} | ${s(b.rerun)} | – | – | ` +
-          `${base1 ? (b.first.wallS / base1).toFixed(2) : "–"} | ${(b.rerun.wallS / r.vms).toFixed(2)} | – | ${Math.max(b.first.load, b.rerun.load).toFixed(1)} |`,
+        `| ${n} | baseline (tctl-style) | – | ${b("first")} | ${b("rerun")} | – | – | ` +
+          `${base1 ? (first.median / base1).toFixed(2) : "–"} | ${(rerun.median / n).toFixed(2)} | – | ${fmt(bload)} |`,
       );
     }
   }
@@ -504,16 +545,41 @@ function table(rows: Row[]): string {
     "| N | tool | phase | wall s | machine CPU busy % | program CPU s | engine CPU s |",
     "|--:|---|---|--:|--:|--:|--:|",
   );
-  const cpu = (n: number, tool: string, phase: string, p: Phase) =>
-    `| ${n} | ${tool} | ${phase} | ${p.wallS.toFixed(1)} | ${p.cpuBusyPct.toFixed(0)} | ${p.programCpuS.toFixed(1)} | ${
-      p.engineCpuS === undefined ? "–" : p.engineCpuS.toFixed(1)
+  const cpu = (n: number, tool: string, phase: string, ps: Phase[]) =>
+    `| ${n} | ${tool} | ${phase} | ${fmt(stat(ps.map((p) => p.wallS)))} | ${fmt(stat(ps.map((p) => p.cpuBusyPct)), 0)} | ` +
+    `${fmt(stat(ps.map((p) => p.programCpuS)))} | ${
+      ps[0]!.engineCpuS === undefined ? "–" : fmt(stat(ps.map((p) => p.engineCpuS ?? 0)))
     } |`;
-  for (const r of rows) {
-    lines.push(cpu(r.vms, "mesh-vm", "up", r.meshVm.up), cpu(r.vms, "mesh-vm", "no-op up", r.meshVm.noop));
-    if (r.baseline)
+  for (const r of runs) {
+    const n = r[0]!.vms;
+    lines.push(
+      cpu(
+        n,
+        "mesh-vm",
+        "up",
+        r.map((x) => x.meshVm.up),
+      ),
+      cpu(
+        n,
+        "mesh-vm",
+        "no-op up",
+        r.map((x) => x.meshVm.noop),
+      ),
+    );
+    if (r[0]!.baseline)
       lines.push(
-        cpu(r.vms, "baseline", "first run", r.baseline.first),
-        cpu(r.vms, "baseline", "re-run", r.baseline.rerun),
+        cpu(
+          n,
+          "baseline",
+          "first run",
+          r.map((x) => x.baseline!.first),
+        ),
+        cpu(
+          n,
+          "baseline",
+          "re-run",
+          r.map((x) => x.baseline!.rerun),
+        ),
       );
   }
   return lines.join("\n");
@@ -525,17 +591,26 @@ interface Options {
   sizes: number[];
   parallel?: number;
   baseline: boolean;
+  repeats: number;
+  skipCheckpoints: boolean;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { sizes: [], baseline: true };
+  const opts: Options = { sizes: [], baseline: true, repeats: 3, skipCheckpoints: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--parallel") opts.parallel = Number(argv[++i]);
     else if (a === "--no-baseline") opts.baseline = false;
+    else if (a === "--repeats") opts.repeats = Number(argv[++i]);
+    else if (a === "--skip-checkpoints") opts.skipCheckpoints = true;
     else if (/^\d+$/.test(a)) opts.sizes.push(Number(a));
-    else throw new Error(`usage: onboard.ts [N ...] [--parallel P] [--no-baseline]; got "${a}"`);
+    else
+      throw new Error(
+        `usage: onboard.ts [N ...] [--parallel P] [--no-baseline] [--repeats R] [--skip-checkpoints]; got "${a}"`,
+      );
   }
+  if (!Number.isInteger(opts.repeats) || opts.repeats < 1)
+    throw new Error("--repeats takes a whole number ≥ 1");
   if (opts.sizes.length === 0) opts.sizes = [1, 5, 20];
   return opts;
 }
@@ -543,24 +618,33 @@ function parseArgs(argv: string[]): Options {
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const started = Date.now();
+  const loadAtStart = loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ");
   const cluster = await startCluster();
-  const rows: Row[] = [];
+  const runs: Row[][] = [];
   try {
     await cluster.createNamespace(NS);
     await cluster.createServiceAccount(NS, SA);
-    for (const n of opts.sizes) rows.push(await measure(cluster, n, opts));
+    for (const n of opts.sizes) {
+      const repeats: Row[] = [];
+      for (let i = 0; i < opts.repeats; i++) repeats.push(await measure(cluster, n, opts));
+      runs.push(repeats);
+    }
   } finally {
     await cluster.stop();
   }
   console.log(
     `mesh-vm onboarding benchmark: ${new Date().toISOString()}, ${
       opts.parallel ? `--parallel ${opts.parallel}` : "engine default parallelism"
-    }, load average at the end ${loadavg()
+    }${opts.skipCheckpoints ? ", PULUMI_SKIP_CHECKPOINTS=true" : ""}, ${opts.repeats} repeat(s), ${cpus().length} cores, load average at the start ${loadAtStart}, at the end ${loadavg()
       .map((l) => l.toFixed(1))
       .join(" ")}, ${((Date.now() - started) / 1000).toFixed(0)} s in all`,
   );
-  console.log("cells: wall seconds, then SSH logins / remote commands / TokenRequests in that phase\n");
-  console.log(table(rows));
+  console.log(
+    "cells: median wall seconds (min–max over the repeats), then SSH logins / remote commands / TokenRequests in that phase\n",
+  );
+  console.log(table(runs));
 }
 
 main().catch((error: unknown) => {

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds (once) the root filesystem that every test VM host starts from, and prints its path.
 #
-#   scripts/testbed/rootfs.sh          ensure both cache entries, print the prepared tree's path
+#   scripts/testbed/rootfs.sh [build]   ensure both cache entries, print the prepared tree's path
+#   scripts/testbed/rootfs.sh path      print the prepared tree's path if it is built; else exit 3 naming the
+#                                       set-up command (tests call this: they never build)
+#   scripts/testbed/rootfs.sh env       print the environment the builds run with (a unit test checks it)
 #
 # Two cache entries under $MESH_VM_CACHE/rootfs (default ${XDG_CACHE_HOME:-$HOME/.cache}/mesh-vm):
 #   bookworm-<key>.tar  debootstrap of Debian bookworm with the packages below (the slow step, minutes);
@@ -11,11 +14,34 @@
 #                       preparation script + the stand-in fixture. Hosts mount it read-only as the lower
 #                       layer of an overlay, so creating a host copies nothing.
 # Needs root and: debootstrap, tar, coreutils, util-linux (unshare), sha256sum.
+#
+# It runs in a clean, explicit environment: debootstrap, dpkg's maintainer scripts and apt run chrooted, where
+# the caller's TMPDIR, HOME, locale or proxy variables name things that do not exist (a suite's TMPDIR made
+# every post-install `mktemp` fail). Only the variables below cross; a proxy for the Debian mirror is given
+# explicitly with MESH_VM_APT_PROXY.
 set -euo pipefail
+if [[ "${MESH_VM_ROOTFS_ENV:-}" != clean ]]; then
+  exec env -i MESH_VM_ROOTFS_ENV=clean \
+    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C \
+    MESH_VM_CACHE="${MESH_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mesh-vm}" \
+    ${MESH_VM_DEBIAN_MIRROR:+MESH_VM_DEBIAN_MIRROR="$MESH_VM_DEBIAN_MIRROR"} \
+    ${MESH_VM_APT_PROXY:+MESH_VM_APT_PROXY="$MESH_VM_APT_PROXY"} \
+    bash "$0" "$@"
+fi
+mode="${1:-build}"
+case "$mode" in build | path) ;; env)
+  env
+  exit 0
+  ;;
+*)
+  echo "usage: scripts/testbed/rootfs.sh [build|path|env]" >&2
+  exit 2
+  ;;
+esac
 
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-cache="${MESH_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mesh-vm}"
+cache="$MESH_VM_CACHE"
 dir="$cache/rootfs"
 mirror="${MESH_VM_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 
@@ -43,6 +69,15 @@ prep_key="$(
 )"
 tree="$dir/host-$prep_key"
 
+if [[ "$mode" == path ]]; then
+  if [[ -f "$tree/.mesh-vm-ready" ]]; then
+    echo "$tree"
+    exit 0
+  fi
+  echo "the test hosts' root filesystem is not built ($tree): run the set-up first: scripts/test.sh setup (or scripts/testbed/rootfs.sh)" >&2
+  exit 3
+fi
+
 mkdir -p "$dir"
 exec 9>"$dir/.lock"
 flock 9
@@ -57,7 +92,8 @@ if [[ ! -f "$tarball" ]]; then
   # Retried: a mirror that drops a connection mid-download is the usual failure here.
   for attempt in 1 2 3; do
     rm -rf "$work/root"
-    debootstrap --variant="$variant" "$suite" "$work/root" "$mirror" >"$work/build.log" 2>&1 && break
+    ${MESH_VM_APT_PROXY:+env http_proxy="$MESH_VM_APT_PROXY"} \
+      debootstrap --variant="$variant" "$suite" "$work/root" "$mirror" >"$work/build.log" 2>&1 && break
     if [[ $attempt == 3 ]]; then
       tail -30 "$work/build.log" >&2
       exit 1
@@ -75,8 +111,9 @@ if [[ ! -f "$tarball" ]]; then
     # Nothing may start services inside the build root.
     printf "#!/bin/sh\nexit 101\n" >"$root/usr/sbin/policy-rc.d"
     chmod 0755 "$root/usr/sbin/policy-rc.d"
-    chroot "$root" apt-get -o Acquire::Retries=5 update -q
-    DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get -o Acquire::Retries=5 install -y -q --no-install-recommends "$@"
+    apt=(apt-get -o Acquire::Retries=5 -o Acquire::http::Proxy="${MESH_VM_APT_PROXY:-false}")
+    chroot "$root" "${apt[@]}" update -q
+    DEBIAN_FRONTEND=noninteractive chroot "$root" "${apt[@]}" install -y -q --no-install-recommends "$@"
     chroot "$root" apt-get clean
     rm -f "$root/usr/sbin/policy-rc.d"
     : >"$root/etc/resolv.conf"

@@ -3,32 +3,17 @@
 // configured with `pulumi config set` (secrets on stdin), against the test bed: preview, up (the seeds'
 // WorkloadEntry in the cluster, the proxy running on the test host), a second up that changes nothing, destroy.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startCluster, type TestCluster } from "../harness/cluster";
 import { cliProject, repoRoot, type CliEvent, type CliProject } from "../harness/cli";
+import { buildPackage, exampleNodeModules } from "../harness/exampleModules";
 import { createHosts, type TestHost } from "../harness/hosts";
 
 const NS = "bookinfo";
 const PROXY_IMAGE = "localhost/mesh-vm-standin-proxy:test";
-
-/**
- * node_modules as `npm install` lays it out for the example: `mesh-vm` a link to the repository (file:../..), and
- * the shared dependencies (@pulumi/*, typescript, ...) those of the repository, so one @pulumi/pulumi is loaded.
- */
-function exampleNodeModules(dir: string): string {
-  const modules = join(dir, "node_modules");
-  mkdirSync(modules, { recursive: true });
-  for (const entry of readdirSync(join(repoRoot, "node_modules"))) {
-    if (entry.startsWith(".")) continue;
-    symlinkSync(join(repoRoot, "node_modules", entry), join(modules, entry));
-  }
-  symlinkSync(repoRoot, join(modules, "mesh-vm"));
-  return modules;
-}
 
 const changed = (events: CliEvent[]) =>
   events
@@ -44,14 +29,7 @@ describe("examples/ratings-vm with the pulumi CLI against the test bed", { timeo
 
   before(async () => {
     // The package as the example consumes it: built (package.json `main` is bin/components/index.js).
-    execFileSync(
-      process.execPath,
-      [join(repoRoot, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
-      {
-        cwd: repoRoot,
-        stdio: "inherit",
-      },
-    );
+    buildPackage();
     cluster = await startCluster();
     await cluster.createNamespace(NS);
     await cluster.createServiceAccount(NS, "bookinfo-ratings");

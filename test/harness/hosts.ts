@@ -39,7 +39,7 @@ import {
 } from "./hosts/types";
 
 export { destroyStaleHosts, hostTraces, leftovers, type HostTraces, type Leftovers } from "./hosts/registry";
-export { hostTree, resetHostTree } from "./hosts/rootfs";
+export { buildHostTree, hostTree, resetHostTree } from "./hosts/rootfs";
 export * from "./hosts/types";
 
 async function createHost(spec: HostSpec, tree: string, keeper?: string): Promise<NetnsHost> {
@@ -147,8 +147,8 @@ async function createHost(spec: HostSpec, tree: string, keeper?: string): Promis
 }
 
 /**
- * Creates hosts (in parallel). The first call in a fresh cache builds the root filesystem (minutes);
- * after that a host takes well under a second. Call destroy() on each (e.g. in `after`); anything
+ * Creates hosts (in parallel) from the root filesystem the set-up phase built (scripts/test.sh setup);
+ * a host takes well under a second. Call destroy() on each (e.g. in `after`); anything
  * left is torn down when the process exits, or by the next run if the process was killed.
  */
 export async function createHosts(specs: HostSpec[], options: CreateHostsOptions = {}): Promise<TestHost[]> {

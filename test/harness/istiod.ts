@@ -37,7 +37,8 @@ import { toolchainEnv } from "./toolchain";
 const execFileAsync = promisify(execFile);
 const repoRoot = resolve(__dirname, "../..");
 const ISTIO_SCRIPT = join(repoRoot, "scripts", "istio.sh");
-const BUILD_HINT = "build them with: scripts/istio.sh build (about 15 min the first time, cached by version)";
+const BUILD_HINT =
+  "run the set-up first: scripts/test.sh setup (it builds them with scripts/istio.sh, ~6-15 min the first time, cached by version)";
 
 export interface IstioBinaries {
   pilotDiscovery: string;
@@ -88,7 +89,9 @@ export function istiodTestBedMissing(): string[] {
     };
     const version = sdk.pulumi?.version || sdk.version;
     if (!existsSync(join(home, "plugins", `resource-${name}-v${version}`, `pulumi-resource-${name}`)))
-      missing.push(`the ${name} provider plugin v${version} is missing; build it with: scripts/toolchain.sh`);
+      missing.push(
+        `the ${name} provider plugin v${version} is missing; run the set-up first: scripts/test.sh setup`,
+      );
   }
   return missing;
 }

@@ -63,7 +63,8 @@ export function whichInToolchain(name: string): string | undefined {
 /** The installation root of the pulumi CLI (the dir holding bin/pulumi), for PulumiCommand.get. */
 export function pulumiRoot(): string {
   const pulumi = whichInToolchain("pulumi");
-  if (!pulumi) throw new Error("pulumi is not on the toolchain PATH; run scripts/toolchain.sh");
+  if (!pulumi)
+    throw new Error("pulumi is not on the toolchain PATH; run the set-up first: scripts/test.sh setup");
   return dirname(dirname(pulumi));
 }
 
@@ -72,7 +73,7 @@ export function requireExecutable(path: string, what: string): string {
   try {
     accessSync(path, constants.X_OK);
   } catch {
-    throw new Error(`${what} not found at ${path}; run scripts/toolchain.sh`);
+    throw new Error(`${what} not found at ${path}; run the set-up first: scripts/test.sh setup`);
   }
   return path;
 }

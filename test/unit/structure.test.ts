@@ -1,6 +1,6 @@
 // The package's structure: every import of components/ points to the same or a lower layer, there is no cycle,
-// and no function is long enough to hide several jobs. The layers are the map in the README's Development
-// section; a new module must be placed in one.
+// and no function is long enough to hide several jobs. The layers are the map in docs/development.md; a new
+// module must be placed in one.
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -29,6 +29,7 @@ const layers: { name: string; modules: string[] }[] = [
   },
   { name: "components", modules: ["meshVm.ts", "meshExpansion.ts"] },
   { name: "stack", modules: ["stack/"] },
+  { name: "fleet (shards over stacks)", modules: ["fleet/"] },
   { name: "entry", modules: ["index.ts"] },
 ];
 

@@ -63,7 +63,7 @@ const rows: Row[] = [
     what: "Sidecar selecting on an absent label",
     args: { sidecar: { selectorLabelKeys: ["app", "tier"] } },
     expect: [
-      'MeshVmArgs.sidecar.selectorLabelKeys[1]: label "tier" is not among the workload labels; add "tier" to MeshVmArgs.labels or remove it from the selector',
+      'MeshVmArgs.sidecar.selectorLabelKeys[1]: label "tier" is not among the workload labels; add "tier" to MeshVmArgs.labels (or MeshVmArgs.metadataLabels) or remove it from the selector',
     ],
   },
 ];

@@ -84,7 +84,7 @@ const rows: Row[] = [
     what: "missing app label",
     args: { labels: { version: "v3" }, sidecar: { selectorLabelKeys: ["class"] } },
     expect: [
-      'MeshVmArgs.labels["app"]: the app label is required (Sidecar/ServiceEntry selectors and telemetry use it); add app: <service name> to MeshVmArgs.labels',
+      'MeshVmArgs.labels["app"]: the app label is required (Sidecar/ServiceEntry selectors and telemetry use it); add app: <service name> to MeshVmArgs.labels (or to MeshVmArgs.metadataLabels, where tctl also reads it)',
     ],
   },
   {
