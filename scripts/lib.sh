@@ -10,13 +10,14 @@ die() { printf '[mesh-vm] error: %s\n' "$*" >&2; exit 1; }
 
 # Debian packages the test bed needs: network namespaces and veth (iproute2), per-host
 # root filesystems (debootstrap), the VM hosts' SSH servers and the tests' SSH client,
-# podman behind a docker CLI, openssl for test certificates, and cloud-init, whose `cloud-init schema`
-# validates every rendered user data document in the unit tests.
+# podman behind a docker CLI, openssl for test certificates, cloud-init, whose `cloud-init schema`
+# validates every rendered user data document in the unit tests, and the PostgreSQL server the team-state
+# test runs Pulumi's postgres:// backend against (started by the test itself in a temp dir, on loopback).
 MESH_VM_APT_PACKAGES=(
   iproute2 debootstrap openssh-client openssh-server openssl
   podman podman-docker runc uidmap slirp4netns
   curl ca-certificates procps psmisc util-linux xz-utils jq
-  cloud-init
+  cloud-init postgresql
 )
 
 # Install the Debian packages that are missing. Needs root (the test bed creates network
@@ -53,19 +54,39 @@ ensure_testbed() {
   bash "$MESH_VM_ROOT/scripts/testbed/rootfs.sh" build >/dev/null
 }
 
+# The `package` runtime's test bed (end-to-end suites only): hosts with systemd as init (their own root
+# filesystem, built in a clean environment like rootfs.sh's) and the istio-sidecar package they install, made
+# from Istio's packaging files and the agent of ensure_istio_build (call that first).
+ensure_systemd_testbed() {
+  log "test bed: the systemd hosts' root filesystem (scripts/testbed/rootfs-systemd.sh)"
+  bash "$MESH_VM_ROOT/scripts/testbed/rootfs-systemd.sh" build >/dev/null
+  log "test bed: the istio-sidecar package (scripts/testbed/sidecar-package.sh)"
+  bash "$MESH_VM_ROOT/scripts/testbed/sidecar-package.sh" build >/dev/null
+}
+
 # Proof that the test bed still builds from nothing: its cheap parts (minutes) are built into a throw-away
 # cache with a hostile environment: this shell's TMPDIR pointing at a machine-only dir, a home and locale that
 # do not exist in a chroot, and proxy variables that lead nowhere (port 9, discard). A set-up step that lets
 # any of them into a chroot fails here, even on a machine whose real cache is warm.
 check_testbed_from_scratch() {
-  local scratch start=$SECONDS
+  local scratch start=$SECONDS pids=() script failed=""
   scratch=$(mktemp -d "${TMPDIR:-/tmp}/mesh-vm-fresh-testbed-XXXXXX")
-  log "test bed from scratch: building the root filesystem into $scratch (empty cache, the suite's environment)"
-  if ! TMPDIR="$scratch/tmp-of-the-machine" HOME="$scratch/home-of-the-machine" LC_ALL=xx_XX.UTF-8 \
-    http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 MESH_VM_CACHE="$scratch/cache" \
-    bash -c 'mkdir -p "$TMPDIR" "$HOME" && exec bash "$1" build' _ "$MESH_VM_ROOT/scripts/testbed/rootfs.sh" >/dev/null; then
+  log "test bed from scratch: building both root filesystems into $scratch (empty cache, the suite's environment)"
+  # The Docker-runtime hosts' and the systemd hosts' trees, side by side (mostly downloads and dpkg).
+  for script in rootfs.sh rootfs-systemd.sh; do
+    TMPDIR="$scratch/tmp-of-the-machine" HOME="$scratch/home-of-the-machine" LC_ALL=xx_XX.UTF-8 \
+      http_proxy=http://127.0.0.1:9 https_proxy=http://127.0.0.1:9 MESH_VM_CACHE="$scratch/cache" \
+      bash -c 'mkdir -p "$TMPDIR" "$HOME" && exec bash "$1" build' _ "$MESH_VM_ROOT/scripts/testbed/$script" \
+      >/dev/null 2>"$scratch/$script.log" &
+    pids+=($!)
+  done
+  for i in 0 1; do
+    wait "${pids[$i]}" || failed="$failed $([ "$i" = 0 ] && echo rootfs.sh || echo rootfs-systemd.sh)"
+  done
+  if [ -n "$failed" ]; then
+    for script in $failed; do tail -n 30 "$scratch/$script.log" >&2; done
     rm -rf "$scratch"
-    die "the test bed does not build from an empty cache (scripts/testbed/rootfs.sh; output above)"
+    die "the test bed does not build from an empty cache (scripts/testbed/$failed; output above)"
   fi
   rm -rf "$scratch"
   log "test bed from scratch: built in $((SECONDS - start))s"

@@ -17,6 +17,7 @@ ensure_node_modules
 if [ "$what" != unit ]; then
   ensure_istio_build
   ensure_testbed
+  ensure_systemd_testbed
   if [ "${CI:-}" = true ] || [ "${MESH_VM_CHECK_FRESH_TESTBED:-}" = 1 ]; then check_testbed_from_scratch; fi
 fi
 [ "$what" = setup ] && {

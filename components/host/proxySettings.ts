@@ -16,6 +16,11 @@ export interface ProxySettingsArgs {
    */
   runtime?: string;
   /**
+   * The `package` runtime's settings: the istio-sidecar version, where the VM gets it (url, file or repository)
+   * and the capture mode (docs/package-runtime.md). Refused with another runtime.
+   */
+  sidecarPackage?: pulumi.Input<SidecarPackageSettings>;
+  /**
    * The WorkloadEntry identity and addresses (name, namespace, serviceAccount, address, proxyInstanceIp, network,
    * labels, annotations). Pass a created ServiceAccount's `metadata.name` as `serviceAccount` so that the token
    * is minted after it exists.
@@ -105,3 +110,31 @@ export const meshVmDeliverySettingKeys = [
 ] as const;
 
 export type MeshVmDeliverySettings = Pick<ProxySettingsArgs, (typeof meshVmDeliverySettingKeys)[number]>;
+
+/** The `package` runtime's settings block (runtime/package/settings.ts checks it at preview). */
+export interface SidecarPackageSettings {
+  /**
+   * The package version the package manager reports once installed (dpkg's Version, rpm's VERSION-RELEASE):
+   * installed when absent, upgraded (and the unit restarted) when another is installed.
+   */
+  version: string;
+  /** A URL the VM fetches the .deb or .rpm from (one of url, file, repository). */
+  url?: string;
+  /** sha256 of the file at `url`, checked on the VM before it is installed. */
+  sha256?: string;
+  /** A package file already on the VM (one of url, file, repository). */
+  file?: string;
+  /** Install `name` at `version` from the repositories the VM already has (apt, dnf or yum). */
+  repository?: boolean;
+  /** @default "istio-sidecar" */
+  name?: string;
+  /**
+   * Traffic capture: `iptables` (Istio's default: istio-start.sh sets the rules from cluster.env) or `none`.
+   * @default "iptables"
+   */
+  capture?: string;
+  /** istioctl's --capture-dns (the agent's DNS proxy). @default true */
+  captureDns?: boolean;
+  /** The cluster id (ISTIO_META_CLUSTER_ID); default the mesh settings' clusterId, else `Kubernetes`. */
+  clusterId?: string;
+}

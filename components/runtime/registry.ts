@@ -4,6 +4,8 @@
 import { issue, type ValidationIssue } from "../rules/issues";
 import { excerpt } from "../rules/values";
 import { renderContainerPlan } from "./container";
+import { renderPackagePlan } from "./package";
+import { sidecarPackageIssues } from "./package/settings";
 import type { BootstrapMaterial, RuntimeInputs } from "./inputs";
 import type { RuntimePlan } from "./plan";
 
@@ -19,6 +21,11 @@ export interface RuntimeDefinition {
 /** The implemented runtimes. */
 export const runtimes: Readonly<Record<string, RuntimeDefinition>> = {
   container: { render: renderContainerPlan },
+  package: {
+    render: renderPackagePlan,
+    settingsField: "sidecarPackage",
+    settingsIssues: sidecarPackageIssues,
+  },
 };
 
 export const defaultRuntime = "container";

@@ -33,6 +33,8 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** The output holds secrets (`stack export --show-secrets`): keep it out of transcript(). */
   secret?: boolean;
+  /** Called with the CLI's PID once it started (e.g. to pause it with SIGSTOP while it holds the stack's lock). */
+  onStart?: (pid: number) => void;
 }
 
 export interface CliProject {
@@ -67,6 +69,14 @@ export async function cliProject(opts: {
   /** Linked in as the project's node_modules (a user ran `npm install`); none for a YAML project. */
   nodeModules?: string;
   stack: string;
+  /** The state backend (default: a file backend of this project's own). */
+  backendUrl?: string;
+  /** More environment for every run (e.g. the backend's credentials, PGPASSWORD). */
+  env?: Record<string, string>;
+  /** The secrets passphrase (default: random): two checkouts of one stack share it, as CI runners do. */
+  passphrase?: string;
+  /** Select the existing stack (another checkout created it; its Pulumi.<stack>.yaml is among `files`) instead of creating it. */
+  join?: boolean;
 }): Promise<CliProject> {
   const base = mkdtempSync(join(tmpdir(), "mesh-vm-cli-"));
   const dir = join(base, "project");
@@ -76,10 +86,11 @@ export async function cliProject(opts: {
   const env = {
     ...process.env,
     ...toolchainEnv(),
-    PULUMI_BACKEND_URL: `file://${join(base, "state")}`,
-    // Random per project and only in the CLI's environment: never on a command line.
-    PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex"),
+    PULUMI_BACKEND_URL: opts.backendUrl ?? `file://${join(base, "state")}`,
+    // Random per project unless shared, and only in the CLI's environment: never on a command line.
+    PULUMI_CONFIG_PASSPHRASE: opts.passphrase ?? randomBytes(16).toString("hex"),
     PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
+    ...opts.env,
   };
   mkdirSync(join(base, "state"));
   const transcript: string[] = [];
@@ -105,6 +116,7 @@ export async function cliProject(opts: {
       );
       child.stdin?.on("error", () => undefined);
       child.stdin?.end(o.input ?? "");
+      if (child.pid !== undefined) o.onStart?.(child.pid);
     });
   const ok = async (args: string[], o?: RunOptions) => {
     const r = await run(args, o);
@@ -151,6 +163,6 @@ export async function cliProject(opts: {
     events: () => allEvents,
     dispose: () => rmSync(base, { recursive: true, force: true }),
   };
-  await ok(["stack", "init", "--secrets-provider", "passphrase"]);
+  await ok(opts.join ? ["stack", "select"] : ["stack", "init", "--secrets-provider", "passphrase"]);
   return project;
 }

@@ -14,7 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { keygen, NetnsHost, runInHost, START_SSHD } from "./hosts/netnsHost";
 import { pidAlive, run } from "./hosts/process";
-import { hostTree } from "./hosts/rootfs";
+import { hostTree, systemdHostTree } from "./hosts/rootfs";
+import { SystemdHost } from "./hosts/systemdHost";
 import {
   ADMIN_UID,
   ADMIN_USER,
@@ -39,7 +40,8 @@ import {
 } from "./hosts/types";
 
 export { destroyStaleHosts, hostTraces, leftovers, type HostTraces, type Leftovers } from "./hosts/registry";
-export { buildHostTree, hostTree, resetHostTree } from "./hosts/rootfs";
+export { buildHostTree, hostTree, resetHostTree, systemdHostTree } from "./hosts/rootfs";
+export { SystemdHost } from "./hosts/systemdHost";
 export * from "./hosts/types";
 
 async function createHost(spec: HostSpec, tree: string, keeper?: string): Promise<NetnsHost> {
@@ -106,8 +108,13 @@ async function createHost(spec: HostSpec, tree: string, keeper?: string): Promis
         "",
       ].join("\n"),
     );
-    await writeFile(join(root, "usr/local/sbin/mesh-vm-start-sshd"), START_SSHD);
-    await chmod(join(root, "usr/local/sbin/mesh-vm-start-sshd"), 0o755);
+    if (spec.init === "systemd") {
+      // Its own machine id: systemd treats an empty one as a first boot, every boot.
+      await writeFile(join(root, "etc/machine-id"), `${randomBytes(16).toString("hex")}\n`, { mode: 0o444 });
+    } else {
+      await writeFile(join(root, "usr/local/sbin/mesh-vm-start-sshd"), START_SSHD);
+      await chmod(join(root, "usr/local/sbin/mesh-vm-start-sshd"), 0o755);
+    }
     await writeFile(join(dir, "known_hosts"), record.addresses.map((a) => `${a} ${hostKey}\n`).join(""));
     const adminPrivateKey = await readFile(join(dir, "admin_ed25519"), "utf8");
 
@@ -134,7 +141,10 @@ async function createHost(spec: HostSpec, tree: string, keeper?: string): Promis
     ].join("\n");
     await run("flock", [NETWORK_LOCK, "sh", "-c", script]);
 
-    const host = new NetnsHost(record, addresses, hostKey, adminPrivateKey);
+    const host =
+      spec.init === "systemd"
+        ? new SystemdHost(record, addresses, hostKey, adminPrivateKey)
+        : new NetnsHost(record, addresses, hostKey, adminPrivateKey);
     await host.boot();
     // Booted: from now on only destroyDetachedHosts() (or a stale-host sweep) ends a detached host.
     if (keeper) live.delete(id);
@@ -157,9 +167,14 @@ export async function createHosts(specs: HostSpec[], options: CreateHostsOptions
   mkdirSync(STATE_DIR, { recursive: true });
   destroyStaleHosts();
   hookExit();
-  const tree = await hostTree();
+  const [tree, systemdTree] = await Promise.all([
+    specs.some((s) => s.init !== "systemd") ? hostTree() : "",
+    specs.some((s) => s.init === "systemd") ? systemdHostTree() : "",
+  ]);
   const keeper = options.detached?.keeper;
-  const results = await Promise.allSettled(specs.map((s) => createHost(s, tree, keeper)));
+  const results = await Promise.allSettled(
+    specs.map((s) => createHost(s, s.init === "systemd" ? systemdTree : tree, keeper)),
+  );
   const hosts = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) {
@@ -196,4 +211,15 @@ export async function destroyDetachedHosts(ids: string[]): Promise<void> {
       live.delete(id);
     }),
   );
+}
+
+/** Creates hosts with systemd as init (HostSpec.init "systemd"); see createHosts. */
+export async function createSystemdHosts(
+  specs: Omit<HostSpec, "init">[],
+  options: CreateHostsOptions = {},
+): Promise<SystemdHost[]> {
+  return (await createHosts(
+    specs.map((s) => ({ ...s, init: "systemd" as const })),
+    options,
+  )) as SystemdHost[];
 }

@@ -58,11 +58,11 @@ export class NetnsHost implements TestHost {
   readonly adminPrivateKeyPath: string;
   readonly knownHostsPath: string;
   readonly addresses: Partial<Record<NetworkName, string>>;
-  private initPid = 0;
+  protected initPid = 0;
   private destroyed = false;
 
   constructor(
-    private readonly record: HostRecord,
+    protected readonly record: HostRecord,
     addresses: Partial<Record<NetworkName, string>>,
     hostKey: string,
     adminPrivateKey: string,
@@ -318,7 +318,7 @@ export class NetnsHost implements TestHost {
   }
 
   /** Every process of the host dies at once (power off); its /run, /tmp and pseudo mounts go too. */
-  private async halt(): Promise<void> {
+  protected async halt(): Promise<void> {
     const pid = this.record.launcherPid;
     if (pid && pidAlive(pid)) {
       process.kill(pid, "SIGKILL");

@@ -35,6 +35,8 @@ export interface HostRecord {
   launcherPid?: number;
   /** PID 1 of the host's PID namespace, as seen from the machine. */
   initPid?: number;
+  /** The host's own cgroups in the machine's trees (hosts with systemd as init), removed at teardown. */
+  cgroups?: string[];
   /**
    * Detached hosts (the local sandbox) outlive the process that made them: nothing tears them down
    * while this file exists; destroyDetachedHosts() does, or the next run once the file is gone.
@@ -111,9 +113,15 @@ function teardownScript(record: HostRecord): string {
     // A process counts until it is gone or a zombie.
     `alive() { for p in ${pids}; do [ -r /proc/$p/stat ] && [ "$(sed 's/.*) //' /proc/$p/stat | cut -c1)" != Z ] && return 0; done; return 1; }`,
     // unshare --kill-child: the host's init dies with it, and the kernel kills the rest of its PID
-    // namespace; once init is gone, so is every process and every mount made inside the host.
-    record.launcherPid ? `kill -KILL ${record.launcherPid} 2>/dev/null` : "true",
+    // namespace; once init is gone, so is every process and every mount made inside the host. The
+    // launcher leads its own process group (a systemd host's launcher is a boot loop around unshare).
+    record.launcherPid ? `kill -KILL -${record.launcherPid} ${record.launcherPid} 2>/dev/null` : "true",
     "i=0; while [ $i -lt 200 ] && alive; do sleep 0.05; i=$((i+1)); done",
+    // A host's own cgroups go once the last of its processes has left them.
+    ...(record.cgroups ?? []).map(
+      (c) =>
+        `i=0; while [ -d ${c} ] && [ $i -lt 100 ]; do find ${c} -depth -type d -exec rmdir {} + 2>/dev/null; [ -d ${c} ] && sleep 0.05; i=$((i+1)); done`,
+    ),
     `umount ${record.root} 2>/dev/null || umount -l ${record.root} 2>/dev/null`,
     `exec 9>${NETWORK_LOCK}`,
     "flock 9",
@@ -269,7 +277,9 @@ export async function leftovers(scope: "process" | "machine" | HostTraces = "pro
     .filter((l) => l.includes("mesh-vm-host-") && mine(l));
   const processes = (await run("ps", ["-eo", "pid=,args="])).stdout
     .split("\n")
-    .filter((l) => /sshd|conmon|catatonit|standin-proxy|httpd -f -p 15021/.test(l))
+    .filter((l) =>
+      /sshd|conmon|catatonit|standin-proxy|httpd -f -p 15021|systemd|dbus-daemon|pilot-agent/.test(l),
+    )
     .filter((l) => {
       // Only processes of test hosts: their root is a host overlay.
       try {
@@ -289,5 +299,16 @@ export async function leftovers(scope: "process" | "machine" | HostTraces = "pro
       const id = c.slice(c.lastIndexOf("libpod-") + 7);
       return scope === "machine" ? !keptHosts!.containers.includes(id) : traces.containers.includes(id);
     });
+  // The own cgroups of hosts with systemd as init (mesh-vm-host-<id>, the id of netns mvm-<id>).
+  const hostCgroups = (
+    await run("sh", ["-c", "ls -d /sys/fs/cgroup/*/mesh-vm-host-* 2>/dev/null"], { check: false })
+  ).stdout
+    .split("\n")
+    .filter((c) => {
+      if (!c) return false;
+      const netns = `mvm-${c.slice(c.lastIndexOf("mesh-vm-host-") + 13)}`;
+      return scope === "machine" ? !keptHosts!.netns.includes(netns) : traces.netns.includes(netns);
+    });
+  cgroups.push(...hostCgroups);
   return { netns, mounts, processes, cgroups };
 }

@@ -2,7 +2,7 @@
 // (scripts/test.sh, scripts/sandbox.sh, scripts/bench.sh) builds it; a test only looks it up, and a missing tree
 // fails the test naming the set-up command instead of starting a build of minutes inside the suite's
 // environment.
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { join, resolve } from "node:path";
 
 const repoRoot = resolve(__dirname, "../../..");
@@ -49,4 +49,22 @@ export async function buildHostTree(): Promise<string> {
 /** Forgets the tree found so far (after the cache changed under this process). */
 export function resetHostTree(): void {
   treePromise = undefined;
+}
+
+/**
+ * The prepared tree of hosts with systemd as init (scripts/testbed/rootfs-systemd.sh), built by the set-up
+ * phase; fails naming the set-up command when it is not built (a test never builds it).
+ */
+export function systemdHostTree(): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    execFile(
+      "bash",
+      [join(repoRoot, "scripts/testbed/rootfs-systemd.sh"), "path"],
+      { encoding: "utf8", timeout: 60_000 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(stderr.trim() || error.message));
+        else resolvePromise(stdout.trim());
+      },
+    );
+  });
 }

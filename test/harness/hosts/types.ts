@@ -20,6 +20,12 @@ export interface HostSpec {
   name: string;
   /** Networks to attach, first one is the primary address (default ["vm"]). */
   networks?: NetworkName[];
+  /**
+   * The host's init. "shell" (default): sshd and podman behind `docker`, no service manager (the Docker
+   * runtime's hosts). "systemd": systemd as PID 1 of the host's PID namespace, sshd as its unit, the root
+   * filesystem of scripts/testbed/rootfs-systemd.sh (no podman); createHosts then returns SystemdHosts.
+   */
+  init?: "shell" | "systemd";
 }
 
 export interface CreateHostsOptions {

@@ -1,0 +1,197 @@
+// The root scripts of the package runtime on the VM: install the istio-sidecar package only when that version
+// is absent (deb or rpm, detected on the host), run Istio's unit, and undo exactly what was done — the package
+// only when mesh-vm installed it, never one that was there before. POSIX sh; idempotent; nothing secret.
+import { shellQuote } from "../../host/shell";
+import { packagePaths, PROXY_USER } from "./layout";
+
+/** Where the package comes from: a URL the VM fetches, a file already copied to the VM, or the VM's repositories. */
+export type PackageSource =
+  { kind: "url"; url: string; sha256?: string } | { kind: "file"; path: string } | { kind: "repository" };
+
+export interface PackageScriptSettings {
+  /** The package name (Istio's: istio-sidecar). */
+  name: string;
+  /** The version the package manager reports once installed (dpkg's Version, rpm's VERSION-RELEASE). */
+  version: string;
+  source: PackageSource;
+}
+
+/** mesh-vm's own record on the VM: whether the package was there before it, and the running config's digest. */
+export const PACKAGE_STATE_DIR = "/var/lib/mesh-vm/istio-sidecar";
+
+const UNIT = packagePaths.unit;
+
+/** The package's own directories that exist on a host before it (and that dpkg -P would take along). */
+const PACKAGE_DIRS = ["/usr/local/bin", "/lib/systemd/system", "/var/lib"];
+
+/** Shell function `installed`: the installed version of the package, or nothing (deb or rpm). */
+function installedFunction(name: string): string {
+  const q = shellQuote(name);
+  return [
+    "if command -v dpkg-query >/dev/null 2>&1; then kind=deb",
+    "elif command -v rpm >/dev/null 2>&1; then kind=rpm",
+    `else echo "mesh-vm: this host has neither dpkg nor rpm: the ${name} package needs one of them" >&2; exit 3; fi`,
+    "installed() {",
+    `  if [ "$kind" = deb ]; then dpkg-query -W -f='\${db:Status-Status} \${Version}\\n' ${q} 2>/dev/null | awk '$1 == "installed" { print $2 }'`,
+    `  else rpm -q --qf '%{VERSION}-%{RELEASE}\\n' ${q} 2>/dev/null | grep -v 'is not installed' || true; fi`,
+    "}",
+  ].join("\n");
+}
+
+/** Fetches (url) or names (file) the package file into $pkg; for a repository, installs from it directly. */
+function installCommands(settings: PackageScriptSettings): string[] {
+  const { name, version, source } = settings;
+  const install = [
+    'if [ "$kind" = deb ]; then DEBIAN_FRONTEND=noninteractive dpkg --force-confold -i "$pkg" >"$tmp/install.log" 2>&1',
+    'else rpm -U --oldpackage --replacepkgs "$pkg" >"$tmp/install.log" 2>&1; fi || { cat "$tmp/install.log" >&2; exit 4; }',
+  ];
+  switch (source.kind) {
+    case "url":
+      return [
+        `pkg="$tmp/${name}.$kind"`,
+        `curl -fsSL --retry 3 -o "$pkg" ${shellQuote(source.url)} || { echo "mesh-vm: cannot download ${name} from ${source.url.replace(/[^\w:/.@%+=,-]/g, "?")}" >&2; exit 4; }`,
+        ...(source.sha256
+          ? [
+              `echo ${shellQuote(`${source.sha256}  `)}"$pkg" | sha256sum -c --status || { echo "mesh-vm: the downloaded ${name} package does not have sha256 ${source.sha256}" >&2; exit 4; }`,
+            ]
+          : []),
+        ...install,
+      ];
+    case "file":
+      return [`pkg=${shellQuote(source.path)}`, ...install];
+    case "repository":
+      return [
+        `if [ "$kind" = deb ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades ${shellQuote(`${name}=${version}`)} >"$tmp/install.log" 2>&1`,
+        `elif command -v dnf >/dev/null 2>&1; then dnf install -y ${shellQuote(`${name}-${version}`)} >"$tmp/install.log" 2>&1`,
+        `else yum install -y ${shellQuote(`${name}-${version}`)} >"$tmp/install.log" 2>&1; fi || { cat "$tmp/install.log" >&2; exit 4; }`,
+      ];
+  }
+}
+
+/**
+ * prepare.apply: records once whether the package was there before mesh-vm, installs the wanted version when
+ * another (or none) is installed, and enables Istio's unit (the package does not) so a reboot starts it.
+ */
+export function packagePrepareScript(settings: PackageScriptSettings): string {
+  const state = shellQuote(PACKAGE_STATE_DIR);
+  return [
+    "set -eu",
+    installedFunction(settings.name),
+    `want=${shellQuote(settings.version)}`,
+    `install -d -m 0755 ${state}`,
+    "have=$(installed)",
+    // Once, before mesh-vm installs anything: destroy removes only a package it installed.
+    `if [ ! -e ${state}/installed-by ]; then`,
+    `  if [ -n "$have" ]; then echo preinstalled; else echo mesh-vm; fi >${state}/installed-by`,
+    // dpkg -P removes the package's directories once empty, /usr/local/bin too: undo puts back those that were here.
+    `  for d in ${PACKAGE_DIRS.join(" ")}; do [ -d "$d" ] && echo "$d"; done >${state}/dirs-before || true`,
+    "fi",
+    'if [ "$have" != "$want" ]; then',
+    "  tmp=$(mktemp -d)",
+    "  trap 'rm -rf \"$tmp\"' EXIT",
+    ...installCommands(settings).map((l) => `  ${l}`),
+    "  now=$(installed)",
+    `  [ "$now" = "$want" ] || { echo "mesh-vm: ${settings.name} $now is installed, not $want: the package's version is not the one in sidecarPackage.version" >&2; exit 4; }`,
+    '  echo "installed ${want} (was: ${have:-none})"',
+    "fi",
+    `systemctl enable ${UNIT} >/dev/null 2>&1`,
+  ].join("\n");
+}
+
+/**
+ * prepare.undo: the package, its user and its directories go only when mesh-vm installed it; the unit is
+ * disabled either way (stop already stopped it).
+ */
+export function packageUndoScript(settings: Pick<PackageScriptSettings, "name">): string {
+  const state = shellQuote(PACKAGE_STATE_DIR);
+  const name = shellQuote(settings.name);
+  return [
+    "set -eu",
+    installedFunction(settings.name),
+    `systemctl disable --now ${UNIT} >/dev/null 2>&1 || true`,
+    `if [ "$(cat ${state}/installed-by 2>/dev/null)" = mesh-vm ] && [ -n "$(installed)" ]; then`,
+    `  if [ "$kind" = deb ]; then DEBIAN_FRONTEND=noninteractive dpkg -P ${name} >/dev/null; else rpm -e ${name} >/dev/null; fi`,
+    // The package's postinst made these; it has no postrm that removes them.
+    `  userdel ${PROXY_USER} 2>/dev/null || true`,
+    `  groupdel ${PROXY_USER} 2>/dev/null || true`,
+    "  [ -L /etc/istio ] && rm -f /etc/istio",
+    "  rm -rf /var/lib/istio /var/log/istio",
+    "  rmdir /etc/certs 2>/dev/null || true",
+    `  while read -r d; do install -d -m 0755 "$d"; done <${state}/dirs-before`,
+    "fi",
+    `rm -rf ${state}`,
+    `rmdir ${shellQuote(PACKAGE_STATE_DIR.replace(/\/[^/]+$/, ""))} 2>/dev/null || true`,
+  ].join("\n");
+}
+
+/** The cluster.env the running agent was started with (its rules are those to remove before the next start). */
+const RUNNING_ENV = `${PACKAGE_STATE_DIR}/cluster.env.running`;
+
+/**
+ * Removes the rules the running (or last) agent's istio-iptables set, from the cluster.env it was started with:
+ * istio-iptables cleans only the rules its current config would make, and the unit's own `istio-start.sh clean`
+ * (ExecStopPost) reads the cluster.env already replaced — new ports, or capture off — and would leave the old
+ * ones behind.
+ */
+const cleanPreviousRules = [
+  `if [ -r ${shellQuote(RUNNING_ENV)} ]; then (cd / && ISTIO_CLUSTER_CONFIG=${shellQuote(RUNNING_ENV)} /usr/local/bin/istio-start.sh clean) >/dev/null 2>&1 || true; fi`,
+].join("\n");
+
+/**
+ * start: Istio's unit, restarted only when the config digest changed (a token renewal does not change it),
+ * started when it does not run. Before either, the previous agent's rules go (cleanPreviousRules); after, the
+ * digest and the cluster.env the agent now runs with are kept beside the installed-by record.
+ */
+export function packageStartScript(
+  configDigest: string,
+  readiness?: { url: string; timeoutSeconds: number },
+): string {
+  const state = shellQuote(PACKAGE_STATE_DIR);
+  const mark = shellQuote(`${PACKAGE_STATE_DIR}/config-digest`);
+  return [
+    "set -eu",
+    `digest=${shellQuote(configDigest)}`,
+    `if ! systemctl is-active --quiet ${UNIT}; then`,
+    `  ${cleanPreviousRules}`,
+    `  systemctl start ${UNIT}; echo started`,
+    `elif [ "$(cat ${mark} 2>/dev/null)" != "$digest" ]; then`,
+    `  systemctl stop ${UNIT}`,
+    `  ${cleanPreviousRules}`,
+    `  systemctl start ${UNIT}; echo restarted`,
+    "else echo unchanged; fi",
+    `install -d -m 0755 ${state}`,
+    `cp ${shellQuote(packagePaths.clusterEnv)} ${shellQuote(RUNNING_ENV)}`,
+    `echo "$digest" >${mark}`,
+    ...(readiness ? readinessWait(readiness) : []),
+  ].join("\n");
+}
+
+/** Waits for the agent's readiness; on a timeout, fails with the unit's journal and the agent's last lines. */
+function readinessWait(readiness: { url: string; timeoutSeconds: number }): string[] {
+  return [
+    `deadline=$(( $(date +%s) + ${Math.max(1, Math.floor(readiness.timeoutSeconds))} ))`,
+    `until [ "$(curl -s -o /dev/null -w '%{http_code}' ${shellQuote(readiness.url)} 2>/dev/null)" = 200 ]; do`,
+    '  if [ "$(date +%s)" -ge "$deadline" ]; then',
+    `    echo "mesh-vm: ${UNIT} not ready at ${readiness.url.replace(/[^\w:/.-]/g, "?")} after ${readiness.timeoutSeconds}s; its journal and the agent's last lines:" >&2`,
+    `    journalctl -u ${UNIT} -n 20 --no-pager -o cat 2>&1 | sed 's/^/| /' >&2 || true`,
+    `    tail -n 20 ${shellQuote(packagePaths.log)} 2>&1 | sed 's/^/| /' >&2 || true`,
+    "    exit 1",
+    "  fi",
+    "  sleep 1",
+    "done",
+  ];
+}
+
+/**
+ * stop: the unit stops (its ExecStopPost, `istio-start.sh clean`, removes Istio's iptables chains; so does
+ * cleanPreviousRules, for the config the agent ran with) and is disabled; the certificate and key the agent was
+ * issued into /etc/certs go with it.
+ */
+export function packageStopScript(): string {
+  return [
+    "set -eu",
+    `systemctl disable --now ${UNIT} >/dev/null 2>&1 || true`,
+    cleanPreviousRules,
+    `rm -f /etc/certs/cert-chain.pem /etc/certs/key.pem ${shellQuote(`${PACKAGE_STATE_DIR}/config-digest`)} ${shellQuote(RUNNING_ENV)}`,
+  ].join("\n");
+}

@@ -1,0 +1,61 @@
+// The `sidecarPackage` settings block of the package runtime (runtime "package"): which istio-sidecar package,
+// from where, and how its proxy captures traffic. Plain values; checked at preview by sidecarPackageIssues.
+import { issue, type ValidationIssue } from "../../rules/issues";
+import { excerpt } from "../../rules/values";
+
+// The block's type lives with the other input types (host/proxySettings.ts), below the runtimes.
+export type { SidecarPackageSettings } from "../../host/proxySettings";
+
+export const sidecarPackageDefaults = {
+  name: "istio-sidecar",
+  capture: "iptables",
+  captureDns: true,
+} as const;
+
+/** Issues of a `sidecarPackage` block (known values only): version, exactly one source, capture. */
+export function sidecarPackageIssues(settings: unknown, field: (path: string) => string): ValidationIssue[] {
+  if (settings === null || typeof settings !== "object" || Array.isArray(settings)) {
+    return [issue(field(""), "is not a map", "give { version, and one of url, file, repository }")];
+  }
+  const s = settings as Record<string, unknown>;
+  const out: ValidationIssue[] = [];
+  if (typeof s.version !== "string" || !/^[0-9A-Za-z.+~:_-]{1,128}$/.test(s.version)) {
+    out.push(
+      issue(field("version"), `${excerpt(s.version)} is not a package version`, 'set it, e.g. "1.31.2"'),
+    );
+  }
+  const sources = ["url", "file", "repository"].filter((k) => s[k] !== undefined && s[k] !== false);
+  if (sources.length !== 1) {
+    out.push(
+      issue(
+        field(""),
+        sources.length === 0 ? "names no package source" : `names ${sources.length} package sources`,
+        "set exactly one of url (the VM fetches it), file (already on the VM), repository: true",
+      ),
+    );
+  }
+  if (s.url !== undefined && (typeof s.url !== "string" || !/^https?:\/\/[^\s'"]+$/.test(s.url))) {
+    out.push(
+      issue(field("url"), `${excerpt(s.url)} is not an http(s) URL`, "give the package's download URL"),
+    );
+  }
+  if (s.sha256 !== undefined && (typeof s.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(s.sha256))) {
+    out.push(issue(field("sha256"), "is not 64 lower-case hex digits", "give the file's sha256sum"));
+  }
+  if (s.file !== undefined && (typeof s.file !== "string" || !/^\/[^\s'"]*$/.test(s.file))) {
+    out.push(
+      issue(field("file"), `${excerpt(s.file)} is not an absolute path`, "give the package's path on the VM"),
+    );
+  }
+  if (s.name !== undefined && (typeof s.name !== "string" || !/^[a-z0-9][a-z0-9+.-]*$/.test(s.name))) {
+    out.push(
+      issue(field("name"), `${excerpt(s.name)} is not a package name`, 'leave it unset for "istio-sidecar"'),
+    );
+  }
+  if (s.capture !== undefined && s.capture !== "iptables" && s.capture !== "none") {
+    out.push(
+      issue(field("capture"), `${excerpt(s.capture)} is not a capture mode`, 'use "iptables" or "none"'),
+    );
+  }
+  return out;
+}

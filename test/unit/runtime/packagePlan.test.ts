@@ -1,0 +1,104 @@
+// The package runtime's plan: Istio's files in Istio's places with the package's owners and modes, a digest that
+// a token renewal does not move (no restart) and a config, version or capture change does, no secret in any
+// script, and the istiod hosts line.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import {
+  packageRuntimePlan,
+  type PackageRuntimeMaterial,
+  type PackageRuntimeSettings,
+} from "../../../components/runtime/package/plan";
+
+const settings: PackageRuntimeSettings = {
+  package: {
+    name: "istio-sidecar",
+    version: "1.31.2",
+    source: { kind: "url", url: "https://example.com/istio-sidecar.deb" },
+  },
+  capture: "iptables",
+  group: {
+    name: "ratings",
+    namespace: "bookinfo",
+    spec: {
+      metadata: { labels: { app: "ratings" } },
+      template: { ports: { http: 9080 }, serviceAccount: "bookinfo-ratings" },
+    },
+  },
+  configure: { clusterId: "Kubernetes", mesh: { trustDomain: "cluster.local" }, internalIp: "198.51.100.10" },
+  discoveryAddress: "istiod.istio-system.svc:15012",
+  gatewayAddress: "198.51.100.1",
+  readiness: { port: 15020, path: "/healthz/ready", timeoutSeconds: 120 },
+};
+const material: PackageRuntimeMaterial = {
+  token: "eyJ.secret-token.sig",
+  rootCertPem: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+};
+
+describe("package runtime plan", () => {
+  it("puts Istio's four files in Istio's places, owned by istio-proxy, the token 0600 and secret", () => {
+    const plan = packageRuntimePlan(settings, material);
+    assert.equal(plan.runtime, "package");
+    assert.deepEqual(
+      plan.files.map((f) => [f.path, f.owner, f.group, f.mode, f.secret, f.restartsProxy]),
+      [
+        ["/var/lib/istio/envoy/cluster.env", "istio-proxy", "istio-proxy", "0644", false, true],
+        ["/etc/istio/config/mesh", "istio-proxy", "istio-proxy", "0644", false, true],
+        ["/etc/certs/root-cert.pem", "istio-proxy", "istio-proxy", "0644", false, true],
+        ["/var/run/secrets/tokens/istio-token", "istio-proxy", "istio-proxy", "0600", true, false],
+      ],
+    );
+    assert.equal(plan.files[3]!.content, material.token);
+    assert.deepEqual(plan.hostsBlock, { address: "198.51.100.1", hostnames: ["istiod.istio-system.svc"] });
+    assert.equal(plan.readiness.url, "http://127.0.0.1:15020/healthz/ready");
+  });
+
+  it("keeps the digest on a token renewal, moves it on a config, version or capture change", () => {
+    const digest = packageRuntimePlan(settings, material).configDigest;
+    assert.equal(
+      packageRuntimePlan(settings, { ...material, token: "eyJ.renewed.sig" }).configDigest,
+      digest,
+    );
+    const changed = [
+      packageRuntimePlan({ ...settings, package: { ...settings.package, version: "1.31.3" } }, material),
+      packageRuntimePlan({ ...settings, capture: "none" }, material),
+      packageRuntimePlan(
+        { ...settings, configure: { ...settings.configure, internalIp: "198.51.100.11" } },
+        material,
+      ),
+      packageRuntimePlan(settings, {
+        ...material,
+        rootCertPem: material.rootCertPem.replace("MIIB", "MIIC"),
+      }),
+    ];
+    for (const plan of changed) assert.notEqual(plan.configDigest, digest);
+    // The start script carries the digest: a changed config re-runs start, which restarts the unit.
+    assert.match(packageRuntimePlan(settings, material).start, new RegExp(digest));
+  });
+
+  it("carries no secret in any script", () => {
+    const plan = packageRuntimePlan(settings, material);
+    for (const script of [plan.prepare.apply, plan.prepare.undo, plan.start, plan.stop]) {
+      assert.doesNotMatch(script, /secret-token/);
+    }
+  });
+
+  it("installs from the source given, checking the version the package manager reports", () => {
+    const url = packageRuntimePlan(settings, material).prepare.apply;
+    assert.match(url, /curl -fsSL --retry 3 -o "\$pkg" https:\/\/example\.com\/istio-sidecar\.deb/);
+    assert.match(url, /want=1\.31\.2/);
+    const file = packageRuntimePlan(
+      {
+        ...settings,
+        package: { ...settings.package, source: { kind: "file", path: "/opt/istio-sidecar.deb" } },
+      },
+      material,
+    ).prepare.apply;
+    assert.match(file, /pkg=\/opt\/istio-sidecar\.deb/);
+    const repo = packageRuntimePlan(
+      { ...settings, package: { ...settings.package, source: { kind: "repository" } } },
+      material,
+    ).prepare.apply;
+    assert.match(repo, /apt-get install -y -q --allow-downgrades istio-sidecar=1\.31\.2/);
+    assert.match(repo, /dnf install -y istio-sidecar-1\.31\.2/);
+  });
+});
