@@ -20,8 +20,8 @@ export type {
   SshCredentialsArgs,
   VmProxyArgs,
 } from "./host";
-export { validateMeshVmHostArgs } from "./validation/host";
-export { validateVmProxyArgs } from "./host/validation";
+export { validateMeshVmHostArgs } from "./validation/meshVmHostArgs";
+export { validateVmProxyArgs } from "./host/vmProxyValidation";
 // Every default, written once; the components, their validation, the stack config and the docs read these.
 export { istioDefaults, meshExpansionDefaults, meshVmDefaults } from "./mesh/settings";
 export { proxyImageDefaults, sshDefaults, tokenDefaults, vmProxyDefaults } from "./host/defaults";

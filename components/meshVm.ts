@@ -18,17 +18,14 @@ import type { KubeObject } from "./mesh/objects";
 import { MeshVmObjects, renderMeshVmObjects } from "./mesh/render";
 import { meshVmDefaults, ResolvedMeshVm } from "./mesh/settings";
 import { VmBoot } from "./boot/vmBoot";
-import { VmProxy } from "./host/vmProxy";
+import { VmProxy, type SshIdentity } from "./host/vmProxy";
 import type { WorkloadEntryLike } from "./host/workloadIdentity";
 import type { MeshVmArgs, MeshVmBootArgs, MeshVmHostArgs, PlainMeshVmArgs } from "./meshVmArgs";
 import { vmBootArgsFromMeshVm } from "./meshVmBoot";
 import { vmProxyArgsFromMeshVm } from "./meshVmHost";
 import { resolveMeshVmArgs } from "./meshVmResolve";
-import { fieldNames, isValidated, throwIfIssues } from "./rules/issues";
-import { validateMeshVmBootArgs } from "./validation/boot";
-import { deliveryIssues } from "./validation/delivery";
-import { validateMeshVmHostArgs } from "./validation/host";
-import { validateMeshVmArgs } from "./validation/meshVm";
+import { throwIfIssues } from "./rules/issues";
+import { deliveryInputIssues, meshInputIssues, meshVmInputIssues } from "./validation/meshVmInputs";
 import { schemaIssues } from "./validation/schema";
 
 export const meshVmType = "mesh-vm:index:MeshVm";
@@ -53,7 +50,7 @@ export interface MeshVmProxyState {
   /** The managed `/etc/hosts` block ("" when none). */
   hostsBlock: string;
   /** SSH identity of the proxy steps. */
-  sshIdentity: MeshVmSshIdentity;
+  sshIdentity: SshIdentity;
 }
 
 /**
@@ -69,15 +66,6 @@ export interface MeshVmBootState {
   dockerRunCommand: string;
   sidecarEnv: string;
   hostsBlock: string;
-}
-
-/** The SSH identity the proxy steps use. */
-export interface MeshVmSshIdentity {
-  user: string;
-  host: string;
-  port: number;
-  /** The generated key's public half, when `prepare` installed one. */
-  publicKey?: string;
 }
 
 /**
@@ -116,7 +104,7 @@ async function prepare(
   delivery: Pick<MeshVmArgs, "host" | "boot">,
 ): Promise<Prepared> {
   const owner = `MeshVm "${name}"`;
-  if (!validated) throwIfIssues(owner, [...validateMeshVmArgs(args), ...meshDeliveryIssues(args, delivery)]);
+  if (!validated) throwIfIssues(owner, meshInputIssues(args, delivery));
   const settings = resolveMeshVmArgs(name, args);
   const objects = renderMeshVmObjects(settings);
   const istioObjects = [
@@ -129,29 +117,20 @@ async function prepare(
   return { settings, objects };
 }
 
-/** The checks across the mesh inputs and `host` or `boot`, named as MeshVmArgs fields. */
-function meshDeliveryIssues(args: PlainMeshVmArgs, delivery: Pick<MeshVmArgs, "host" | "boot">) {
-  const { host, boot } = delivery;
-  const [settings, path] = host !== undefined ? [host, "host"] : [boot, "boot"];
-  if (settings === undefined) return [];
-  return deliveryIssues(args, settings, fieldNames("MeshVmArgs"), fieldNames(`MeshVmArgs.${path}`));
-}
-
 /**
  * Checks the inputs before the component is even registered, so preview fails with nothing created. Returns
  * whether the mesh inputs are checked already: plain ones are checked here, the others once known (in
- * `prepare`); inputs the stack config validated (with its own key names) are not checked again.
+ * `prepare`). One list of rules (validation/meshVmInputs.ts), as for the stack configuration.
  */
 function validateBeforeRegistering(name: string, args: MeshVmArgs): boolean {
   const { host, boot, ...meshArgs } = args;
-  if (isValidated(args)) return true;
   const plainKnown = isPlainKnown(meshArgs);
-  throwIfIssues(`MeshVm "${name}"`, [
-    ...(plainKnown ? validateMeshVmArgs(meshArgs as PlainMeshVmArgs) : []),
-    ...(plainKnown ? meshDeliveryIssues(meshArgs as PlainMeshVmArgs, { host, boot }) : []),
-    ...(host === undefined ? [] : validateMeshVmHostArgs(host)),
-    ...(boot === undefined ? [] : validateMeshVmBootArgs(boot, host !== undefined)),
-  ]);
+  throwIfIssues(
+    `MeshVm "${name}"`,
+    plainKnown
+      ? meshVmInputIssues(meshArgs as PlainMeshVmArgs, { host, boot })
+      : deliveryInputIssues({ host, boot }),
+  );
   return plainKnown;
 }
 

@@ -6,11 +6,9 @@
 // enum-like settings are plain strings with their allowed values documented, and a few settings that shape
 // the resource graph (which objects exist, the API version in the type token) are plain values, not Inputs.
 import * as pulumi from "@pulumi/pulumi";
-import type { EnvoyRuntimeArgs } from "./runtime/envoyArgs";
 import type { BastionArgs } from "./host/sshConnection";
 import type { BootstrapTokenArgs, HostPreparationArgs } from "./host/vmProxyArgs";
-import type { MeshSettings } from "./host/sidecarEnv";
-import type { ReadinessSettings } from "./host/proxyScripts";
+import type { MeshVmDeliverySettings } from "./host/proxySettings";
 import type { BootReadyCheckArgs, BootTokenArgs } from "./boot/vmBootArgs";
 
 /** An inbound port of the VM workload: a Sidecar ingress listener and a ServiceEntry port. */
@@ -258,18 +256,7 @@ export type PlainMeshVmArgs = pulumi.Unwrap<MeshVmMeshArgs>;
  * The host half's inputs of MeshVm (everything not already a tctl bootstrap setting: host, port, user, config
  * dir, image hub, instance IP and container name come from MeshVm's `sshHost`, `sshPort`, ... inputs).
  */
-export interface MeshVmHostArgs {
-  /**
-   * What runs on the VM: `container` (tctl's `docker run` of the proxy image). Checked at preview against the
-   * runtimes this version implements (docs/architecture.md).
-   * @default "container"
-   */
-  runtime?: string;
-  /**
-   * The `envoy` runtime's settings (with `runtime: "envoy"` only): the mesh services the VM calls, the east-west
-   * gateway's AUTO_PASSTHROUGH address, the workload certificate's lifetime (docs/envoy-runtime.md).
-   */
-  envoy?: EnvoyRuntimeArgs;
+export interface MeshVmHostArgs extends MeshVmDeliverySettings {
   /** The VM's SSH host key (authorized_keys format), pinned for every connection. */
   hostKey?: pulumi.Input<string>;
   /** Connect without checking the host key (warns). */
@@ -298,21 +285,7 @@ export interface MeshVmHostArgs {
   perDialTimeout?: pulumi.Input<number>;
   /** Prepare the host as an admin (user, docker group, directory, key). */
   prepare?: HostPreparationArgs;
-  /** kubeconfig for the TokenRequest (secret). */
-  kubeconfig: pulumi.Input<string>;
-  kubeContext?: pulumi.Input<string>;
   token?: BootstrapTokenArgs;
-  /** Mesh settings for sidecar.env and the proxy arguments (trust domain defaults to MeshVm's). */
-  mesh?: MeshSettings;
-  /** Full proxy image (else `<proxyImageHub>/proxyv2:<proxyImageTag>`). */
-  proxyImage?: pulumi.Input<string>;
-  /** Tag of `<proxyImageHub>/proxyv2` (default `latest`). */
-  proxyImageTag?: pulumi.Input<string>;
-  /** Gateway IP istiod is reached through (docker --add-host). */
-  gatewayAddress?: pulumi.Input<string>;
-  /** Mesh names the VM's applications call, kept in /etc/hosts pointing at the first egress listener's bind. */
-  egressHostnames?: pulumi.Input<pulumi.Input<string>[]>;
-  readiness?: ReadinessSettings;
   deregistrationDelaySeconds?: number;
   hostGone?: boolean;
 }
@@ -323,32 +296,11 @@ export interface MeshVmHostArgs {
  * The proxy user, config dir, container name and image hub are MeshVm's `sshUser`, `proxyConfigDir`,
  * `proxyContainerName` and `proxyImageHub`, as for `host`.
  */
-export interface MeshVmBootArgs {
-  /**
-   * What runs on the VM: `container` (tctl's `docker run` of the proxy image). Checked at preview against the
-   * runtimes this version implements (docs/architecture.md).
-   * @default "container"
-   */
-  runtime?: string;
-  /** kubeconfig for the TokenRequest (secret). */
-  kubeconfig: pulumi.Input<string>;
-  kubeContext?: pulumi.Input<string>;
+export interface MeshVmBootArgs extends MeshVmDeliverySettings {
   /** Token lifetime and rotation. @default { expirationSeconds: 3600 } (600 to 86400) */
   token?: BootTokenArgs;
-  /** Mesh settings for sidecar.env and the proxy arguments (trust domain defaults to MeshVm's). */
-  mesh?: MeshSettings;
-  /** Full proxy image (else `<proxyImageHub>/proxyv2:<proxyImageTag>`). */
-  proxyImage?: pulumi.Input<string>;
-  /** Tag of `<proxyImageHub>/proxyv2` (default `latest`). */
-  proxyImageTag?: pulumi.Input<string>;
-  /** Gateway IP istiod is reached through (docker --add-host). */
-  gatewayAddress?: pulumi.Input<string>;
-  /** Mesh names the VM's applications call, kept in /etc/hosts pointing at the first egress listener's bind. */
-  egressHostnames?: pulumi.Input<pulumi.Input<string>[]>;
   /** Group that may use docker on the VM. @default "docker" */
   dockerGroup?: pulumi.Input<string>;
-  /** Readiness wait on the VM, after it starts the container (as over SSH). */
-  readiness?: ReadinessSettings;
   /** How `up` observes readiness before registering. @default polls the status port on `address` for 900 s */
   readyCheck?: BootReadyCheckArgs;
   /** Also write tctl's offline bundle (etc/…, bin/start-istio-proxy.sh) to this local directory. */

@@ -1,9 +1,16 @@
-// How MeshVm feeds VmProxy: the bootstrap settings MeshVm resolves (tctl's annotations and defaults) and its
-// rendered WorkloadEntry become VmProxy's connection, identity and container settings; the SSH-only inputs
-// (keys, host key, token, ...) come from MeshVm's host inputs as they are. Lives beside MeshVm so that host/
-// (the VmProxy package) knows nothing of MeshVm.
+// How MeshVm feeds VmProxy and VmBoot: the bootstrap settings MeshVm resolves (tctl's annotations and defaults)
+// and its rendered WorkloadEntry become the proxy settings both deliveries share (identity, mesh, account,
+// config dir, container name, image hub, egress bind address), beside the delivery's own proxy settings, taken
+// as they are (MeshVmDeliverySettings, defined once in host/proxySettings.ts). The SSH-only inputs (keys, host
+// key, token, ...) come from MeshVm's host inputs as they are. Lives beside MeshVm so that host/ and boot/
+// know nothing of MeshVm.
 import * as pulumi from "@pulumi/pulumi";
 import { vmProxyDefaults } from "./host/defaults";
+import {
+  meshVmDeliverySettingKeys,
+  type MeshVmDeliverySettings,
+  type ProxySettingsArgs,
+} from "./host/proxySettings";
 import type { MeshSettings } from "./host/sidecarEnv";
 import type { VmProxyArgs } from "./host/vmProxyArgs";
 import { WorkloadEntryLike, workloadIdentityFromWorkloadEntry } from "./host/workloadIdentity";
@@ -11,24 +18,49 @@ import type { ResolvedMeshVm } from "./mesh/settings";
 import type { MeshVmHostArgs } from "./meshVmArgs";
 
 /**
- * VmProxyArgs for a MeshVm. `settings` and `workloadEntry` are MeshVm's resolved settings and rendered
- * WorkloadEntry; `serviceAccountName`, when MeshVm creates the ServiceAccount, should be that resource's
- * `metadata.name` so that the token is minted after it exists.
+ * The proxy settings of a MeshVm's delivery: `delivery`'s own (runtime, kubeconfig, mesh, image, gateway,
+ * egress names, readiness) and MeshVm's (the rest). `serviceAccountName`, when MeshVm creates the
+ * ServiceAccount, should be that resource's `metadata.name` so that the token is minted after it exists.
  */
+export function proxySettingsFromMeshVm(
+  settings: pulumi.Output<ResolvedMeshVm>,
+  workloadEntry: pulumi.Output<WorkloadEntryLike>,
+  delivery: MeshVmDeliverySettings,
+  serviceAccountName?: pulumi.Input<string>,
+): ProxySettingsArgs {
+  const workload = pulumi.all([settings, workloadEntry, serviceAccountName]).apply(([s, we, sa]) => ({
+    ...workloadIdentityFromWorkloadEntry(we, s.bootstrap.proxyInstanceIp),
+    ...(sa ? { serviceAccount: sa } : {}),
+  }));
+  const mesh = pulumi
+    .all([settings, pulumi.output(delivery.mesh ?? {})])
+    .apply(([s, m]) => ({ trustDomain: s.trustDomain, ...(m as MeshSettings) }));
+  return {
+    ...Object.fromEntries(meshVmDeliverySettingKeys.map((k) => [k, delivery[k]])),
+    kubeconfig: delivery.kubeconfig,
+    workload,
+    mesh,
+    sshUser: settings.apply((s) => s.bootstrap.sshUser),
+    proxyConfigDir: settings.apply((s) => s.bootstrap.proxyConfigDir),
+    proxyContainerName: settings.apply((s) => s.bootstrap.proxyContainerName),
+    // A full proxyImage wins over the hub and tag, as in VmProxy.
+    proxyImageHub: settings.apply((s) => s.bootstrap.proxyImageHub),
+    // The hosts block points at the first egress listener that binds an address.
+    egressBindAddress: settings.apply(
+      (s) => s.egress.find((e) => e.bind)?.bind ?? vmProxyDefaults.egressBindAddress,
+    ),
+  };
+}
+
+/** VmProxyArgs for a MeshVm: its proxy settings (proxySettingsFromMeshVm) and the SSH delivery's inputs. */
 export function vmProxyArgsFromMeshVm(
   settings: pulumi.Output<ResolvedMeshVm>,
   workloadEntry: pulumi.Output<WorkloadEntryLike>,
   host: MeshVmHostArgs,
   serviceAccountName?: pulumi.Input<string>,
 ): VmProxyArgs {
-  const workload = pulumi.all([settings, workloadEntry, serviceAccountName]).apply(([s, we, sa]) => ({
-    ...workloadIdentityFromWorkloadEntry(we, s.bootstrap.proxyInstanceIp),
-    ...(sa ? { serviceAccount: sa } : {}),
-  }));
-  const mesh = pulumi
-    .all([settings, pulumi.output(host.mesh ?? {})])
-    .apply(([s, m]) => ({ trustDomain: s.trustDomain, ...(m as MeshSettings) }));
   return {
+    ...proxySettingsFromMeshVm(settings, workloadEntry, host, serviceAccountName),
     ssh: {
       host: settings.apply((s) => s.bootstrap.sshHost ?? s.address ?? ""),
       port: settings.apply((s) => s.bootstrap.sshPort),
@@ -43,27 +75,7 @@ export function vmProxyArgsFromMeshVm(
       perDialTimeout: host.perDialTimeout,
     },
     prepare: host.prepare,
-    runtime: host.runtime,
-    ...(host.envoy !== undefined ? { envoy: host.envoy } : {}),
-    sshUser: settings.apply((s) => s.bootstrap.sshUser),
-    workload,
-    mesh,
-    kubeconfig: host.kubeconfig,
-    kubeContext: host.kubeContext,
     token: host.token,
-    proxyConfigDir: settings.apply((s) => s.bootstrap.proxyConfigDir),
-    proxyContainerName: settings.apply((s) => s.bootstrap.proxyContainerName),
-    // A full proxyImage wins over the hub and tag, as in VmProxy.
-    proxyImage: host.proxyImage,
-    proxyImageHub: settings.apply((s) => s.bootstrap.proxyImageHub),
-    proxyImageTag: host.proxyImageTag,
-    gatewayAddress: host.gatewayAddress,
-    egressHostnames: host.egressHostnames,
-    // The hosts block points at the first egress listener that binds an address.
-    egressBindAddress: settings.apply(
-      (s) => s.egress.find((e) => e.bind)?.bind ?? vmProxyDefaults.egressBindAddress,
-    ),
-    readiness: host.readiness,
     deregistrationDelaySeconds: host.deregistrationDelaySeconds,
     hostGone: host.hostGone,
   };

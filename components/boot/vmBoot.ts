@@ -5,9 +5,8 @@
 import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { ProxyArgsSettings } from "../host/proxyContainer";
 import { readinessUrl } from "../host/proxyScripts";
-import type { MeshSettings, WorkloadIdentity } from "../host/sidecarEnv";
+import type { WorkloadIdentity } from "../host/sidecarEnv";
 import { CaRoots, MintedToken, createTokenMint, readCaRoots } from "../host/bootstrapMaterial";
 import { numberBounds, vmProxyDefaults } from "../host/defaults";
 import { READY_CHECK_PROGRAM, REMOVE_BUNDLE_PROGRAM, SLEEP_PROGRAM, WRITE_BUNDLE_PROGRAM } from "./programs";
@@ -21,17 +20,18 @@ import {
   renderBundle,
   renderCloudConfig,
 } from "./render";
-import { fieldNames, throwIfIssues } from "../rules/issues";
+import { throwIfIssues } from "../rules/issues";
 import { clearedAtBootProblem, formatInteger } from "../rules/values";
 import type { ContainerPlan } from "../runtime/container";
-import { runtimeIssues } from "../runtime/registry";
+import { materialInputs, withoutKeys } from "../runtime/inputs";
+import { validateVmBootArgs } from "./vmBootValidation";
 import { bootReadyCheckDefaults, bootTokenDefaults } from "./token";
 import type { BootBundleFile, VmBootArgs } from "./vmBootArgs";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 /** What the steps share. */
-interface StepContext {
+interface BootStepContext {
   name: string;
   parent: { parent: pulumi.Resource };
   args: VmBootArgs;
@@ -43,7 +43,7 @@ interface StepContext {
  * an explicit rotation. Never by time: the user data is read once, at first boot, and a new token would change
  * it (and so the VM resource) at every window.
  */
-function mintToken(ctx: StepContext): MintedToken {
+function mintToken(ctx: BootStepContext): MintedToken {
   const { expirationSeconds, audiences } = bootTokenDefaults(ctx.args.token);
   return createTokenMint(ctx.name, ctx.parent, {
     kubeconfig: ctx.args.kubeconfig,
@@ -56,52 +56,30 @@ function mintToken(ctx: StepContext): MintedToken {
 }
 
 /** The mesh and Kubernetes roots: given, or read from the namespace's ConfigMaps (as VmProxy does). */
-function caRoots(ctx: StepContext): CaRoots {
+function caRoots(ctx: BootStepContext): CaRoots {
   return readCaRoots(ctx.name, ctx.parent, ctx.workload, ctx.args);
 }
 
 /** The plan for a token value: every setting resolved, rendered by buildBootPlan. */
 function planFor(
-  ctx: StepContext,
+  ctx: BootStepContext,
   roots: { meshRootCert: pulumi.Input<string>; kubernetesRootCert: pulumi.Input<string> },
 ): (token: pulumi.Output<string>) => pulumi.Output<BootPlan> {
   const { args } = ctx;
-  type Settings = Omit<BootPlanInputs, "token" | "readiness">;
-  const settingInputs: { [K in keyof Settings]-?: pulumi.Input<unknown> } = {
-    runtime: pulumi.output(args.runtime) as pulumi.Output<string | undefined>,
-    // The envoy runtime is delivered over SSH only in this version (validation refuses it at boot).
-    envoy: undefined,
-    workloadCertificate: undefined,
+  const delivery = ["token", "readyCheck", "bundleDir", "deregistrationDelaySeconds"] as const;
+  // VmBoot's proxy settings as they are (the renderer applies the defaults), the roots as material.
+  const settings = pulumi.output({
+    ...withoutKeys(args, [...materialInputs, ...delivery]),
     workload: ctx.workload,
-    mesh: pulumi.output(args.mesh ?? {}) as pulumi.Output<MeshSettings>,
-    proxyImage: pulumi.output(args.proxyImage) as pulumi.Output<string | undefined>,
-    proxyImageHub: pulumi.output(args.proxyImageHub) as pulumi.Output<string | undefined>,
-    proxyImageName: pulumi.output(args.proxyImageName) as pulumi.Output<string | undefined>,
-    proxyImageTag: pulumi.output(args.proxyImageTag) as pulumi.Output<string | undefined>,
-    proxyArgs: pulumi.output(args.proxyArgs ?? {}) as pulumi.Output<ProxyArgsSettings>,
-    proxyContainerName: pulumi.output(args.proxyContainerName ?? vmProxyDefaults.proxyContainerName),
-    proxyConfigDir: pulumi.output(args.proxyConfigDir ?? vmProxyDefaults.proxyConfigDir),
-    sshUser: pulumi.output(args.sshUser ?? vmProxyDefaults.sshUser),
-    dockerGroup: pulumi.output(args.dockerGroup) as pulumi.Output<string | undefined>,
-    gatewayAddress: pulumi.output(args.gatewayAddress) as pulumi.Output<string | undefined>,
-    egressHostnames: pulumi.output(args.egressHostnames ?? []) as pulumi.Output<string[]>,
-    egressBindAddress: pulumi.output(args.egressBindAddress ?? vmProxyDefaults.egressBindAddress),
-    meshRootCert: pulumi.output(roots.meshRootCert),
-    kubernetesRootCert: pulumi.output(roots.kubernetesRootCert),
-    sidecarPackage: pulumi.output(args.sidecarPackage) as pulumi.Output<unknown>,
-  };
-  const settings = pulumi.all(
-    settingInputs as Record<string, pulumi.Input<unknown>>,
-  ) as unknown as pulumi.Output<Omit<BootPlanInputs, "token">>;
-  return (token) =>
-    pulumi
-      .all([settings, token])
-      .apply(([s, t]) => buildBootPlan({ ...s, readiness: args.readiness, token: t }));
+    meshRootCert: roots.meshRootCert,
+    kubernetesRootCert: roots.kubernetesRootCert,
+  }) as unknown as pulumi.Output<Omit<BootPlanInputs, "token">>;
+  return (token) => pulumi.all([settings, token]).apply(([s, t]) => buildBootPlan({ ...s, token: t }));
 }
 
 /** tctl's offline bundle on local disk (`bundleDir`): written from a secret stdin, removed on destroy. */
 function writeBundle(
-  ctx: StepContext,
+  ctx: BootStepContext,
   bundle: pulumi.Output<BootBundleFile[]>,
 ): command.local.Command | undefined {
   if (ctx.args.bundleDir === undefined) return undefined;
@@ -131,7 +109,7 @@ function writeBundle(
  * check); deleted after the registration objects, waiting the deregistration delay.
  */
 function registrationGate(
-  ctx: StepContext,
+  ctx: BootStepContext,
   userData: pulumi.Output<string>,
   after: pulumi.Resource[],
 ): command.local.Command {
@@ -196,17 +174,15 @@ export class VmBoot extends pulumi.ComponentResource {
   }
 
   constructor(name: string, args: VmBootArgs, opts?: pulumi.ComponentResourceOptions) {
-    throwIfIssues(
-      `VmBoot "${name}"`,
-      runtimeIssues(args as unknown as Record<string, unknown>, fieldNames("VmBootArgs")),
-    );
+    // Checked like VmProxy, before registering: a bad input fails preview with nothing created.
+    throwIfIssues(`VmBoot "${name}"`, validateVmBootArgs(args));
     super("mesh-vm:index:VmBoot", name, {}, opts);
     const current = args;
     pulumi.output(current.proxyConfigDir ?? vmProxyDefaults.proxyConfigDir).apply((dir) => {
       const volatile = clearedAtBootProblem(dir);
       if (volatile !== undefined) pulumi.log.warn(volatile, this);
     });
-    const ctx: StepContext = {
+    const ctx: BootStepContext = {
       name,
       parent: { parent: this },
       args: current,

@@ -2,7 +2,7 @@
 // It knows nothing of MeshVm (meshVmHost.ts maps MeshVm's settings onto VmProxyArgs).
 export { VmProxy } from "./vmProxy";
 export type { VmProxyArgs, BootstrapTokenArgs, HostPreparationArgs, Inputs } from "./vmProxyArgs";
-export { validateVmProxyArgs } from "./validation";
+export { validateVmProxyArgs } from "./vmProxyValidation";
 export { vmProxyDefaults, sshDefaults, tokenDefaults, proxyImageDefaults } from "./defaults";
 export type { SshConnectionArgs, SshCredentialsArgs, BastionArgs } from "./sshConnection";
 export type { WorkloadIdentity, MeshSettings } from "./sidecarEnv";

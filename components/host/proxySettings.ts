@@ -1,7 +1,8 @@
 // The inputs VmProxy (over SSH) and VmBoot (at first boot) share: who the workload is, how its proxy is
 // configured and started, and where the bootstrap material comes from. Each component's Args extend this and
 // add its delivery's own fields (VmProxy: ssh, prepare (with its dockerGroup), token, deregistration delay,
-// hostGone; VmBoot: token, dockerGroup, readyCheck, bundleDir, deregistration delay). Types only.
+// hostGone; VmBoot: token, dockerGroup, readyCheck, bundleDir, deregistration delay), and the part of them
+// MeshVm's deliveries take as they are (meshVmDeliverySettingKeys).
 import type * as pulumi from "@pulumi/pulumi";
 import type { ProxyArgsSettings } from "./proxyContainer";
 import type { ReadinessSettings } from "./proxyScripts";
@@ -32,7 +33,7 @@ export interface ProxySettingsArgs {
    * is minted after it exists.
    */
   workload: pulumi.Input<WorkloadIdentity>;
-  /** Mesh settings for sidecar.env and the proxy arguments. */
+  /** Mesh settings for sidecar.env and the proxy arguments (under MeshVm, the trust domain defaults to MeshVm's). */
   mesh?: pulumi.Input<MeshSettings>;
   /**
    * kubeconfig (YAML or JSON) used to mint the token; kept secret. Its credentials travel with the request, so a
@@ -84,7 +85,10 @@ export interface ProxySettingsArgs {
   proxyArgs?: pulumi.Input<ProxyArgsSettings>;
   /** Gateway IP istiod is reached through (adds `--add-host` entries for istiod's cluster-local names). */
   gatewayAddress?: pulumi.Input<string>;
-  /** Mesh host names the VM's applications call; kept as one `/etc/hosts` block pointing at `egressBindAddress`. */
+  /**
+   * Mesh host names the VM's applications call; kept as one `/etc/hosts` block pointing at `egressBindAddress`
+   * (under MeshVm: the first egress listener's bind).
+   */
   egressHostnames?: pulumi.Input<pulumi.Input<string>[]>;
   /**
    * The Sidecar egress listener's bind address.
@@ -94,6 +98,26 @@ export interface ProxySettingsArgs {
   /** Readiness wait on the VM after (re)starting the proxy (120 s by default). */
   readiness?: ReadinessSettings;
 }
+
+/**
+ * The proxy settings MeshVm's deliveries (`host`, `boot`) take as they are, listed here once (the stack
+ * configuration's schema is checked against this list by a unit test); MeshVm's own inputs give the others
+ * (sshUser, proxyConfigDir, proxyContainerName, proxyImageHub, the workload).
+ */
+export const meshVmDeliverySettingKeys = [
+  "runtime",
+  "envoy",
+  "kubeconfig",
+  "kubeContext",
+  "mesh",
+  "proxyImage",
+  "proxyImageTag",
+  "gatewayAddress",
+  "egressHostnames",
+  "readiness",
+] as const;
+
+export type MeshVmDeliverySettings = Pick<ProxySettingsArgs, (typeof meshVmDeliverySettingKeys)[number]>;
 
 /** The `package` runtime's settings block (runtime/package/settings.ts checks it at preview). */
 export interface SidecarPackageSettings {

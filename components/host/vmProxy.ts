@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { throwIfIssues } from "../rules/issues";
 import { clearedAtBootProblem, dedicatedDirectoryProblem, formatInteger } from "../rules/values";
-import type { RuntimeInputs } from "../runtime/inputs";
+import { materialInputs, withoutKeys, type RuntimeInputs } from "../runtime/inputs";
 import { publicPlanOf, sha256, type RuntimePlan } from "../runtime/plan";
 import { renderRuntimePlan } from "../runtime/registry";
 import type { ContainerPlan } from "../runtime/container";
@@ -35,13 +35,13 @@ import {
   workloadCertificateDefaults,
 } from "./workloadCertificate";
 import type { EnvoyPlan } from "../runtime/envoy";
-import { validateVmProxyArgs } from "./validation";
+import { validateVmProxyArgs } from "./vmProxyValidation";
 
 import type { VmProxyArgs } from "./vmProxyArgs";
 export type { BootstrapTokenArgs, HostPreparationArgs, Inputs, VmProxyArgs } from "./vmProxyArgs";
 
 /** What every step shares: the component as parent, retention, the workload and the owner tag. */
-interface StepContext {
+interface ProxyStepContext {
   name: string;
   parent: { parent: pulumi.Resource };
   /** `retainOnDelete` when the host is gone. */
@@ -80,7 +80,7 @@ function normaliseConfigDir(dir: string): string {
 
 // --- ssh access ---------------------------------------------------------------------------------------------
 
-function createSshAccess(ctx: StepContext, args: VmProxyArgs): SshAccess {
+function createSshAccess(ctx: ProxyStepContext, args: VmProxyArgs): SshAccess {
   // A wrong bastion key is refused by name before any step dials through the bastion (see bastionCheck.ts).
   const check = bastionHostKeyCheck(
     ctx.name,
@@ -116,7 +116,7 @@ function createSshAccess(ctx: StepContext, args: VmProxyArgs): SshAccess {
 
 // --- bootstrap token ----------------------------------------------------------------------------------------
 
-function createBootstrapToken(ctx: StepContext, args: VmProxyArgs): MintedToken {
+function createBootstrapToken(ctx: ProxyStepContext, args: VmProxyArgs): MintedToken {
   const tokenArgs = args.token ?? {};
   const expirationSeconds = tokenArgs.expirationSeconds ?? tokenDefaults.expirationSeconds;
   const renewBeforeSeconds = tokenArgs.renewBeforeSeconds ?? renewBeforeSecondsFor(expirationSeconds);
@@ -136,27 +136,16 @@ function createBootstrapToken(ctx: StepContext, args: VmProxyArgs): MintedToken 
 
 // --- runtime plan -------------------------------------------------------------------------------------------
 
-/** The settings the runtime renders from, resolved from VmProxy's inputs (defaults as the renderer applies them). */
-function runtimeInputsOf(ctx: StepContext, args: VmProxyArgs): pulumi.Output<RuntimeInputs> {
+/** The settings the runtime renders from: VmProxy's proxy settings as they are, with the context's resolved ones. */
+function runtimeInputsOf(ctx: ProxyStepContext, args: VmProxyArgs): pulumi.Output<RuntimeInputs> {
+  const delivery = ["ssh", "prepare", "token", "deregistrationDelaySeconds", "hostGone"] as const;
   return pulumi.output({
-    runtime: args.runtime,
-    envoy: args.envoy,
+    ...withoutKeys(args, [...materialInputs, ...delivery]),
     workload: ctx.workload,
     mesh: ctx.mesh,
-    proxyImage: args.proxyImage,
-    proxyImageHub: args.proxyImageHub,
-    proxyImageName: args.proxyImageName,
-    proxyImageTag: args.proxyImageTag,
-    proxyArgs: args.proxyArgs,
-    proxyContainerName: args.proxyContainerName,
     proxyConfigDir: ctx.configDir,
     sshUser: ctx.sshUser,
     dockerGroup: args.prepare?.dockerGroup,
-    gatewayAddress: args.gatewayAddress,
-    readiness: args.readiness,
-    egressHostnames: args.egressHostnames,
-    egressBindAddress: args.egressBindAddress,
-    sidecarPackage: args.sidecarPackage,
   }) as pulumi.Output<RuntimeInputs>;
 }
 
@@ -200,7 +189,11 @@ function renderPlans(
 // --- workload certificate (runtime envoy) --------------------------------------------------------------------
 
 /** The envoy runtime's material: a workload certificate from istiod's CA, instead of a bootstrap token. */
-function createEnvoyCertificate(ctx: StepContext, args: VmProxyArgs, roots: CaRoots): WorkloadCertificate {
+function createEnvoyCertificate(
+  ctx: ProxyStepContext,
+  args: VmProxyArgs,
+  roots: CaRoots,
+): WorkloadCertificate {
   const envoy = args.envoy!;
   const c = envoy.certificate ?? {};
   const lifetimeSeconds = c.lifetimeSeconds ?? workloadCertificateDefaults.lifetimeSeconds;
@@ -229,7 +222,7 @@ function createEnvoyCertificate(ctx: StepContext, args: VmProxyArgs, roots: CaRo
  * `prepare` is given, the `/etc/hosts` block when `egressHostnames` is. Undefined when there is neither.
  */
 function createHostStep(
-  ctx: StepContext,
+  ctx: ProxyStepContext,
   args: VmProxyArgs,
   ssh: SshAccess,
   publicPlan: pulumi.Output<RuntimePlan>,
@@ -267,7 +260,7 @@ function createHostStep(
 
 /** `<name>-proxy`: the plan's files from a secret stdin, then `start` (readiness included); delete: `stop`, files. */
 function createProxyStep(
-  ctx: StepContext,
+  ctx: ProxyStepContext,
   connection: Connection,
   plans: Plans,
   after: pulumi.Resource[],
@@ -293,7 +286,7 @@ function createProxyStep(
  * delay, before the proxy and the hosts block go.
  */
 function createRegistrationGate(
-  ctx: StepContext,
+  ctx: ProxyStepContext,
   delaySeconds: number,
   after: command.remote.Command[],
 ): command.local.Command {
@@ -438,7 +431,7 @@ export class VmProxy extends pulumi.ComponentResource {
     });
   }
 
-  private stepContext(name: string, args: VmProxyArgs): StepContext {
+  private stepContext(name: string, args: VmProxyArgs): ProxyStepContext {
     const warn = (message: string) => pulumi.log.warn(message, this);
     if (args.hostGone) {
       warn(`hostGone is set: destroying ${name} will not contact the VM or undo anything on it`);

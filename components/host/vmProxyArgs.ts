@@ -1,5 +1,5 @@
 // Inputs of VmProxy: the shared proxy settings (proxySettings.ts) and the SSH delivery's own. Types only: the
-// defaults live in defaults.ts, the rules in validation.ts.
+// defaults live in defaults.ts, the rules in vmProxyValidation.ts.
 import * as pulumi from "@pulumi/pulumi";
 import type { ProxySettingsArgs } from "./proxySettings";
 import type { SshConnectionArgs, SshCredentialsArgs } from "./sshConnection";

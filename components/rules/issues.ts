@@ -47,18 +47,3 @@ export function throwIfIssues(resource: string, issues: ValidationIssue[]): void
     throw new MeshVmValidationError(resource, issues);
   }
 }
-
-// Inputs already validated by a caller that names fields its own way (the stack config), so that the component
-// does not check them a second time. Objects only: marking is by identity, and a WeakSet never keeps them alive.
-const validatedInputs = new WeakSet<object>();
-
-/** Records that `inputs` passed validation; returns them. */
-export function markValidated<T extends object>(inputs: T): T {
-  validatedInputs.add(inputs);
-  return inputs;
-}
-
-/** True when `inputs` were marked by `markValidated`. */
-export function isValidated(inputs: object): boolean {
-  return validatedInputs.has(inputs);
-}

@@ -1,41 +1,31 @@
 // What every runtime renderer is given: the proxy settings resolved to plain values (defaults still open where
-// the renderer applies them) and the bootstrap material the deliveries make as resources. Field names are
-// VmProxyArgs' and VmBootArgs' (host/proxySettings.ts), so the deliveries pass their settings as they are.
-import type { ProxyArgsSettings, ProxyImageChoice } from "../host/proxyContainer";
-import type { ReadinessSettings } from "../host/proxyScripts";
-import type { MeshSettings, WorkloadIdentity } from "../host/sidecarEnv";
-import type { EnvoyRuntimeArgs } from "./envoyArgs";
-import type { SidecarPackageSettings } from "./package/settings";
+// the renderer applies them) and the bootstrap material the deliveries make as resources. The settings are
+// ProxySettingsArgs (host/proxySettings.ts) unwrapped, so the deliveries pass their inputs as they are.
+import type * as pulumi from "@pulumi/pulumi";
+import type { ProxySettingsArgs } from "../host/proxySettings";
 
-export interface RuntimeInputs extends ProxyImageChoice {
-  /** Which runtime renders the plan (runtime/registry.ts); default `container`. */
-  runtime?: string;
-  /** The `envoy` runtime's settings block. */
-  envoy?: EnvoyRuntimeArgs;
-  workload: WorkloadIdentity;
-  mesh?: MeshSettings;
-  proxyArgs?: ProxyArgsSettings;
-  /** Default `istio-proxy`. */
-  proxyContainerName?: string;
-  /** Default `/etc/istio-proxy`. */
-  proxyConfigDir?: string;
-  /** The proxy's account (tctl's `ssh-user`). Default `istio-proxy`. */
-  sshUser?: string;
+/** The delivery-only inputs of ProxySettingsArgs: cluster access and material, never part of a plan's settings. */
+export const materialInputs = ["kubeconfig", "kubeContext", "meshRootCert", "kubernetesRootCert"] as const;
+
+/**
+ * Every proxy setting (ProxySettingsArgs, defined once in host/proxySettings.ts) as a plain value, plus the docker
+ * group (VmBoot's input, VmProxy's `prepare.dockerGroup`). `runtime` picks the renderer (runtime/registry.ts).
+ */
+export type RuntimeInputs = pulumi.Unwrap<Omit<ProxySettingsArgs, (typeof materialInputs)[number]>> & {
   /** Group that may use docker. Default `docker`. */
   dockerGroup?: string;
-  gatewayAddress?: string;
-  readiness?: ReadinessSettings;
-  /** Mesh names for the `/etc/hosts` block (undefined: no block is managed). */
-  egressHostnames?: string[];
-  /** Default 127.0.0.2. */
-  egressBindAddress?: string;
-  /** The package runtime's settings (runtime "package"). */
-  sidecarPackage?: SidecarPackageSettings;
+};
+
+/** `args` without the keys listed: the settings a delivery passes to the renderer as they are. */
+export function withoutKeys<T extends object, K extends keyof T>(args: T, keys: readonly K[]): Omit<T, K> {
+  const out = { ...args };
+  for (const k of keys) delete out[k];
+  return out;
 }
 
 /** The material a VM's proxy starts from, made once per VM by its own resources (host/bootstrapMaterial.ts). */
 export interface BootstrapMaterial {
-  /** The bootstrap token (`container`); "" for a runtime that needs none (`envoy`). */
+  /** The bootstrap token (`container`, `package`); "" for a runtime that needs none (`envoy`). */
   token: string;
   /** The workload certificate issued by istiod (`envoy`): chain (leaf first) and its PEM key. */
   workloadCertificate?: { certChain: string; key: string };

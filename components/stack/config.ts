@@ -12,19 +12,9 @@ import { fromManifests } from "../manifests";
 import type { PlainMeshExpansionArgs } from "../meshExpansionArgs";
 import type { MeshVmArgs, MeshVmBootArgs, MeshVmHostArgs, PlainMeshVmArgs } from "../meshVmArgs";
 import { meshVmDefaults } from "../mesh/settings";
-import {
-  FieldName,
-  fieldNames,
-  formatIssue,
-  markValidated,
-  MeshVmValidationError,
-  ValidationIssue,
-} from "../rules/issues";
-import { validateMeshVmBootArgs } from "../validation/boot";
-import { deliveryIssues } from "../validation/delivery";
-import { validateMeshVmHostArgs } from "../validation/host";
+import { FieldName, fieldNames, formatIssue, MeshVmValidationError, ValidationIssue } from "../rules/issues";
 import { validateMeshExpansionArgs } from "../validation/meshExpansion";
-import { validateMeshVmArgs } from "../validation/meshVm";
+import { meshVmInputIssues } from "../validation/meshVmInputs";
 import { configureKubeconfig, ConfiguredKubeconfig } from "./kubeconfig";
 import { BootConfig, configNamespace, HostConfig, secretHostPaths, stackSchema } from "./schema";
 import { zodIssues } from "./zodIssues";
@@ -167,7 +157,7 @@ interface ParseContext {
   vms: ConfiguredVm[];
 }
 
-/** MeshVmHostArgs from a host config entry: validated with MeshVm's rules, secrets wrapped. */
+/** MeshVmHostArgs from a host config entry (validated with the VM, addVm): secrets wrapped. */
 function hostInputs(ctx: ParseContext, host: HostConfig, hostPath: string): MeshVmHostArgs {
   const topKey = hostPath.split(/[.[]/)[0]!;
   let out: Record<string, unknown> = { ...host };
@@ -183,9 +173,6 @@ function hostInputs(ctx: ParseContext, host: HostConfig, hostPath: string): Mesh
     }
     out = update(out, path, (v) => pulumi.secret(v as string));
   }
-  // The kubeconfig is the stack's (mesh-vm:kubeconfig), checked there.
-  const plainForValidation = { ...(host as MeshVmHostArgs), kubeconfig: "set" };
-  ctx.issues.push(...validateMeshVmHostArgs(plainForValidation, fieldNames(`${ns}${hostPath}`)));
   const kc = ctx.kubeconfig.forHosts();
   return {
     ...(out as unknown as MeshVmHostArgs),
@@ -194,11 +181,8 @@ function hostInputs(ctx: ParseContext, host: HostConfig, hostPath: string): Mesh
   };
 }
 
-/** MeshVmBootArgs from a boot config entry: validated with MeshVm's rules, the stack's kubeconfig added. */
-function bootInputs(ctx: ParseContext, boot: BootConfig, bootPath: string, hostToo: boolean): MeshVmBootArgs {
-  // The kubeconfig is the stack's (mesh-vm:kubeconfig), checked there.
-  const plainForValidation = { ...(boot as MeshVmBootArgs), kubeconfig: "set" };
-  ctx.issues.push(...validateMeshVmBootArgs(plainForValidation, hostToo, fieldNames(`${ns}${bootPath}`)));
+/** MeshVmBootArgs from a boot config entry (validated with the VM, addVm): the stack's kubeconfig added. */
+function bootInputs(ctx: ParseContext, boot: BootConfig): MeshVmBootArgs {
   return {
     ...(boot as MeshVmBootArgs),
     kubeconfig: ctx.kubeconfig.forHosts() ?? "",
@@ -206,7 +190,7 @@ function bootInputs(ctx: ParseContext, boot: BootConfig, bootPath: string, hostT
   };
 }
 
-/** Validates one VM (once, with its config key names) and adds it unless its name is missing or taken. */
+/** Validates one VM (MeshVm's rules, with its config key names) and adds it unless its name is missing or taken. */
 function addVm(
   ctx: ParseContext,
   key: string,
@@ -216,18 +200,21 @@ function addVm(
   boot?: BootConfig,
 ): void {
   const args: PlainMeshVmArgs = { ...mesh, flavor: mesh.flavor ?? ctx.flavor };
-  ctx.issues.push(...validateMeshVmArgs(args, vmFieldNames(key, args)));
-  const deliveryPath = host !== undefined ? hostPath : hostPath.replace(/host$/, "boot");
-  const delivery = (host ?? boot) as MeshVmHostArgs | undefined;
-  if (delivery !== undefined)
-    ctx.issues.push(
-      ...deliveryIssues(args, delivery, vmFieldNames(key, args), fieldNames(`${ns}${deliveryPath}`)),
-    );
+  // The kubeconfig is the stack's (mesh-vm:kubeconfig), checked there.
+  const plain = <T>(d: T | undefined) => (d === undefined ? undefined : { ...d, kubeconfig: "set" });
+  ctx.issues.push(
+    ...meshVmInputIssues(
+      args,
+      { host: plain(host) as MeshVmHostArgs | undefined, boot: plain(boot) as MeshVmBootArgs | undefined },
+      {
+        mesh: vmFieldNames(key, args),
+        host: fieldNames(`${ns}${hostPath}`),
+        boot: fieldNames(`${ns}${hostPath.replace(/host$/, "boot")}`),
+      },
+    ),
+  );
   const hostArgs = host === undefined ? undefined : hostInputs(ctx, host, hostPath);
-  const bootArgs =
-    boot === undefined
-      ? undefined
-      : bootInputs(ctx, boot, hostPath.replace(/host$/, "boot"), host !== undefined);
+  const bootArgs = boot === undefined ? undefined : bootInputs(ctx, boot);
   const name = args.name;
   if (name === undefined || name === "") {
     ctx.issues.push({
@@ -246,13 +233,12 @@ function addVm(
     });
     return;
   }
-  // parseStackConfig returns only when no VM has an issue: MeshVm need not check these inputs again.
   const vmArgs = {
     ...args,
     ...(hostArgs ? { host: hostArgs } : {}),
     ...(bootArgs ? { boot: bootArgs } : {}),
   } as MeshVmArgs;
-  ctx.vms.push({ key, name, args: markValidated(vmArgs) });
+  ctx.vms.push({ key, name, args: vmArgs });
 }
 
 /**

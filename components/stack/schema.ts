@@ -89,10 +89,40 @@ const credentialsShape = {
   agentSocketPath: text.optional(),
 };
 
-const hostSchema = z.strictObject({
+// The proxy settings both deliveries take as they are (meshVmDeliverySettingKeys in host/proxySettings.ts, minus
+// kubeconfig and kubeContext): one shape for `host` and `boot` (test/unit/stack/definitions.test.ts).
+const deliveryShape = {
   runtime: text.optional(),
   // Checked key by key by the envoy runtime's own rules (runtime/envoyValidation.ts), with the same field names.
   envoy: z.record(z.string(), z.unknown()).optional(),
+  mesh: z
+    .strictObject({
+      istioNamespace: text.optional(),
+      discoveryAddress: text.optional(),
+      caAddress: text.optional(),
+      clusterId: text.optional(),
+      defaultNetwork: text.optional(),
+      meshId: text.optional(),
+      trustDomain: text.optional(),
+      proxyConfig: z.record(z.string(), z.unknown()).optional(),
+    })
+    .optional(),
+  proxyImage: text.optional(),
+  proxyImageTag: text.optional(),
+  gatewayAddress: text.optional(),
+  egressHostnames: texts.optional(),
+  readiness: z
+    .strictObject({
+      host: text.optional(),
+      port: num.optional(),
+      path: text.optional(),
+      timeoutSeconds: num.optional(),
+      logLines: num.optional(),
+    })
+    .optional(),
+};
+
+const hostSchema = z.strictObject({
   hostKey: text.optional(),
   insecureIgnoreHostKey: bool.optional(),
   ...credentialsShape,
@@ -121,38 +151,14 @@ const hostSchema = z.strictObject({
       audiences: texts.optional(),
     })
     .optional(),
-  mesh: z
-    .strictObject({
-      istioNamespace: text.optional(),
-      discoveryAddress: text.optional(),
-      caAddress: text.optional(),
-      clusterId: text.optional(),
-      defaultNetwork: text.optional(),
-      meshId: text.optional(),
-      trustDomain: text.optional(),
-      proxyConfig: z.record(z.string(), z.unknown()).optional(),
-    })
-    .optional(),
-  proxyImage: text.optional(),
-  proxyImageTag: text.optional(),
-  gatewayAddress: text.optional(),
-  egressHostnames: texts.optional(),
-  readiness: z
-    .strictObject({
-      host: text.optional(),
-      port: num.optional(),
-      path: text.optional(),
-      timeoutSeconds: num.optional(),
-      logLines: num.optional(),
-    })
-    .optional(),
+  ...deliveryShape,
   deregistrationDelaySeconds: num.optional(),
   hostGone: bool.optional(),
 });
 
 // ---- MeshVmBootArgs (boot-time delivery; kubeconfig and kubeContext from mesh-vm:kubeconfig/kubeContext) ----
 const bootSchema = z.strictObject({
-  runtime: text.optional(),
+  ...deliveryShape,
   token: z
     .strictObject({
       expirationSeconds: num.optional(),
@@ -160,13 +166,7 @@ const bootSchema = z.strictObject({
       audiences: texts.optional(),
     })
     .optional(),
-  mesh: hostSchema.shape.mesh,
-  proxyImage: text.optional(),
-  proxyImageTag: text.optional(),
-  gatewayAddress: text.optional(),
-  egressHostnames: texts.optional(),
   dockerGroup: text.optional(),
-  readiness: hostSchema.shape.readiness,
   readyCheck: z
     .strictObject({ enabled: bool.optional(), url: text.optional(), timeoutSeconds: num.optional() })
     .optional(),

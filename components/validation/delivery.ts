@@ -33,7 +33,11 @@ function proxyImageIssues(
  * The proxy on the VM needs the WorkloadEntry address (tctl: IDENTITY_IP, HOST_IP, the default SSH host), which
  * Istio lets a WorkloadEntry with a `network` omit.
  */
-function addressIssues(args: PlainMeshVmArgs, field: FieldName, deliveryField: FieldName): ValidationIssue[] {
+function proxyAddressIssues(
+  args: PlainMeshVmArgs,
+  field: FieldName,
+  deliveryField: FieldName,
+): ValidationIssue[] {
   if (args.address !== undefined && args.address !== "") return [];
   return [
     issue(
@@ -55,7 +59,7 @@ export function deliveryIssues(
   deliveryField: FieldName,
 ): ValidationIssue[] {
   return [
-    ...addressIssues(args, field, deliveryField),
+    ...proxyAddressIssues(args, field, deliveryField),
     ...proxyImageIssues(args, delivery, field, deliveryField),
   ];
 }

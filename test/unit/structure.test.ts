@@ -17,7 +17,10 @@ const layers: { name: string; modules: string[] }[] = [
   { name: "runtime plan", modules: ["runtime/plan.ts", "runtime/envoyArgs.ts"] },
   { name: "host renderers", modules: ["host/"] },
   { name: "runtimes", modules: ["runtime/"] },
-  { name: "SSH delivery (VmProxy)", modules: ["host/vmProxy.ts", "host/validation.ts", "host/index.ts"] },
+  {
+    name: "SSH delivery (VmProxy)",
+    modules: ["host/vmProxy.ts", "host/vmProxyValidation.ts", "host/index.ts"],
+  },
   { name: "boot (VmBoot)", modules: ["boot/"] },
   { name: "input types", modules: ["meshVmArgs.ts", "meshExpansionArgs.ts"] },
   { name: "validation", modules: ["validation/"] },
@@ -129,5 +132,63 @@ describe("functions of components/", () => {
       visit(source);
     }
     assert.deepStrictEqual(long, []);
+  });
+});
+
+describe("validation of components/", () => {
+  const text = (m: string) => readFileSync(path.join(root, m), "utf8");
+  const testFile = (p: string) => readFileSync(path.resolve(__dirname, p), "utf8");
+
+  it("one validator list: MeshVm, the stack configuration and the hostile-input tests call meshVmInputs", () => {
+    const callers = {
+      "components/meshVm.ts": text("meshVm.ts"),
+      "components/stack/config.ts": text("stack/config.ts"),
+      "test/unit/hostile/inputs.test.ts": testFile("hostile/inputs.test.ts"),
+    };
+    const perRule = /\b(validateMeshVmHostArgs|validateMeshVmBootArgs|deliveryIssues|validateMeshVmArgs)\(/;
+    for (const [file, source] of Object.entries(callers)) {
+      assert.match(source, /validation\/meshVmInputs"/, `${file} imports the one list`);
+      assert.doesNotMatch(source, perRule, `${file} calls a part of the list itself`);
+    }
+  });
+
+  it("no 'already checked' marks: every component validates its own inputs", () => {
+    for (const m of modules) assert.doesNotMatch(text(m), /new WeakSet|markValidated|isValidated/, m);
+  });
+
+  it("VmProxy and VmBoot each validate their whole args before registering", () => {
+    assert.match(
+      text("host/vmProxy.ts"),
+      /throwIfIssues\(`VmProxy "\$\{name\}"`, validateVmProxyArgs\(args\)\)/,
+    );
+    assert.match(
+      text("boot/vmBoot.ts"),
+      /throwIfIssues\(`VmBoot "\$\{name\}"`, validateVmBootArgs\(args\)\)/,
+    );
+  });
+});
+
+describe("names of components/", () => {
+  it("no two modules export the same name (index.ts files only re-export)", () => {
+    const owners = new Map<string, string[]>();
+    for (const m of modules.filter((x) => !x.endsWith("index.ts"))) {
+      const re = /^export (?:async )?(?:function|interface|type|const|class|enum) ([A-Za-z0-9_]+)/gm;
+      for (const [, name] of readFileSync(path.join(root, m), "utf8").matchAll(re)) {
+        owners.set(name!, [...(owners.get(name!) ?? []), m]);
+      }
+    }
+    const twice = [...owners]
+      .filter(([, files]) => files.length > 1)
+      .map(([n, f]) => `${n}: ${f.join(", ")}`);
+    assert.deepStrictEqual(twice, []);
+  });
+
+  it("no mirrored module paths (a/b.ts beside b/a.ts)", () => {
+    const set = new Set(modules);
+    const mirrored = modules.filter((m) => {
+      const parts = m.replace(/\.ts$/, "").split("/");
+      return parts.length === 2 && set.has(`${parts[1]}/${parts[0]}.ts`);
+    });
+    assert.deepStrictEqual(mirrored, []);
   });
 });

@@ -2,7 +2,7 @@
 // starts the agent. First exactly what `istioctl x workload entry configure` writes for the same
 // WorkloadGroup and flags (istioctl/pkg/workload createClusterEnv), then the few settings mesh-vm adds for the
 // package runtime, each named in clusterEnvAdditions.
-import { proxyConfigOf } from "./proxyConfig";
+import { groupProxyConfigOf } from "./proxyConfig";
 import {
   isRevisioned,
   istiodAddress,
@@ -42,7 +42,7 @@ export function istioctlClusterEnv(
   group: WorkloadGroupSource,
   options: ConfigureOptions,
 ): Record<string, string> {
-  const config = proxyConfigOf(group, options);
+  const config = groupProxyConfigOf(group, options);
   const ports = Object.values(group.spec.template.ports ?? {}).map(String);
   // 22 keeps SSH to the VM out of capture; 15090 Prometheus, 15021 and the status port the agent's own.
   const status = statusPortOf(config);

@@ -2,7 +2,7 @@
 // group's ProxyConfig, as istioctl marshals it with sigs.k8s.io/yaml (go-yaml v2 underneath: YAML 1.1, so
 // strings such as "on" or "yes" are quoted; sequences not indented; map keys in go-yaml's own order).
 import { stringify, type Pair } from "yaml";
-import { proxyConfigOf } from "./proxyConfig";
+import { groupProxyConfigOf } from "./proxyConfig";
 import type { ConfigureOptions, WorkloadGroupSource } from "./workloadGroupSource";
 
 const isLetter = (c: string): boolean => /\p{L}/u.test(c);
@@ -51,7 +51,7 @@ function keyOrder(a: Pair, b: Pair): number {
 
 export function renderMeshYaml(group: WorkloadGroupSource, options: ConfigureOptions): string {
   return stringify(
-    { defaultConfig: proxyConfigOf(group, options) },
+    { defaultConfig: groupProxyConfigOf(group, options) },
     { version: "1.1", sortMapEntries: keyOrder, indentSeq: false, lineWidth: 0, singleQuote: null },
   );
 }

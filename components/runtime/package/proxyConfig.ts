@@ -91,7 +91,7 @@ function annotationConfig(value: string, where: string): Json {
  * sets replaces the mesh's (protobuf JSON decoding into the message), except proxyMetadata, which istioctl
  * merges key by key.
  */
-export function proxyConfigOf(group: WorkloadGroupSource, options: ConfigureOptions): Json {
+export function groupProxyConfigOf(group: WorkloadGroupSource, options: ConfigureOptions): Json {
   const mesh = options.mesh ?? {};
   const config: Json = structuredClone(mesh.defaultConfig ?? {});
   if (isRevisioned(options.revision) && !config.discoveryAddress)

@@ -12,7 +12,7 @@ import {
   type WorkloadIdentity,
 } from "../../../components/host/sidecarEnv";
 import { formatIssue } from "../../../components/rules/issues";
-import { validateMeshVmHostArgs } from "../../../components/validation/host";
+import { validateMeshVmHostArgs } from "../../../components/validation/meshVmHostArgs";
 import { validateMeshVmArgs } from "../../../components/validation/meshVm";
 import type { MeshVmHostArgs, PlainMeshVmArgs } from "../../../components";
 import { ratingsVmArgs } from "../fixtures/ratings";

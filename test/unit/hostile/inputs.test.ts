@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fromManifests } from "../../../components/manifests";
-import { validateVmProxyArgs } from "../../../components/host/validation";
+import { validateVmProxyArgs } from "../../../components/host/vmProxyValidation";
 import type { VmProxyArgs } from "../../../components/host/vmProxyArgs";
 import type {
   MeshVmArgs,
@@ -19,9 +19,7 @@ import type {
 } from "../../../components/meshVmArgs";
 import { formatIssue, MeshVmValidationError, ValidationIssue } from "../../../components/rules/issues";
 import { parseStackConfig, StackConfigError } from "../../../components/stack/config";
-import { validateMeshVmBootArgs } from "../../../components/validation/boot";
-import { validateMeshVmHostArgs } from "../../../components/validation/host";
-import { validateMeshVmArgs } from "../../../components/validation/meshVm";
+import { meshVmInputIssues } from "../../../components/validation/meshVmInputs";
 import { ratingsVmArgs, seedSidecarYaml, seedWorkloadEntryYaml } from "../fixtures/ratings";
 
 const MiB = 1024 * 1024;
@@ -58,14 +56,10 @@ function setPath(o: Record<string, unknown>, path: string, value: unknown): void
   });
 }
 
-/** Every issue MeshVm reports before registering for `args`. */
+/** Every issue MeshVm reports before registering for `args` (the one list MeshVm and the stack config call). */
 function meshVmIssues(args: MeshVmArgs): ValidationIssue[] {
   const { host, boot, ...mesh } = args;
-  return [
-    ...validateMeshVmArgs(mesh as PlainMeshVmArgs),
-    ...(host === undefined ? [] : validateMeshVmHostArgs(host)),
-    ...(boot === undefined ? [] : validateMeshVmBootArgs(boot, host !== undefined)),
-  ];
+  return meshVmInputIssues(mesh as PlainMeshVmArgs, { host, boot });
 }
 
 /** The message checks every refusal must pass: bounded, one line, no secret, no long run of the value. */
@@ -713,7 +707,7 @@ describe("each rule once, for every caller", () => {
 /** What fromManifests refuses, then what MeshVm's validation refuses in the args it read. */
 function manifestIssues(yamlText: string): ValidationIssue[] {
   try {
-    return validateMeshVmArgs(fromManifests(yamlText));
+    return meshVmInputIssues(fromManifests(yamlText), {});
   } catch (e) {
     assert.ok(
       e instanceof MeshVmValidationError,

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { fieldNames } from "../../../components/rules/issues";
 import { renderRuntimePlan, runtimeIssues } from "../../../components/runtime/registry";
-import { validateVmProxyArgs } from "../../../components/host/validation";
+import { validateVmProxyArgs } from "../../../components/host/vmProxyValidation";
 
 const workload = {
   name: "ratings-vm",

@@ -11,9 +11,10 @@ import {
   runtimeDefinition,
   type RuntimeDefinition,
 } from "../../../components/runtime/registry";
-import { validateVmProxyArgs } from "../../../components/host/validation";
-import { validateMeshVmHostArgs } from "../../../components/validation/host";
-import { validateMeshVmBootArgs } from "../../../components/validation/boot";
+import { validateVmProxyArgs } from "../../../components/host/vmProxyValidation";
+import { validateMeshVmHostArgs } from "../../../components/validation/meshVmHostArgs";
+import { validateMeshVmBootArgs } from "../../../components/validation/meshVmBootArgs";
+import { VmBoot } from "../../../components/boot/vmBoot";
 
 const workload = {
   name: "ratings-vm",
@@ -110,5 +111,28 @@ describe("container runtime plan", () => {
     });
     assert.equal(renderContainerPlan({ workload }, material).hostsBlock, undefined);
     assert.equal(plan.readiness?.url, "http://127.0.0.1:15021/healthz/ready");
+  });
+});
+
+describe("a standalone VmBoot", () => {
+  it("is validated like VmProxy before it registers: a bad account, container name and config dir are refused", () => {
+    assert.throws(
+      () =>
+        new VmBoot("vb-bad", {
+          workload,
+          kubeconfig: "x",
+          sshUser: "Bad User",
+          proxyContainerName: "-x",
+          proxyConfigDir: "/etc",
+          runtime: "podman",
+        }),
+      (e: Error) =>
+        [
+          "VmBootArgs.sshUser",
+          "VmBootArgs.proxyContainerName",
+          "VmBootArgs.proxyConfigDir",
+          "VmBootArgs.runtime",
+        ].every((f) => e.message.includes(f)),
+    );
   });
 });

@@ -135,7 +135,10 @@ describe("the sandbox stack config with istiod (up --istiod)", () => {
       const h = vm.args.host!;
       assert.equal(h.proxyImage, istiod.agentImage, `${vm.name} runs the agent image`);
       assert.equal(h.gatewayAddress, istiod.address, `${vm.name} reaches istiod at its gateway address`);
-      assert.equal(h.mesh?.discoveryAddress, istiod.discoveryAddress);
+      assert.equal(
+        (h.mesh as { discoveryAddress?: string } | undefined)?.discoveryAddress,
+        istiod.discoveryAddress,
+      );
       // Without Envoy nothing serves 15021: the agent's status port.
       assert.deepEqual(h.readiness, { port: AGENT_READINESS_PORT, path: "/healthz/ready" });
       assert.equal(h.hostKey, hosts.find((x) => x.name === vm.name)!.hostKey, "host key still pinned");

@@ -1,6 +1,6 @@
 // MeshVmArgs.host validation: the settings the host half needs before anything connects, checked before the
 // component registers so a mistake fails `pulumi preview` with nothing created. The rules are VmProxy's own
-// (host/validation.ts), applied to MeshVm's host inputs and named by their MeshVm fields. Values that are still
+// (host/vmProxyValidation.ts), applied to MeshVm's host inputs and named by their MeshVm fields. Values that are still
 // Outputs are checked later, where VmProxy uses them.
 import { runtimeIssues } from "../runtime/registry";
 import {
@@ -8,7 +8,7 @@ import {
   egressHostnamesIssues,
   gatewayAddressIssues,
   hostKeyIssues,
-  imageIssues as proxyImageIssues,
+  imageIssues,
   kubeconfigIssues,
   loginIssues,
   meshSettingsIssues,
@@ -16,19 +16,17 @@ import {
   readinessIssues,
   sshSettingsIssues,
   tokenIssues,
-} from "../host/validation";
+} from "../host/vmProxyValidation";
 import type { MeshVmHostArgs } from "../meshVmArgs";
 import { FieldName, fieldNames, issue, ValidationIssue } from "../rules/issues";
 
-/** proxyImage / proxyImageTag (exclusive), each checked by the image reference grammar. */
-export function imageIssues(
+/** MeshVm's two image inputs exclude each other (VmProxy's and VmBoot's let proxyImage win over the tag). */
+export function imageExclusionIssues(
   host: { proxyImage?: unknown; proxyImageTag?: unknown },
   field: FieldName,
 ): ValidationIssue[] {
-  const out = proxyImageIssues({ proxyImage: host.proxyImage, proxyImageTag: host.proxyImageTag }, field);
-  if (host.proxyImage === undefined || host.proxyImageTag === undefined) return out;
+  if (host.proxyImage === undefined || host.proxyImageTag === undefined) return [];
   return [
-    ...out,
     issue(
       field("proxyImageTag"),
       "proxyImage and proxyImageTag are both set",
@@ -80,6 +78,7 @@ export function validateMeshVmHostArgs(
       'use a user name such as "root"',
     ),
     ...imageIssues(host, field),
+    ...imageExclusionIssues(host, field),
     ...gatewayAddressIssues(host.gatewayAddress, field),
     ...meshSettingsIssues(host.mesh, (p) => field(p === "" ? "mesh" : `mesh.${p}`)),
     ...readinessIssues(host.readiness, (p) => field(p === "" ? "readiness" : `readiness.${p}`)),

@@ -1,6 +1,6 @@
 // VmProxy's rules on the inputs known when it is constructed: pinned host keys, a way to log in, a usable token
 // lifetime, ... Each check takes the names of the fields it reads, so MeshVm's host validation reuses them with
-// its own input names (validation/host.ts). Values that are still Outputs are checked where they are used.
+// its own input names (validation/meshVmHostArgs.ts). Values that are still Outputs are checked where they are used.
 import * as pulumi from "@pulumi/pulumi";
 import { isHostname, isIpAddress } from "../rules/addresses";
 import { FieldName, fieldNames, issue, ValidationIssue } from "../rules/issues";
