@@ -29,7 +29,7 @@ function refuse(presented) {
   process.stderr.write("mesh-vm: the bastion " + where + " presents the host key " + presented +
     ", not the key pinned in bastion.hostKey (" + pinned[0] + " " + fp(pinned[1]) + "); nothing connected through it. " +
     "If the bastion was rebuilt, set bastion.hostKey (MeshVm: host.bastion.hostKey, VmProxy: ssh.bastion.hostKey) to " +
-    "its new public host key, read on the bastion itself (/etc/ssh/ssh_host_*_key.pub) or from its provider, never " +
+    "the bastion's new public host key, read on the bastion itself (/etc/ssh/ssh_host_*_key.pub) or from its provider, never " +
     "from this connection; if it was not, something else answers at " + where + ": do not connect through it\\n");
   process.exit(1);
 }
