@@ -394,7 +394,12 @@ export class VmProxy extends pulumi.ComponentResource {
     );
     this.dockerRunCommand = container.apply((c) => c?.dockerRunCommand ?? "");
     this.containerConfigDigest = publicPlan.apply((p) => p.configDigest);
-    const run = pulumi.unsecret(proxy.stdout).apply(parseRunOutput);
+    // Only the container runtime's step ends with its run as JSON; the package runtime's prints what it did.
+    const run = pulumi
+      .all([publicPlan, pulumi.unsecret(proxy.stdout)])
+      .apply(([p, out]) =>
+        p.runtime === "container" ? parseRunOutput(out) : { action: "", containerId: "", state: "" },
+      );
     this.containerId = run.apply((r) => r.containerId);
     this.containerState = run.apply((r) => r.state);
     this.hostsBlock = publicPlan.apply((p) => (p.hostsBlock ? renderHostsBlock(p.hostsBlock) : ""));
