@@ -88,17 +88,18 @@ export async function runShardedFleet(options: ShardedFleetOptions): Promise<Fle
   if (options.operation === "destroy") {
     // The mesh stack goes last, and only when no shard still holds VMs that depend on it.
     const allGone = await runShards();
-    if (options.mesh)
-      results.push(
-        allGone
-          ? (await runMesh())!
-          : skipped(
-              options.mesh,
-              "mesh",
-              options.operation,
-              "a shard was not destroyed: it still uses the mesh stack",
-            ),
-      );
+    if (options.mesh) {
+      if (allGone) await runMesh();
+      else
+        results.push(
+          skipped(
+            options.mesh,
+            "mesh",
+            options.operation,
+            "a shard was not destroyed: it still uses the mesh stack",
+          ),
+        );
+    }
     return results;
   }
   const mesh = await runMesh();
@@ -264,10 +265,12 @@ export function stackWorkDir(projectDir: string, workRoot: string, stackName: st
 /** The error lines of a failed CLI run (the Automation API's message holds the whole output). */
 function errorLines(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
+  // The CLI's progress prefix ("+  command:remote:Command x creating (63s) ") goes: the error is what follows.
   const lines = text
     .split("\n")
     .map((l) => l.trim())
-    .filter((l) => /error/i.test(l) && !/^(stderr|stdout):?$/i.test(l));
+    .filter((l) => /error/i.test(l) && !/^(stderr|stdout):?$/i.test(l))
+    .map((l) => l.replace(/^.*?\b(error:)/i, "$1"));
   return (lines.length ? lines : text.split("\n").filter((l) => l.trim())).slice(0, 4).join("\n");
 }
 

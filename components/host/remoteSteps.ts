@@ -21,12 +21,32 @@ export interface StepScripts {
   delete: string;
 }
 
-/** A file as the proxy step's script names it: everything but its content; the sha256 of a non-secret one. */
-export type FileEntry = Omit<PlannedFile, "content"> & { sha256?: string };
+/**
+ * A file as the proxy step's script names it: everything but its content; the sha256 of a non-secret one, and
+ * the lines of a small non-secret text file (sidecar.env, cluster.env, mesh.yaml), so `pulumi preview --diff`
+ * shows what changes in it, not only that its digest did.
+ */
+export type FileEntry = Omit<PlannedFile, "content"> & { sha256?: string; shown?: string[] };
+
+/** Non-secret files up to this size, with no certificate in them, are shown in the script as comments. */
+const SHOWN_MAX_BYTES = 8192;
+
+function shownLines(content: string): string[] | undefined {
+  if (Buffer.byteLength(content) > SHOWN_MAX_BYTES || content.includes("-----BEGIN ")) return undefined;
+  // Each line becomes one comment line: control characters (a carriage return among them) are escaped.
+  return content
+    .replace(/\n$/, "")
+    .split("\n")
+    .map((l) => [...l].map((c) => (c < " " || c === "\u007f" ? "?" : c)).join(""));
+}
 
 /** The script's view of the plan's files: a secret's content and digest stay out. */
 export function fileEntriesOf(files: readonly PlannedFile[]): FileEntry[] {
-  return files.map(({ content, ...f }) => (f.secret ? f : { ...f, sha256: sha256(content) }));
+  return files.map(({ content, ...f }) => {
+    if (f.secret) return f;
+    const shown = shownLines(content);
+    return { ...f, sha256: sha256(content), ...(shown ? { shown } : {}) };
+  });
 }
 
 const base64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
@@ -107,7 +127,11 @@ export function removeFilesScript(entries: readonly Pick<FileEntry, "path">[]): 
 
 /** The `# <path> sha256=<digest>` lines: what a preview's diff of the proxy step names. */
 export function fileDigestLines(entries: readonly FileEntry[]): string[] {
-  return entries.map((f) => (f.sha256 ? `# ${f.path} sha256=${f.sha256}` : `# ${f.path} secret`));
+  return entries.flatMap((f) =>
+    f.sha256
+      ? [`# ${f.path} sha256=${f.sha256}`, ...(f.shown ?? []).map((l) => `#   ${l}`)]
+      : [`# ${f.path} secret`],
+  );
 }
 
 /** The proxy step: files from the bundle on stdin, then `start`; delete: `stop`, then the files. */

@@ -394,11 +394,12 @@ export class VmProxy extends pulumi.ComponentResource {
     );
     this.dockerRunCommand = container.apply((c) => c?.dockerRunCommand ?? "");
     this.containerConfigDigest = publicPlan.apply((p) => p.configDigest);
-    // Only the container runtime's step ends with its run as JSON; the package runtime's prints what it did.
+    // The container runtimes (container, envoy) end their step with the run as JSON; the package runtime's
+    // step prints what it did (a systemd unit has no container).
     const run = pulumi
       .all([publicPlan, pulumi.unsecret(proxy.stdout)])
       .apply(([p, out]) =>
-        p.runtime === "container" ? parseRunOutput(out) : { action: "", containerId: "", state: "" },
+        p.runtime === "package" ? { action: "", containerId: "", state: "" } : parseRunOutput(out),
       );
     this.containerId = run.apply((r) => r.containerId);
     this.containerState = run.apply((r) => r.state);

@@ -23,19 +23,18 @@ const config = new pulumi.Config();
 const role = config.require("role");
 const provider = new k8s.Provider("cluster", { kubeconfig: config.requireSecret("kubeconfig") });
 
-let outputs: Record<string, pulumi.Output<unknown>> = {};
+let expansion: MeshExpansion | undefined;
+const spiffeIds: Record<string, pulumi.Output<string>> = {};
 if (role === "mesh") {
-  const expansion = new MeshExpansion(
+  expansion = new MeshExpansion(
     "mesh-expansion",
     { flavor: "istio", gatewayAddress: config.require("gatewayAddress") },
     { providers: [provider] },
   );
-  outputs = { gatewayAddress: expansion.gatewayAddress, istiodHost: expansion.istiodHost };
 } else if (role === "shard") {
   const mesh = new pulumi.StackReference("mesh", { name: config.require("meshStack") });
   const gatewayAddress = mesh.requireOutput("gatewayAddress") as pulumi.Output<string>;
   const service = config.requireObject<Service>("service");
-  const spiffeIds: Record<string, pulumi.Output<string>> = {};
   for (const vm of config.requireObject<InventoryVm[]>("vms")) {
     const meshVm = new MeshVm(
       vm.name,
@@ -60,9 +59,11 @@ if (role === "mesh") {
     );
     spiffeIds[vm.name] = meshVm.spiffeId;
   }
-  outputs = { vms: pulumi.output(spiffeIds) };
 } else {
   throw new Error(`vm-fleet:role must be mesh or shard, not "${role}"`);
 }
 
-export const result = outputs;
+// The mesh stack's outputs are what shards read (StackReference); a shard's, each VM's SPIFFE id.
+export const gatewayAddress = expansion?.gatewayAddress;
+export const istiodHost = expansion?.istiodHost;
+export const vms = role === "shard" ? pulumi.output(spiffeIds) : undefined;
