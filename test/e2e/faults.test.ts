@@ -347,12 +347,16 @@ describe("faults: SSH and host", { timeout: 30 * 60_000 }, () => {
     console.log(
       `new hostKey: ${touched.join(", ")}; SSH sessions ${(await host.sshLogins()) - loginsBefore}`,
     );
-    assert.equal(touched.length, 7, touched.join(", "));
+    assert.equal(touched.length, 2, touched.join(", "));
     assert.ok(
       touched.every((s) => s.startsWith("update ")),
       touched.join(", "),
     );
-    assert.equal((await host.sshLogins()) - loginsBefore, 7, "one SSH session per remote step");
+    assert.equal(
+      (await host.sshLogins()) - loginsBefore,
+      2,
+      "one SSH session per remote step (the host step and the proxy step)",
+    );
     assert.equal(proxyContainerOf(await host.containers())!.id, containerBefore, "the container is kept");
     await assertConverged();
     await noopUp();
