@@ -40,6 +40,9 @@ if [ "$what" = e2e ] || [ "$what" = all ]; then
   # A temp dir of this run's own: a process running from it after the suite is this run's leak (other runs or
   # a sandbox on the same machine are not).
   suite_tmp=$(mktemp -d "${TMPDIR:-/tmp}/mesh-vm-suite-XXXXXX")
+  # Traversable (not listable) by other users: the PostgreSQL server the backend suite starts runs as `postgres`
+  # from a directory below it.
+  chmod 0711 "$suite_tmp"
   TMPDIR="$suite_tmp" npm run --silent test:e2e
   log "checking that the suite left nothing behind"
   # Hosts: namespaces, mounts, sshd, containers, cgroups of test hosts whose test process is gone.
