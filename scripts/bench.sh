@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks that print a table, with the set-up scripts/test.sh does (Debian packages, toolchain, npm ci).
 # Usage: scripts/bench.sh onboard [N ...] [--parallel P] [--no-baseline]   whole onboarding + tctl-style baseline
-#        scripts/bench.sh mock [N]                                         mock preview of N MeshVms (default 1000)
+#        scripts/bench.sh mock [N] [--per-vm-roots]                        mock preview of N MeshVms (default 1000)
 #        scripts/bench.sh fleet [N ...]                                    mesh side only (no hosts)
 #        scripts/bench.sh hosts [--scratch]                                test host creation
 set -euo pipefail

@@ -124,7 +124,7 @@ new_tmp() {
 # The Envoy config validator (scripts/testbed/envoy-validate: Envoy's API rules from go-control-plane, no Envoy
 # binary needed) and the data-path stand-ins beside it (standin/: client, passthrough gateway, sidecar), cached
 # under a key of their sources, go.mod and go.sum: the tests find them at the same key
-# (test/harness/envoyValidator.ts) and fail naming scripts/test.sh when they are missing.
+# (scripts/testbed/envoyValidator.ts) and fail naming scripts/test.sh when they are missing.
 envoy_validator_key() {
   local dir="$MESH_VM_ROOT/scripts/testbed/envoy-validate" f
   (

@@ -36,6 +36,10 @@ if [ "$what" = unit ] || [ "$what" = all ]; then
   npm run --silent test:unit
 fi
 if [ "$what" = e2e ] || [ "$what" = all ]; then
+  # The YAML program and the local programs run the package compiled (bin/), as installed from npm: build it
+  # here rather than rely on an earlier suite (npm pack's prepare) having built it.
+  log "building the package (bin/)"
+  npm run --silent build
   log "end-to-end tests (real pulumi, kube-apiserver, VM hosts)"
   # A temp dir of this run's own: a process running from it after the suite is this run's leak (other runs or
   # a sandbox on the same machine are not).

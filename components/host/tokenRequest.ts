@@ -1,5 +1,5 @@
 // The bootstrap token: a Kubernetes TokenRequest for the workload's ServiceAccount (audience istio-ca), minted
-// by a small Node program that `local.Command` runs at `up` (never at preview). The program text is constant, so
+// by a small Node program (../programs/mintToken.ts) that `local.Command` runs at `up` (never at preview). The program text is constant, so
 // it never causes a diff; the cluster credentials and the request arrive on stdin as one secret JSON document,
 // and the token leaves on stdout, which is a secret output and never streamed to the log.
 import { readFileSync } from "node:fs";
@@ -133,64 +133,6 @@ export function tokenRotationWindow(
   }
   return Math.floor(nowMs / 1000 / (expirationSeconds - renewBeforeSeconds));
 }
-
-/**
- * The minting program, run as `node -e <text>`. Reads a TokenRequestInput on stdin and prints
- * `{"token":…,"expirationTimestamp":…}`. Error messages name the ServiceAccount and HTTP status only.
- */
-export const MINT_TOKEN_PROGRAM = `"use strict";
-const https = require("node:https"), http = require("node:http"), cp = require("node:child_process");
-function fail(message) { process.stderr.write("mesh-vm token: " + message + "\\n"); process.exit(1); }
-let text = "";
-process.stdin.setEncoding("utf8");
-process.stdin.on("data", (d) => { text += d; });
-process.stdin.on("end", () => {
-  let input;
-  try { input = JSON.parse(text); } catch { fail("stdin is not a token request document"); }
-  const a = input.access, ns = input.namespace, sa = input.serviceAccount;
-  let bearer = a.bearerToken, cert = a.clientCertPem, key = a.clientKeyPem;
-  if (a.exec && !bearer && !cert) {
-    let cred;
-    try {
-      const out = cp.execFileSync(a.exec.command, a.exec.args, { env: { ...process.env, ...a.exec.env }, stdio: ["ignore", "pipe", "ignore"] });
-      cred = JSON.parse(out.toString("utf8")).status || {};
-    } catch (e) { fail("kubeconfig exec plugin " + a.exec.command + " failed"); }
-    bearer = cred.token; cert = cred.clientCertificateData; key = cred.clientKeyData;
-  }
-  const url = new URL(a.server.replace(/\\/+$/, "") + "/api/v1/namespaces/" + encodeURIComponent(ns) +
-    "/serviceaccounts/" + encodeURIComponent(sa) + "/token");
-  const body = JSON.stringify({ apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest",
-    spec: { audiences: input.audiences, expirationSeconds: input.expirationSeconds } });
-  const options = { method: "POST", timeout: 30000, headers: { "Content-Type": "application/json",
-    Accept: "application/json", "Content-Length": Buffer.byteLength(body) } };
-  if (bearer) options.headers.Authorization = "Bearer " + bearer;
-  if (url.protocol === "https:") {
-    if (a.caPem) options.ca = a.caPem;
-    if (a.insecureSkipTlsVerify) options.rejectUnauthorized = false;
-    if (a.tlsServerName) options.servername = a.tlsServerName;
-    if (cert && key) { options.cert = cert; options.key = key; }
-  }
-  const req = (url.protocol === "https:" ? https : http).request(url, options, (res) => {
-    let data = "";
-    res.setEncoding("utf8");
-    res.on("data", (d) => { data += d; });
-    res.on("end", () => {
-      if (res.statusCode !== 201 && res.statusCode !== 200) {
-        let reason = "";
-        try { reason = JSON.parse(data).message || ""; } catch { reason = ""; }
-        fail("TokenRequest for ServiceAccount " + ns + "/" + sa + " failed: HTTP " + res.statusCode + " " + reason);
-      }
-      let status;
-      try { status = JSON.parse(data).status || {}; } catch { fail("TokenRequest answer is not JSON"); }
-      if (!status.token) fail("TokenRequest answer has no token");
-      process.stdout.write(JSON.stringify({ token: status.token, expirationTimestamp: status.expirationTimestamp }));
-    });
-  });
-  req.on("timeout", () => req.destroy(new Error("timed out after 30s")));
-  req.on("error", (e) => fail("TokenRequest to " + url.host + " failed: " + e.message));
-  req.end(body);
-});
-`;
 
 /** Parses the minting program's stdout. */
 export function parseMintedToken(stdout: string): { token: string; expirationTimestamp: string } {

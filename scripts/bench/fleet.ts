@@ -4,8 +4,8 @@
 // Each VM has its own WorkloadEntry, Sidecar and ServiceEntry (3 objects + the component). The host half is
 // left out: its cost is SSH round trips to each VM, measured by the hosts benchmark and the e2e tests.
 import { MeshVm } from "../../components";
-import { startCluster, type TestCluster } from "../../test/harness/cluster";
-import { createTestStack, kubernetesProvider } from "../../test/harness/pulumi";
+import { startCluster, type TestCluster } from "../testbed/cluster";
+import { createTestStack, kubernetesProvider } from "../testbed/pulumi";
 
 interface Row {
   vms: number;

@@ -17,7 +17,7 @@ import {
   leftovers,
   resetHostTree,
   type HostSpec,
-} from "../../test/harness/hosts";
+} from "../testbed/hosts";
 
 const cacheDir = (): string =>
   process.env.MESH_VM_CACHE ??

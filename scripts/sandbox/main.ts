@@ -16,15 +16,15 @@
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import type { TestCluster } from "../../test/harness/cluster";
-import { leftovers } from "../../test/harness/hosts";
+import type { TestCluster } from "../testbed/cluster";
+import { leftovers } from "../testbed/hosts";
 import { SPIFFE_ID, istiodListing } from "./meshTruth";
 import { modeConflict, modeName, parseInvocation, type Invocation } from "./mode";
 import { meshObjects, printGuide, proxyReady, shown } from "./report";
 import { prepareProject, pulumiRunning, pulumiStreamed, writeStackConfig, type PulumiRun } from "./stack";
 import { NAMESPACE, readinessUrl, sandboxStackConfig, sandboxVms } from "./stackConfig";
 import { readState, repoRoot, SandboxPaths, writeState, type SandboxState } from "./state";
-import { istiodRunning } from "../../test/harness/istiod";
+import { istiodRunning } from "../testbed/istiod";
 import {
   attachRunningCluster,
   clusterProcesses,

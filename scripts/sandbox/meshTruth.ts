@@ -6,10 +6,10 @@
 import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { firstCertificatePem } from "../../test/harness/certs";
-import type { TestCluster } from "../../test/harness/cluster";
-import { readRecord } from "../../test/harness/hosts/registry";
-import { addressesOf, endpointsOf, istiodDebug, type IstiodRecord } from "../../test/harness/istiod";
+import { firstCertificatePem } from "../testbed/certs";
+import type { TestCluster } from "../testbed/cluster";
+import { readRecord } from "../testbed/hosts/registry";
+import { addressesOf, endpointsOf, istiodDebug, type IstiodRecord } from "../testbed/istiod";
 import { NAMESPACE, SERVICE_ACCOUNT, type SandboxVm } from "./stackConfig";
 
 /** The identity istiod and the agent give both VMs (trust domain cluster.local). */

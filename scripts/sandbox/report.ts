@@ -3,7 +3,7 @@
 // VM and each agent's certificate), where to look and how to tear down.
 // Commands shown carry no secret: the API token and the passphrase are read from files.
 import { relative } from "node:path";
-import type { TestCluster } from "../../test/harness/cluster";
+import type { TestCluster } from "../testbed/cluster";
 import { agentCertificate, CERT_CHAIN, SPIFFE_ID, waitIstiodListing } from "./meshTruth";
 import { NAMESPACE, readinessUrl, SERVICE_ACCOUNT, sandboxVms, type SandboxVm } from "./stackConfig";
 import { repoRoot, type SandboxPaths, type SandboxState } from "./state";

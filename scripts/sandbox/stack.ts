@@ -13,7 +13,7 @@ import { existsSync, lstatSync, readFileSync, readlinkSync } from "node:fs";
 import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { parse, stringify } from "yaml";
-import { pulumiRoot, toolchainEnv } from "../../test/harness/toolchain";
+import { pulumiRoot, toolchainEnv } from "../testbed/toolchain";
 import type { StackConfig } from "./stackConfig";
 import { repoRoot, type SandboxPaths } from "./state";
 

@@ -4,8 +4,8 @@
 // the `sandbox` stack file, the file backend and the secrets passphrase. `down` removes all of it.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { ClusterRecord } from "../../test/harness/cluster";
-import type { IstiodRecord } from "../../test/harness/istiod";
+import type { ClusterRecord } from "../testbed/cluster";
+import type { IstiodRecord } from "../testbed/istiod";
 
 export const repoRoot = resolve(__dirname, "../..");
 

@@ -1,6 +1,6 @@
 // The sandbox's test bed, started detached so it outlives `scripts/sandbox.sh up`: a real etcd +
-// kube-apiserver with Istio's CRDs (test/harness/cluster.ts) and two VM hosts in network namespaces
-// (test/harness/hosts.ts), laid out like the seeds' ratings example: `ratings-vm` on the pods'
+// kube-apiserver with Istio's CRDs (scripts/testbed/cluster.ts) and two VM hosts in network namespaces
+// (scripts/testbed/hosts.ts), laid out like the seeds' ratings example: `ratings-vm` on the pods'
 // network (198.51.100.0/24) and `ratings-vm-2` segregated (public address on 203.0.113.0/24, SSH over
 // 198.18.0.0/24, the proxy bound to its 198.51.100.0/24 address). Everything is found again from
 // state.json and stopped by PID. With `up --istiod`, a detached istiod too (its xDS/CA port on the vm network's
@@ -15,23 +15,23 @@ import {
   startCluster,
   stopDetachedCluster,
   type TestCluster,
-} from "../../test/harness/cluster";
+} from "../testbed/cluster";
 import {
   createHosts,
   destroyDetachedHosts,
   hostTraces,
   type HostSpec,
   type TestHost,
-} from "../../test/harness/hosts";
+} from "../testbed/hosts";
 import {
   installAgentImage,
   istiodRunning,
   networkGateway,
   stopDetachedIstiod,
   stopIstiodProcess,
-} from "../../test/harness/istiod";
-import { STATE_DIR } from "../../test/harness/hosts/registry";
-import { pidAlive } from "../../test/harness/hosts/process";
+} from "../testbed/istiod";
+import { STATE_DIR } from "../testbed/hosts/registry";
+import { pidAlive } from "../testbed/hosts/process";
 import { NAMESPACE, SERVICE_ACCOUNT } from "./stackConfig";
 import { writeState, type SandboxHost, type SandboxPaths, type SandboxState } from "./state";
 

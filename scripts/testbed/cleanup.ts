@@ -1,7 +1,7 @@
 // Tears down test VM hosts whose test process is gone (killed or crashed), then reports anything
 // still left on the machine (network namespaces, host mounts, host processes, container cgroups).
 // Exits 1 if something is left. Usage: node --import tsx scripts/testbed/cleanup.ts
-import { destroyStaleHosts, leftovers } from "../../test/harness/hosts";
+import { destroyStaleHosts, leftovers } from "./hosts";
 
 async function main(): Promise<void> {
   const destroyed = destroyStaleHosts();

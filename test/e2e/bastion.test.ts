@@ -7,12 +7,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { loginSources, sshFromMachine, sshOnlyThrough } from "../harness/bastion";
-import { cliProject, repoRoot, type CliEvent, type CliProject } from "../harness/cli";
-import { startCluster, type TestCluster } from "../harness/cluster";
-import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
-import { sleep } from "../harness/hosts/process";
-import { poll } from "../harness/poll";
+import { loginSources, sshFromMachine, sshOnlyThrough } from "../../scripts/testbed/bastion";
+import { cliProject, repoRoot, type CliEvent, type CliProject } from "../../scripts/testbed/cli";
+import { startCluster, type TestCluster } from "../../scripts/testbed/cluster";
+import { createHosts, destroyHosts, type TestHost } from "../../scripts/testbed/hosts";
+import { sleep } from "../../scripts/testbed/hosts/process";
+import { poll } from "../../scripts/testbed/poll";
 
 const NS = "bookinfo";
 const SA = "bookinfo-ratings";

@@ -13,11 +13,11 @@ import {
   defaultRenewBeforeSeconds,
   workloadCertificateDefaults,
 } from "../../components/host/workloadCertificate";
-import { leafOf } from "../harness/certs";
-import { startCluster, type TestCluster } from "../harness/cluster";
-import { ISTIO_NAMESPACE, istioBinaries, type Istiod } from "../harness/istiod";
-import { changedSteps, createTestStack, type TestStack } from "../harness/pulumi";
-import { tearDown } from "../harness/teardown";
+import { leafOf } from "../../scripts/testbed/certs";
+import { startCluster, type TestCluster } from "../../scripts/testbed/cluster";
+import { ISTIO_NAMESPACE, istioBinaries, type Istiod } from "../../scripts/testbed/istiod";
+import { changedSteps, createTestStack, type TestStack } from "../../scripts/testbed/pulumi";
+import { tearDown } from "../../scripts/testbed/teardown";
 
 const NS = "vms";
 const SA = "dev-laptop";

@@ -27,8 +27,8 @@ import {
 import { wrapScript } from "../../components/host/shell";
 import type { PlannedFile } from "../../components/runtime/plan";
 import { renderSidecarEnv } from "../../components/host/sidecarEnv";
-import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
-import { testRootCertPem } from "../harness/certs";
+import { createHosts, destroyHosts, type TestHost } from "../../scripts/testbed/hosts";
+import { testRootCertPem } from "../../scripts/testbed/certs";
 
 const CONFIG_DIR = "/etc/istio-proxy";
 const IMAGE = "localhost/mesh-vm-standin-proxy:test";

@@ -6,9 +6,9 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { createHosts, destroyHosts, leftovers, type TestHost } from "../harness/hosts";
-import { testRootCertPem } from "../harness/certs";
-import { createTestStack, type TestStack } from "../harness/pulumi";
+import { createHosts, destroyHosts, leftovers, type TestHost } from "../../scripts/testbed/hosts";
+import { testRootCertPem } from "../../scripts/testbed/certs";
+import { createTestStack, type TestStack } from "../../scripts/testbed/pulumi";
 
 const PROXY_IMAGE = "localhost/mesh-vm-standin-proxy:test";
 const PROXY_DIR = "/etc/istio-proxy";

@@ -12,9 +12,9 @@
 import assert from "node:assert/strict";
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { leafOf } from "../harness/certs";
-import { startCluster, type TestCluster } from "../harness/cluster";
-import { createHosts, type TestHost } from "../harness/hosts";
+import { leafOf } from "../../scripts/testbed/certs";
+import { startCluster, type TestCluster } from "../../scripts/testbed/cluster";
+import { createHosts, type TestHost } from "../../scripts/testbed/hosts";
 import {
   addressesOf,
   endpointsOf,
@@ -22,7 +22,7 @@ import {
   istiodTestBedMissing,
   networkGateway,
   type Istiod,
-} from "../harness/istiod";
+} from "../../scripts/testbed/istiod";
 import {
   AGENT_READINESS as READINESS,
   CONFIG_DIR,
@@ -32,10 +32,10 @@ import {
   vmOn,
   type Knobs,
   type Vm,
-} from "../harness/meshVmStack";
-import { createTestStack, errors, type TestStack } from "../harness/pulumi";
-import { poll } from "../harness/poll";
-import { tearDown } from "../harness/teardown";
+} from "../../scripts/testbed/meshVmStack";
+import { createTestStack, errors, type TestStack } from "../../scripts/testbed/pulumi";
+import { poll } from "../../scripts/testbed/poll";
+import { tearDown } from "../../scripts/testbed/teardown";
 
 const SPIFFE = `spiffe://cluster.local/ns/${NS}/sa/${SA}`;
 const CERTS = `${CONFIG_DIR}/certs`;

@@ -19,8 +19,8 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { MeshVm } from "../../components";
 import { proxyMounts } from "../../components/host/proxyContainer";
-import { testRootCertPem } from "../harness/certs";
-import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
+import { testRootCertPem } from "../../scripts/testbed/certs";
+import { createHosts, destroyHosts, type TestHost } from "../../scripts/testbed/hosts";
 
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const IMAGE = "localhost/mesh-vm-standin-proxy:test";

@@ -4,7 +4,7 @@
 // `RESULT <json>` with whether the preview failed and the engine's diagnostics.
 import { readFileSync } from "node:fs";
 import { MeshVm } from "../../components";
-import { createTestStack, kubernetesProvider } from "../harness/pulumi";
+import { createTestStack, kubernetesProvider } from "../../scripts/testbed/pulumi";
 import { ratingsVmArgs } from "../unit/fixtures/ratings";
 
 process.on("unhandledRejection", (e) => {

@@ -11,15 +11,15 @@ import type { EngineEvent } from "@pulumi/pulumi/automation";
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { leafOf } from "../harness/certs";
-import { assertProxyFiles } from "../harness/proxyFiles";
-import { startCluster, type TestCluster } from "../harness/cluster";
-import { createHosts, type TestHost } from "../harness/hosts";
-import { installAgentImage, istiodTestBedMissing, networkGateway } from "../harness/istiod";
-import { poll } from "../harness/poll";
-import { tearDown } from "../harness/teardown";
-import { meshVmProgram, NS, SA, vmOn, type Knobs, type Vm } from "../harness/meshVmStack";
-import { changedSteps, createTestStack, errors, type TestStack } from "../harness/pulumi";
+import { leafOf } from "../../scripts/testbed/certs";
+import { assertProxyFiles } from "../../scripts/testbed/proxyFiles";
+import { startCluster, type TestCluster } from "../../scripts/testbed/cluster";
+import { createHosts, type TestHost } from "../../scripts/testbed/hosts";
+import { installAgentImage, istiodTestBedMissing, networkGateway } from "../../scripts/testbed/istiod";
+import { poll } from "../../scripts/testbed/poll";
+import { tearDown } from "../../scripts/testbed/teardown";
+import { meshVmProgram, NS, SA, vmOn, type Knobs, type Vm } from "../../scripts/testbed/meshVmStack";
+import { changedSteps, createTestStack, errors, type TestStack } from "../../scripts/testbed/pulumi";
 
 const SPIFFE = `spiffe://cluster.local/ns/${NS}/sa/${SA}`;
 // 24 h: the re-mint window (lifetime − renewBefore = 23 h) cannot roll over during a run, so every re-mint seen

@@ -5,7 +5,7 @@
 // failed, the engine's diagnostics and error text, and the resources in the state afterwards.
 import { readFileSync } from "node:fs";
 import { onboardFromConfig } from "../../components/stack/program";
-import { rootProjectStack } from "../harness/rootProject";
+import { rootProjectStack } from "../../scripts/testbed/rootProject";
 
 process.on("unhandledRejection", (e) => {
   // Only the expected configuration error may escape this way; anything else fails the child.

@@ -11,9 +11,9 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse } from "yaml";
 import { onboardFromConfig } from "../../components/stack/program";
-import { startCluster, type TestCluster } from "../harness/cluster";
-import { errors, steps } from "../harness/pulumi";
-import { rootProjectStack, type RootProjectStack } from "../harness/rootProject";
+import { startCluster, type TestCluster } from "../../scripts/testbed/cluster";
+import { errors, steps } from "../../scripts/testbed/pulumi";
+import { rootProjectStack, type RootProjectStack } from "../../scripts/testbed/rootProject";
 
 const NS = "bookinfo";
 

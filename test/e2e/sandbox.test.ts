@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse } from "yaml";
-import { hostTraces, type HostTraces } from "../harness/hosts";
+import { hostTraces, type HostTraces } from "../../scripts/testbed/hosts";
 import {
   assertSandboxGone,
   assertUpChangedNothing,
@@ -23,7 +23,7 @@ import {
   type KubeObject,
   type Run,
   type TempSandbox,
-} from "../harness/sandboxCli";
+} from "./sandboxCli";
 import type { SandboxState } from "../../scripts/sandbox/state";
 
 describe("the local sandbox (scripts/sandbox.sh)", { timeout: 15 * 60_000 }, () => {

@@ -13,11 +13,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse } from "yaml";
-import { leafOf } from "../harness/certs";
-import { hostTraces, type HostTraces } from "../harness/hosts";
-import { pidAlive } from "../harness/hosts/process";
-import { addressesOf, endpointsOf, istioBinaries, networkGateway } from "../harness/istiod";
-import { localProcessList } from "../harness/processes";
+import { leafOf } from "../../scripts/testbed/certs";
+import { hostTraces, type HostTraces } from "../../scripts/testbed/hosts";
+import { pidAlive } from "../../scripts/testbed/hosts/process";
+import { addressesOf, endpointsOf, istioBinaries, networkGateway } from "../../scripts/testbed/istiod";
+import { localProcessList } from "../../scripts/testbed/processes";
 import {
   assertSandboxGone,
   assertUpChangedNothing,
@@ -31,7 +31,7 @@ import {
   type KubeObject,
   type Run,
   type TempSandbox,
-} from "../harness/sandboxCli";
+} from "./sandboxCli";
 import type { SandboxState } from "../../scripts/sandbox/state";
 
 const SPIFFE = "spiffe://cluster.local/ns/bookinfo/sa/bookinfo-ratings";

@@ -16,10 +16,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { cliProject, repoRoot, type CliProject, type CliResult } from "../harness/cli";
-import { startCluster, type TestCluster } from "../harness/cluster";
-import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
-import { startHostSampler, startLocalSampler } from "../harness/processes";
+import { cliProject, repoRoot, type CliProject, type CliResult } from "../../scripts/testbed/cli";
+import { startCluster, type TestCluster } from "../../scripts/testbed/cluster";
+import { createHosts, destroyHosts, type TestHost } from "../../scripts/testbed/hosts";
+import { startHostSampler, startLocalSampler } from "../../scripts/testbed/processes";
 import {
   isSdkDebugResponse,
   classifyUpstreamHit,
@@ -27,7 +27,7 @@ import {
   secretHits,
   type KnownSecret,
   type UpstreamLeak,
-} from "../harness/secrets";
+} from "../../scripts/testbed/secrets";
 
 const NS = "bookinfo";
 const SA = "bookinfo-ratings";

@@ -12,11 +12,11 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { shardOf } from "../../components";
-import { startCluster, type TestCluster } from "../harness/cluster";
-import { repoRoot } from "../harness/cli";
-import { buildPackage, exampleNodeModules } from "../harness/exampleModules";
-import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
-import { toolchainEnv } from "../harness/toolchain";
+import { startCluster, type TestCluster } from "../../scripts/testbed/cluster";
+import { repoRoot } from "../../scripts/testbed/cli";
+import { buildPackage, exampleNodeModules } from "../../scripts/testbed/exampleModules";
+import { createHosts, destroyHosts, type TestHost } from "../../scripts/testbed/hosts";
+import { toolchainEnv } from "../../scripts/testbed/toolchain";
 
 const execFileAsync = promisify(execFile);
 const NS = "fleet";

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, it } from "node:test";
-import { repoRoot } from "../../harness/cli";
+import { repoRoot } from "../../../scripts/testbed/cli";
 
 const pages = [
   join(repoRoot, "README.md"),

@@ -3,9 +3,15 @@
 // CA ConfigMaps, the generated key, the minted token, the proxy container's report). Import this module before
 // any module that creates resources (setMocks must run first), and keep a single @pulumi/pulumi copy.
 import * as pulumi from "@pulumi/pulumi";
-import { providerOutputs } from "./mockProviders";
+import { providerOutputs } from "../../../scripts/testbed/mockProviders";
 
-export { GENERATED_KEY, KUBE_CLIENT_KEY, TOKEN, WORKLOAD_CERT, mockState } from "./mockProviders";
+export {
+  GENERATED_KEY,
+  KUBE_CLIENT_KEY,
+  TOKEN,
+  WORKLOAD_CERT,
+  mockState,
+} from "../../../scripts/testbed/mockProviders";
 
 export interface Registration {
   type: string;

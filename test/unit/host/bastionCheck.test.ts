@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MeshVm } from "../../../components";
 import type { MeshVmHostArgs } from "../../../components";
-import { BASTION_HOST_KEY_CHECK_PROGRAM } from "../../../components/host/bastionCheck";
+import { localProgram } from "../../../components/localProgram";
 import { ratingsVmArgs } from "../fixtures/ratings";
 import { KUBECONFIG } from "../fixtures/kubeconfig";
 
@@ -49,7 +49,11 @@ describe("the bastion host key check", () => {
     const check = checks[0]!;
     assert.equal(check.name, "behind-proxy-bastion-host-key");
     assert.deepEqual(check.inputs["interpreter"], ["node", "-e"]);
-    assert.equal(check.inputs["create"], BASTION_HOST_KEY_CHECK_PROGRAM, "a fixed program: never a diff");
+    assert.equal(
+      check.inputs["create"],
+      localProgram("bastionHostKeyCheck"),
+      "a fixed program: never a diff",
+    );
     assert.deepEqual(check.inputs["environment"], {
       MESH_VM_BASTION_HOST: "203.0.113.5",
       MESH_VM_BASTION_PORT: "2222",
@@ -95,6 +99,6 @@ describe("the bastion host key check", () => {
   });
 
   it("the check's program parses as JavaScript", () => {
-    assert.doesNotThrow(() => new Function(BASTION_HOST_KEY_CHECK_PROGRAM.replace(/^"use strict";/, "")));
+    assert.doesNotThrow(() => new Function(localProgram("bastionHostKeyCheck")));
   });
 });

@@ -4,13 +4,11 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
-import {
-  ISSUE_CERTIFICATE_PROGRAM,
-  parseIssuedCertificate,
-} from "../../../components/host/certificateProgram";
+import { parseIssuedCertificate } from "../../../components/host/certificateProgram";
+import { localProgram } from "../../../components/localProgram";
 
 function run(stdin: string) {
-  return spawnSync(process.execPath, ["-e", ISSUE_CERTIFICATE_PROGRAM], {
+  return spawnSync(process.execPath, ["-e", localProgram("issueCertificate")], {
     input: stdin,
     encoding: "utf8",
     timeout: 60_000,

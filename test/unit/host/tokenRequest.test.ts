@@ -4,8 +4,8 @@ import { spawn } from "node:child_process";
 import { createServer, IncomingMessage } from "node:http";
 import { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
+import { localProgram } from "../../../components/localProgram";
 import {
-  MINT_TOKEN_PROGRAM,
   TokenRequestInput,
   apiServerAccessFromKubeconfig,
   parseMintedToken,
@@ -52,7 +52,9 @@ after(() => server.close());
 
 function mint(input: TokenRequestInput): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["-e", MINT_TOKEN_PROGRAM], { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["-e", localProgram("mintToken")], {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

@@ -12,7 +12,7 @@ import {
   upstreamAlpn,
   upstreamSni,
 } from "../../../components/runtime/envoyBootstrap";
-import { validateEnvoyFiles } from "../../harness/envoyValidator";
+import { validateEnvoyFiles } from "../../../scripts/testbed/envoyValidator";
 import { renderedFiles, reviews, settingsOf } from "./envoyFixtures";
 
 const variants: Record<string, Partial<EnvoyRuntimeArgs>> = {

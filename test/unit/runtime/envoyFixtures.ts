@@ -13,7 +13,7 @@ import {
 } from "../../../components/runtime/envoyArgs";
 import { envoyBootstrapYaml } from "../../../components/runtime/envoyBootstrap";
 import { certificateSdsYaml, rootSdsYaml } from "../../../components/runtime/envoySds";
-import type { VmFile } from "../../harness/envoyValidator";
+import type { VmFile } from "../../../scripts/testbed/envoyValidator";
 
 export const vm = {
   trustDomain: "cluster.local",

@@ -10,7 +10,7 @@ import {
   validateEnvoyConfig,
   validateEnvoyFiles,
   VmFile,
-} from "../../harness/envoyValidator";
+} from "../../../scripts/testbed/envoyValidator";
 import { renderedFiles, selfSignedWorkload, settingsOf } from "./envoyFixtures";
 
 const s = settingsOf({

@@ -13,7 +13,7 @@ import {
   type StackConfig,
 } from "../../../scripts/sandbox/stackConfig";
 import type { SandboxHost } from "../../../scripts/sandbox/state";
-import { testPrivateKeyPem } from "../helpers/keys";
+import { testPrivateKeyPem } from "../../../scripts/testbed/keys";
 import { KUBECONFIG } from "../fixtures/kubeconfig";
 
 const adminKeys = new Map<string, string>();

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { onboardFromConfig } from "../../../components/stack/program";
-import { testPrivateKeyPem } from "../helpers/keys";
+import { testPrivateKeyPem } from "../../../scripts/testbed/keys";
 import { KUBECONFIG } from "../fixtures/kubeconfig";
 
 const ADMIN_KEY = testPrivateKeyPem();

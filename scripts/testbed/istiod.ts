@@ -28,7 +28,7 @@ import { networkInterfaces, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { stringify } from "yaml";
-import type { ApiResponse, TestCluster } from "./cluster";
+import type { ApiResponse } from "./kubeApi";
 import { pidAlive } from "./hosts/process";
 import { readRecord } from "./hosts/registry";
 import { NETWORKS, type NetworkName, type TestHost } from "./hosts/types";
@@ -202,7 +202,20 @@ async function ok(p: Promise<ApiResponse>, what: string): Promise<ApiResponse> {
  * Starts istiod against `cluster` (its admin kubeconfig), in a fresh empty working directory inside the
  * cluster's dir. Resolves once istiod is ready and has published its root into istio-system.
  */
-export async function startIstiod(cluster: TestCluster, options: IstiodOptions = {}): Promise<Istiod> {
+/**
+ * What istiod needs of the test cluster (./cluster.ts's TestCluster, which starts istiod with its `istiod` option:
+ * named here, not imported, so that the two modules do not import each other).
+ */
+export interface IstiodCluster {
+  dir: string;
+  kubeconfigPath: string;
+  clusterCaPem: string;
+  request(method: string, path: string, body?: unknown): Promise<ApiResponse>;
+  detach(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startIstiod(cluster: IstiodCluster, options: IstiodOptions = {}): Promise<Istiod> {
   const { pilotDiscovery } = istioBinaries();
   const address = options.address ?? networkGateway("vm");
   if (!localAddress(address))
@@ -444,7 +457,7 @@ export function addressesOf(e: IstiodEndpoint): string[] {
  * createNamespace() publishes kube-root-ca.crt only, then waits for istiod's istio-ca-root-cert (the
  * harness's stand-in root would race istiod's). stop() stops istiod, then the cluster.
  */
-export function withIstiod(cluster: TestCluster, istiod: Istiod): TestCluster & { istiod: Istiod } {
+export function withIstiod<C extends IstiodCluster>(cluster: C, istiod: Istiod): C & { istiod: Istiod } {
   return {
     ...cluster,
     meshRootCaPem: istiod.rootCertPem,

@@ -7,7 +7,7 @@ import { basename, join, resolve } from "node:path";
 import { readRecord } from "./hosts/registry";
 import type { TestHost } from "./hosts/types";
 
-const script = resolve(__dirname, "../../scripts/testbed/sidecar-package.sh");
+const script = resolve(__dirname, "sidecar-package.sh");
 
 /** The cached package file; rejects with the set-up command when it is not built. */
 export function sidecarPackagePath(): Promise<string> {

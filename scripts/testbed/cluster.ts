@@ -20,6 +20,7 @@ import { promisify } from "node:util";
 import { parseAllDocuments, stringify } from "yaml";
 import { pidAlive } from "./hosts/process";
 import { startIstiod, withIstiod, type Istiod, type IstiodOptions } from "./istiod";
+import type { ApiResponse, KubeObject } from "./kubeApi";
 import { requireExecutable, toolchainEnv } from "./toolchain";
 
 const execFileAsync = promisify(execFile);
@@ -29,15 +30,7 @@ const repoRoot = resolve(__dirname, "../..");
 export const istioCrdsPath = (): string =>
   process.env.MESH_VM_ISTIO_CRDS ?? resolve(repoRoot, "../shared/fixtures/istio/crds-1.30.3.yaml");
 
-export interface ApiResponse {
-  status: number;
-  // Parsed JSON body (a Kubernetes object or Status).
-  body: KubeObject;
-}
-
-// A loosely typed Kubernetes object: tests read the fields they assert on.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type KubeObject = Record<string, any>;
+export type { ApiResponse, KubeObject } from "./kubeApi";
 
 export interface StartClusterOptions {
   /** Directory for the cluster's files (created; default: a fresh temp dir). */
@@ -308,6 +301,144 @@ async function waitFor(
   }
 }
 
+/** The cluster's CAs, the API server's serving certificate, the service-account key pair and the admin token. */
+async function writeClusterPki(pki: string): Promise<{ token: string }> {
+  await mkdir(pki, { mode: 0o700 });
+  await makeCa(pki, "cluster-ca", "/CN=mesh-vm-test-cluster-ca");
+  await makeServingCert(pki);
+  await makeCa(pki, "mesh-root-ca", "/O=cluster.local/CN=mesh-vm-test-mesh-root-ca");
+  const sa = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  await writeFile(join(pki, "sa.key"), sa.privateKey.export({ type: "pkcs8", format: "pem" }), {
+    mode: 0o600,
+  });
+  await writeFile(join(pki, "sa.pub"), sa.publicKey.export({ type: "spki", format: "pem" }));
+  const token = randomBytes(24).toString("hex");
+  await writeFile(join(pki, "tokens.csv"), `${token},mesh-vm-admin,mesh-vm-admin,"system:masters"\n`, {
+    mode: 0o600,
+  });
+  return { token };
+}
+
+function etcdArgs(dir: string, etcdUrl: string, peerUrl: string): string[] {
+  return [
+    "--name=default",
+    `--data-dir=${join(dir, "etcd")}`,
+    `--listen-client-urls=${etcdUrl}`,
+    `--advertise-client-urls=${etcdUrl}`,
+    `--listen-peer-urls=${peerUrl}`,
+    `--initial-advertise-peer-urls=${peerUrl}`,
+    `--initial-cluster=default=${peerUrl}`,
+    "--unsafe-no-fsync=true",
+    "--log-level=warn",
+  ];
+}
+
+function apiserverArgs(dir: string, pki: string, etcdUrl: string, apiPort: number): string[] {
+  return [
+    `--etcd-servers=${etcdUrl}`,
+    "--bind-address=127.0.0.1",
+    "--advertise-address=127.0.0.1",
+    `--secure-port=${apiPort}`,
+    `--cert-dir=${join(dir, "apiserver-certs")}`,
+    `--tls-cert-file=${join(pki, "apiserver.crt")}`,
+    `--tls-private-key-file=${join(pki, "apiserver.key")}`,
+    `--client-ca-file=${join(pki, "cluster-ca.crt")}`,
+    `--token-auth-file=${join(pki, "tokens.csv")}`,
+    "--authorization-mode=RBAC",
+    "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+    `--service-account-key-file=${join(pki, "sa.pub")}`,
+    `--service-account-signing-key-file=${join(pki, "sa.key")}`,
+    "--service-cluster-ip-range=10.0.0.0/24",
+    // No controller-manager creates ServiceAccounts, so pods would be rejected.
+    "--disable-admission-plugins=ServiceAccount",
+    "--allow-privileged=true",
+    `--audit-policy-file=${join(dir, "audit-policy.yaml")}`,
+    `--audit-log-path=${join(dir, "audit.log")}`,
+    "--audit-log-format=json",
+    "--audit-log-mode=blocking",
+    "--v=1",
+  ];
+}
+
+/** The admin's kubeconfig for `server`. */
+function adminKubeconfig(server: string, clusterCaPem: string, token: string): string {
+  return stringify({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [
+      {
+        name: "mesh-vm-test",
+        cluster: { server, "certificate-authority-data": Buffer.from(clusterCaPem).toString("base64") },
+      },
+    ],
+    users: [{ name: "mesh-vm-admin", user: { token } }],
+    contexts: [{ name: "mesh-vm-test", context: { cluster: "mesh-vm-test", user: "mesh-vm-admin" } }],
+    "current-context": "mesh-vm-test",
+  });
+}
+
+/** Stops and restarts this process's kube-apiserver child (an API server outage), keeping `rec.pids` current. */
+function controlApiServer(
+  procs: Proc[],
+  rec: ClusterRecord,
+  launch: () => Proc,
+  request: Requester,
+): ApiServerControl {
+  const ready = () =>
+    waitFor(
+      "kube-apiserver /readyz",
+      90_000,
+      async () => (await request("GET", "/readyz")).status === 200,
+      procs,
+    );
+  return {
+    async stop() {
+      const p = procs.find((x) => x.name === "kube-apiserver")!;
+      if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+      p.child.kill("SIGKILL");
+      await p.exited;
+    },
+    async start() {
+      const i = procs.findIndex((x) => x.name === "kube-apiserver");
+      const old = procs[i]!;
+      if (old.child.exitCode === null && old.child.signalCode === null)
+        throw new Error("startApiServer: kube-apiserver is running");
+      procs[i] = launch();
+      rec.pids[i] = procs[i]!.child.pid ?? 0;
+      await ready();
+    },
+  };
+}
+
+/** A cluster that failed to start: its processes stopped, its dir removed, the error with both logs' tails. */
+async function startFailed(procs: Proc[], dir: string, err: unknown): Promise<Error> {
+  for (const p of [...procs].reverse()) await stopProcess(p);
+  const logs = await Promise.all(
+    ["etcd.log", "kube-apiserver.log"].map(async (f) => {
+      const t = await readFile(join(dir, f), "utf8").catch(() => "");
+      return t ? `--- ${f} (tail)\n${t.split("\n").slice(-30).join("\n")}` : "";
+    }),
+  );
+  await rm(dir, { recursive: true, force: true });
+  return new Error(`${(err as Error).message}\n${logs.join("\n")}`, { cause: err });
+}
+
+/** istiod started against `cluster`; the cluster is stopped when it cannot start. */
+async function withStartedIstiod(
+  cluster: TestCluster,
+  options: IstiodOptions | true,
+  detached: boolean,
+): Promise<TestCluster> {
+  try {
+    // A detached cluster's istiod outlives this process with it.
+    const istiod = await startIstiod(cluster, { ...(options === true ? {} : options), detached });
+    return withIstiod(cluster, istiod);
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
+}
+
 export async function startCluster(options: StartClusterOptions = {}): Promise<TestCluster> {
   installExitHooks();
   const detached = options.detached ?? false;
@@ -326,44 +457,14 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
   live.add(entry);
   try {
     const pki = join(dir, "pki");
-    await mkdir(pki, { mode: 0o700 });
-    await makeCa(pki, "cluster-ca", "/CN=mesh-vm-test-cluster-ca");
-    await makeServingCert(pki);
-    await makeCa(pki, "mesh-root-ca", "/O=cluster.local/CN=mesh-vm-test-mesh-root-ca");
-    const sa = generateKeyPairSync("ec", { namedCurve: "P-256" });
-    await writeFile(join(pki, "sa.key"), sa.privateKey.export({ type: "pkcs8", format: "pem" }), {
-      mode: 0o600,
-    });
-    await writeFile(join(pki, "sa.pub"), sa.publicKey.export({ type: "spki", format: "pem" }));
-    const token = randomBytes(24).toString("hex");
-    await writeFile(join(pki, "tokens.csv"), `${token},mesh-vm-admin,mesh-vm-admin,"system:masters"\n`, {
-      mode: 0o600,
-    });
-    const auditPolicyPath = join(dir, "audit-policy.yaml");
-    await writeFile(auditPolicyPath, stringify(auditPolicy));
-    const auditLogPath = join(dir, "audit.log");
+    const { token } = await writeClusterPki(pki);
+    await writeFile(join(dir, "audit-policy.yaml"), stringify(auditPolicy));
 
     const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];
     const etcdUrl = `http://127.0.0.1:${etcdClient}`;
     const peerUrl = `http://127.0.0.1:${etcdPeer}`;
     procs.push(
-      startProcess(
-        "etcd",
-        etcdBin,
-        [
-          "--name=default",
-          `--data-dir=${join(dir, "etcd")}`,
-          `--listen-client-urls=${etcdUrl}`,
-          `--advertise-client-urls=${etcdUrl}`,
-          `--listen-peer-urls=${peerUrl}`,
-          `--initial-advertise-peer-urls=${peerUrl}`,
-          `--initial-cluster=default=${peerUrl}`,
-          "--unsafe-no-fsync=true",
-          "--log-level=warn",
-        ],
-        join(dir, "etcd.log"),
-        detached,
-      ),
+      startProcess("etcd", etcdBin, etcdArgs(dir, etcdUrl, peerUrl), join(dir, "etcd.log"), detached),
     );
 
     const server = `https://127.0.0.1:${apiPort}`;
@@ -382,32 +483,9 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
       procs,
     );
 
-    const apiserverArgs = [
-      `--etcd-servers=${etcdUrl}`,
-      "--bind-address=127.0.0.1",
-      "--advertise-address=127.0.0.1",
-      `--secure-port=${apiPort}`,
-      `--cert-dir=${join(dir, "apiserver-certs")}`,
-      `--tls-cert-file=${join(pki, "apiserver.crt")}`,
-      `--tls-private-key-file=${join(pki, "apiserver.key")}`,
-      `--client-ca-file=${join(pki, "cluster-ca.crt")}`,
-      `--token-auth-file=${join(pki, "tokens.csv")}`,
-      "--authorization-mode=RBAC",
-      "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-      `--service-account-key-file=${join(pki, "sa.pub")}`,
-      `--service-account-signing-key-file=${join(pki, "sa.key")}`,
-      "--service-cluster-ip-range=10.0.0.0/24",
-      // No controller-manager creates ServiceAccounts, so pods would be rejected.
-      "--disable-admission-plugins=ServiceAccount",
-      "--allow-privileged=true",
-      `--audit-policy-file=${auditPolicyPath}`,
-      `--audit-log-path=${auditLogPath}`,
-      "--audit-log-format=json",
-      "--audit-log-mode=blocking",
-      "--v=1",
-    ];
+    const args = apiserverArgs(dir, pki, etcdUrl, apiPort);
     const launchApiserver = (): Proc =>
-      startProcess("kube-apiserver", apiserverBin, apiserverArgs, join(dir, "kube-apiserver.log"), detached);
+      startProcess("kube-apiserver", apiserverBin, args, join(dir, "kube-apiserver.log"), detached);
     procs.push(launchApiserver());
     await waitFor(
       "kube-apiserver /readyz",
@@ -418,19 +496,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
 
     await installCrds(request, procs);
 
-    const kubeconfig = stringify({
-      apiVersion: "v1",
-      kind: "Config",
-      clusters: [
-        {
-          name: "mesh-vm-test",
-          cluster: { server, "certificate-authority-data": Buffer.from(clusterCaPem).toString("base64") },
-        },
-      ],
-      users: [{ name: "mesh-vm-admin", user: { token } }],
-      contexts: [{ name: "mesh-vm-test", context: { cluster: "mesh-vm-test", user: "mesh-vm-admin" } }],
-      "current-context": "mesh-vm-test",
-    });
+    const kubeconfig = adminKubeconfig(server, clusterCaPem, token);
     const kubeconfigPath = join(dir, "kubeconfig");
     await writeFile(kubeconfigPath, kubeconfig, { mode: 0o600 });
 
@@ -438,35 +504,14 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
       dir,
       server,
       kubeconfigPath,
-      auditLogPath,
+      auditLogPath: join(dir, "audit.log"),
       pids: procs.map((p) => p.child.pid ?? 0),
       ports: [etcdClient, etcdPeer, apiPort],
     };
-    const apiServer: ApiServerControl = {
-      async stop() {
-        const p = procs.find((x) => x.name === "kube-apiserver")!;
-        if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-        p.child.kill("SIGKILL");
-        await p.exited;
-      },
-      async start() {
-        const i = procs.findIndex((x) => x.name === "kube-apiserver");
-        const old = procs[i]!;
-        if (old.child.exitCode === null && old.child.signalCode === null)
-          throw new Error("startApiServer: kube-apiserver is running");
-        procs[i] = launchApiserver();
-        rec.pids[i] = procs[i]!.child.pid ?? 0;
-        await waitFor(
-          "kube-apiserver /readyz",
-          90_000,
-          async () => (await request("GET", "/readyz")).status === 200,
-          procs,
-        );
-      },
-    };
+    const apiServer = detached ? undefined : controlApiServer(procs, rec, launchApiserver, request);
     const cluster = connect(
       rec,
-      { kubeconfig, clusterCaPem, meshRootCaPem, request, apiServer: detached ? undefined : apiServer },
+      { kubeconfig, clusterCaPem, meshRootCaPem, request, apiServer },
       async () => {
         // apiserver first, so it does not log etcd connection errors while shutting down.
         for (const p of [...procs].reverse()) await stopProcess(p);
@@ -476,31 +521,11 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
     );
     // A detached cluster is on its own once it runs: no exit hook of this process stops it.
     if (detached) live.delete(entry);
-    if (options.istiod) {
-      try {
-        const istiod = await startIstiod(cluster, {
-          ...(options.istiod === true ? {} : options.istiod),
-          // A detached cluster's istiod outlives this process with it.
-          detached,
-        });
-        return withIstiod(cluster, istiod);
-      } catch (error) {
-        await cluster.stop();
-        throw error;
-      }
-    }
-    return cluster;
+    return options.istiod ? await withStartedIstiod(cluster, options.istiod, detached) : cluster;
   } catch (err) {
-    for (const p of [...procs].reverse()) await stopProcess(p);
-    const logs = await Promise.all(
-      ["etcd.log", "kube-apiserver.log"].map(async (f) => {
-        const t = await readFile(join(dir, f), "utf8").catch(() => "");
-        return t ? `--- ${f} (tail)\n${t.split("\n").slice(-30).join("\n")}` : "";
-      }),
-    );
-    await rm(dir, { recursive: true, force: true });
+    const error = await startFailed(procs, dir, err);
     live.delete(entry);
-    throw new Error(`${(err as Error).message}\n${logs.join("\n")}`, { cause: err });
+    throw error;
   }
 }
 

@@ -12,8 +12,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
 import type { SandboxState } from "../../scripts/sandbox/state";
-import { leftovers, type HostTraces } from "./hosts";
-import { pidAlive } from "./hosts/process";
+import { leftovers, type HostTraces } from "../../scripts/testbed/hosts";
+import { pidAlive } from "../../scripts/testbed/hosts/process";
 
 export const repoRoot = resolve(__dirname, "../..");
 

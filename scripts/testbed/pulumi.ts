@@ -24,7 +24,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { parse } from "yaml";
 import { pulumiRoot, toolchainEnv, whichInToolchain } from "./toolchain";
@@ -135,6 +135,10 @@ export async function createTestStack(opts: TestStackOptions): Promise<TestStack
               projectSettings: {
                 name: opts.projectName ?? "mesh-vm-test",
                 runtime: "nodejs",
+                // The program's directory, as the Automation API's default project has it (`main: process.cwd()`):
+                // the engine starts plugins there, and a dynamic provider (VmProxy's drift check) resolves
+                // @pulumi/pulumi from it.
+                main: resolve(__dirname, "../.."),
                 backend: { url: envVars.PULUMI_BACKEND_URL },
               },
             },

@@ -17,7 +17,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 
-const sourceDir = resolve(__dirname, "../../scripts/testbed/envoy-validate");
+const sourceDir = resolve(__dirname, "envoy-validate");
 
 /** The cache key ensure_envoy_validator uses: sha256 over go.mod, go.sum and every *.go file (path, NUL, text). */
 export function envoyValidatorKey(): string {
