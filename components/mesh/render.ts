@@ -1,6 +1,13 @@
 // All mesh-side objects of one VM, rendered from resolved inputs.
 import type { ResolvedMeshVm } from "./settings";
-import type { ServiceEntryObject, SidecarObject, WorkloadEntryObject, WorkloadGroupObject } from "./objects";
+import type { AuthorizationPolicySpec } from "./authorizationPolicy";
+import type {
+  KubeObject,
+  ServiceEntryObject,
+  SidecarObject,
+  WorkloadEntryObject,
+  WorkloadGroupObject,
+} from "./objects";
 import { renderServiceEntry } from "./serviceEntry";
 import { renderSidecar } from "./sidecar";
 import { renderWorkloadEntry } from "./workloadEntry";
@@ -18,6 +25,8 @@ export interface MeshVmObjects {
   serviceEntry?: ServiceEntryObject;
   workloadGroup?: WorkloadGroupObject;
   serviceAccount?: ServiceAccountObject;
+  /** Runtime `envoy`: one ALLOW policy per upstream with `authorize` (added by MeshVm, which knows the delivery). */
+  authorizationPolicies?: KubeObject<AuthorizationPolicySpec>[];
 }
 
 export function renderMeshVmObjects(vm: ResolvedMeshVm): MeshVmObjects {

@@ -2,6 +2,7 @@
 // certificate, no istiod connection), in the project's and Istio's words, and their defaults. The renderers
 // (envoyBootstrap.ts, envoySds.ts) take the resolved form; runtime/envoyValidation.ts checks the inputs.
 import { posix } from "node:path";
+import type * as pulumi from "@pulumi/pulumi";
 
 /** Protocols of an upstream: they decide the listener's filter and the ALPN the gateway and sidecar match on. */
 export const envoyUpstreamProtocols = ["TCP", "HTTP", "HTTP2", "GRPC"] as const;
@@ -23,6 +24,22 @@ export interface EnvoyUpstreamArgs {
   localPort: number;
   /** A DestinationRule subset (`outbound_.<port>_.<subset>_.<host>`); default none. */
   subset?: string;
+  /**
+   * Under MeshVm: an ALLOW AuthorizationPolicy in the destination's namespace admitting this VM's principal to
+   * the destination's workloads (the sidecar sees the VM's own certificate: the gateway only passes TLS through).
+   * ALLOW policies add up: where none selected the destination before, this one makes it refuse every other
+   * caller, so use it where the destination is already under ALLOW policies. VmProxy and VmBoot alone create
+   * no mesh object (render it with `renderVmAuthorizationPolicy`).
+   */
+  authorize?: EnvoyUpstreamAuthorizationArgs;
+}
+
+/** The AuthorizationPolicy MeshVm creates for an upstream (`upstreams[i].authorize`). */
+export interface EnvoyUpstreamAuthorizationArgs {
+  /** Labels of the destination's pods, the policy's `selector.matchLabels` (e.g. `{ app: "reviews" }`); no wildcard. */
+  selector: Record<string, string>;
+  /** The policy's name; default `<workload name>-to-<service>-<port>[-<subset>]`. */
+  name?: string;
 }
 
 /** An optional listener through which the mesh calls the VM (mTLS from the mesh; a ServiceEntry points at it). */
@@ -61,8 +78,15 @@ export interface EnvoyRuntimeArgs {
   certificate?: EnvoyCertificateArgs;
 }
 
-/** How the VM's workload certificate is issued and renewed (by istiod, at `up`). */
+/** How the VM's workload certificate is issued and renewed (by istiod, at `up`), or the one you hand in. */
 export interface EnvoyCertificateArgs {
+  /**
+   * A certificate you issue yourself (Vault PKI, cert-manager, a CA of your own) instead of istiod's: checked at
+   * preview (readable, the key is the leaf's, a SPIFFE id, unbroken chain) and before it reaches the VM (the VM's
+   * exact SPIFFE id, chaining to the mesh root). You renew it: a new value rewrites only the certificate files.
+   * The istiod settings below do not apply to it.
+   */
+  provided?: EnvoyProvidedCertificateArgs;
   /** Requested lifetime; default 86400 (istiod's default), at most 90 days (istiod's maximum). */
   lifetimeSeconds?: number;
   /**
@@ -76,6 +100,27 @@ export interface EnvoyCertificateArgs {
   caServerName?: string;
   /** Changing it re-issues the certificate at the next `up`. */
   rotation?: string;
+}
+
+/** A workload certificate handed in by the user (`envoy.certificate.provided`). */
+export interface EnvoyProvidedCertificateArgs {
+  /** PEM chain, leaf first, then its issuers up to (or signed by) the mesh root; the leaf's URI SAN is the VM's SPIFFE id. */
+  certChain: pulumi.Input<string>;
+  /** The leaf's private key, PEM, unencrypted (kept secret). */
+  privateKey: pulumi.Input<string>;
+}
+
+/**
+ * The block as the renderers take it: without a provided certificate, which is material (it reaches the plan as
+ * the delivery's workload certificate), so that a secret key never makes the public plan secret.
+ */
+export function envoySettingsWithoutMaterial(
+  envoy: EnvoyRuntimeArgs | undefined,
+): EnvoyRuntimeArgs | undefined {
+  if (envoy?.certificate?.provided === undefined) return envoy;
+  const { provided: _provided, ...certificate } = envoy.certificate;
+  void _provided;
+  return { ...envoy, certificate };
 }
 
 export const envoyDefaults = {

@@ -5,6 +5,7 @@
 // container carries the config digest as a label: start restarts it only when the digest changed, so a
 // certificate renewal (the SDS files' targets renamed into place) never restarts Envoy. Readiness is Envoy's
 // admin `/ready` on loopback.
+import { containerConvergeScript } from "../host/containerConverge";
 import { CONFIG_DIGEST_LABEL, OWNER_LABEL } from "../host/proxyContainer";
 import { shellJoin, shellQuote } from "../host/shell";
 import { containerNameProblem, formatInteger, imageReferenceProblem } from "../rules/values";
@@ -72,39 +73,18 @@ export function envoyStartScript(spec: EnvoyContainerSpec, digest: string): stri
   const words = envoyDockerRunArgs(spec, digest);
   // The official image's entrypoint runs Envoy as ENVOY_UID/ENVOY_GID: the account's, which owns the key.
   const run = `docker ${shellJoin(words.slice(0, words.indexOf("--")))} -e ENVOY_UID="$(id -u)" -e ENVOY_GID="$(id -g)" ${shellJoin(words.slice(words.indexOf("--")))}`;
-  return [
-    "set -eu",
-    `name=${shellQuote(spec.name)}`,
-    `want=${shellQuote(digest)}`,
-    `url=${shellQuote(envoyReadinessUrl(spec.adminPort))}`,
-    `current=$(docker inspect --format '{{ index .Config.Labels "${CONFIG_DIGEST_LABEL}" }}' "$name" 2>/dev/null || true)`,
-    `running=$(docker inspect --format '{{ .State.Running }}' "$name" 2>/dev/null || true)`,
-    `if [ -n "$current" ] && [ "$current" = "$want" ]; then`,
-    `  if [ "$running" = true ]; then action=unchanged; else docker start "$name" >/dev/null; action=started; fi`,
-    "else",
-    `  docker rm --force "$name" >/dev/null 2>&1 || true`,
-    `  ${run} >/dev/null`,
-    "  action=created",
-    "fi",
-    "probe() {",
-    `  if command -v curl >/dev/null 2>&1; then curl -fsS -o /dev/null --max-time 2 "$url" >/dev/null 2>&1`,
-    `  elif command -v wget >/dev/null 2>&1; then wget -q -O /dev/null -T 2 "$url" >/dev/null 2>&1`,
-    `  else bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" && printf "GET /ready HTTP/1.0\\r\\n\\r\\n" >&3 && head -n 1 <&3 | grep -q " 200"' ${shellQuote(String(spec.adminPort))} 2>/dev/null; fi`,
-    "}",
-    `deadline=$(( $(date +%s) + ${timeout} ))`,
-    "until probe; do",
-    `  state=$(docker inspect --format '{{ .State.Status }}' "$name" 2>/dev/null || echo missing)`,
-    `  if [ "$(date +%s)" -ge "$deadline" ] || [ "$state" = exited ] || [ "$state" = dead ] || [ "$state" = missing ]; then`,
-    `    echo "mesh-vm: Envoy container $name not ready at $url after ${timeout}s (state: $state); last log lines:" >&2`,
-    `    docker logs --tail ${envoyContainerDefaults.logLines} "$name" 2>&1 | sed 's/^/  | /' >&2 || true`,
-    "    exit 1",
-    "  fi",
-    "  sleep 1",
-    "done",
-    `id=$(docker inspect --format '{{ .Id }}' "$name")`,
-    `state=$(docker inspect --format '{{ .State.Status }}' "$name")`,
-    `printf '{"action":"%s","containerId":"%s","state":"%s"}\\n' "$action" "$id" "$state"`,
-  ].join("\n");
+  return containerConvergeScript({
+    name: spec.name,
+    digest,
+    url: envoyReadinessUrl(spec.adminPort),
+    create: [`  ${run} >/dev/null`],
+    probeFallback: [
+      `  else bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" && printf "GET /ready HTTP/1.0\\r\\n\\r\\n" >&3 && head -n 1 <&3 | grep -q " 200"' ${shellQuote(String(spec.adminPort))} 2>/dev/null; fi`,
+    ],
+    timeout,
+    what: "Envoy container",
+    logLines: String(envoyContainerDefaults.logLines),
+  });
 }
 
 export function envoyStopScript(spec: Pick<EnvoyContainerSpec, "name">): string {

@@ -4,7 +4,12 @@
 import { EnvoyRuntimeArgs, envoyUpstreamProtocols, namespaceOfHost, upstreamProtocolOf } from "./envoyArgs";
 import { isHostname, isIpAddress } from "../rules/addresses";
 import { FieldName, issue, ValidationIssue } from "../rules/issues";
-import { dns1123LabelProblem, dns1123SubdomainProblem } from "../rules/names";
+import {
+  dns1123LabelProblem,
+  dns1123SubdomainProblem,
+  labelKeyProblem,
+  labelValueProblem,
+} from "../rules/names";
 import {
   containerNameProblem,
   dedicatedDirectoryProblem,
@@ -14,6 +19,7 @@ import {
   textProblem,
 } from "../rules/values";
 import { workloadCertificateDefaults } from "../host/workloadCertificate";
+import { providedCertificateProblems } from "../host/providedCertificate";
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
@@ -112,16 +118,63 @@ function upstreamIssues(u: unknown, at: FieldName): ValidationIssue[] {
       typeof u.subset === "string" ? dns1123LabelProblem(u.subset) : `${excerpt(u.subset)} is not a string`;
     if (p !== undefined) out.push(issue(at("subset"), p, "use the DestinationRule subset's name, e.g. v1"));
   }
+  out.push(...authorizeIssues(u.authorize, (k) => at(k === "" ? "authorize" : `authorize.${k}`)));
+  const keys = [
+    "host",
+    "port",
+    "protocol",
+    "serviceAccount",
+    "namespace",
+    "localPort",
+    "subset",
+    "authorize",
+  ];
   for (const k of Object.keys(u)) {
-    if (!["host", "port", "protocol", "serviceAccount", "namespace", "localPort", "subset"].includes(k)) {
-      out.push(
-        issue(
-          at(k),
-          `unknown key ${excerpt(k)}`,
-          "remove it (keys: host, port, protocol, serviceAccount, namespace, localPort, subset)",
-        ),
-      );
+    if (!keys.includes(k)) {
+      out.push(issue(at(k), `unknown key ${excerpt(k)}`, `remove it (keys: ${keys.join(", ")})`));
     }
+  }
+  return out;
+}
+
+/**
+ * `upstreams[i].authorize`: the selector becomes the policy's `matchLabels`, which Istio's CRD refuses empty or
+ * with a wildcard (an empty one would select the whole namespace and shut out every other caller).
+ */
+function authorizeIssues(a: unknown, at: FieldName): ValidationIssue[] {
+  if (a === undefined) return [];
+  const fix = 'give the destination\'s pod labels, e.g. { selector: { app: "reviews" } }';
+  if (!isObject(a)) return [issue(at(""), `${excerpt(a)} is not a map`, fix)];
+  const out: ValidationIssue[] = [];
+  for (const k of Object.keys(a)) {
+    if (k !== "selector" && k !== "name")
+      out.push(issue(at(k), `unknown key ${excerpt(k)}`, "remove it (keys: selector, name)"));
+  }
+  const sel = a.selector;
+  if (!isObject(sel) || Object.keys(sel).length === 0) {
+    out.push(
+      issue(
+        at("selector"),
+        sel === undefined ? "is required" : `${excerpt(sel)} is not a non-empty map of labels`,
+        fix,
+      ),
+    );
+  } else {
+    for (const [k, v] of Object.entries(sel)) {
+      const p =
+        labelKeyProblem(k) ??
+        (typeof v !== "string"
+          ? `${excerpt(v)} is not a string`
+          : v.includes("*")
+            ? `label value ${excerpt(v)} has a wildcard, which Istio refuses in a selector`
+            : labelValueProblem(v));
+      if (p !== undefined) out.push(issue(at(`selector["${k}"]`), p, fix));
+    }
+  }
+  if (a.name !== undefined) {
+    const p =
+      typeof a.name === "string" ? dns1123SubdomainProblem(a.name) : `${excerpt(a.name)} is not a string`;
+    if (p !== undefined) out.push(issue(at("name"), p, "use an object name, e.g. allow-dev-laptop"));
   }
   return out;
 }
@@ -324,11 +377,22 @@ function certificateIssues(c: unknown, at: FieldName): ValidationIssue[] {
       ),
     ];
   const out: ValidationIssue[] = [];
-  const known = ["lifetimeSeconds", "renewBeforeSeconds", "caAddress", "caServerName", "rotation"];
+  const istiod = ["lifetimeSeconds", "renewBeforeSeconds", "caAddress", "caServerName", "rotation"];
+  const known = [...istiod, "provided"];
   for (const k of Object.keys(c)) {
     if (!known.includes(k))
       out.push(issue(at(k), `unknown key ${excerpt(k)}`, `remove it (keys: ${known.join(", ")})`));
+    else if (c.provided !== undefined && istiod.includes(k))
+      out.push(
+        issue(
+          at(k),
+          "applies to a certificate istiod issues, not to certificate.provided",
+          "remove it (a provided certificate's lifetime is its own; you renew it)",
+        ),
+      );
   }
+  if (c.provided !== undefined)
+    out.push(...providedIssues(c.provided, (k) => at(k === "" ? "provided" : `provided.${k}`)));
   const max = workloadCertificateDefaults.maxLifetimeSeconds;
   const lp = c.lifetimeSeconds === undefined ? undefined : integerProblem(c.lifetimeSeconds, 600, max);
   if (lp !== undefined)
@@ -371,6 +435,26 @@ function certificateIssues(c: unknown, at: FieldName): ValidationIssue[] {
   if (c.rotation !== undefined) {
     const p = textProblem(c.rotation);
     if (p !== undefined) out.push(issue(at("rotation"), p, "use a short text, e.g. a date"));
+  }
+  return out;
+}
+
+/** `certificate.provided`: both fields, and, when both are known strings, the pair itself (never quoted). */
+function providedIssues(p: unknown, at: FieldName): ValidationIssue[] {
+  const fix = "give certChain (PEM, leaf first) and privateKey (PEM)";
+  if (!isObject(p)) return [issue(at(""), "is not a map", fix)];
+  const out: ValidationIssue[] = [];
+  for (const k of Object.keys(p)) {
+    if (k !== "certChain" && k !== "privateKey")
+      out.push(issue(at(k), `unknown key ${excerpt(k)}`, "remove it (keys: certChain, privateKey)"));
+  }
+  for (const k of ["certChain", "privateKey"] as const) {
+    if (p[k] === undefined || p[k] === "") out.push(issue(at(k), "is required", fix));
+  }
+  // Outputs (a secret from Vault, a cert-manager Secret) are checked where the delivery uses them.
+  if (typeof p.certChain === "string" && typeof p.privateKey === "string" && out.length === 0) {
+    for (const x of providedCertificateProblems(p.certChain, p.privateKey))
+      out.push(issue(at(x.at), x.problem, x.fix));
   }
   return out;
 }

@@ -14,14 +14,15 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse, stringify } from "yaml";
-import { ISSUE_CERTIFICATE_PROGRAM, parseIssuedCertificate } from "../../components/host/certificateProgram";
+import { parseIssuedCertificate } from "../../components/host/certificateProgram";
+import { localProgram } from "../../components/localProgram";
 import { apiServerAccessFromKubeconfig } from "../../components/host/tokenRequest";
 import { EnvoyRuntimeArgs, envoyPaths, resolveEnvoySettings } from "../../components/runtime/envoyArgs";
 import { envoyBootstrapYaml, upstreamSni } from "../../components/runtime/envoyBootstrap";
 import { certificateSdsYaml, rootSdsYaml } from "../../components/runtime/envoySds";
-import { startCluster, type TestCluster } from "../harness/cluster";
-import { envoyStandinPath, validateEnvoyFiles } from "../harness/envoyValidator";
-import { ISTIO_NAMESPACE, istioBinaries, type Istiod } from "../harness/istiod";
+import { startCluster, type TestCluster } from "../../scripts/testbed/cluster";
+import { envoyStandinPath, validateEnvoyFiles } from "../../scripts/testbed/envoyValidator";
+import { ISTIO_NAMESPACE, istioBinaries, type Istiod } from "../../scripts/testbed/istiod";
 
 const VM = {
   trustDomain: "cluster.local",
@@ -92,7 +93,7 @@ describe(
         rootPem: istiod.rootCertPem,
         spiffeId: `spiffe://cluster.local/ns/${namespace}/sa/${serviceAccount}`,
       };
-      const r = spawnSync(process.execPath, ["-e", ISSUE_CERTIFICATE_PROGRAM], {
+      const r = spawnSync(process.execPath, ["-e", localProgram("issueCertificate")], {
         input: JSON.stringify(input),
         encoding: "utf8",
       });

@@ -6,21 +6,34 @@ import * as k8s from "@pulumi/kubernetes";
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { MeshExpansion } from "../../components";
-import { principalOf, renderVmAuthorizationPolicy } from "../../components/mesh/authorizationPolicy";
+import type { renderVmAuthorizationPolicy } from "../../components/mesh/authorizationPolicy";
+import { upstreamAuthorizationPolicies } from "../../components/meshVmAuthorization";
 import {
   passthroughGatewayDefaults,
   renderPassthroughGateway,
 } from "../../components/mesh/passthroughGateway";
-import { startCluster, type KubeObject, type TestCluster } from "../harness/cluster";
-import { changedSteps, createTestStack, kubernetesProvider, type TestStack } from "../harness/pulumi";
-import { tearDown } from "../harness/teardown";
+import { startCluster, type KubeObject, type TestCluster } from "../../scripts/testbed/cluster";
+import {
+  changedSteps,
+  createTestStack,
+  kubernetesProvider,
+  type TestStack,
+} from "../../scripts/testbed/pulumi";
+import { tearDown } from "../../scripts/testbed/teardown";
 
-const policy = renderVmAuthorizationPolicy({
-  name: "allow-dev-laptop",
-  namespace: "bookinfo",
-  selector: { app: "reviews" },
-  principal: principalOf("spiffe://cluster.local/ns/vms/sa/dev-laptop"),
-});
+// The policy MeshVm declares for an upstream with `authorize` (the same renderer, components/meshVmAuthorization.ts).
+const [policy] = upstreamAuthorizationPolicies(
+  { name: "dev-laptop", namespace: "vms", serviceAccount: "dev-laptop", trustDomain: "cluster.local" },
+  [
+    {
+      host: "reviews.bookinfo.svc.cluster.local",
+      port: 9080,
+      serviceAccount: "bookinfo-reviews",
+      localPort: 9080,
+      authorize: { selector: { app: "reviews" } },
+    },
+  ],
+) as [ReturnType<typeof renderVmAuthorizationPolicy>];
 
 function userFields(o: KubeObject): KubeObject {
   return {
@@ -77,7 +90,7 @@ describe("envoy runtime: mesh objects on a real API server", { timeout: 10 * 60_
     assert.equal(gw.body.spec.servers[0].tls.mode, "AUTO_PASSTHROUGH");
     const ap = await cluster!.request(
       "GET",
-      "/apis/security.istio.io/v1/namespaces/bookinfo/authorizationpolicies/allow-dev-laptop",
+      "/apis/security.istio.io/v1/namespaces/bookinfo/authorizationpolicies/dev-laptop-to-reviews-9080",
     );
     assert.equal(ap.status, 200);
     assert.deepStrictEqual(userFields(ap.body), policy);

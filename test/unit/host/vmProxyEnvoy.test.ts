@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { GENERATED_KEY, WORKLOAD_CERT, isSecretValue, registrations } from "../helpers/pulumiMocks";
 import { VmProxy, VmProxyArgs as Args } from "../../../components/host/vmProxy";
-import { validateEnvoyFiles } from "../../harness/envoyValidator";
+import { validateEnvoyFiles } from "../../../scripts/testbed/envoyValidator";
 import { selfSignedWorkload } from "../runtime/envoyFixtures";
 
 const kubeconfig = `apiVersion: v1
@@ -55,6 +55,7 @@ describe("VmProxy runtime envoy", () => {
       "command:remote:Command e1-proxy",
       "kubernetes:core/v1:ConfigMap e1-istio-ca-root-cert",
       "kubernetes:core/v1:ConfigMap e1-kube-root-ca",
+      "pulumi-nodejs:dynamic:Resource e1-drift",
       "tls:index/certRequest:CertRequest e1-workload-csr",
       "tls:index/privateKey:PrivateKey e1-ssh-key",
       "tls:index/privateKey:PrivateKey e1-workload-key",
