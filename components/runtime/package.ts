@@ -20,6 +20,15 @@ function sourceOf(s: SidecarPackageSettings): PackageSource {
   return { kind: "repository" };
 }
 
+/** The workload's ports as cluster.env carries them (MeshVm's come checked; VmProxy's `workload` is not). */
+function checkedPorts(ports: Record<string, number>): Record<string, number> {
+  for (const [name, port] of Object.entries(ports)) {
+    if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || !Number.isInteger(port) || port < 1 || port > 65535)
+      throw new Error(`workload.ports: ${name}: ${port} is not a port name and number from 1 to 65535`);
+  }
+  return ports;
+}
+
 export function renderPackagePlan(inputs: RuntimeInputs, material: BootstrapMaterial): RuntimePlan {
   const settings = inputs.sidecarPackage;
   if (!settings)
@@ -45,6 +54,7 @@ export function renderPackagePlan(inputs: RuntimeInputs, material: BootstrapMate
           template: {
             serviceAccount: workload.serviceAccount,
             ...(workload.network ? { network: workload.network } : {}),
+            ...(workload.ports ? { ports: checkedPorts(workload.ports) } : {}),
             ...(workload.labels ? { labels: workload.labels } : {}),
           },
         },

@@ -16,6 +16,8 @@ export interface RuntimeDefinition {
   render(inputs: RuntimeInputs, material: BootstrapMaterial): RuntimePlan;
   /** The input holding this runtime's own settings (`sidecarPackage`, `envoy`), refused for another runtime. */
   settingsField?: string;
+  /** The block must be given with this runtime (it holds what the runtime cannot default: envoy's upstreams). */
+  settingsRequired?: boolean;
   /** Issues of that settings block, known values only; `field` names its paths (`""` names the block). */
   settingsIssues?(settings: unknown, field: (path: string) => string): ValidationIssue[];
 }
@@ -23,7 +25,12 @@ export interface RuntimeDefinition {
 /** The implemented runtimes. */
 export const runtimes: Readonly<Record<string, RuntimeDefinition>> = {
   container: { render: renderContainerPlan },
-  envoy: { render: renderEnvoyPlan, settingsField: "envoy", settingsIssues: envoyRuntimeIssues },
+  envoy: {
+    render: renderEnvoyPlan,
+    settingsField: "envoy",
+    settingsRequired: true,
+    settingsIssues: envoyRuntimeIssues,
+  },
   package: {
     render: renderPackagePlan,
     settingsField: "sidecarPackage",
@@ -74,7 +81,19 @@ export function runtimeIssues(
   const chosen = typeof name === "string" ? name : name === undefined ? defaultRuntime : undefined;
   const out: ValidationIssue[] = [];
   for (const [runtime, def] of Object.entries(registry)) {
-    if (def.settingsField === undefined || args[def.settingsField] === undefined) continue;
+    if (def.settingsField === undefined) continue;
+    if (args[def.settingsField] === undefined) {
+      if (def.settingsRequired && chosen === runtime) {
+        out.push(
+          issue(
+            field(def.settingsField),
+            `is required with ${field("runtime")} "${runtime}"`,
+            `set ${field(def.settingsField)} (see docs/${runtime}-runtime.md), or choose another runtime`,
+          ),
+        );
+      }
+      continue;
+    }
     if (chosen !== undefined && chosen !== runtime) {
       out.push(
         issue(

@@ -8,14 +8,18 @@
 import assert from "node:assert/strict";
 import { createHash, createPrivateKey, X509Certificate } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { leafOf } from "../harness/certs";
-import { startCluster, type TestCluster } from "../harness/cluster";
-import { createSystemdHosts, type SystemdHost } from "../harness/hosts";
-import { shellQuote } from "../harness/hosts/process";
-import { istioBinaries, networkGateway, type Istiod } from "../harness/istiod";
-import { poll } from "../harness/poll";
-import { placeSidecarPackage, sidecarPackagePath, sidecarPackageVersion } from "../harness/sidecarPackage";
-import { tearDown } from "../harness/teardown";
+import { leafOf } from "../../scripts/testbed/certs";
+import { startCluster, type TestCluster } from "../../scripts/testbed/cluster";
+import { createSystemdHosts, type SystemdHost } from "../../scripts/testbed/hosts";
+import { shellQuote } from "../../scripts/testbed/hosts/process";
+import { istioBinaries, networkGateway, type Istiod } from "../../scripts/testbed/istiod";
+import { poll } from "../../scripts/testbed/poll";
+import {
+  placeSidecarPackage,
+  sidecarPackagePath,
+  sidecarPackageVersion,
+} from "../../scripts/testbed/sidecarPackage";
+import { tearDown } from "../../scripts/testbed/teardown";
 import { renderClusterEnv } from "../../components/runtime/package/clusterEnv";
 import { renderHostsLine } from "../../components/runtime/package/hostsLine";
 import { packageFileSpec, packagePaths } from "../../components/runtime/package/layout";

@@ -1,4 +1,4 @@
-// Test hosts with systemd as init (test/harness/hosts/systemdHost.ts): what the package runtime's tests rely on.
+// Test hosts with systemd as init (scripts/testbed/hosts/systemdHost.ts): what the package runtime's tests rely on.
 // sshd answers as a systemd unit with its pinned key, the host reaches `running`, units are managed by
 // systemctl, a reboot boots the same disk again (enabled units come back, started-only ones do not, /run
 // starts empty, a new boot id and a second boot in the journal), iptables works in the host's own network
@@ -6,8 +6,8 @@
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
-import { createSystemdHosts, leftovers, type SystemdHost } from "../harness/hosts";
-import { run } from "../harness/hosts/process";
+import { createSystemdHosts, leftovers, type SystemdHost } from "../../scripts/testbed/hosts";
+import { run } from "../../scripts/testbed/hosts/process";
 
 const UNIT = `[Unit]
 Description=mesh-vm test unit %i

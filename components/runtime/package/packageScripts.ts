@@ -138,25 +138,49 @@ const cleanPreviousRules = [
 ].join("\n");
 
 /**
+ * Keeps the SSH session that starts the unit alive through Istio's capture (docs/package-runtime.md, "SSH and
+ * Istio's capture"). While no netfilter rule needs connection tracking (a host without a firewall; an empty nat
+ * table is not enough) the kernel tracks no connection. Istio's REDIRECT rules turn tracking on, and a live
+ * connection is then picked up mid-stream from whichever packet comes first: when that is one the host sends
+ * (sshd's output on this very session), it is taken for a new outbound connection, ISTIO_OUTPUT redirects it to
+ * Envoy's 15001 and the session dies without an exit status. Port 22 in ISTIO_LOCAL_EXCLUDE_PORTS exempts only
+ * connections tracked from their first packet, to port 22. So, before the unit starts, a rule that only counts
+ * (`-m conntrack`, no target) turns tracking on, a packet of this session (a line on stderr) goes out while no
+ * Istio rule exists, and the rule goes again: the session's entry stays in the table, untranslated, for its
+ * whole life, and sessions opened once Istio's rules are in are tracked from their SYN.
+ */
+const TRACK_RULE = `INPUT -m conntrack --ctstate NEW,ESTABLISHED -m comment --comment ${shellQuote("mesh-vm: track connections before Istio's capture")}`;
+export const TRACK_SESSION = [
+  `for t in iptables ip6tables; do if command -v $t >/dev/null 2>&1; then $t -w -A ${TRACK_RULE} 2>/dev/null || true; fi; done`,
+  'echo "mesh-vm: connections tracked before Istio\'s capture" >&2',
+  "sleep 1",
+  `for t in iptables ip6tables; do if command -v $t >/dev/null 2>&1; then while $t -w -D ${TRACK_RULE} 2>/dev/null; do :; done; fi; done`,
+].join("\n");
+
+/**
  * start: Istio's unit, restarted only when the config digest changed (a token renewal does not change it),
- * started when it does not run. Before either, the previous agent's rules go (cleanPreviousRules); after, the
- * digest and the cluster.env the agent now runs with are kept beside the installed-by record.
+ * started when it does not run. Before either, the previous agent's rules go (cleanPreviousRules) and, with
+ * capture on, this session is made safe from the rules the unit sets (TRACK_SESSION); after, the digest and the
+ * cluster.env the agent now runs with are kept beside the installed-by record.
  */
 export function packageStartScript(
   configDigest: string,
   readiness?: { url: string; timeoutSeconds: number },
+  capture: "iptables" | "none" = "iptables",
 ): string {
   const state = shellQuote(PACKAGE_STATE_DIR);
   const mark = shellQuote(`${PACKAGE_STATE_DIR}/config-digest`);
+  const beforeStart = capture === "iptables" ? [cleanPreviousRules, TRACK_SESSION] : [cleanPreviousRules];
+  const indented = beforeStart.join("\n").replace(/^/gm, "  ");
   return [
     "set -eu",
     `digest=${shellQuote(configDigest)}`,
     `if ! systemctl is-active --quiet ${UNIT}; then`,
-    `  ${cleanPreviousRules}`,
+    indented,
     `  systemctl start ${UNIT}; echo started`,
     `elif [ "$(cat ${mark} 2>/dev/null)" != "$digest" ]; then`,
     `  systemctl stop ${UNIT}`,
-    `  ${cleanPreviousRules}`,
+    indented,
     `  systemctl start ${UNIT}; echo restarted`,
     "else echo unchanged; fi",
     `install -d -m 0755 ${state}`,

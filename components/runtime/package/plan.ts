@@ -92,10 +92,11 @@ export function packageRuntimePlan(
     runtime: "package",
     prepare: { apply: packagePrepareScript(settings.package), undo: packageUndoScript(settings.package) },
     files,
-    start: packageStartScript(configDigest, {
-      url: `http://127.0.0.1:${r.port}${r.path}`,
-      timeoutSeconds: r.timeoutSeconds,
-    }),
+    start: packageStartScript(
+      configDigest,
+      { url: `http://127.0.0.1:${r.port}${r.path}`, timeoutSeconds: r.timeoutSeconds },
+      settings.capture,
+    ),
     stop: packageStopScript(),
     configDigest,
     readiness: { url: `http://127.0.0.1:${r.port}${r.path}`, timeoutSeconds: r.timeoutSeconds },

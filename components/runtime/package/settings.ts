@@ -52,6 +52,28 @@ export function sidecarPackageIssues(settings: unknown, field: (path: string) =>
       issue(field("name"), `${excerpt(s.name)} is not a package name`, 'leave it unset for "istio-sidecar"'),
     );
   }
+  if (s.repository !== undefined && typeof s.repository !== "boolean") {
+    out.push(
+      issue(field("repository"), `${excerpt(s.repository)} is not true or false`, "set repository: true"),
+    );
+  }
+  if (s.captureDns !== undefined && typeof s.captureDns !== "boolean") {
+    out.push(
+      issue(field("captureDns"), `${excerpt(s.captureDns)} is not true or false`, "set true or false"),
+    );
+  }
+  if (
+    s.clusterId !== undefined &&
+    (typeof s.clusterId !== "string" || !/^[\w.-]{1,253}$/.test(s.clusterId))
+  ) {
+    out.push(
+      issue(
+        field("clusterId"),
+        `${excerpt(s.clusterId)} is not a cluster id`,
+        'e.g. "Kubernetes", or leave it unset',
+      ),
+    );
+  }
   if (s.capture !== undefined && s.capture !== "iptables" && s.capture !== "none") {
     out.push(
       issue(field("capture"), `${excerpt(s.capture)} is not a capture mode`, 'use "iptables" or "none"'),

@@ -82,6 +82,23 @@ describe("package runtime plan", () => {
     }
   });
 
+  it("with capture on, has the kernel track the SSH session before the unit sets Istio's rules, then drops its rule", () => {
+    const start = packageRuntimePlan(settings, material).start;
+    // Both ways into the unit: a first start and a restart after a config change.
+    for (const [from, to] of [
+      ["if ! systemctl is-active", "systemctl start istio.service; echo started"],
+      ["systemctl stop istio.service", "systemctl start istio.service; echo restarted"],
+    ]) {
+      const part = start.slice(start.indexOf(from!), start.indexOf(to!));
+      const add = part.indexOf("-w -A INPUT -m conntrack --ctstate NEW,ESTABLISHED");
+      const packet = part.indexOf("connections tracked before Istio's capture\" >&2");
+      const drop = part.indexOf("-w -D INPUT -m conntrack --ctstate NEW,ESTABLISHED");
+      assert.ok(add >= 0 && add < packet && packet < drop, `${to}: rule, a packet of the session, rule gone`);
+    }
+    const off = packageRuntimePlan({ ...settings, capture: "none" }, material).start;
+    assert.doesNotMatch(off, /conntrack/, "capture off sets no rule: nothing to keep the session from");
+  });
+
   it("installs from the source given, checking the version the package manager reports", () => {
     const url = packageRuntimePlan(settings, material).prepare.apply;
     assert.match(url, /curl -fsSL --retry 3 -o "\$pkg" https:\/\/example\.com\/istio-sidecar\.deb/);

@@ -1,0 +1,87 @@
+// The stack configuration carries the package runtime: `mesh-vm:vms[i].host.sidecarPackage` (and `boot`'s) reaches
+// MeshVm's delivery as given, and a mistake in it fails preview naming the stack key path and the fix, like every
+// other key.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { parseStackConfig, StackConfigError, type RawStackConfig } from "../../../components/stack/config";
+import { KUBECONFIG } from "../fixtures/kubeconfig";
+import { testPrivateKeyPem } from "../../../scripts/testbed/keys";
+
+const sidecarPackage = { version: "1.31.2", file: "/var/tmp/istio-sidecar.deb", capture: "none" };
+
+function raw(host: Record<string, unknown>): RawStackConfig {
+  const vms = [
+    {
+      name: "payments",
+      namespace: "shop",
+      address: "198.51.100.10",
+      serviceAccount: "payments-sa",
+      labels: { app: "payments" },
+      ports: [{ name: "http", number: 8080 }],
+      host: {
+        hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey",
+        prepare: { admin: { user: "root", privateKey: testPrivateKeyPem() } },
+        ...host,
+      },
+    },
+  ];
+  return {
+    stack: "dev",
+    values: { "mesh-vm:kubeconfig": KUBECONFIG, "mesh-vm:vms": JSON.stringify(vms) },
+    secretKeys: new Set(["mesh-vm:kubeconfig", "mesh-vm:vms"]),
+    env: {},
+  };
+}
+
+function errorOf(host: Record<string, unknown>): Error {
+  try {
+    parseStackConfig(raw(host));
+  } catch (e) {
+    assert.ok(e instanceof StackConfigError, String(e));
+    return e;
+  }
+  assert.fail("the configuration was accepted");
+}
+
+describe("stack configuration: runtime package", () => {
+  it("passes vms[i].host.sidecarPackage to MeshVm's host", () => {
+    const cfg = parseStackConfig(raw({ runtime: "package", sidecarPackage }));
+    const host = cfg.vms[0]!.args.host as unknown as { runtime: string; sidecarPackage: unknown };
+    assert.equal(host.runtime, "package");
+    assert.deepEqual(host.sidecarPackage, sidecarPackage);
+  });
+
+  it("takes `pulumi config set --path` values: a numeric version as its text, repository as a boolean", () => {
+    const cfg = parseStackConfig(
+      raw({ runtime: "package", sidecarPackage: { version: 1.31, repository: "true", captureDns: "false" } }),
+    );
+    const host = cfg.vms[0]!.args.host as unknown as { sidecarPackage: Record<string, unknown> };
+    assert.deepEqual(host.sidecarPackage, { version: "1.31", repository: true, captureDns: false });
+  });
+
+  it("refuses a mistake in it naming the stack key and the fix", () => {
+    assert.match(
+      errorOf({ runtime: "package", sidecarPackage: { ...sidecarPackage, version: "1.31 beta" } }).message,
+      /mesh-vm:vms\[0\]\.host\.sidecarPackage\.version: "1\.31 beta" is not a package version; set it/,
+    );
+    assert.match(
+      errorOf({ runtime: "package", sidecarPackage: { ...sidecarPackage, capture: "tproxy" } }).message,
+      /mesh-vm:vms\[0\]\.host\.sidecarPackage\.capture: "tproxy" is not a capture mode; use "iptables" or "none"/,
+    );
+    assert.match(
+      errorOf({ runtime: "package", sidecarPackage: { version: "1.31.2" } }).message,
+      /mesh-vm:vms\[0\]\.host\.sidecarPackage: names no package source; set exactly one of url/,
+    );
+  });
+
+  it("refuses an unknown key and a block for another runtime, naming both fields", () => {
+    assert.match(
+      errorOf({ runtime: "package", sidecarPackage: { ...sidecarPackage, verison: "1" } }).message,
+      /mesh-vm:vms\[0\]\.host\.sidecarPackage.*verison/,
+    );
+    assert.match(
+      errorOf({ sidecarPackage }).message,
+      /mesh-vm:vms\[0\]\.host\.sidecarPackage: is set but mesh-vm:vms\[0\]\.host\.runtime is "container"/,
+    );
+  });
+});
