@@ -159,16 +159,26 @@ build_pulumi() {
       -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$v" \
       -o "$tmp/out/bin/pulumi" ./cmd/pulumi
   )
-  # Dynamic providers run through this wrapper; it is a shell script in pulumi's repo, not
-  # in any Go module, so it is written here.
-  cat >"$tmp/out/bin/pulumi-resource-pulumi-nodejs" <<'EOF'
-#!/bin/sh
-exec node -e "require(require.resolve('@pulumi/pulumi/cmd/dynamic-provider', { paths: [process.cwd()] }))" "$@"
-EOF
-  chmod +x "$tmp/out/bin/pulumi-resource-pulumi-nodejs"
+  write_dynamic_provider_wrapper "$tmp/out/bin"
   "$tmp/out/bin/pulumi" version
   finish "$tmp/out" "$final"
   rm -rf "$tmp"
+}
+
+# Dynamic providers (mesh-vm's drift check) run through this wrapper: a shell script in pulumi's repo
+# (sdk/nodejs/dist/pulumi-resource-pulumi-nodejs), in no Go module, so it is written here. Like upstream's, it
+# resolves the SDK's dynamic provider from the program's directory and runs it as a script (`node -e` would leave
+# the engine's address out of the provider's process.argv: "fatal: Missing <engine> address"). Rewritten when it
+# differs, so a cache built with the old wrapper is fixed in place (atomically: a rename).
+write_dynamic_provider_wrapper() {
+  local file="$1/pulumi-resource-pulumi-nodejs" want
+  want='#!/bin/sh
+script=$(node -e "process.stdout.write(require.resolve(\"@pulumi/pulumi/cmd/dynamic-provider\", { paths: [process.cwd()] }))") || exit 1
+exec node "$script" "$@"'
+  if [ -x "$file" ] && [ "$(cat "$file")" = "$want" ]; then return 0; fi
+  printf '%s\n' "$want" >"$file.tmp.$$"
+  chmod +x "$file.tmp.$$"
+  mv -f "$file.tmp.$$" "$file"
 }
 
 # The directory of the pulumi executable in use: a normal install's, else the cached build's.
@@ -184,7 +194,10 @@ ensure_pulumi() {
   fi
   v=$(pulumi_cli_version)
   final="$MESH_VM_CACHE/pulumi/v$v"
-  if [ -x "$final/bin/pulumi" ]; then return 0; fi
+  if [ -x "$final/bin/pulumi" ]; then
+    write_dynamic_provider_wrapper "$final/bin"
+    return 0
+  fi
   timed "pulumi-v$v" build_pulumi "$v" "$final"
 }
 
