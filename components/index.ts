@@ -7,6 +7,8 @@ export { buildBootPlan, renderBundle, renderCloudConfig, startScript } from "./b
 export type { BootPlan, BootPlanInputs, DeliveredFile } from "./boot/render";
 export { writeOfflineBundle } from "./boot/bundle";
 export { VmProxy } from "./host/vmProxy";
+export { readMeshRoots } from "./host/meshRoots";
+export type { MeshRoots } from "./host/meshRoots";
 export type {
   BastionArgs,
   BootstrapTokenArgs,
@@ -18,6 +20,7 @@ export type {
   ReadinessSettings,
   SshConnectionArgs,
   SshCredentialsArgs,
+  SshHostArgs,
   VmProxyArgs,
 } from "./host";
 export { validateMeshVmHostArgs } from "./validation/meshVmHostArgs";
@@ -48,6 +51,16 @@ export { renderMeshVmObjects } from "./mesh/render";
 export type { MeshVmObjects } from "./mesh/render";
 export { bootstrapAnnotations, bootstrapDefaults } from "./mesh/annotations";
 export { spiffeId } from "./mesh/identity";
+// The envoy runtime (seed 003): its settings block, and the AuthorizationPolicy MeshVm declares per upstream.
+export type {
+  EnvoyCertificateArgs,
+  EnvoyInboundArgs,
+  EnvoyRuntimeArgs,
+  EnvoyUpstreamArgs,
+  EnvoyUpstreamAuthorizationArgs,
+} from "./runtime/envoyArgs";
+export { principalOf, renderVmAuthorizationPolicy } from "./mesh/authorizationPolicy";
+export { upstreamAuthorizationPolicies } from "./meshVmAuthorization";
 export { MeshExpansion, meshExpansionType } from "./meshExpansion";
 export { validateMeshExpansionArgs } from "./validation/meshExpansion";
 export type { MeshExpansionArgs, PlainMeshExpansionArgs } from "./meshExpansionArgs";
@@ -57,6 +70,14 @@ export { fromManifests } from "./manifests";
 export { onboardFromConfig } from "./stack/program";
 // Fleets run as several stacks (shards) with the Automation API, from a driver script or a CI job.
 export * from "./fleet";
-export type { OnboardOptions, OnboardOutputs, VmSummary, ProxySummary } from "./stack/program";
+// Rolling upgrades: MeshVms declared in waves of at most maxUnavailable (the root program's mesh-vm:rollout).
+export * from "./rollout";
+export type {
+  OnboardOptions,
+  OnboardOutputs,
+  VmSummary,
+  ProxySummary,
+  RolloutSummary,
+} from "./stack/program";
 export { parseStackConfig, readStackConfig, StackConfigError } from "./stack/config";
 export type { StackConfig, ConfiguredVm, RawStackConfig } from "./stack/config";

@@ -13,15 +13,18 @@ import {
   normaliseNetworkingApiVersion,
   servedNetworkingApiVersions,
 } from "./mesh/apiVersion";
+import { securityApiVersion } from "./mesh/authorizationPolicy";
 import { spiffeId } from "./mesh/identity";
 import type { KubeObject } from "./mesh/objects";
 import { MeshVmObjects, renderMeshVmObjects } from "./mesh/render";
 import { meshVmDefaults, ResolvedMeshVm } from "./mesh/settings";
 import { VmBoot } from "./boot/vmBoot";
+import type { BootBundleFile } from "./boot/vmBootArgs";
 import { VmProxy, type SshIdentity } from "./host/vmProxy";
 import type { WorkloadEntryLike } from "./host/workloadIdentity";
 import type { MeshVmArgs, MeshVmBootArgs, MeshVmHostArgs, PlainMeshVmArgs } from "./meshVmArgs";
 import { vmBootArgsFromMeshVm } from "./meshVmBoot";
+import { upstreamAuthorizationPolicies } from "./meshVmAuthorization";
 import { vmProxyArgsFromMeshVm } from "./meshVmHost";
 import { resolveMeshVmArgs } from "./meshVmResolve";
 import { throwIfIssues } from "./rules/issues";
@@ -79,15 +82,54 @@ export interface MeshVmRenderedObjects {
   serviceEntry?: any;
   workloadGroup?: any;
   serviceAccount?: any;
+  authorizationPolicies?: any[];
   /* eslint-enable @typescript-eslint/no-explicit-any */
 }
 
 /** Multi-document YAML of the rendered objects, in apply order (what a tctl user would `kubectl apply`). */
 export function objectsToYaml(o: MeshVmObjects): string {
-  return [o.serviceAccount, o.workloadEntry, o.sidecar, o.serviceEntry, o.workloadGroup]
+  const all = [o.serviceAccount, o.workloadEntry, o.sidecar, o.serviceEntry, o.workloadGroup];
+  return [...all, ...(o.authorizationPolicies ?? [])]
     .filter((x) => x !== undefined)
     .map((x) => stringify(x))
     .join("---\n");
+}
+
+/** The envoy runtime's upstreams of the delivery (plain values: they decide which policies exist). */
+function envoyUpstreamsOf(delivery: Pick<MeshVmArgs, "host" | "boot">) {
+  return (delivery.host ?? delivery.boot)?.envoy?.upstreams ?? [];
+}
+
+/**
+ * The AuthorizationPolicies of the envoy runtime's upstreams with `authorize`, one resource each, named after the
+ * upstream (its service port) so that reordering the list changes nothing. Not gated on the proxy: admitting the
+ * VM before its Envoy starts lets its first call through.
+ */
+function declareAuthorizationPolicies(
+  parent: pulumi.Resource,
+  name: string,
+  delivery: Pick<MeshVmArgs, "host" | "boot">,
+  objects: pulumi.Output<MeshVmObjects>,
+): k8s.apiextensions.CustomResource[] {
+  let at = 0;
+  return envoyUpstreamsOf(delivery).flatMap((u) => {
+    if (u.authorize === undefined) return [];
+    const i = at++;
+    const policy = objects.apply((o) => o.authorizationPolicies![i]!);
+    const key = `${u.host}-${u.port}${u.subset ? `-${u.subset}` : ""}`;
+    return [
+      new k8s.apiextensions.CustomResource(
+        `${name}-authorizationpolicy-${key}`,
+        {
+          apiVersion: securityApiVersion,
+          kind: "AuthorizationPolicy",
+          metadata: policy.metadata,
+          spec: policy.spec,
+        },
+        { parent },
+      ),
+    ];
+  });
 }
 
 /** Everything a MeshVm knows after validation: settings and rendered objects. */
@@ -107,11 +149,14 @@ async function prepare(
   if (!validated) throwIfIssues(owner, meshInputIssues(args, delivery));
   const settings = resolveMeshVmArgs(name, args);
   const objects = renderMeshVmObjects(settings);
+  const policies = upstreamAuthorizationPolicies(settings, envoyUpstreamsOf(delivery));
+  if (policies.length > 0) objects.authorizationPolicies = policies;
   const istioObjects = [
     objects.workloadEntry,
     objects.sidecar,
     objects.serviceEntry,
     objects.workloadGroup,
+    ...policies,
   ].filter((o): o is NonNullable<typeof o> => o !== undefined) as KubeObject<unknown>[];
   throwIfIssues(owner, await schemaIssues(owner, istioObjects));
   return { settings, objects };
@@ -289,6 +334,8 @@ export class MeshVm extends pulumi.ComponentResource {
   public readonly namespace: pulumi.Output<string>;
   /** `spiffe://<trust-domain>/ns/<namespace>/sa/<serviceAccount>`. */
   public readonly spiffeId: pulumi.Output<string>;
+  /** Runtime `envoy`: names of the AuthorizationPolicies of the upstreams with `authorize` (in their namespaces). */
+  public readonly authorizationPolicyNames: pulumi.Output<string[]>;
   /** The rendered objects (as sent to the API server). */
   public readonly objects: pulumi.Output<MeshVmRenderedObjects>;
   /** The rendered objects as multi-document YAML, interchangeable with a tctl user's manifests. */
@@ -301,8 +348,15 @@ export class MeshVm extends pulumi.ComponentResource {
   public readonly userData: pulumi.Output<string | undefined>;
   /** With `boot`: what boot-time delivery rendered besides the token (known at preview); undefined otherwise. */
   public readonly boot: pulumi.Output<MeshVmBootState | undefined>;
-  /** With `boot`: when the token in `userData` expires (RFC 3339); undefined otherwise. */
+  /** With `boot`: when the token in `userData` expires (RFC 3339; "" for runtime `envoy`); undefined otherwise. */
   public readonly bootTokenExpiry: pulumi.Output<string | undefined>;
+  /** With `boot` and runtime `envoy`: when the workload certificate in `userData` expires (RFC 3339), else "". */
+  public readonly bootCertificateExpiry: pulumi.Output<string | undefined>;
+  /**
+   * With `boot`: the offline bundle (`etc/…` and the start script under `bin/`), e.g. for a developer's laptop
+   * that runs no cloud-init; secret (it holds the token or the workload certificate's key).
+   */
+  public readonly bootBundle: pulumi.Output<BootBundleFile[] | undefined>;
 
   constructor(name: string, args: MeshVmArgs, opts?: pulumi.ComponentResourceOptions) {
     const validated = validateBeforeRegistering(name, args);
@@ -345,6 +399,8 @@ export class MeshVm extends pulumi.ComponentResource {
 
     const sidecar =
       (args.sidecar?.enabled ?? d.sidecarEnabled) ? declare("Sidecar", (o) => o.sidecar) : undefined;
+    const policies = declareAuthorizationPolicies(this, name, { host, boot }, objects);
+    this.authorizationPolicyNames = pulumi.all(policies.map((p) => p.metadata.name));
     const vmProxy =
       host === undefined ? undefined : createVmProxy(this, name, host, objects, sidecar, serviceAccount);
     const vmBoot =
@@ -374,6 +430,8 @@ export class MeshVm extends pulumi.ComponentResource {
     this.userData = vmBoot === undefined ? pulumi.output(undefined) : vmBoot.userData;
     this.boot = bootStateOf(vmBoot, boot);
     this.bootTokenExpiry = vmBoot === undefined ? pulumi.output(undefined) : vmBoot.tokenExpiry;
+    this.bootCertificateExpiry = vmBoot === undefined ? pulumi.output(undefined) : vmBoot.certificateExpiry;
+    this.bootBundle = vmBoot === undefined ? pulumi.output(undefined) : vmBoot.bundle;
 
     this.registerOutputs({
       workloadEntryName: this.workloadEntryName,
@@ -383,6 +441,7 @@ export class MeshVm extends pulumi.ComponentResource {
       serviceAccountName: this.serviceAccountName,
       namespace: this.namespace,
       spiffeId: this.spiffeId,
+      authorizationPolicyNames: this.authorizationPolicyNames,
       objects: this.objects,
       manifests: this.manifests,
       settings: this.settings,
@@ -390,6 +449,8 @@ export class MeshVm extends pulumi.ComponentResource {
       userData: this.userData,
       boot: this.boot,
       bootTokenExpiry: this.bootTokenExpiry,
+      bootCertificateExpiry: this.bootCertificateExpiry,
+      bootBundle: this.bootBundle,
     });
   }
 

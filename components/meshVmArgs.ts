@@ -288,6 +288,8 @@ export interface MeshVmHostArgs extends MeshVmDeliverySettings {
   token?: BootstrapTokenArgs;
   deregistrationDelaySeconds?: number;
   hostGone?: boolean;
+  /** Drift check on `pulumi refresh` (VmProxyArgs.driftCheck). */
+  driftCheck?: boolean;
 }
 
 /**

@@ -78,5 +78,6 @@ export function vmProxyArgsFromMeshVm(
     token: host.token,
     deregistrationDelaySeconds: host.deregistrationDelaySeconds,
     hostGone: host.hostGone,
+    ...(host.driftCheck !== undefined ? { driftCheck: host.driftCheck } : {}),
   };
 }

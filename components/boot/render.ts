@@ -25,7 +25,7 @@ export interface BootPlanInputs extends RuntimeInputs, BootstrapMaterial {}
 
 /** The plan, rendered by the chosen runtime exactly as VmProxy renders it (same renderer, same defaults). */
 export function buildBootPlan(given: BootPlanInputs): BootPlan {
-  const { token, meshRootCert, kubernetesRootCert, ...inputs } = given;
+  const { token, meshRootCert, kubernetesRootCert, workloadCertificate, ...inputs } = given;
   const configDir = posix
     .normalize(inputs.proxyConfigDir ?? vmProxyDefaults.proxyConfigDir)
     .replace(/\/$/, "");
@@ -36,7 +36,7 @@ export function buildBootPlan(given: BootPlanInputs): BootPlan {
   }
   return renderRuntimePlan(
     { ...inputs, proxyConfigDir: configDir, egressHostnames: inputs.egressHostnames ?? [] },
-    { token, meshRootCert, kubernetesRootCert },
+    { token, meshRootCert, kubernetesRootCert, ...(workloadCertificate ? { workloadCertificate } : {}) },
   );
 }
 
@@ -68,6 +68,11 @@ export function vmConfigFiles(plan: BootPlan): DeliveredFile[] {
 
 /** The bundle's start script, relative to the bundle directory (tctl's name). */
 export const BUNDLE_START_SCRIPT = "bin/start-istio-proxy.sh";
+
+/** The start script of a plan's bundle: tctl's name for Istio's proxy, `bin/start-envoy.sh` for a plain Envoy. */
+export function bundleStartScriptOf(plan: BootPlan): string {
+  return plan.runtime === "envoy" ? "bin/start-envoy.sh" : BUNDLE_START_SCRIPT;
+}
 
 /** Where a config file sits in the bundle (tctl's `etc/`). */
 export function bundlePathOf(name: string): string {
@@ -163,7 +168,14 @@ export function renderCloudConfig(plan: BootPlan): string {
       defer: true,
       content: f.content,
     })),
-    runcmd: [["sh", "-c", startScript(plan, "in-place"), "mesh-vm-start-istio-proxy"]],
+    runcmd: [
+      [
+        "sh",
+        "-c",
+        startScript(plan, "in-place"),
+        `mesh-vm-${posix.basename(bundleStartScriptOf(plan), ".sh")}`,
+      ],
+    ],
   };
   return `#cloud-config\n${stringify(doc, { lineWidth: 0 })}`;
 }
@@ -177,7 +189,7 @@ export function renderBundle(plan: BootPlan): DeliveredFile[] {
     secret: f.secret,
   }));
   files.push({
-    path: BUNDLE_START_SCRIPT,
+    path: bundleStartScriptOf(plan),
     mode: "0755",
     content: startScript(plan, "bundle"),
     secret: false,

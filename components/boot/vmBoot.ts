@@ -6,15 +6,17 @@ import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { readinessUrl } from "../host/proxyScripts";
-import type { WorkloadIdentity } from "../host/sidecarEnv";
-import { CaRoots, MintedToken, createTokenMint, readCaRoots } from "../host/bootstrapMaterial";
+import type { MeshSettings, WorkloadIdentity } from "../host/sidecarEnv";
+import { createEnvoyWorkloadCertificate, type EnvoyCertificateMaterial } from "../host/workloadCertificate";
+import { MintedToken, createTokenMint } from "../host/bootstrapMaterial";
+import { CaRoots, readCaRoots } from "../host/meshRoots";
 import { numberBounds, vmProxyDefaults } from "../host/defaults";
-import { READY_CHECK_PROGRAM, REMOVE_BUNDLE_PROGRAM, SLEEP_PROGRAM, WRITE_BUNDLE_PROGRAM } from "./programs";
+import { localProgram } from "../localProgram";
 import {
   BootPlan,
   BootPlanInputs,
-  BUNDLE_START_SCRIPT,
   bootDockerRunCommand,
+  bundleStartScriptOf,
   bootHostsBlock,
   buildBootPlan,
   renderBundle,
@@ -23,6 +25,8 @@ import {
 import { throwIfIssues } from "../rules/issues";
 import { clearedAtBootProblem, formatInteger } from "../rules/values";
 import type { ContainerPlan } from "../runtime/container";
+import type { EnvoyPlan } from "../runtime/envoy";
+import { envoySettingsWithoutMaterial } from "../runtime/envoyArgs";
 import { materialInputs, withoutKeys } from "../runtime/inputs";
 import { validateVmBootArgs } from "./vmBootValidation";
 import { bootReadyCheckDefaults, bootTokenDefaults } from "./token";
@@ -36,6 +40,7 @@ interface BootStepContext {
   parent: { parent: pulumi.Resource };
   args: VmBootArgs;
   workload: pulumi.Output<WorkloadIdentity>;
+  mesh: pulumi.Output<MeshSettings>;
 }
 
 /**
@@ -60,21 +65,42 @@ function caRoots(ctx: BootStepContext): CaRoots {
   return readCaRoots(ctx.name, ctx.parent, ctx.workload, ctx.args);
 }
 
-/** The plan for a token value: every setting resolved, rendered by buildBootPlan. */
+/**
+ * The envoy runtime's certificate: issued by istiod at `up` like VmProxy's, but never renewed by time (see
+ * `renewByTime`): it is part of the user data, read once at first boot.
+ */
+function issueCertificate(ctx: BootStepContext, roots: CaRoots): EnvoyCertificateMaterial {
+  const { args } = ctx;
+  return createEnvoyWorkloadCertificate(
+    ctx.name,
+    ctx.parent,
+    { envoy: args.envoy!, kubeconfig: args.kubeconfig, kubeContext: args.kubeContext },
+    { workload: ctx.workload, mesh: ctx.mesh, meshRootCert: roots.meshRootCert },
+    false,
+  );
+}
+
+type CertMaterial = { certChain: string; key: string } | undefined;
+
+/** The plan for a token (and, runtime envoy, certificate) value: every setting resolved, rendered by buildBootPlan. */
 function planFor(
   ctx: BootStepContext,
   roots: { meshRootCert: pulumi.Input<string>; kubernetesRootCert: pulumi.Input<string> },
-): (token: pulumi.Output<string>) => pulumi.Output<BootPlan> {
+): (token: pulumi.Input<string>, cert?: pulumi.Input<CertMaterial>) => pulumi.Output<BootPlan> {
   const { args } = ctx;
   const delivery = ["token", "readyCheck", "bundleDir", "deregistrationDelaySeconds"] as const;
   // VmBoot's proxy settings as they are (the renderer applies the defaults), the roots as material.
   const settings = pulumi.output({
     ...withoutKeys(args, [...materialInputs, ...delivery]),
+    envoy: envoySettingsWithoutMaterial(args.envoy),
     workload: ctx.workload,
     meshRootCert: roots.meshRootCert,
     kubernetesRootCert: roots.kubernetesRootCert,
   }) as unknown as pulumi.Output<Omit<BootPlanInputs, "token">>;
-  return (token) => pulumi.all([settings, token]).apply(([s, t]) => buildBootPlan({ ...s, token: t }));
+  return (token, cert) =>
+    pulumi
+      .all([settings, token, cert])
+      .apply(([s, t, c]) => buildBootPlan({ ...s, token: t, ...(c ? { workloadCertificate: c } : {}) }));
 }
 
 /** tctl's offline bundle on local disk (`bundleDir`): written from a secret stdin, removed on destroy. */
@@ -88,8 +114,8 @@ function writeBundle(
     `${ctx.name}-bundle`,
     {
       interpreter: ["node", "-e"],
-      create: WRITE_BUNDLE_PROGRAM,
-      delete: REMOVE_BUNDLE_PROGRAM,
+      create: localProgram("writeBundle"),
+      delete: localProgram("removeBundle"),
       stdin: pulumi.secret(
         pulumi.all([dir, bundle]).apply(([d, files]) => JSON.stringify({ dir: d, files })),
       ),
@@ -121,7 +147,9 @@ function registrationGate(
     "deregistrationDelaySeconds",
   );
   const check = args.readyCheck ?? {};
-  const waitForReady = check.enabled ?? true;
+  // A plain Envoy serves its readiness on the VM's loopback only (admin on 127.0.0.1): nothing to poll unless a
+  // URL is given, and nothing of the mesh waits for it (no WorkloadEntry routes to a VM that only calls out).
+  const waitForReady = check.enabled ?? (args.runtime !== "envoy" || check.url !== undefined);
   const url = pulumi
     .all([check.url, ctx.workload])
     .apply(([u, w]) => u ?? readinessUrl({ ...(args.readiness ?? {}), host: w.address }));
@@ -129,8 +157,8 @@ function registrationGate(
     `${ctx.name}-registration-gate`,
     {
       interpreter: ["node", "-e"],
-      create: waitForReady ? READY_CHECK_PROGRAM : "",
-      delete: SLEEP_PROGRAM,
+      create: waitForReady ? localProgram("readyCheck") : "",
+      delete: localProgram("sleep"),
       environment: {
         MESH_VM_READY_URL: waitForReady ? url : "",
         MESH_VM_READY_TIMEOUT: String(check.timeoutSeconds ?? bootReadyCheckDefaults.timeoutSeconds),
@@ -163,8 +191,10 @@ export class VmBoot extends pulumi.ComponentResource {
   public readonly proxyImage: pulumi.Output<string>;
   public readonly containerConfigDigest: pulumi.Output<string>;
   public readonly fileDigests: pulumi.Output<Record<string, string>>;
-  /** When the token in the user data expires (RFC 3339). */
+  /** When the token in the user data expires (RFC 3339); "" for runtime `envoy`. */
   public readonly tokenExpiry: pulumi.Output<string>;
+  /** Runtime `envoy`: when the workload certificate in the user data and bundle expires (RFC 3339); "" otherwise. */
+  public readonly certificateExpiry: pulumi.Output<string>;
   public readonly hostsBlock: pulumi.Output<string>;
   /** Created once the proxy is observed ready (or at once without the ready check). */
   public readonly registrationGate: command.local.Command;
@@ -187,27 +217,47 @@ export class VmBoot extends pulumi.ComponentResource {
       parent: { parent: this },
       args: current,
       workload: pulumi.output(current.workload) as pulumi.Output<WorkloadIdentity>,
+      mesh: pulumi.output(current.mesh ?? {}) as pulumi.Output<MeshSettings>,
     };
-    const { mint, token, expiry } = mintToken(ctx);
-    this.tokenExpiry = expiry;
-    const planWith = planFor(ctx, caRoots(ctx));
-    // The token shapes nothing but its own file: a placeholder renders the public parts, so they are shown
-    // (and known) at preview, and never carry the secret flag.
-    const publicPlan = planWith(pulumi.output("<token>"));
-    const plan = planWith(token);
+    const roots = caRoots(ctx);
+    // The envoy runtime gets a workload certificate instead of a bootstrap token (its VM never talks to istiod).
+    const envoy = current.runtime === "envoy";
+    const minted = envoy ? undefined : mintToken(ctx);
+    const certificate = envoy ? issueCertificate(ctx, roots) : undefined;
+    this.tokenExpiry = minted ? minted.expiry : pulumi.output("");
+    this.certificateExpiry = certificate ? certificate.notAfter : pulumi.output("");
+    const planWith = planFor(ctx, roots);
+    // The token and the certificate shape nothing but their own files: placeholders render the public parts, so
+    // they are shown (and known) at preview, and never carry the secret flag.
+    const publicPlan = planWith(
+      "<token>",
+      certificate ? { certChain: "<certificate>", key: "<key>" } : undefined,
+    );
+    const plan = planWith(
+      minted ? minted.token : "",
+      certificate &&
+        pulumi
+          .all([certificate.certChain, certificate.keyPem])
+          .apply(([certChain, key]) => ({ certChain, key })),
+    );
+    const material = minted ? [minted.mint] : certificate!.resources;
 
     this.userData = pulumi.secret(plan.apply(renderCloudConfig));
     this.bundle = pulumi.secret(
       plan.apply((p) => renderBundle(p).map((f) => ({ path: f.path, mode: f.mode, content: f.content }))),
     );
     this.startScript = publicPlan.apply(
-      (p) => renderBundle(p).find((f) => f.path === BUNDLE_START_SCRIPT)!.content,
+      (p) => renderBundle(p).find((f) => f.path === bundleStartScriptOf(p))!.content,
     );
     // The container runtime's own outputs ("" for a runtime without a container).
     const container = publicPlan.apply((p) => (p.runtime === "container" ? (p as ContainerPlan) : undefined));
     this.sidecarEnv = container.apply((c) => c?.sidecarEnv ?? "");
     this.dockerRunCommand = publicPlan.apply(bootDockerRunCommand);
-    this.proxyImage = container.apply((c) => c?.container.image ?? "");
+    this.proxyImage = pulumi
+      .all([publicPlan, container])
+      .apply(([p, c]) =>
+        p.runtime === "envoy" ? (p as EnvoyPlan).container.image : (c?.container.image ?? ""),
+      );
     this.containerConfigDigest = publicPlan.apply((p) => p.configDigest);
     this.hostsBlock = publicPlan.apply(bootHostsBlock);
     // Digests only leave the secret plan.
@@ -223,7 +273,11 @@ export class VmBoot extends pulumi.ComponentResource {
     this.bundleDir = bundleStep
       ? bundleStep.environment.apply((e) => e?.MESH_VM_BUNDLE_DIR ?? "")
       : pulumi.output("");
-    this.registrationGate = registrationGate(ctx, this.userData, bundleStep ? [mint, bundleStep] : [mint]);
+    this.registrationGate = registrationGate(
+      ctx,
+      this.userData,
+      bundleStep ? [...material, bundleStep] : material,
+    );
 
     this.registerOutputs({
       userData: this.userData,
@@ -236,6 +290,7 @@ export class VmBoot extends pulumi.ComponentResource {
       containerConfigDigest: this.containerConfigDigest,
       fileDigests: this.fileDigests,
       tokenExpiry: this.tokenExpiry,
+      certificateExpiry: this.certificateExpiry,
       hostsBlock: this.hostsBlock,
     });
   }

@@ -12,9 +12,11 @@ import {
   kubeconfigIssues,
   meshSettingsIssues,
   posixNameIssues,
+  providedIdentityIssues,
   readinessIssues,
   tokenRequestIssues,
 } from "../host/vmProxyValidation";
+import { caRootIssues } from "../host/meshRoots";
 import { FieldName, fieldNames, issue, ValidationIssue } from "../rules/issues";
 import { excerpt, integerProblem, textProblem } from "../rules/values";
 import { runtimeIssues } from "../runtime/registry";
@@ -73,18 +75,6 @@ function localIssues(boot: Partial<VmBootArgs>, field: FieldName): ValidationIss
   return out;
 }
 
-/** Runtimes boot-time delivery cannot carry yet. */
-function bootRuntimeIssues(boot: Partial<VmBootArgs>, field: FieldName): ValidationIssue[] {
-  if (boot.runtime !== "envoy") return [];
-  return [
-    issue(
-      field("runtime"),
-      '"envoy" is delivered over SSH only in this version (its certificate is issued at up, not at first boot)',
-      'onboard the VM with host: { runtime: "envoy", envoy: {...} }, or use runtime "container" at boot',
-    ),
-  ];
-}
-
 /**
  * Validates the VmBootArgs known now; returns every issue (empty when valid). Fields a caller does not have
  * (MeshVm's `boot` has no `workload` or `sshUser`: they are MeshVm's own) are simply absent. `field` names the
@@ -107,7 +97,7 @@ export function validateVmBootArgs(
     ),
     ...deregistrationDelayIssues(boot.deregistrationDelaySeconds, field("deregistrationDelaySeconds")),
     ...runtimeIssues(boot as Record<string, unknown>, field),
-    ...bootRuntimeIssues(boot, field),
+    ...providedIdentityIssues(boot as Parameters<typeof providedIdentityIssues>[0], field),
     ...imageIssues(boot, field),
     ...gatewayAddressIssues(boot.gatewayAddress, field),
     ...meshSettingsIssues(boot.mesh, (p) => field(p === "" ? "mesh" : `mesh.${p}`)),
@@ -118,5 +108,6 @@ export function validateVmBootArgs(
     ...containerNameIssues(boot.proxyContainerName, field("proxyContainerName")),
     ...configDirIssues(boot.proxyConfigDir, field("proxyConfigDir")),
     ...localIssues(boot, field),
+    ...caRootIssues(boot, field),
   ];
 }

@@ -1,17 +1,12 @@
 // What every delivery of a VM's bootstrap files needs from the cluster, as resources: the bootstrap token (a local
-// Command running the fixed minting program, the request on stdin, outputs secret) and the two CA roots (given, or
-// read from the ConfigMaps Istio and Kubernetes publish in the workload namespace). Shared by VmProxy (SSH) and
-// VmBoot (first boot), which differ only in when the token is re-minted (their extra triggers).
+// Command running the fixed minting program, the request on stdin, outputs secret); the CA roots are in
+// meshRoots.ts. Shared by VmProxy (SSH) and VmBoot (first boot), which differ only in when the token is re-minted
+// (their extra triggers).
 import * as command from "@pulumi/command";
-import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { WorkloadIdentity } from "./sidecarEnv";
-import {
-  MINT_TOKEN_PROGRAM,
-  TokenRequestInput,
-  apiServerAccessFromKubeconfig,
-  parseMintedToken,
-} from "./tokenRequest";
+import { localProgram } from "../localProgram";
+import { TokenRequestInput, apiServerAccessFromKubeconfig, parseMintedToken } from "./tokenRequest";
 
 export interface TokenMintSpec {
   kubeconfig: pulumi.Input<string>;
@@ -53,7 +48,7 @@ export function createTokenMint(
     `${name}-bootstrap-token`,
     {
       interpreter: ["node", "-e"],
-      create: MINT_TOKEN_PROGRAM,
+      create: localProgram("mintToken"),
       stdin: pulumi.secret(tokenRequest),
       triggers: [
         spec.workload.apply((w) => `${w.namespace}/${w.serviceAccount}`),
@@ -71,36 +66,5 @@ export function createTokenMint(
     mint,
     token: pulumi.secret(minted.apply((m) => m.token)),
     expiry: pulumi.unsecret(minted.apply((m) => m.expirationTimestamp)),
-  };
-}
-
-export interface CaRoots {
-  meshRootCert: pulumi.Input<string>;
-  kubernetesRootCert: pulumi.Input<string>;
-}
-
-/** The given roots, else `<name>-istio-ca-root-cert` / `<name>-kube-root-ca` reads of the namespace's ConfigMaps. */
-export function readCaRoots(
-  name: string,
-  opts: pulumi.CustomResourceOptions,
-  workload: pulumi.Output<WorkloadIdentity>,
-  given: Partial<CaRoots>,
-): CaRoots {
-  const configMapKey = (configMap: string, key: string, suffix: string) =>
-    k8s.core.v1.ConfigMap.get(
-      `${name}-${suffix}`,
-      workload.apply((w) => `${w.namespace}/${configMap}`),
-      opts,
-    ).data.apply((d) => {
-      const value = d?.[key];
-      if (!value)
-        throw new Error(`ConfigMap ${configMap} has no "${key}"; is the namespace part of the mesh?`);
-      return value;
-    });
-  return {
-    meshRootCert:
-      given.meshRootCert ?? configMapKey("istio-ca-root-cert", "root-cert.pem", "istio-ca-root-cert"),
-    kubernetesRootCert:
-      given.kubernetesRootCert ?? configMapKey("kube-root-ca.crt", "ca.crt", "kube-root-ca"),
   };
 }

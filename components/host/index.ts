@@ -4,7 +4,7 @@ export { VmProxy } from "./vmProxy";
 export type { VmProxyArgs, BootstrapTokenArgs, HostPreparationArgs, Inputs } from "./vmProxyArgs";
 export { validateVmProxyArgs } from "./vmProxyValidation";
 export { vmProxyDefaults, sshDefaults, tokenDefaults, proxyImageDefaults } from "./defaults";
-export type { SshConnectionArgs, SshCredentialsArgs, BastionArgs } from "./sshConnection";
+export type { SshConnectionArgs, SshCredentialsArgs, SshHostArgs, BastionArgs } from "./sshConnection";
 export type { WorkloadIdentity, MeshSettings } from "./sidecarEnv";
 export type { ProxyImageChoice, ProxyArgsSettings } from "./proxyContainer";
 export type { ReadinessSettings } from "./proxyScripts";

@@ -5,7 +5,8 @@ import { posix } from "node:path";
 import { isHostname, isIpAddress } from "../rules/addresses";
 import { excerpt, formatInteger, urlPathProblem } from "../rules/values";
 import { readinessDefaults } from "./defaults";
-import { CONFIG_DIGEST_LABEL, CONFIG_FILES, ContainerSpec, dockerRunArgs } from "./proxyContainer";
+import { containerConvergeScript } from "./containerConverge";
+import { CONFIG_FILES, ContainerSpec, dockerRunArgs } from "./proxyContainer";
 import { shellJoin, shellQuote } from "./shell";
 
 export interface ReadinessSettings {
@@ -59,47 +60,30 @@ export function runProxyScript(
   const logLines = formatInteger(readiness.logLines ?? d.logLines, 0, d.maxLogLines, "readiness.logLines");
   const { host: probeHost, port: probePort, path: probePath } = readinessTarget(readiness);
   const url = readinessUrl(readiness);
-  return [
-    "set -eu",
-    `name=${shellQuote(spec.name)}`,
-    `want=${shellQuote(digest)}`,
-    `url=${shellQuote(url)}`,
-    `current=$(docker inspect --format '{{ index .Config.Labels "${CONFIG_DIGEST_LABEL}" }}' "$name" 2>/dev/null || true)`,
-    `running=$(docker inspect --format '{{ .State.Running }}' "$name" 2>/dev/null || true)`,
-    `if [ -n "$current" ] && [ "$current" = "$want" ]; then`,
-    `  if [ "$running" = true ]; then action=unchanged; else docker start "$name" >/dev/null; action=started; fi`,
-    "else",
-    `  docker rm --force "$name" >/dev/null 2>&1 || true`,
-    // The certs dir must exist before docker run, or the daemon creates it owned by root.
-    `  mkdir -p ${shellQuote(posix.join(spec.configDir, CONFIG_FILES.certsDir))}`,
-    `  chmod 750 ${shellQuote(posix.join(spec.configDir, CONFIG_FILES.certsDir))}`,
-    // The mesh root beside the issued certificates (PROV_CERT/root-cert.pem), a file the agent may replace.
-    `  cp ${shellQuote(posix.join(spec.configDir, CONFIG_FILES.meshRootCert))} ${shellQuote(posix.join(spec.configDir, CONFIG_FILES.certsDir, ".root-cert.pem.tmp"))}`,
-    `  mv -f ${shellQuote(posix.join(spec.configDir, CONFIG_FILES.certsDir, ".root-cert.pem.tmp"))} ${shellQuote(posix.join(spec.configDir, CONFIG_FILES.certsDir, "root-cert.pem"))}`,
-    `  docker ${shellJoin(dockerRunArgs(spec, digest))} >/dev/null`,
-    "  action=created",
-    "fi",
-    "probe() {",
-    `  if command -v curl >/dev/null 2>&1; then curl -fsS -o /dev/null --max-time 2 "$url" >/dev/null 2>&1`,
-    `  elif command -v wget >/dev/null 2>&1; then wget -q -O /dev/null -T 2 "$url" >/dev/null 2>&1`,
-    `  elif command -v bash >/dev/null 2>&1; then`,
-    `    bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "GET %s HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n" "$2" "$0" >&3 && head -n 1 <&3 | grep -q " 200"' ${shellQuote(probeHost)} ${shellQuote(probePort)} ${shellQuote(probePath)} 2>/dev/null`,
-    `  else echo "mesh-vm: no curl, wget or bash on the host to probe $url" >&2; return 2; fi`,
-    "}",
-    `deadline=$(( $(date +%s) + ${timeout} ))`,
-    "until probe; do",
-    `  state=$(docker inspect --format '{{ .State.Status }}' "$name" 2>/dev/null || echo missing)`,
-    `  if [ "$(date +%s)" -ge "$deadline" ] || [ "$state" = exited ] || [ "$state" = dead ] || [ "$state" = missing ]; then`,
-    `    echo "mesh-vm: proxy container $name not ready at $url after ${timeout}s (state: $state); last log lines:" >&2`,
-    `    docker logs --tail ${logLines} "$name" 2>&1 | sed 's/^/  | /' >&2 || true`,
-    "    exit 1",
-    "  fi",
-    "  sleep 1",
-    "done",
-    `id=$(docker inspect --format '{{ .Id }}' "$name")`,
-    `state=$(docker inspect --format '{{ .State.Status }}' "$name")`,
-    `printf '{"action":"%s","containerId":"%s","state":"%s"}\\n' "$action" "$id" "$state"`,
-  ].join("\n");
+  const certs = posix.join(spec.configDir, CONFIG_FILES.certsDir);
+  const rootTmp = posix.join(spec.configDir, CONFIG_FILES.certsDir, ".root-cert.pem.tmp");
+  return containerConvergeScript({
+    name: spec.name,
+    digest,
+    url,
+    create: [
+      // The certs dir must exist before docker run, or the daemon creates it owned by root.
+      `  mkdir -p ${shellQuote(certs)}`,
+      `  chmod 750 ${shellQuote(certs)}`,
+      // The mesh root beside the issued certificates (PROV_CERT/root-cert.pem), a file the agent may replace.
+      `  cp ${shellQuote(posix.join(spec.configDir, CONFIG_FILES.meshRootCert))} ${shellQuote(rootTmp)}`,
+      `  mv -f ${shellQuote(rootTmp)} ${shellQuote(posix.join(certs, "root-cert.pem"))}`,
+      `  docker ${shellJoin(dockerRunArgs(spec, digest))} >/dev/null`,
+    ],
+    probeFallback: [
+      `  elif command -v bash >/dev/null 2>&1; then`,
+      `    bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "GET %s HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n" "$2" "$0" >&3 && head -n 1 <&3 | grep -q " 200"' ${shellQuote(probeHost)} ${shellQuote(probePort)} ${shellQuote(probePath)} 2>/dev/null`,
+      `  else echo "mesh-vm: no curl, wget or bash on the host to probe $url" >&2; return 2; fi`,
+    ],
+    timeout,
+    what: "proxy container",
+    logLines,
+  });
 }
 
 /** Stops and removes the container and the agent's issued certificates. */

@@ -107,6 +107,7 @@ export interface ProxySettingsArgs {
 export const meshVmDeliverySettingKeys = [
   "runtime",
   "envoy",
+  "sidecarPackage",
   "kubeconfig",
   "kubeContext",
   "mesh",
@@ -115,6 +116,8 @@ export const meshVmDeliverySettingKeys = [
   "gatewayAddress",
   "egressHostnames",
   "readiness",
+  "meshRootCert",
+  "kubernetesRootCert",
 ] as const;
 
 export type MeshVmDeliverySettings = Pick<ProxySettingsArgs, (typeof meshVmDeliverySettingKeys)[number]>;

@@ -134,11 +134,27 @@ export function fileDigestLines(entries: readonly FileEntry[]): string[] {
   );
 }
 
-/** The proxy step: files from the bundle on stdin, then `start`; delete: `stop`, then the files. */
-export function proxyStepScripts(plan: RuntimePlan, entries: readonly FileEntry[]): StepScripts {
+/**
+ * The comment line a drift repair marker (driftCheck.ts, driftResource.ts) adds to a step's script, none before the
+ * first repair: printable ASCII on one line, bounded (the marker quotes what a host printed).
+ */
+export function repairLines(marker: string | undefined): string[] {
+  return marker ? [`# mesh-vm repair ${marker.replace(/[^\x20-\x7e]/g, "?").slice(0, 1000)}`] : [];
+}
+
+/**
+ * The proxy step: files from the bundle on stdin, then `start`; delete: `stop`, then the files. `repair` (the drift
+ * check's marker, driftCheck.ts) is a comment line: a new one re-runs the step after a refresh found drift.
+ */
+export function proxyStepScripts(
+  plan: RuntimePlan,
+  entries: readonly FileEntry[],
+  repair?: string,
+): StepScripts {
   const privilege = plan.runsAs === "root" ? "root" : "user";
   const header = [
     `# mesh-vm ${plan.runtime} proxy, config digest ${plan.configDigest}`,
+    ...repairLines(repair),
     ...fileDigestLines(entries),
   ];
   return {
@@ -161,11 +177,13 @@ export interface HostStepSpec {
   key?: { user: string; keyOwner: string };
   /** The hosts block's owner and address (its lines travel on stdin, so a long list meets no argv limit). */
   hostsBlock?: Pick<PlannedHostsBlock, "owner" | "address">;
+  /** The drift check's repair marker (driftCheck.ts): a new one re-runs the step. */
+  repair?: string;
 }
 
 /** The host step, as root: prepare, key, hosts block; delete: hosts block, key, then the preparation's undo. */
 export function hostStepScripts(spec: HostStepSpec): StepScripts {
-  const create = ["set -eu"];
+  const create = [...repairLines(spec.repair), "set -eu"];
   if (spec.key) create.push(`IFS= read -r key_b64 || key_b64=`);
   if (spec.hostsBlock) create.push(`IFS= read -r hosts_b64 || hosts_b64=`);
   if (spec.prepare) create.push(subshell(spec.prepare.apply));

@@ -23,6 +23,11 @@ export interface WorkloadIdentity {
   proxyInstanceIp?: string;
   /** WorkloadEntry `spec.network` (ISTIO_META_NETWORK); empty for the pods' network. */
   network?: string;
+  /**
+   * WorkloadEntry `spec.ports` (port name to the VM's port, where it differs from the service port). The package
+   * runtime writes them as istioctl does from a WorkloadGroup's template (`ISTIO_INBOUND_PORTS`, `*` without any).
+   */
+  ports?: Record<string, number>;
   /** WorkloadEntry `spec.labels`. */
   labels?: Record<string, string>;
   /** WorkloadEntry `metadata.labels` (canonical service/revision labels live here). */

@@ -4,37 +4,36 @@ import * as pulumi from "@pulumi/pulumi";
 import type * as command from "@pulumi/command";
 import { sshDefaults } from "./defaults";
 
-/** A jump host the connection goes through (SSH `direct-tcpip`). */
-export interface BastionArgs {
-  host: pulumi.Input<string>;
-  /** @default 22 */
-  port?: pulumi.Input<number>;
-  /** @default "root" */
+/** How to log in: the user and a key or an agent (the VM's proxy user, its admin, or a bastion's user). */
+export interface SshCredentialsArgs {
+  /** Default root (a non-root user needs password-less sudo); the proxy steps log in as the proxy user. */
   user?: pulumi.Input<string>;
   /** OpenSSH/PEM private key (kept secret). */
   privateKey?: pulumi.Input<string>;
   privateKeyPassword?: pulumi.Input<string>;
   /** ssh-agent socket, instead of a key. */
   agentSocketPath?: pulumi.Input<string>;
-  /** The bastion's public host key in authorized_keys format (`ssh-ed25519 AAAA…`). Required unless `insecureIgnoreHostKey`. */
+}
+
+/** A host to dial and log in to: the VM itself, or a bastion in front of it. */
+export interface SshHostArgs extends SshCredentialsArgs {
+  /** Host name or IP the SSH client dials (MeshVm default for the VM: the workload address). */
+  host: pulumi.Input<string>;
+  /** @default 22 */
+  port?: pulumi.Input<number>;
+  /**
+   * The host's public key in authorized_keys format (`ssh-ed25519 AAAA…`), pinned for every connection. Required
+   * unless `insecureIgnoreHostKey`.
+   */
   hostKey?: pulumi.Input<string>;
 }
 
+/** A jump host the connection goes through (SSH `direct-tcpip`). */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- its own name in the docs and the component schema
+export interface BastionArgs extends SshHostArgs {}
+
 /** Where and how to reach the VM over SSH. */
-export interface SshConnectionArgs {
-  /** Host name or IP the SSH client dials (MeshVm default: the workload address). */
-  host: pulumi.Input<string>;
-  /** @default 22 */
-  port?: pulumi.Input<number>;
-  /** SSH user (proxy steps default to the proxy user, preparation to root). */
-  user?: pulumi.Input<string>;
-  /** OpenSSH/PEM private key (kept secret). */
-  privateKey?: pulumi.Input<string>;
-  privateKeyPassword?: pulumi.Input<string>;
-  /** ssh-agent socket, instead of a key. */
-  agentSocketPath?: pulumi.Input<string>;
-  /** The VM's public host key in authorized_keys format (`ssh-ed25519 AAAA…`), pinned for every connection. */
-  hostKey?: pulumi.Input<string>;
+export interface SshConnectionArgs extends SshHostArgs {
   /** Set to true to connect without checking the host key (prints a warning). Never the default. */
   insecureIgnoreHostKey?: boolean;
   /** Optional bastion. */
@@ -49,15 +48,6 @@ export interface SshConnectionArgs {
    * @default 10
    */
   perDialTimeout?: pulumi.Input<number>;
-}
-
-/** Credentials for a second user on the same host (host, port, host key and bastion are shared). */
-export interface SshCredentialsArgs {
-  /** Default root (a non-root user needs password-less sudo). */
-  user?: pulumi.Input<string>;
-  privateKey?: pulumi.Input<string>;
-  privateKeyPassword?: pulumi.Input<string>;
-  agentSocketPath?: pulumi.Input<string>;
 }
 
 function secretIfSet(value: pulumi.Input<string> | undefined): pulumi.Input<string> | undefined {

@@ -13,9 +13,12 @@ import { materialInputs, withoutKeys, type RuntimeInputs } from "../runtime/inpu
 import { publicPlanOf, sha256, type RuntimePlan } from "../runtime/plan";
 import { renderRuntimePlan } from "../runtime/registry";
 import type { ContainerPlan } from "../runtime/container";
-import { CaRoots, MintedToken, createTokenMint, readCaRoots } from "./bootstrapMaterial";
+import { MintedToken, createTokenMint } from "./bootstrapMaterial";
+import { CaRoots, readCaRoots } from "./meshRoots";
 import { numberBounds, renewBeforeSecondsFor, sshDefaults, tokenDefaults, vmProxyDefaults } from "./defaults";
 import { renderHostsBlock } from "./hostsBlock";
+import { driftCheckCommand, proxyProbeOf } from "./driftCheck";
+import { DriftCheck, runsAsComponentProvider } from "./driftResource";
 import {
   HostStepSpec,
   fileBundle,
@@ -28,13 +31,9 @@ import { MeshSettings, WorkloadIdentity } from "./sidecarEnv";
 import { afterCheck, bastionHostKeyCheck } from "./bastionCheck";
 import { toConnection } from "./sshConnection";
 import { tokenRotationWindow } from "./tokenRequest";
-import {
-  WorkloadCertificate,
-  createWorkloadCertificate,
-  defaultRenewBeforeSeconds,
-  workloadCertificateDefaults,
-} from "./workloadCertificate";
+import { EnvoyCertificateMaterial, createEnvoyWorkloadCertificate } from "./workloadCertificate";
 import type { EnvoyPlan } from "../runtime/envoy";
+import { envoySettingsWithoutMaterial } from "../runtime/envoyArgs";
 import { validateVmProxyArgs } from "./vmProxyValidation";
 
 import type { VmProxyArgs } from "./vmProxyArgs";
@@ -138,9 +137,17 @@ function createBootstrapToken(ctx: ProxyStepContext, args: VmProxyArgs): MintedT
 
 /** The settings the runtime renders from: VmProxy's proxy settings as they are, with the context's resolved ones. */
 function runtimeInputsOf(ctx: ProxyStepContext, args: VmProxyArgs): pulumi.Output<RuntimeInputs> {
-  const delivery = ["ssh", "prepare", "token", "deregistrationDelaySeconds", "hostGone"] as const;
+  const delivery = [
+    "ssh",
+    "prepare",
+    "token",
+    "deregistrationDelaySeconds",
+    "hostGone",
+    "driftCheck",
+  ] as const;
   return pulumi.output({
     ...withoutKeys(args, [...materialInputs, ...delivery]),
+    envoy: envoySettingsWithoutMaterial(args.envoy),
     workload: ctx.workload,
     mesh: ctx.mesh,
     proxyConfigDir: ctx.configDir,
@@ -159,7 +166,7 @@ function renderPlans(
   inputs: pulumi.Output<RuntimeInputs>,
   token: pulumi.Output<string>,
   roots: CaRoots,
-  certificate?: WorkloadCertificate,
+  certificate?: EnvoyCertificateMaterial,
 ): Plans {
   const rootsOut = pulumi.all([roots.meshRootCert, roots.kubernetesRootCert]);
   type Cert = { certChain: string; key: string } | undefined;
@@ -193,26 +200,13 @@ function createEnvoyCertificate(
   ctx: ProxyStepContext,
   args: VmProxyArgs,
   roots: CaRoots,
-): WorkloadCertificate {
-  const envoy = args.envoy!;
-  const c = envoy.certificate ?? {};
-  const lifetimeSeconds = c.lifetimeSeconds ?? workloadCertificateDefaults.lifetimeSeconds;
-  return createWorkloadCertificate(ctx.name, ctx.parent, {
-    kubeconfig: args.kubeconfig,
-    kubeContext: args.kubeContext,
-    namespace: ctx.workload.namespace,
-    serviceAccount: ctx.workload.serviceAccount,
-    trustDomain: ctx.mesh.apply((m) => m.trustDomain ?? "cluster.local"),
-    // MeshExpansion exposes istiod's 15012 on the east-west gateway, the address the VM's Envoy uses too.
-    caAddress:
-      c.caAddress ??
-      `${envoy.gatewayAddress.includes(":") ? `[${envoy.gatewayAddress}]` : envoy.gatewayAddress}:15012`,
-    caServerName: c.caServerName ?? ctx.mesh.apply((m) => `istiod.${m.istioNamespace ?? "istio-system"}.svc`),
-    meshRootCert: roots.meshRootCert,
-    lifetimeSeconds,
-    renewBeforeSeconds: c.renewBeforeSeconds ?? defaultRenewBeforeSeconds(lifetimeSeconds),
-    ...(c.rotation !== undefined ? { rotation: c.rotation } : {}),
-  });
+): EnvoyCertificateMaterial {
+  return createEnvoyWorkloadCertificate(
+    ctx.name,
+    ctx.parent,
+    { envoy: args.envoy!, kubeconfig: args.kubeconfig, kubeContext: args.kubeContext },
+    { workload: ctx.workload, mesh: ctx.mesh, meshRootCert: roots.meshRootCert },
+  );
 }
 
 // --- host step ----------------------------------------------------------------------------------------------
@@ -226,12 +220,14 @@ function createHostStep(
   args: VmProxyArgs,
   ssh: SshAccess,
   publicPlan: pulumi.Output<RuntimePlan>,
+  repair: pulumi.Output<string>,
 ): command.remote.Command | undefined {
   const prepares = args.prepare !== undefined;
   const managesHosts = args.egressHostnames !== undefined;
   if (!prepares && !managesHosts) return undefined;
   const installsKey = prepares && ssh.generatedKey !== undefined;
-  const spec = pulumi.all([publicPlan, ctx.owner]).apply(([p, who]): HostStepSpec => ({
+  const spec = pulumi.all([publicPlan, ctx.owner, repair]).apply(([p, who, r]): HostStepSpec => ({
+    ...(r ? { repair: r } : {}),
     ...(prepares ? { prepare: p.prepare } : {}),
     ...(installsKey ? { key: { user: p.account.user, keyOwner: who } } : {}),
     ...(managesHosts && p.hostsBlock
@@ -263,9 +259,12 @@ function createProxyStep(
   ctx: ProxyStepContext,
   connection: Connection,
   plans: Plans,
+  repair: pulumi.Output<string>,
   after: pulumi.Resource[],
 ): command.remote.Command {
-  const scripts = plans.publicPlan.apply((p) => proxyStepScripts(p, fileEntriesOf(p.files)));
+  const scripts = pulumi
+    .all([plans.publicPlan, repair])
+    .apply(([p, r]) => proxyStepScripts(p, fileEntriesOf(p.files), r || undefined));
   return new command.remote.Command(
     `${ctx.name}-proxy`,
     {
@@ -279,11 +278,48 @@ function createProxyStep(
   );
 }
 
+// --- drift check ---------------------------------------------------------------------------------------------
+
+/**
+ * `<name>-drift`: on refresh only, checks the VM against the last applied plan over the proxy step's connection (one
+ * SSH session, as the proxy step's account) and records what drifted; its repair markers re-run the step that
+ * repairs it at the next `up` (driftCheck.ts, driftResource.ts).
+ */
+function createDriftCheck(
+  ctx: ProxyStepContext,
+  args: VmProxyArgs,
+  connection: Connection,
+  publicPlan: pulumi.Output<RuntimePlan>,
+): DriftCheck {
+  const managesHosts = args.egressHostnames !== undefined;
+  // Messages name the VM as the mesh does (the workload's name), not this component.
+  const vm = ctx.workload.apply((w) => w.name);
+  const checkCommand = pulumi.all([publicPlan, vm]).apply(([p, name]) => {
+    const block = managesHosts && p.hostsBlock ? renderHostsBlock(p.hostsBlock) : "";
+    return driftCheckCommand(
+      {
+        vm: name,
+        probe: proxyProbeOf(p),
+        files: fileEntriesOf(p.files),
+        ...(block ? { hostsBlock: { owner: p.hostsBlock!.owner, text: block } } : {}),
+      },
+      p.runsAs === "root" ? "root" : "user",
+    );
+  });
+  return new DriftCheck(
+    `${ctx.name}-drift`,
+    { vm, connection, command: checkCommand, hostGone: args.hostGone === true },
+    { ...ctx.parent, ...ctx.retain },
+  );
+}
+
 // --- registration gate --------------------------------------------------------------------------------------
 
 /**
  * Created once the proxy is ready; deleted (after the mesh objects depending on it) by waiting the propagation
- * delay, before the proxy and the hosts block go.
+ * delay, before the proxy and the hosts block go. A resource of its own, not the proxy step: the mesh objects'
+ * inputs depend on it, and a delete-before-replace of the proxy step (`up --replace`) would otherwise replace
+ * them too — every WorkloadEntry and a fleet's shared ServiceEntry (faults e2e, "proxy container removed").
  */
 function createRegistrationGate(
   ctx: ProxyStepContext,
@@ -374,8 +410,17 @@ export class VmProxy extends pulumi.ComponentResource {
     );
     const { publicPlan } = plans;
 
-    const hostStep = createHostStep(ctx, current, ssh, publicPlan);
-    const proxy = createProxyStep(ctx, ssh.proxy, plans, hostStep ? [hostStep] : []);
+    const checksDrift = current.driftCheck ?? !runsAsComponentProvider();
+    const drift = checksDrift ? createDriftCheck(ctx, current, ssh.proxy, publicPlan) : undefined;
+    const noRepair = pulumi.output("");
+    const hostStep = createHostStep(ctx, current, ssh, publicPlan, drift?.hostRepair ?? noRepair);
+    const proxy = createProxyStep(
+      ctx,
+      ssh.proxy,
+      plans,
+      drift?.proxyRepair ?? noRepair,
+      hostStep ? [hostStep] : [],
+    );
     // Digests only leave the secret plan.
     this.fileDigests = pulumi.unsecret(
       plans.plan.apply((p) =>

@@ -60,4 +60,13 @@ export interface VmProxyArgs extends ProxySettingsArgs {
    * Nothing on the VM is undone; the mesh objects are still removed.
    */
   hostGone?: boolean;
+  /**
+   * Check the VM for drift on `pulumi refresh` (one SSH session per VM; docs/reliability.md, Drift): a stopped or
+   * removed proxy, a changed or missing file, a changed or missing hosts block, repaired by the next `up`. Default on
+   * in Node.js programs; off when the package runs as a component provider for another language (YAML, Python, …),
+   * where the engine starts the check's dynamic provider in the program's directory, which does not resolve
+   * `@pulumi/pulumi` (pulumi/pulumi#5455): set it to true there and run `pulumi` with `NODE_PATH` naming a
+   * `node_modules` that holds `@pulumi/pulumi` and `ssh2` (mesh-vm's own).
+   */
+  driftCheck?: boolean;
 }

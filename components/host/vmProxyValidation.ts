@@ -22,7 +22,9 @@ import {
 import { numberBounds, readinessDefaults, tokenDefaults } from "./defaults";
 import { runtimeIssues } from "../runtime/registry";
 import { gatewayAddressProblem } from "./proxyContainer";
+import { providedIdentityProblem, type ProvidedIdentityArgs } from "./providedCertificate";
 import type { BastionArgs } from "./sshConnection";
+import { caRootIssues } from "./meshRoots";
 import type { BootstrapTokenArgs, HostPreparationArgs, VmProxyArgs } from "./vmProxyArgs";
 
 const authorizedKeyPattern = /^(ssh-|ecdsa-|sk-)\S+ \S+/;
@@ -599,6 +601,20 @@ export function sshSettingsIssues(
   return out;
 }
 
+/** A certificate handed in (runtime envoy) for another identity or root, when both are known at preview. */
+export function providedIdentityIssues(args: ProvidedIdentityArgs, field: FieldName): ValidationIssue[] {
+  const p = providedIdentityProblem(args);
+  return p === undefined
+    ? []
+    : [
+        issue(
+          field("envoy.certificate.provided.certChain"),
+          p,
+          "issue it for the VM's SPIFFE id, chaining to the mesh's root CA (istio-ca-root-cert)",
+        ),
+      ];
+}
+
 /**
  * Validates the VmProxyArgs known now; returns every issue found (empty when valid). `field` names the inputs
  * in the messages (default `VmProxyArgs.<path>`).
@@ -610,6 +626,7 @@ export function validateVmProxyArgs(
   const ssh = args.ssh;
   return [
     ...runtimeIssues(args as unknown as Record<string, unknown>, field),
+    ...providedIdentityIssues(args as ProvidedIdentityArgs, field),
     ...sshSettingsIssues(ssh, (p) => field(`ssh.${p}`)),
     ...posixNameIssues(args.sshUser, field("sshUser"), 'use a user name such as "istio-proxy"'),
     ...posixNameIssues(
@@ -643,5 +660,6 @@ export function validateVmProxyArgs(
     ...configDirIssues(args.proxyConfigDir, field("proxyConfigDir")),
     ...egressHostnamesIssues(args.egressHostnames, (p) => field(`egressHostnames${p}`)),
     ...deregistrationDelayIssues(args.deregistrationDelaySeconds, field("deregistrationDelaySeconds")),
+    ...caRootIssues(args, field),
   ];
 }

@@ -15,6 +15,7 @@ export interface WorkloadEntryLike {
     serviceAccount?: string;
     network?: string;
     labels?: Record<string, string>;
+    ports?: Record<string, number>;
   };
 }
 
@@ -44,5 +45,6 @@ export function workloadIdentityFromWorkloadEntry(
   const instanceIp = proxyInstanceIp || we.metadata.annotations?.[bootstrapAnnotations.proxyInstanceIp];
   if (instanceIp) identity.proxyInstanceIp = instanceIp;
   if (we.spec.network) identity.network = we.spec.network;
+  if (we.spec.ports && Object.keys(we.spec.ports).length > 0) identity.ports = { ...we.spec.ports };
   return identity;
 }

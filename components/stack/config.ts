@@ -14,6 +14,7 @@ import type { MeshVmArgs, MeshVmBootArgs, MeshVmHostArgs, PlainMeshVmArgs } from
 import { meshVmDefaults } from "../mesh/settings";
 import { FieldName, fieldNames, formatIssue, MeshVmValidationError, ValidationIssue } from "../rules/issues";
 import { validateMeshExpansionArgs } from "../validation/meshExpansion";
+import { rolloutIssues, type RolloutArgs } from "../rollout/waves";
 import { meshVmInputIssues } from "../validation/meshVmInputs";
 import { configureKubeconfig, ConfiguredKubeconfig } from "./kubeconfig";
 import { BootConfig, configNamespace, HostConfig, secretHostPaths, stackSchema } from "./schema";
@@ -45,6 +46,8 @@ export interface StackConfig {
   clusterIdentifier?: string;
   /** MeshExpansion inputs (flavor from `mesh-vm:flavor`), when `mesh-vm:meshExpansion` is set. */
   meshExpansion?: PlainMeshExpansionArgs;
+  /** VMs in waves (`mesh-vm:rollout`), in the order of `mesh-vm:vms` then `mesh-vm:manifests`. */
+  rollout?: RolloutArgs;
   vms: ConfiguredVm[];
 }
 
@@ -137,10 +140,11 @@ function configValues(raw: RawStackConfig): Record<string, unknown> {
     }
   }
   // Pulumi.yaml declares a default for every key (a declared key without one is required): "" for the strings,
-  // `false` for meshExpansion, which mean "not set". `meshExpansion: true` enables it with every default.
+  // `false` for meshExpansion and rollout, which mean "not set". `meshExpansion: true` enables it with every
+  // default.
   for (const key of ["kubeconfig", "kubeContext", "clusterIdentifier"])
     if (values[key] === "") delete values[key];
-  if (values["meshExpansion"] === false) delete values["meshExpansion"];
+  for (const key of ["meshExpansion", "rollout"]) if (values[key] === false) delete values[key];
   if (values["meshExpansion"] === true) values["meshExpansion"] = {};
   return values;
 }
@@ -354,12 +358,13 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
     addVm(ctx, `${ns}vms[${i}]`, mesh as PlainMeshVmArgs, host, `vms[${i}].host`, boot);
   });
   (cfg.manifests ?? []).forEach((m, i) => addManifestVm(ctx, m, i));
+  if (cfg.rollout !== undefined) issues.push(...rolloutIssues(cfg.rollout, fieldNames(`${ns}rollout`)));
 
   if (ctx.vms.length === 0 && meshExpansion === undefined && issues.length === 0) {
     issues.push({
       field: `${ns}vms`,
       problem: "nothing to onboard: no mesh-vm:vms, mesh-vm:manifests or mesh-vm:meshExpansion",
-      fix: `list the VMs under ${ns}vms in ${stackFile} (see the README's stack configuration table)`,
+      fix: `list the VMs under ${ns}vms in ${stackFile} (see the stack configuration in docs/reference.md)`,
     });
   }
   if (issues.length > 0) throw new StackConfigError(stackFile, issues);
@@ -370,6 +375,7 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
     ...(cfg.kubeContext !== undefined ? { kubeContext: cfg.kubeContext } : {}),
     ...(cfg.clusterIdentifier !== undefined ? { clusterIdentifier: cfg.clusterIdentifier } : {}),
     ...(meshExpansion ? { meshExpansion } : {}),
+    ...(cfg.rollout !== undefined ? { rollout: cfg.rollout } : {}),
     vms: ctx.vms,
   };
 }

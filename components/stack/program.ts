@@ -3,10 +3,14 @@
 // Automation API programs (the sandbox, the tests) call the same function.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { readMeshRoots, type MeshRoots } from "../host/meshRoots";
 import { istioFirewallPorts, tsbFirewallPorts } from "../mesh/expansion";
 import { MeshExpansion } from "../meshExpansion";
 import { MeshVm } from "../meshVm";
+import type { MeshVmArgs } from "../meshVmArgs";
+import { declareInWaves } from "../rollout/declare";
 import { readStackConfig, StackConfig } from "./config";
+import type { BootBundleFile } from "../boot/vmBootArgs";
 
 export interface OnboardOptions {
   /** The configuration to use instead of the stack's (already parsed with parseStackConfig). */
@@ -39,6 +43,13 @@ export interface VmSummary {
   tokenExpiry: string | null;
 }
 
+/** The waves of `mesh-vm:rollout`, as the stack output `rollout` shows them. */
+export interface RolloutSummary {
+  maxUnavailable: number;
+  /** VM names, wave by wave, in the order each wave runs. */
+  waves: string[][];
+}
+
 export interface OnboardOutputs {
   /** VM name → summary. */
   vms: pulumi.Output<Record<string, VmSummary>>;
@@ -46,6 +57,13 @@ export interface OnboardOutputs {
   firewallPorts: pulumi.Output<number[]>;
   /** istiod's host name VMs map to the gateway, when MeshExpansion is configured. */
   istiodHost?: pulumi.Output<string>;
+  /**
+   * VM name → its offline bundle (`etc/…`, `bin/start-*.sh`), for the VMs with `boot`; secret. A developer's
+   * laptop takes its bundle from here: `pulumi stack output --show-secrets --json bundles`.
+   */
+  bundles?: pulumi.Output<Record<string, BootBundleFile[]>>;
+  /** The rollout's waves, when `mesh-vm:rollout` is set. */
+  rollout?: pulumi.Output<RolloutSummary>;
 }
 
 /**
@@ -69,15 +87,25 @@ export function onboardFromConfig(options: OnboardOptions = {}): OnboardOutputs 
       ? undefined
       : new MeshExpansion("mesh-expansion", config.meshExpansion, opts);
 
+  // VMs onboard once the cluster accepts VMs (the ControlPlane patch or istiod's gateway exists); with a
+  // rollout, each wave of VMs after the wave before it is ready and registered (also on the first onboarding).
   const summaries: Record<string, pulumi.Output<VmSummary>> = {};
-  for (const vm of config.vms) {
-    // VMs onboard once the cluster accepts VMs (the ControlPlane patch or istiod's gateway exists).
-    const meshVm = new MeshVm(vm.name, vm.args, {
-      ...opts,
-      ...(expansion ? { dependsOn: [expansion] } : {}),
-    });
-    summaries[vm.name] = summarise(meshVm);
-  }
+  const bundles: Record<string, pulumi.Output<BootBundleFile[]>> = {};
+  const roots = sharedRoots(provider);
+  const { names } = declareInWaves(
+    config.vms,
+    config.rollout,
+    (vm, dependsOn) => {
+      const meshVm = new MeshVm(vm.name, withRoots(vm.args, roots), {
+        ...opts,
+        ...(dependsOn.length > 0 ? { dependsOn } : {}),
+      });
+      summaries[vm.name] = summarise(meshVm);
+      if (vm.args.boot !== undefined) bundles[vm.name] = meshVm.bootBundle.apply((b) => b ?? []);
+      return meshVm;
+    },
+    { nameOf: (vm) => vm.name, ...(expansion ? { dependsOn: [expansion] } : {}) },
+  );
 
   return {
     vms: pulumi.output(summaries) as pulumi.Output<Record<string, VmSummary>>,
@@ -85,7 +113,40 @@ export function onboardFromConfig(options: OnboardOptions = {}): OnboardOutputs 
       expansion?.firewallPorts ??
       pulumi.output(config.flavor === "tsb" ? [...tsbFirewallPorts] : [...istioFirewallPorts]),
     ...(expansion ? { istiodHost: expansion.istiodHost } : {}),
+    ...(config.rollout
+      ? { rollout: pulumi.output({ maxUnavailable: config.rollout.maxUnavailable, waves: names }) }
+      : {}),
+    ...(Object.keys(bundles).length > 0
+      ? { bundles: pulumi.secret(pulumi.output(bundles) as pulumi.Output<Record<string, BootBundleFile[]>>) }
+      : {}),
   };
+}
+
+/** The CA roots, read once per namespace (`mesh-roots-<namespace>-…`) for the VMs that do not give them. */
+function sharedRoots(provider: k8s.Provider): (namespace: string) => MeshRoots {
+  const read = new Map<string, MeshRoots>();
+  return (namespace) => {
+    let roots = read.get(namespace);
+    if (roots === undefined) {
+      roots = readMeshRoots(`mesh-roots-${namespace}`, { namespace }, { provider });
+      read.set(namespace, roots);
+    }
+    return roots;
+  };
+}
+
+function withRoots(args: MeshVmArgs, roots: (namespace: string) => MeshRoots): MeshVmArgs {
+  const delivery = args.host ?? args.boot;
+  // The stack configuration's namespace is plain text; a VM that gives both roots reads none.
+  if (delivery === undefined || typeof args.namespace !== "string") return args;
+  if (delivery.meshRootCert !== undefined && delivery.kubernetesRootCert !== undefined) return args;
+  const { meshRootCert, kubernetesRootCert } = roots(args.namespace);
+  const filled = {
+    ...delivery,
+    meshRootCert: delivery.meshRootCert ?? meshRootCert,
+    kubernetesRootCert: delivery.kubernetesRootCert ?? kubernetesRootCert,
+  };
+  return args.host !== undefined ? { ...args, host: { ...args.host, ...filled } } : { ...args, boot: filled };
 }
 
 function summarise(vm: MeshVm): pulumi.Output<VmSummary> {

@@ -95,6 +95,20 @@ const deliveryShape = {
   runtime: text.optional(),
   // Checked key by key by the envoy runtime's own rules (runtime/envoyValidation.ts), with the same field names.
   envoy: z.record(z.string(), z.unknown()).optional(),
+  // The package runtime's block: shapes here, values checked by runtime/package/settings.ts with the same names.
+  sidecarPackage: z
+    .strictObject({
+      version: text.optional(),
+      url: text.optional(),
+      sha256: text.optional(),
+      file: text.optional(),
+      repository: bool.optional(),
+      name: text.optional(),
+      capture: text.optional(),
+      captureDns: bool.optional(),
+      clusterId: text.optional(),
+    })
+    .optional(),
   mesh: z
     .strictObject({
       istioNamespace: text.optional(),
@@ -111,6 +125,9 @@ const deliveryShape = {
   proxyImageTag: text.optional(),
   gatewayAddress: text.optional(),
   egressHostnames: texts.optional(),
+  // PEM text; without them the program reads both once per namespace (host/meshRoots.ts).
+  meshRootCert: text.optional(),
+  kubernetesRootCert: text.optional(),
   readiness: z
     .strictObject({
       host: text.optional(),
@@ -154,6 +171,7 @@ const hostSchema = z.strictObject({
   ...deliveryShape,
   deregistrationDelaySeconds: num.optional(),
   hostGone: bool.optional(),
+  driftCheck: bool.optional(),
 });
 
 // ---- MeshVmBootArgs (boot-time delivery; kubeconfig and kubeContext from mesh-vm:kubeconfig/kubeContext) ----
@@ -211,6 +229,8 @@ export const stackSchema = z.strictObject({
   meshExpansion: meshExpansionSchema.optional(),
   vms: z.array(vmSchema).optional(),
   manifests: z.array(manifestSchema).optional(),
+  // Only the shape here; maxUnavailable's range is checked by rollout/waves.ts (rolloutIssues).
+  rollout: z.strictObject({ maxUnavailable: num }).optional(),
 });
 
 // The schema must cover exactly the component inputs: adding a MeshVmArgs/MeshVmHostArgs/MeshExpansionArgs field
@@ -244,4 +264,5 @@ export const secretHostPaths = [
   ["prepare", "admin", "privateKeyPassword"],
   ["bastion", "privateKey"],
   ["bastion", "privateKeyPassword"],
+  ["envoy", "certificate", "provided", "privateKey"],
 ] as const;

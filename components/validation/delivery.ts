@@ -4,9 +4,13 @@
 import { workloadProxyAnnotations } from "../mesh/annotations";
 import type { MeshVmBootArgs, MeshVmHostArgs, PlainMeshVmArgs } from "../meshVmArgs";
 import { FieldName, issue, ValidationIssue } from "../rules/issues";
+import { providedIdentityIssues } from "../host/vmProxyValidation";
 
 /** The delivery settings these checks read (`host` and `boot` share them). */
-type Delivery = Pick<MeshVmHostArgs & MeshVmBootArgs, "proxyImage" | "proxyImageTag" | "gatewayAddress">;
+type Delivery = Pick<
+  MeshVmHostArgs & MeshVmBootArgs,
+  "proxyImage" | "proxyImageTag" | "gatewayAddress" | "envoy" | "meshRootCert"
+>;
 
 /** `sidecar.istio.io/proxyImage` names the whole image (tctl): a delivery image setting would be ignored. */
 function proxyImageIssues(
@@ -58,8 +62,19 @@ export function deliveryIssues(
   field: FieldName,
   deliveryField: FieldName,
 ): ValidationIssue[] {
+  // A certificate handed in (runtime envoy) must be for the identity MeshVm gives the VM.
+  const workload = { namespace: args.namespace, serviceAccount: args.serviceAccount };
   return [
     ...proxyAddressIssues(args, field, deliveryField),
     ...proxyImageIssues(args, delivery, field, deliveryField),
+    ...providedIdentityIssues(
+      {
+        envoy: delivery.envoy,
+        workload,
+        mesh: { trustDomain: args.trustDomain ?? "cluster.local" },
+        meshRootCert: delivery.meshRootCert,
+      },
+      deliveryField,
+    ),
   ];
 }

@@ -17,6 +17,7 @@ import {
   sshSettingsIssues,
   tokenIssues,
 } from "../host/vmProxyValidation";
+import { caRootIssues } from "../host/meshRoots";
 import type { MeshVmHostArgs } from "../meshVmArgs";
 import { FieldName, fieldNames, issue, ValidationIssue } from "../rules/issues";
 
@@ -85,5 +86,6 @@ export function validateMeshVmHostArgs(
     ...tokenIssues(host.token, (p) => field(`token.${p}`)),
     ...deregistrationDelayIssues(host.deregistrationDelaySeconds, field("deregistrationDelaySeconds")),
     ...egressHostnamesIssues(host.egressHostnames, (p) => field(`egressHostnames${p}`)),
+    ...caRootIssues(host, field),
   ];
 }

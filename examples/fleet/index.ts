@@ -31,6 +31,8 @@ const ratings = new VmFleet(
       gatewayAddress: config.require("gatewayAddress"),
       proxyImageTag: config.require("proxyImageTag"),
     },
+    // A new proxyImageTag reaches one VM at a time, each after the one before is ready and registered.
+    rollout: { maxUnavailable: config.getNumber("maxUnavailable") ?? 1 },
   },
   { providers: [provider], dependsOn: [expansion] },
 );

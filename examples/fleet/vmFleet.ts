@@ -4,8 +4,8 @@
 // taking the shared objects along, and their workloadSelector (the shared labels) matches every VM.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { MeshVm, renderMeshVmObjects, resolveMeshVmArgs } from "mesh-vm";
-import type { MeshVmHostArgs, PlainMeshVmArgs } from "mesh-vm";
+import { declareInWaves, MeshVm, renderMeshVmObjects, resolveMeshVmArgs } from "mesh-vm";
+import type { MeshVmHostArgs, PlainMeshVmArgs, RolloutArgs } from "mesh-vm";
 
 /** One VM of the fleet. */
 export interface VmFleetInstance {
@@ -33,6 +33,11 @@ export interface VmFleetArgs {
   instances: VmFleetInstance[];
   /** SSH and proxy settings every VM shares (admin key, kubeconfig, image); each VM's host key is its own. */
   host: Omit<MeshVmHostArgs, "hostKey">;
+  /**
+   * Upgrade the VMs in waves of at most `maxUnavailable`, in the order of `instances`: a new `proxyImageTag` then
+   * reaches the next wave only once the wave before runs it, ready and registered. Default: all at once.
+   */
+  rollout?: RolloutArgs;
 }
 
 export class VmFleet extends pulumi.ComponentResource {
@@ -70,8 +75,11 @@ export class VmFleet extends pulumi.ComponentResource {
     // The Sidecar shapes every proxy's listeners, so it exists before any proxy starts.
     before.push(new k8s.apiextensions.CustomResource(`${name}-sidecar`, sidecarObject, { parent: this }));
 
-    this.vms = args.instances.map(
-      (vm) =>
+    // Each wave waits for the one before (and for the Sidecar and ServiceAccount); without a rollout, one wave.
+    const { waves } = declareInWaves(
+      args.instances,
+      args.rollout,
+      (vm, dependsOn) =>
         new MeshVm(
           vm.name,
           {
@@ -86,9 +94,11 @@ export class VmFleet extends pulumi.ComponentResource {
             serviceEntry: { enabled: false },
             host: { ...args.host, hostKey: vm.hostKey },
           },
-          { parent: this, dependsOn: before },
+          { parent: this, dependsOn },
         ),
+      { nameOf: (vm) => vm.name, dependsOn: before },
     );
+    this.vms = waves.flat();
 
     // Registered once every proxy is ready, removed before any proxy stops.
     const spec = this.vms.reduce((s, vm) => vm.afterProxyReady(s), pulumi.output(serviceEntryObject.spec));

@@ -2,14 +2,16 @@
 // every renderer, validation and Output chain runs, and no engine, provider or host does. Prints the wall time
 // from the first MeshVm to the last registration, the resources registered, and this process's peak RSS
 // (VmHWM, the Node.js process as a whole: what `pulumi preview` would see of the program).
-//   scripts/bench.sh mock [N]          (goals at N = 1,000: < 30 s, < 1.5 GB)
-// The mocks answer like the providers in a preview (test/unit/helpers/mockProviders.ts: CA ConfigMaps, the
+//   scripts/bench.sh mock [N] [--per-vm-roots]   (goals at N = 1,000: < 30 s, < 1 GB)
+// The CA roots are read once for the fleet (readMeshRoots) as the stack program does; --per-vm-roots lets each
+// MeshVm read its own pair, as a MeshVm given no roots does.
+// The mocks answer like the providers in a preview (scripts/testbed/mockProviders.ts: CA ConfigMaps, the
 // generated key) and keep nothing but a count.
 import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
-import { MeshVm } from "../../components";
-import { providerOutputs } from "../../test/unit/helpers/mockProviders";
+import { MeshVm, readMeshRoots } from "../../components";
+import { providerOutputs } from "../testbed/mockProviders";
 
 let registered = 0;
 
@@ -41,10 +43,12 @@ const KUBECONFIG =
   "clusters: [{name: k, cluster: {server: 'https://127.0.0.1:6443'}}]\nusers: [{name: u, user: {token: kube-admin-secret}}]\n";
 
 async function main(): Promise<void> {
-  const n = Number(process.argv[2] ?? 1000);
+  const args = process.argv.slice(2);
+  const n = Number(args.find((a) => !a.startsWith("--")) ?? 1000);
   const startMb = process.memoryUsage().rss / 2 ** 20;
   const start = process.hrtime.bigint();
   const outputs: pulumi.Output<unknown>[] = [];
+  const roots = args.includes("--per-vm-roots") ? {} : readMeshRoots("mesh-roots", { namespace: "bench" });
   for (let i = 0; i < n; i++) {
     const name = `vm-${i}`;
     const vm = new MeshVm(name, {
@@ -59,6 +63,7 @@ async function main(): Promise<void> {
         kubeconfig: KUBECONFIG,
         proxyImageTag: "1.30.3",
         egressHostnames: ["reviews.bench.svc"],
+        ...roots,
       },
     });
     outputs.push(vm.manifests, vm.proxy, vm.workloadEntryName);
@@ -69,7 +74,7 @@ async function main(): Promise<void> {
   await pulumi.runtime.disconnect();
   const wallS = Number(process.hrtime.bigint() - start) / 1e9;
   console.log(
-    `mock preview of ${n} MeshVms with host: ${registered} resources registered, ` +
+    `mock preview of ${n} MeshVms with host (CA roots ${"meshRootCert" in roots ? "read once" : "read per VM"}): ${registered} resources registered, ` +
       `${wallS.toFixed(1)} s wall (constructors ${constructedS.toFixed(1)} s), peak RSS ${vmHwmMb().toFixed(0)} MB ` +
       `(${startMb.toFixed(0)} MB before the first MeshVm), load ${loadavg()[0]!.toFixed(1)}`,
   );

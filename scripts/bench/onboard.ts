@@ -22,12 +22,12 @@ import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { MeshVm } from "../../components";
+import { MeshVm, readMeshRoots } from "../../components";
 import { renderSidecarEnv } from "../../components/host/sidecarEnv";
-import { startCluster, type TestCluster } from "../../test/harness/cluster";
-import { createHosts, destroyHosts, type TestHost } from "../../test/harness/hosts";
-import { sshOptions } from "../../test/harness/hosts/netnsHost";
-import { createTestStack, errors, kubernetesProvider, type TestStack } from "../../test/harness/pulumi";
+import { startCluster, type TestCluster } from "../testbed/cluster";
+import { createHosts, destroyHosts, type TestHost } from "../testbed/hosts";
+import { sshOptions } from "../testbed/hosts/netnsHost";
+import { createTestStack, errors, kubernetesProvider, type TestStack } from "../testbed/pulumi";
 
 const execFileAsync = promisify(execFile);
 const NS = "bench";
@@ -224,6 +224,8 @@ function fleetProgram(cluster: TestCluster, hosts: TestHost[], knobs: Knobs) {
       command: new command.Provider("command", {}),
       tls: new tls.Provider("tls", {}),
     };
+    // A fleet reads the CA roots once and hands them to every VM (as the stack program does per namespace).
+    const roots = readMeshRoots("mesh-roots", { namespace: NS }, { provider: k8sProvider });
     for (const [i, host] of hosts.entries()) {
       new MeshVm(
         host.name,
@@ -240,6 +242,7 @@ function fleetProgram(cluster: TestCluster, hosts: TestHost[], knobs: Knobs) {
             kubeconfig: cluster.kubeconfig,
             proxyImage: IMAGE,
             egressHostnames: ["reviews.bench.svc"],
+            ...roots,
           },
         },
         { providers },

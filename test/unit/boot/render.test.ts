@@ -2,7 +2,7 @@
 // it and the offline bundle carry exactly the files, owners, modes and steps of the SSH path.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -24,6 +24,7 @@ import { prepareHostScript } from "../../../components/host/prepareHost";
 import { containerDigest, proxyArgsOf, proxyImageOf } from "../../../components/host/proxyContainer";
 import { runProxyScript } from "../../../components/host/proxyScripts";
 import { renderSidecarEnv } from "../../../components/host/sidecarEnv";
+import { cloudInitSchema } from "../helpers/cloudInit";
 
 const PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ\n-----END CERTIFICATE-----\n";
 const TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOlsiaXN0aW8tY2EiXX0.c2ln";
@@ -71,27 +72,6 @@ const variants: [string, BootPlanInputs][] = [
     { ...base, workload: { ...base.workload, labels: { app: "a: b #c" } } },
   ],
 ];
-
-/** `cloud-init schema`, or a failure saying how to get it. */
-function cloudInitSchema(document: string): { ok: boolean; output: string } {
-  const probe = spawnSync("cloud-init", ["--version"], { encoding: "utf8" });
-  if (probe.error) {
-    assert.fail(
-      "cloud-init is not installed on this machine: the user data is validated with Debian's real " +
-        "`cloud-init schema`. Install it: apt-get install --no-install-recommends cloud-init " +
-        "(scripts/test.sh does, from MESH_VM_APT_PACKAGES in scripts/lib.sh)",
-    );
-  }
-  const dir = mkdtempSync(join(tmpdir(), "mesh-vm-cloud-config-"));
-  try {
-    const file = join(dir, "user-data");
-    writeFileSync(file, document, { mode: 0o600 });
-    const r = spawnSync("cloud-init", ["schema", "--config-file", file], { encoding: "utf8" });
-    return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 interface CloudConfig {
   users: (string | Record<string, unknown>)[];

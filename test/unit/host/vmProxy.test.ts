@@ -75,6 +75,7 @@ describe("VmProxy resource graph", () => {
       "command:remote:Command g1-proxy",
       "kubernetes:core/v1:ConfigMap g1-istio-ca-root-cert",
       "kubernetes:core/v1:ConfigMap g1-kube-root-ca",
+      "pulumi-nodejs:dynamic:Resource g1-drift",
       "tls:index/privateKey:PrivateKey g1-ssh-key",
     ]);
     assert.equal(byName("ssh-key").inputs.algorithm, "ED25519");

@@ -14,7 +14,7 @@ import {
   type RawStackConfig,
 } from "../../../components/stack/config";
 import { seedWorkloadEntryYaml } from "../fixtures/ratings";
-import { testPrivateKeyPem } from "../helpers/keys";
+import { testPrivateKeyPem } from "../../../scripts/testbed/keys";
 import { KUBECONFIG } from "../fixtures/kubeconfig";
 
 const ADMIN_KEY = testPrivateKeyPem();
@@ -176,12 +176,14 @@ describe("stack configuration: valid", () => {
       "kubeconfig",
       "manifests",
       "meshExpansion",
+      "rollout",
       "vms",
     ]);
     const cfg = parseStackConfig(raw({ ...defaults, vms: sandboxVms(), kubeconfig: KUBECONFIG }));
     assert.equal(cfg.meshExpansion, undefined);
     assert.equal(cfg.kubeContext, undefined);
     assert.equal(cfg.clusterIdentifier, undefined);
+    assert.equal(cfg.rollout, undefined);
     assert.equal(cfg.vms.length, 2);
     assert.deepEqual(parseStackConfig(raw({ ...defaults, meshExpansion: true })).meshExpansion, {
       flavor: "istio",
