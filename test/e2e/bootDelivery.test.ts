@@ -16,11 +16,17 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse } from "yaml";
 import { MeshVm } from "../../components";
-import { assertProxyFiles } from "../harness/proxyFiles";
-import { startCluster, type TestCluster } from "../harness/cluster";
-import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
-import { createTestStack, errors, kubernetesProvider, steps, type TestStack } from "../harness/pulumi";
-import { secretFindings, type KnownSecret } from "../harness/secrets";
+import { assertProxyFiles } from "../../scripts/testbed/proxyFiles";
+import { startCluster, type TestCluster } from "../../scripts/testbed/cluster";
+import { createHosts, destroyHosts, type TestHost } from "../../scripts/testbed/hosts";
+import {
+  createTestStack,
+  errors,
+  kubernetesProvider,
+  steps,
+  type TestStack,
+} from "../../scripts/testbed/pulumi";
+import { secretFindings, type KnownSecret } from "../../scripts/testbed/secrets";
 
 const NS = "bookinfo";
 const SA = "bookinfo-ratings";

@@ -6,10 +6,10 @@
 // SSH sessions are counted in each host's sshd log (accepted logins), TokenRequests in the API server's audit log.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { startCluster, type TestCluster } from "../harness/cluster";
-import { cliProject, repoRoot, type CliEvent, type CliProject } from "../harness/cli";
-import { createHosts, destroyHosts, type TestHost } from "../harness/hosts";
-import { isSdkDebugResponse, knownSecrets, secretFindings } from "../harness/secrets";
+import { startCluster, type TestCluster } from "../../scripts/testbed/cluster";
+import { cliProject, repoRoot, type CliEvent, type CliProject } from "../../scripts/testbed/cli";
+import { createHosts, destroyHosts, type TestHost } from "../../scripts/testbed/hosts";
+import { isSdkDebugResponse, knownSecrets, secretFindings } from "../../scripts/testbed/secrets";
 import { join } from "node:path";
 
 const NS = "bookinfo";
@@ -71,7 +71,7 @@ describe(
         nodeModules: join(repoRoot, "node_modules"),
         stack: "dev",
       });
-      // As the README's stack configuration section says: plain keys with `config set --path`, secrets on stdin.
+      // As docs/reference.md's stack configuration section says: plain keys with `config set --path`, secrets on stdin.
       const vm = (i: number, v: Record<string, string>) =>
         Object.fromEntries(Object.entries(v).map(([k, x]) => [`vms[${i}].${k}`, x]));
       await cli.setPlain({

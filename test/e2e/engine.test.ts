@@ -7,8 +7,14 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { startCluster, type TestCluster } from "../harness/cluster";
-import { createTestStack, errors, kubernetesProvider, steps, type TestStack } from "../harness/pulumi";
+import { startCluster, type TestCluster } from "../../scripts/testbed/cluster";
+import {
+  createTestStack,
+  errors,
+  kubernetesProvider,
+  steps,
+  type TestStack,
+} from "../../scripts/testbed/pulumi";
 
 const NS = "engine-e2e";
 const SA = "vm-app";

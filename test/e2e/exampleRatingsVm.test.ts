@@ -7,10 +7,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { startCluster, type TestCluster } from "../harness/cluster";
-import { cliProject, repoRoot, type CliEvent, type CliProject } from "../harness/cli";
-import { buildPackage, exampleNodeModules } from "../harness/exampleModules";
-import { createHosts, type TestHost } from "../harness/hosts";
+import { repoRoot, type CliEvent, type CliProject } from "../../scripts/testbed/cli";
+import { startCliVm, type CliVm } from "../../scripts/testbed/cliVm";
+import type { TestCluster } from "../../scripts/testbed/cluster";
+import { buildPackage, exampleNodeModules } from "../../scripts/testbed/exampleModules";
+import type { TestHost } from "../../scripts/testbed/hosts";
 
 const NS = "bookinfo";
 const PROXY_IMAGE = "localhost/mesh-vm-standin-proxy:test";
@@ -21,6 +22,7 @@ const changed = (events: CliEvent[]) =>
     .map((e) => `${e.resourcePreEvent!.metadata.op} ${e.resourcePreEvent!.metadata.urn.split("::").pop()}`);
 
 describe("examples/ratings-vm with the pulumi CLI against the test bed", { timeout: 20 * 60_000 }, () => {
+  let vm: CliVm | undefined;
   let cluster: TestCluster;
   let host: TestHost;
   let cli: CliProject;
@@ -30,37 +32,31 @@ describe("examples/ratings-vm with the pulumi CLI against the test bed", { timeo
   before(async () => {
     // The package as the example consumes it: built (package.json `main` is bin/components/index.js).
     buildPackage();
-    cluster = await startCluster();
-    await cluster.createNamespace(NS);
-    await cluster.createServiceAccount(NS, "bookinfo-ratings");
-    [host] = await createHosts([{ name: "ratings-example", networks: ["vm"] }]);
     modulesDir = mkdtempSync(join(tmpdir(), "mesh-vm-example-modules-"));
-    cli = await cliProject({
-      from: join(repoRoot, "examples", "ratings-vm"),
-      files: ["Pulumi.yaml", "index.ts", "package.json", "tsconfig.json"],
-      nodeModules: exampleNodeModules(modulesDir),
-      stack: "dev",
+    vm = await startCliVm({
+      namespace: NS,
+      serviceAccount: "bookinfo-ratings",
+      hostName: "ratings-example",
+      project: {
+        from: join(repoRoot, "examples", "ratings-vm"),
+        files: ["Pulumi.yaml", "index.ts", "package.json", "tsconfig.json"],
+        nodeModules: exampleNodeModules(modulesDir),
+      },
+      config: (h) => ({
+        address: h.address,
+        proxyInstanceIp: h.address,
+        network: "",
+        hostKey: h.hostKey,
+        adminUser: h.adminUser,
+        proxyImage: PROXY_IMAGE,
+      }),
     });
-    await cli.setPlain({
-      address: host.address,
-      proxyInstanceIp: host.address,
-      network: "",
-      hostKey: host.hostKey,
-      adminUser: host.adminUser,
-      proxyImage: PROXY_IMAGE,
-    });
-    await cli.setSecret("kubeconfig", cluster.kubeconfig);
-    await cli.setSecret("adminPrivateKey", host.adminPrivateKey);
+    ({ cluster, host, cli } = vm);
   });
 
   after(async () => {
-    if (cli) {
-      await cli.pulumi(["destroy", "--yes", "--skip-preview"]).catch(() => undefined);
-      cli.dispose();
-    }
+    await vm?.stop();
     if (modulesDir) rmSync(modulesDir, { recursive: true, force: true });
-    if (host) await host.destroy();
-    if (cluster) await cluster.stop();
   });
 
   it("pulumi preview plans the seeds' objects and the host steps, and creates nothing", async () => {

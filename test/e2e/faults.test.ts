@@ -9,9 +9,9 @@
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { assertProxyFiles } from "../harness/proxyFiles";
-import { startCluster, type TestCluster } from "../harness/cluster";
-import { createHosts, type TestHost } from "../harness/hosts";
+import { assertProxyFiles } from "../../scripts/testbed/proxyFiles";
+import { startCluster, type TestCluster } from "../../scripts/testbed/cluster";
+import { createHosts, type TestHost } from "../../scripts/testbed/hosts";
 import {
   CONFIG_DIR,
   meshVmProgram,
@@ -20,10 +20,10 @@ import {
   vmOn,
   type Knobs,
   type Vm,
-} from "../harness/meshVmStack";
-import { changedSteps, createTestStack, errors, steps, type TestStack } from "../harness/pulumi";
-import { knownSecrets, secretFindings } from "../harness/secrets";
-import { tearDown } from "../harness/teardown";
+} from "../../scripts/testbed/meshVmStack";
+import { changedSteps, createTestStack, errors, steps, type TestStack } from "../../scripts/testbed/pulumi";
+import { knownSecrets, secretFindings } from "../../scripts/testbed/secrets";
+import { tearDown } from "../../scripts/testbed/teardown";
 
 const GATE = "/tmp/mesh-vm-fault-gate";
 const DOCKER = "/usr/local/bin/docker";
@@ -252,22 +252,43 @@ describe("faults: SSH and host", { timeout: 30 * 60_000 }, () => {
     await noopUp();
   });
 
-  it("proxy container removed: up and refresh do not notice (no SSH); up --replace <URN> restores it", async () => {
+  it("proxy container removed: a no-op up does not notice (no SSH); refresh reports it, the next up restores it; so does up --replace <URN>", async () => {
     await ensureOnboarded();
     await host.run("docker rm --force istio-proxy >/dev/null");
     assert.equal(proxyContainerOf(await host.containers()), undefined);
     // The default stays: a no-op `up` opens no SSH session, so it cannot see the container is gone ...
     await noopUp();
-    // ... and neither can `refresh`: a remote.Command's read returns its recorded state.
+    // ... `refresh` can: the drift check reads the host (one SSH session) and records what it found.
     const logins = await host.sshLogins();
     const refreshed = await stack!.refresh();
     assert.equal(refreshed.result.summary.result, "succeeded");
-    assert.equal(await host.sshLogins(), logins, "refresh opens no SSH session");
-    assert.equal(proxyContainerOf(await host.containers()), undefined, "still gone");
-
-    // The repair: replace the proxy step (URN from `pulumi stack --show-urns`).
-    const urn = await urnOf("ratings-vm-proxy-proxy");
+    assert.equal(await host.sshLogins(), logins + 1, "refresh opens one SSH session (the drift check)");
+    const state = await stack!.exportState();
+    const check = (
+      (state.deployment as { resources?: { urn: string; outputs?: { proxyDrift?: string[] } }[] })
+        .resources ?? []
+    ).find((r) => r.urn.endsWith("::ratings-vm-proxy-drift"));
+    assert.deepEqual(check?.outputs?.proxyDrift, ["ratings-vm: proxy container istio-proxy missing"]);
+    assert.equal(proxyContainerOf(await host.containers()), undefined, "refresh changes nothing on the host");
     const tokenBefore = await host.readFile(`${CONFIG_DIR}/istio-token`);
+    const repaired = await stack!.up();
+    assert.equal(repaired.result.summary.result, "succeeded", errors(repaired.events).join("\n"));
+    const repairedSteps = changedSteps(repaired.events);
+    console.log(`up after refresh: ${repairedSteps.join(", ")}`);
+    assert.ok(
+      repairedSteps.some((s) => s.endsWith("ratings-vm-proxy-proxy")) &&
+        repairedSteps.every(
+          (s) => s.endsWith("ratings-vm-proxy-proxy") || s.endsWith("ratings-vm-proxy-drift"),
+        ),
+      `only the proxy step (and the drift check's record): ${repairedSteps.join(", ")}`,
+    );
+    assert.equal(await host.readFile(`${CONFIG_DIR}/istio-token`), tokenBefore, "the same token");
+    await assertConverged();
+    await noopUp();
+
+    // The manual repair still works: replace the proxy step (URN from `pulumi stack --show-urns`).
+    await host.run("docker rm --force istio-proxy >/dev/null");
+    const urn = await urnOf("ratings-vm-proxy-proxy");
     const up = await stack!.up({ replace: [urn] });
     assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
     const touched = changedSteps(up.events);

@@ -10,8 +10,14 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse } from "yaml";
 import { MeshExpansion, MeshVm } from "../../components";
-import { startCluster, type KubeObject, type TestCluster } from "../harness/cluster";
-import { createTestStack, errors, kubernetesProvider, steps, type TestStack } from "../harness/pulumi";
+import { startCluster, type KubeObject, type TestCluster } from "../../scripts/testbed/cluster";
+import {
+  createTestStack,
+  errors,
+  kubernetesProvider,
+  steps,
+  type TestStack,
+} from "../../scripts/testbed/pulumi";
 import { ratingsVmArgs, seedSidecarYaml, seedWorkloadEntryYaml } from "../unit/fixtures/ratings";
 
 const NS = "bookinfo";

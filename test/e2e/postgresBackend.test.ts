@@ -1,5 +1,5 @@
 // Team state on a real shared backend: Pulumi's DIY `postgres://` backend against Debian's PostgreSQL server,
-// started and stopped by the test bed (test/harness/postgres.ts). Two checkouts of the root project (two CI
+// started and stopped by the test bed (scripts/testbed/postgres.ts). Two checkouts of the root project (two CI
 // runners: same Pulumi.yaml and committed Pulumi.dev.yaml, the same passphrase in their environment) run the same
 // stack through the `pulumi` CLI. Asserts what a team relies on: the second runner sees the first one's state and
 // changes nothing; an `up` while another holds the stack is refused by the lock and says so; the database holds no
@@ -11,10 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startCluster, type TestCluster } from "../harness/cluster";
-import { cliProject, repoRoot, type CliEvent, type CliProject } from "../harness/cli";
-import { startPostgres, type TestPostgres } from "../harness/postgres";
-import { knownSecrets, secretFindings } from "../harness/secrets";
+import { startCluster, type TestCluster } from "../../scripts/testbed/cluster";
+import { cliProject, repoRoot, type CliEvent, type CliProject } from "../../scripts/testbed/cli";
+import { startPostgres, type TestPostgres } from "../../scripts/testbed/postgres";
+import { knownSecrets, secretFindings } from "../../scripts/testbed/secrets";
 
 const NS = "bookinfo";
 const PROJECT_FILES = ["Pulumi.yaml", "index.ts", "package.json", "tsconfig.json", "components"];

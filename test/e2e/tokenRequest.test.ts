@@ -3,14 +3,14 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, before, describe, it } from "node:test";
+import { localProgram } from "../../components/localProgram";
 import {
-  MINT_TOKEN_PROGRAM,
   TokenRequestInput,
   apiServerAccessFromKubeconfig,
   parseMintedToken,
 } from "../../components/host/tokenRequest";
-import { startCluster, type TestCluster } from "../harness/cluster";
-import { toolchainEnv } from "../harness/toolchain";
+import { startCluster, type TestCluster } from "../../scripts/testbed/cluster";
+import { toolchainEnv } from "../../scripts/testbed/toolchain";
 
 const NS = "token-e2e";
 const SA = "vm-identity";
@@ -20,7 +20,7 @@ function mint(
   input: TokenRequestInput,
 ): Promise<{ code: number; stdout: string; stderr: string; argv: string[] }> {
   return new Promise((resolve) => {
-    const argv = ["node", "-e", MINT_TOKEN_PROGRAM];
+    const argv = ["node", "-e", localProgram("mintToken")];
     const child = spawn(argv[0], argv.slice(1), {
       stdio: ["pipe", "pipe", "pipe"],
       env: { ...process.env, PATH: toolchainEnv().PATH },

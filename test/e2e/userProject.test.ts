@@ -11,12 +11,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { startCluster, type TestCluster } from "../harness/cluster";
-import { cliProject, repoRoot, type CliEvent, type CliProject } from "../harness/cli";
-import { createHosts, type TestHost } from "../harness/hosts";
-import { LABELS, NS, PROXY_IMAGE, SA, proxyContainerOf } from "../harness/meshVmStack";
-import { lockedVersion, packFreshCheckout, type PackResult } from "../harness/tarball";
-import { toolchainEnv } from "../harness/toolchain";
+import { repoRoot, type CliEvent, type CliProject } from "../../scripts/testbed/cli";
+import { startCliVm, type CliVm } from "../../scripts/testbed/cliVm";
+import type { TestCluster } from "../../scripts/testbed/cluster";
+import type { TestHost } from "../../scripts/testbed/hosts";
+import { LABELS, NS, PROXY_IMAGE, SA, proxyContainerOf } from "../../scripts/testbed/meshVmStack";
+import { lockedVersion, packFreshCheckout, type PackResult } from "../../scripts/testbed/tarball";
+import { toolchainEnv } from "../../scripts/testbed/toolchain";
 
 const SDKS = ["@pulumi/pulumi", "@pulumi/kubernetes", "@pulumi/command", "@pulumi/tls"];
 
@@ -119,6 +120,7 @@ async function copies(dir: string, pkg: string): Promise<string[]> {
 describe("a user's own Pulumi project installing the npm tarball", { timeout: 30 * 60_000 }, () => {
   let pack: PackResult;
   let project: string;
+  let vm: CliVm | undefined;
   let cluster: TestCluster;
   let host: TestHost;
   let cli: CliProject;
@@ -133,34 +135,28 @@ describe("a user's own Pulumi project installing the npm tarball", { timeout: 30
     );
     const install = await run("npm", ["install", "--no-audit", "--no-fund", pack.tarball], project);
     assert.equal(install.code, 0, `npm install of the tarball:\n${install.stdout}\n${install.stderr}`);
-    cluster = await startCluster();
-    await cluster.createNamespace(NS);
-    await cluster.createServiceAccount(NS, SA);
-    [host] = await createHosts([{ name: "user-project", networks: ["vm"] }]);
-    cli = await cliProject({
-      from: project,
-      files: ["Pulumi.yaml", "index.ts", "package.json", "tsconfig.json"],
-      nodeModules: join(project, "node_modules"),
-      stack: "dev",
+    vm = await startCliVm({
+      namespace: NS,
+      serviceAccount: SA,
+      hostName: "user-project",
+      project: {
+        from: project,
+        files: ["Pulumi.yaml", "index.ts", "package.json", "tsconfig.json"],
+        nodeModules: join(project, "node_modules"),
+      },
+      config: (h) => ({
+        address: h.address,
+        sshPort: String(h.sshPort),
+        hostKey: h.hostKey,
+        adminUser: h.adminUser,
+        proxyImage: PROXY_IMAGE,
+      }),
     });
-    await cli.setPlain({
-      address: host.address,
-      sshPort: String(host.sshPort),
-      hostKey: host.hostKey,
-      adminUser: host.adminUser,
-      proxyImage: PROXY_IMAGE,
-    });
-    await cli.setSecret("kubeconfig", cluster.kubeconfig);
-    await cli.setSecret("adminPrivateKey", host.adminPrivateKey);
+    ({ cluster, host, cli } = vm);
   });
 
   after(async () => {
-    if (cli) {
-      await cli.pulumi(["destroy", "--yes", "--skip-preview"]).catch(() => undefined);
-      cli.dispose();
-    }
-    if (host) await host.destroy();
-    if (cluster) await cluster.stop();
+    await vm?.stop();
     if (project) rmSync(project, { recursive: true, force: true });
     pack?.dispose();
   });

@@ -4,13 +4,14 @@
 // docs. The unpacked package loads, and the analyzer derives the components' schema from it as `pulumi package
 // add` would.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Analyzer } from "@pulumi/pulumi/provider/experimental/analyzer";
-import { repoRoot } from "../../harness/cli";
-import { packFreshCheckout, unpack, type PackResult } from "../../harness/tarball";
+import { repoRoot } from "../../../scripts/testbed/cli";
+import { packFreshCheckout, unpack, type PackResult } from "../../../scripts/testbed/tarball";
 
 /** Every .ts module of components/ (relative to the repo), the package's source. */
 function componentSources(dir = join(repoRoot, "components")): string[] {
@@ -96,6 +97,30 @@ describe("the npm tarball of a fresh checkout", { timeout: 5 * 60_000 }, () => {
     for (const name of ["MeshVm", "MeshExpansion", "VmProxy", "VmBoot"]) {
       assert.equal(typeof pkg[name], "function", `${name} is exported`);
     }
+  });
+
+  it("runs its local programs from the shipped JavaScript (no TypeScript where a user's program runs)", () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const loader = require(
+      join(pkgDir, "bin/components/localProgram"),
+    ) as typeof import("../../../components/localProgram");
+    for (const name of loader.localProgramNames) {
+      const shipped = readFileSync(join(pkgDir, `bin/components/programs/${name}.js`), "utf8");
+      // The shipped file, without its source map comment, and with the programs it runs declared after "use strict".
+      const text = loader.localProgram(name).replace(/^("use strict";\n)(?:const [A-Z_]+ = ".*";\n)*/, "$1");
+      assert.equal(
+        text,
+        shipped.replace(/\n\/\/# sourceMappingURL=.*\s*$/, "\n"),
+        `${name}: the shipped text`,
+      );
+    }
+    const run = (name: "mintToken" | "issueCertificate") =>
+      spawnSync(process.execPath, ["-e", loader.localProgram(name)], { input: "not json", encoding: "utf8" });
+    assert.match(run("mintToken").stderr, /^mesh-vm token: stdin is not a token request document\n$/);
+    assert.match(
+      run("issueCertificate").stderr,
+      /^mesh-vm certificate: stdin is not a certificate request document\n$/,
+    );
   });
 
   it("gives Pulumi's component analyzer (pulumi package add) the schema of every component", () => {
