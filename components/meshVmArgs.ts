@@ -6,10 +6,10 @@
 // enum-like settings are plain strings with their allowed values documented, and a few settings that shape
 // the resource graph (which objects exist, the API version in the type token) are plain values, not Inputs.
 import * as pulumi from "@pulumi/pulumi";
-import type { BastionArgs } from "./host/sshConnection";
-import type { BootstrapTokenArgs, HostPreparationArgs } from "./host/vmProxyArgs";
-import type { MeshVmDeliverySettings } from "./host/proxySettings";
-import type { BootReadyCheckArgs, BootTokenArgs } from "./boot/vmBootArgs";
+import type { SshDialArgs, SshHostKeyArgs, SshKeyArgs } from "./host/sshConnection";
+import type { ProxyHostStepArgs } from "./host/vmProxyArgs";
+import type { MeshVmDeliverySettings, ProxyPlacementArgs } from "./host/proxySettings";
+import type { BootDeliveryArgs } from "./boot/vmBootArgs";
 
 /** An inbound port of the VM workload: a Sidecar ingress listener and a ServiceEntry port. */
 export interface MeshVmPortArgs {
@@ -105,7 +105,7 @@ export interface MeshVmWorkloadGroupArgs {
 }
 
 /** Inputs of {@link MeshVm}. */
-export interface MeshVmArgs {
+export interface MeshVmArgs extends ProxyPlacementArgs {
   // ---- WorkloadEntry ----------------------------------------------------------------------------------
   /** WorkloadEntry name (DNS-1123 subdomain). Default: the component's resource name. */
   name?: pulumi.Input<string>;
@@ -182,6 +182,8 @@ export interface MeshVmArgs {
   trustDomain?: pulumi.Input<string>;
 
   // ---- tctl sidecar-bootstrap settings (written as sidecar-bootstrap.istio.io/* annotations when set) ----
+  // sshUser, proxyConfigDir, proxyContainerName and proxyImageHub: ProxyPlacementArgs (host/proxySettings.ts),
+  // shared with VmProxy and VmBoot.
   /** Host to SSH to. tctl default: `address`. */
   sshHost?: pulumi.Input<string>;
   /**
@@ -190,22 +192,10 @@ export interface MeshVmArgs {
    */
   sshPort?: pulumi.Input<number>;
   /**
-   * SSH user, the proxy user (must run docker without sudo). tctl's default is the local user; here the user the TSB guide creates.
-   * @default "istio-proxy"
-   */
-  sshUser?: pulumi.Input<string>;
-  /**
    * Remote scp binary (tctl's default).
    * @default "/usr/bin/scp"
    */
   scpPath?: pulumi.Input<string>;
-  /**
-   * Directory on the VM for sidecar.env, istio-ca.pem, istio-token and the agent's certificates: the seeds'
-   * (survives reboots). Written as an annotation when set, and when it differs from tctl's default
-   * (`/tmp/istio-proxy`, lost at reboot).
-   * @default "/etc/istio-proxy" (`/tmp/istio-proxy` with `tctlDefaults`)
-   */
-  proxyConfigDir?: pulumi.Input<string>;
   /**
    * Unset bootstrap settings take tctl's defaults instead of MeshVm's, without an annotation: `proxyConfigDir`
    * is tctl's `/tmp/istio-proxy` (the only default that differs). `fromManifests` sets it for a WorkloadEntry
@@ -214,18 +204,8 @@ export interface MeshVmArgs {
    * @default false
    */
   tctlDefaults?: boolean;
-  /**
-   * Image hub of the proxy image (e.g. `docker.io/tetrate`). tctl's default: the mesh's hub, else this.
-   * @default "docker.io/istio"
-   */
-  proxyImageHub?: pulumi.Input<string>;
   /** IP the proxy binds inbound listeners to. tctl default: `address` when it is an IP. */
   proxyInstanceIp?: pulumi.Input<string>;
-  /**
-   * Docker container name (unique per proxy on a host; tctl's default).
-   * @default "istio-proxy"
-   */
-  proxyContainerName?: pulumi.Input<string>;
 
   // ---- Host provisioning (SSH half) ------------------------------------------------------------------
   /**
@@ -254,43 +234,13 @@ export type PlainMeshVmArgs = pulumi.Unwrap<MeshVmMeshArgs>;
 
 /**
  * The host half's inputs of MeshVm (everything not already a tctl bootstrap setting: host, port, user, config
- * dir, image hub, instance IP and container name come from MeshVm's `sshHost`, `sshPort`, ... inputs).
+ * dir, image hub, instance IP and container name come from MeshVm's `sshHost`, `sshPort`, ... inputs): the
+ * delivery settings, VmProxy's SSH connection but its host, port and user, and VmProxy's own host-step fields,
+ * each documented where it is defined. Without `privateKey` or `agentSocketPath`, `prepare` generates and installs
+ * an ED25519 key for `sshUser`.
  */
-export interface MeshVmHostArgs extends MeshVmDeliverySettings {
-  /** The VM's SSH host key (authorized_keys format), pinned for every connection. */
-  hostKey?: pulumi.Input<string>;
-  /** Connect without checking the host key (warns). */
-  insecureIgnoreHostKey?: boolean;
-  /**
-   * Private key (OpenSSH/PEM, kept secret) `sshUser` logs in with; without it or `agentSocketPath`, `prepare`
-   * generates and installs a key. The names are @pulumi/command's connection fields, as in `bastion` and
-   * `prepare.admin`.
-   */
-  privateKey?: pulumi.Input<string>;
-  /** Password of `privateKey` (kept secret). */
-  privateKeyPassword?: pulumi.Input<string>;
-  /** ssh-agent socket `sshUser` logs in through, instead of a key. */
-  agentSocketPath?: pulumi.Input<string>;
-  /** Optional bastion. */
-  bastion?: BastionArgs;
-  /**
-   * Failed dials before giving up.
-   * @default 20
-   */
-  dialErrorLimit?: pulumi.Input<number>;
-  /**
-   * Seconds per dial attempt.
-   * @default 10
-   */
-  perDialTimeout?: pulumi.Input<number>;
-  /** Prepare the host as an admin (user, docker group, directory, key). */
-  prepare?: HostPreparationArgs;
-  token?: BootstrapTokenArgs;
-  deregistrationDelaySeconds?: number;
-  hostGone?: boolean;
-  /** Drift check on `pulumi refresh` (VmProxyArgs.driftCheck). */
-  driftCheck?: boolean;
-}
+export interface MeshVmHostArgs
+  extends MeshVmDeliverySettings, SshKeyArgs, SshHostKeyArgs, SshDialArgs, ProxyHostStepArgs {}
 
 /**
  * Boot-time delivery of MeshVm (instead of `host`): no SSH. MeshVm outputs `userData` (cloud-init, secret) for
@@ -298,15 +248,4 @@ export interface MeshVmHostArgs extends MeshVmDeliverySettings {
  * The proxy user, config dir, container name and image hub are MeshVm's `sshUser`, `proxyConfigDir`,
  * `proxyContainerName` and `proxyImageHub`, as for `host`.
  */
-export interface MeshVmBootArgs extends MeshVmDeliverySettings {
-  /** Token lifetime and rotation. @default { expirationSeconds: 3600 } (600 to 86400) */
-  token?: BootTokenArgs;
-  /** Group that may use docker on the VM. @default "docker" */
-  dockerGroup?: pulumi.Input<string>;
-  /** How `up` observes readiness before registering. @default polls the status port on `address` for 900 s */
-  readyCheck?: BootReadyCheckArgs;
-  /** Also write tctl's offline bundle (etc/…, bin/start-istio-proxy.sh) to this local directory. */
-  bundleDir?: pulumi.Input<string>;
-  /** Seconds between deregistration and the end of destroy. @default 5 */
-  deregistrationDelaySeconds?: number;
-}
+export interface MeshVmBootArgs extends MeshVmDeliverySettings, BootDeliveryArgs {}

@@ -33,18 +33,24 @@ export interface BootReadyCheckArgs {
   timeoutSeconds?: number;
 }
 
-export interface VmBootArgs extends ProxySettingsArgs {
-  /** Token lifetime and rotation (it only has to outlive the time until the VM first starts its proxy). */
+/**
+ * The boot delivery's own inputs, beside the proxy settings: the same for a standalone VmBoot and for MeshVm's
+ * `boot`.
+ */
+export interface BootDeliveryArgs {
+  /** Token lifetime and rotation (it only has to outlive the time until the VM first starts its proxy). @default { expirationSeconds: 3600 } (600 to 86400) */
   token?: BootTokenArgs;
-  /** Group that may use docker (default `docker`), created at boot when missing. */
+  /** Group that may use docker on the VM, created at boot when missing. @default "docker" */
   dockerGroup?: pulumi.Input<string>;
-  /** Readiness as observed by `up` (gates registration). */
+  /** How `up` observes readiness before registering. @default polls the status port on `address` for 900 s */
   readyCheck?: BootReadyCheckArgs;
-  /** Write the offline bundle to this local directory at `up` (removed on destroy). */
+  /** Also write tctl's offline bundle (etc/…, bin/start-istio-proxy.sh) to this local directory (removed on destroy). */
   bundleDir?: pulumi.Input<string>;
-  /** Seconds to wait on destroy between deregistration and the gate's removal (default 5). */
+  /** Seconds between deregistration and the end of destroy. @default 5 */
   deregistrationDelaySeconds?: number;
 }
+
+export interface VmBootArgs extends ProxySettingsArgs, BootDeliveryArgs {}
 
 /** One file of the offline bundle. */
 export interface BootBundleFile {

@@ -9,7 +9,43 @@ import type { ReadinessSettings } from "./proxyScripts";
 import type { MeshSettings, WorkloadIdentity } from "./sidecarEnv";
 import type { EnvoyRuntimeArgs } from "../runtime/envoyArgs";
 
-export interface ProxySettingsArgs {
+/**
+ * Where and as whom the proxy runs on the VM: tctl's sidecar-bootstrap settings that MeshVm takes at its top level
+ * (written as `sidecar-bootstrap.istio.io/*` annotations when set) and VmProxy and VmBoot take beside the others.
+ */
+export interface ProxyPlacementArgs {
+  /**
+   * The proxy's account on the VM (tctl's `ssh-user`, whose default is the local user; here the user the TSB guide
+   * creates): owns the config directory and runs docker without sudo. The SSH delivery logs in as it (VmProxy unless
+   * `ssh.user` says otherwise); the boot delivery creates it at boot.
+   * @default "istio-proxy"
+   */
+  sshUser?: pulumi.Input<string>;
+  /**
+   * Directory on the VM for sidecar.env, istio-ca.pem, istio-token and the agent's certificates: the seeds' (it
+   * survives reboots; tctl's `/tmp/istio-proxy` does not). Several proxies on one host need distinct directories
+   * and container names. MeshVm writes it as an annotation when set and when it differs from tctl's default.
+   * @default "/etc/istio-proxy" (`/tmp/istio-proxy` with MeshVm's `tctlDefaults`)
+   */
+  proxyConfigDir?: pulumi.Input<string>;
+  /**
+   * Container name (unique per proxy on a host; tctl's default).
+   * @default "istio-proxy"
+   */
+  proxyContainerName?: pulumi.Input<string>;
+  /**
+   * Registry of the proxy image (Tetrate's builds: `docker.io/tetrate`; tctl's default: the mesh's hub, else this).
+   * @default "docker.io/istio"
+   */
+  proxyImageHub?: pulumi.Input<string>;
+}
+
+/**
+ * The proxy settings MeshVm's deliveries (`host`, `boot`) take as they are; MeshVm's own inputs give the others
+ * (ProxyPlacementArgs, the workload). A real interface rather than a Pick: Pulumi's component analyzer types a
+ * Pick's fields as Any in the multi-language schema.
+ */
+export interface MeshVmDeliverySettings {
   /**
    * What runs on the VM: `container` (tctl's `docker run` of the proxy image). A plain string, checked at preview
    * against the runtimes this version implements (runtime/registry.ts); docs/architecture.md names the others.
@@ -27,12 +63,6 @@ export interface ProxySettingsArgs {
    * and the capture mode (docs/package-runtime.md). Refused with another runtime.
    */
   sidecarPackage?: pulumi.Input<SidecarPackageSettings>;
-  /**
-   * The WorkloadEntry identity and addresses (name, namespace, serviceAccount, address, proxyInstanceIp, network,
-   * labels, annotations). Pass a created ServiceAccount's `metadata.name` as `serviceAccount` so that the token
-   * is minted after it exists.
-   */
-  workload: pulumi.Input<WorkloadIdentity>;
   /** Mesh settings for sidecar.env and the proxy arguments (under MeshVm, the trust domain defaults to MeshVm's). */
   mesh?: pulumi.Input<MeshSettings>;
   /**
@@ -47,42 +77,13 @@ export interface ProxySettingsArgs {
   meshRootCert?: pulumi.Input<string>;
   /** Kubernetes root CA PEM; default: `ca.crt` of ConfigMap `kube-root-ca.crt` in the workload namespace. */
   kubernetesRootCert?: pulumi.Input<string>;
-  /**
-   * The proxy's account on the VM (tctl's `ssh-user`, MeshVm's `sshUser`): owns the config directory and runs
-   * docker. VmProxy logs in as it unless `ssh.user` says otherwise; VmBoot creates it at boot.
-   * @default "istio-proxy"
-   */
-  sshUser?: pulumi.Input<string>;
-  /**
-   * Directory for the bootstrap files on the VM (tctl's `/tmp` would not survive a reboot). Several proxies on
-   * one host need distinct directories and container names.
-   * @default "/etc/istio-proxy"
-   */
-  proxyConfigDir?: pulumi.Input<string>;
-  /**
-   * Container name (unique per proxy on a host).
-   * @default "istio-proxy"
-   */
-  proxyContainerName?: pulumi.Input<string>;
-  /** Full proxy image reference; wins over the three below. */
+  /** Full proxy image reference; wins over `proxyImageHub`, `proxyImageName` and `proxyImageTag`. */
   proxyImage?: pulumi.Input<string>;
-  /**
-   * Registry of the proxy image (Tetrate's builds: `docker.io/tetrate`).
-   * @default "docker.io/istio"
-   */
-  proxyImageHub?: pulumi.Input<string>;
-  /**
-   * Image name under the hub.
-   * @default "proxyv2"
-   */
-  proxyImageName?: pulumi.Input<string>;
   /**
    * Image tag.
    * @default "latest"
    */
   proxyImageTag?: pulumi.Input<string>;
-  /** Proxy command-line settings. */
-  proxyArgs?: pulumi.Input<ProxyArgsSettings>;
   /** Gateway IP istiod is reached through (adds `--add-host` entries for istiod's cluster-local names). */
   gatewayAddress?: pulumi.Input<string>;
   /**
@@ -90,37 +91,51 @@ export interface ProxySettingsArgs {
    * (under MeshVm: the first egress listener's bind).
    */
   egressHostnames?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Readiness wait on the VM after (re)starting the proxy (120 s by default). */
+  readiness?: ReadinessSettings;
+}
+
+// Every key of MeshVmDeliverySettings, listed once: the Record type refuses a missing or an unknown key, and the
+// stack configuration's schema is checked against this list by a unit test.
+const deliverySettingKeyRecord: Record<keyof MeshVmDeliverySettings, true> = {
+  runtime: true,
+  envoy: true,
+  sidecarPackage: true,
+  kubeconfig: true,
+  kubeContext: true,
+  mesh: true,
+  proxyImage: true,
+  proxyImageTag: true,
+  gatewayAddress: true,
+  egressHostnames: true,
+  readiness: true,
+  meshRootCert: true,
+  kubernetesRootCert: true,
+};
+export const meshVmDeliverySettingKeys = Object.keys(
+  deliverySettingKeyRecord,
+) as (keyof MeshVmDeliverySettings)[];
+
+export interface ProxySettingsArgs extends ProxyPlacementArgs, MeshVmDeliverySettings {
+  /**
+   * The WorkloadEntry identity and addresses (name, namespace, serviceAccount, address, proxyInstanceIp, network,
+   * labels, annotations). Pass a created ServiceAccount's `metadata.name` as `serviceAccount` so that the token
+   * is minted after it exists.
+   */
+  workload: pulumi.Input<WorkloadIdentity>;
+  /**
+   * Image name under the hub.
+   * @default "proxyv2"
+   */
+  proxyImageName?: pulumi.Input<string>;
+  /** Proxy command-line settings. */
+  proxyArgs?: pulumi.Input<ProxyArgsSettings>;
   /**
    * The Sidecar egress listener's bind address.
    * @default "127.0.0.2"
    */
   egressBindAddress?: pulumi.Input<string>;
-  /** Readiness wait on the VM after (re)starting the proxy (120 s by default). */
-  readiness?: ReadinessSettings;
 }
-
-/**
- * The proxy settings MeshVm's deliveries (`host`, `boot`) take as they are, listed here once (the stack
- * configuration's schema is checked against this list by a unit test); MeshVm's own inputs give the others
- * (sshUser, proxyConfigDir, proxyContainerName, proxyImageHub, the workload).
- */
-export const meshVmDeliverySettingKeys = [
-  "runtime",
-  "envoy",
-  "sidecarPackage",
-  "kubeconfig",
-  "kubeContext",
-  "mesh",
-  "proxyImage",
-  "proxyImageTag",
-  "gatewayAddress",
-  "egressHostnames",
-  "readiness",
-  "meshRootCert",
-  "kubernetesRootCert",
-] as const;
-
-export type MeshVmDeliverySettings = Pick<ProxySettingsArgs, (typeof meshVmDeliverySettingKeys)[number]>;
 
 /** The `package` runtime's settings block (runtime/package/settings.ts checks it at preview). */
 export interface SidecarPackageSettings {

@@ -4,23 +4,24 @@ import * as pulumi from "@pulumi/pulumi";
 import type * as command from "@pulumi/command";
 import { sshDefaults } from "./defaults";
 
-/** How to log in: the user and a key or an agent (the VM's proxy user, its admin, or a bastion's user). */
-export interface SshCredentialsArgs {
-  /** Default root (a non-root user needs password-less sudo); the proxy steps log in as the proxy user. */
-  user?: pulumi.Input<string>;
+/** A key or an agent to log in with (the names are @pulumi/command's connection fields). */
+export interface SshKeyArgs {
   /** OpenSSH/PEM private key (kept secret). */
   privateKey?: pulumi.Input<string>;
+  /** Password of `privateKey` (kept secret). */
   privateKeyPassword?: pulumi.Input<string>;
   /** ssh-agent socket, instead of a key. */
   agentSocketPath?: pulumi.Input<string>;
 }
 
-/** A host to dial and log in to: the VM itself, or a bastion in front of it. */
-export interface SshHostArgs extends SshCredentialsArgs {
-  /** Host name or IP the SSH client dials (MeshVm default for the VM: the workload address). */
-  host: pulumi.Input<string>;
-  /** @default 22 */
-  port?: pulumi.Input<number>;
+/** How to log in: the user and a key or an agent (the VM's proxy user, its admin, or a bastion's user). */
+export interface SshCredentialsArgs extends SshKeyArgs {
+  /** Default root (a non-root user needs password-less sudo); the proxy steps log in as the proxy user. */
+  user?: pulumi.Input<string>;
+}
+
+/** The host key every connection to a host is pinned to. */
+export interface SshHostKeyArgs {
   /**
    * The host's public key in authorized_keys format (`ssh-ed25519 AAAA…`), pinned for every connection. Required
    * unless `insecureIgnoreHostKey`.
@@ -28,12 +29,20 @@ export interface SshHostArgs extends SshCredentialsArgs {
   hostKey?: pulumi.Input<string>;
 }
 
+/** A host to dial and log in to: the VM itself, or a bastion in front of it. */
+export interface SshHostArgs extends SshCredentialsArgs, SshHostKeyArgs {
+  /** Host name or IP the SSH client dials (MeshVm default for the VM: the workload address). */
+  host: pulumi.Input<string>;
+  /** @default 22 */
+  port?: pulumi.Input<number>;
+}
+
 /** A jump host the connection goes through (SSH `direct-tcpip`). */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- its own name in the docs and the component schema
 export interface BastionArgs extends SshHostArgs {}
 
-/** Where and how to reach the VM over SSH. */
-export interface SshConnectionArgs extends SshHostArgs {
+/** How the VM is dialed: the host-key opt-out, a bastion, and how long to retry. */
+export interface SshDialArgs {
   /** Set to true to connect without checking the host key (prints a warning). Never the default. */
   insecureIgnoreHostKey?: boolean;
   /** Optional bastion. */
@@ -49,6 +58,9 @@ export interface SshConnectionArgs extends SshHostArgs {
    */
   perDialTimeout?: pulumi.Input<number>;
 }
+
+/** Where and how to reach the VM over SSH. */
+export interface SshConnectionArgs extends SshHostArgs, SshDialArgs {}
 
 function secretIfSet(value: pulumi.Input<string> | undefined): pulumi.Input<string> | undefined {
   return value === undefined ? undefined : pulumi.secret(value);
@@ -98,30 +110,32 @@ export function toConnection(
   if (!credentials.privateKey && !credentials.agentSocketPath) {
     throw new Error("SSH connection needs a privateKey or an agentSocketPath");
   }
-  const connection: command.types.input.remote.ConnectionArgs = {
-    host: args.host,
-    port: args.port ?? sshDefaults.port,
-    user: credentials.user,
-    privateKey: secretIfSet(credentials.privateKey),
-    privateKeyPassword: secretIfSet(credentials.privateKeyPassword),
-    agentSocketPath: credentials.agentSocketPath,
-    hostKey: hostKeyOrFail(args.hostKey, args.insecureIgnoreHostKey, "hostKey"),
+  // The VM and its bastion are dialed alike: same defaults, same retries, each with its own pinned key.
+  const hop = (h: SshHostArgs, user: pulumi.Input<string> | undefined, hostKeyField: string) => ({
+    host: h.host,
+    port: h.port ?? sshDefaults.port,
+    user,
+    privateKey: secretIfSet(h.privateKey),
+    privateKeyPassword: secretIfSet(h.privateKeyPassword),
+    agentSocketPath: h.agentSocketPath,
+    hostKey: hostKeyOrFail(h.hostKey, args.insecureIgnoreHostKey, hostKeyField),
     dialErrorLimit: args.dialErrorLimit ?? sshDefaults.dialErrorLimit,
     perDialTimeout: args.perDialTimeout ?? sshDefaults.perDialTimeout,
+  });
+  // The VM: its address from `args`, the login from `credentials` (the proxy user's or the admin's).
+  const vm: SshHostArgs = {
+    host: args.host,
+    port: args.port,
+    hostKey: args.hostKey,
+    privateKey: credentials.privateKey,
+    privateKeyPassword: credentials.privateKeyPassword,
+    agentSocketPath: credentials.agentSocketPath,
   };
+  const connection: command.types.input.remote.ConnectionArgs = hop(vm, credentials.user, "hostKey");
   if (args.bastion) {
-    const b = args.bastion;
-    connection.proxy = compact({
-      host: b.host,
-      port: b.port ?? sshDefaults.port,
-      user: b.user ?? sshDefaults.bastionUser,
-      privateKey: secretIfSet(b.privateKey),
-      privateKeyPassword: secretIfSet(b.privateKeyPassword),
-      agentSocketPath: b.agentSocketPath,
-      hostKey: hostKeyOrFail(b.hostKey, args.insecureIgnoreHostKey, "bastion.hostKey"),
-      dialErrorLimit: args.dialErrorLimit ?? sshDefaults.dialErrorLimit,
-      perDialTimeout: args.perDialTimeout ?? sshDefaults.perDialTimeout,
-    });
+    connection.proxy = compact(
+      hop(args.bastion, args.bastion.user ?? sshDefaults.bastionUser, "bastion.hostKey"),
+    );
   }
   return compact(connection);
 }

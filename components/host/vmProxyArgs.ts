@@ -40,9 +40,8 @@ export interface HostPreparationArgs {
   dockerGroup?: pulumi.Input<string>;
 }
 
-export interface VmProxyArgs extends ProxySettingsArgs {
-  /** How to reach the VM as the proxy user. Without `privateKey`/`agentSocketPath`, `prepare` must be set: an ED25519 key is generated and installed for that user. */
-  ssh: SshConnectionArgs;
+/** The SSH delivery's host-step settings beside the connection; MeshVm's `host` takes them as they are. */
+export interface ProxyHostStepArgs {
   /** Create the proxy user, docker group membership, config directory and SSH key as an admin first. */
   prepare?: HostPreparationArgs;
   /** Bootstrap token lifetime and rotation. */
@@ -69,4 +68,9 @@ export interface VmProxyArgs extends ProxySettingsArgs {
    * `node_modules` that holds `@pulumi/pulumi` and `ssh2` (mesh-vm's own).
    */
   driftCheck?: boolean;
+}
+
+export interface VmProxyArgs extends ProxySettingsArgs, ProxyHostStepArgs {
+  /** How to reach the VM as the proxy user. Without `privateKey`/`agentSocketPath`, `prepare` must be set: an ED25519 key is generated and installed for that user. */
+  ssh: SshConnectionArgs;
 }

@@ -136,5 +136,18 @@ describe("the npm tarball of a fresh checkout", { timeout: 5 * 60_000 }, () => {
     ).analyze();
     assert.deepEqual(Object.keys(result.components).sort(), ["MeshExpansion", "MeshVm", "VmBoot", "VmProxy"]);
     assert.ok(result.components["MeshVm"]!.outputs["spiffeId"], "MeshVm's spiffeId output is in the schema");
+    // Every input a YAML or Python user sets is typed: the analyzer types a Pick's fields as Any, which once
+    // left MeshVm's host and boot settings untyped. Only the rendered objects (free-form manifests) are Any.
+    const untyped: string[] = [];
+    const check = (where: string, props: Record<string, object> | undefined) => {
+      for (const [name, prop] of Object.entries(props ?? {})) {
+        if ("$ref" in prop && prop.$ref === "pulumi.json#/Any") untyped.push(`${where}.${name}`);
+      }
+    };
+    for (const [name, component] of Object.entries(result.components)) check(name, component.inputs);
+    for (const [name, type] of Object.entries(result.typeDefinitions)) {
+      if (name !== "MeshVmRenderedObjects") check(name, type.properties);
+    }
+    assert.deepEqual(untyped, [], "inputs the multi-language schema types as Any");
   });
 });
