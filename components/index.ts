@@ -8,6 +8,11 @@ export type { BootPlan, BootPlanInputs, DeliveredFile } from "./boot/render";
 export { writeOfflineBundle } from "./boot/bundle";
 export { VmProxy } from "./host/vmProxy";
 export { readMeshRoots } from "./host/meshRoots";
+export {
+  readControlPlaneProxy,
+  type ControlPlaneProxy,
+  type ReadControlPlaneProxyArgs,
+} from "./host/controlPlaneProxy";
 export type { MeshRoots } from "./host/meshRoots";
 export type {
   BastionArgs,

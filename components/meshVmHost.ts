@@ -43,8 +43,11 @@ export function proxySettingsFromMeshVm(
     sshUser: settings.apply((s) => s.bootstrap.sshUser),
     proxyConfigDir: settings.apply((s) => s.bootstrap.proxyConfigDir),
     proxyContainerName: settings.apply((s) => s.bootstrap.proxyContainerName),
-    // A full proxyImage wins over the hub and tag, as in VmProxy.
-    proxyImageHub: settings.apply((s) => s.bootstrap.proxyImageHub),
+    // A full proxyImage wins over the hub and tag, as in VmProxy. An unset hub is the control plane's when given
+    // (tctl: the annotation, then values.global.hub, then docker.io/istio).
+    proxyImageHub: pulumi
+      .all([settings, delivery.controlPlaneProxy])
+      .apply(([s, cp]) => s.explicitBootstrap.proxyImageHub ?? cp?.hub ?? s.bootstrap.proxyImageHub),
     // The hosts block points at the first egress listener that binds an address.
     egressBindAddress: settings.apply(
       (s) => s.egress.find((e) => e.bind)?.bind ?? vmProxyDefaults.egressBindAddress,

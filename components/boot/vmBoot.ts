@@ -2,6 +2,7 @@
 // its proxy by itself, from the same renderers VmProxy uses: cloud-init user data (`userData`, secret) for the
 // VM resource in the same program, and tctl's offline bundle (`bundle`, optionally written to `bundleDir`).
 // Nothing here opens an SSH session. The bootstrap token is minted by the same local program as VmProxy's.
+import { warnOnProxySkew } from "../host/controlPlaneProxy";
 import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
@@ -212,6 +213,7 @@ export class VmBoot extends pulumi.ComponentResource {
       const volatile = clearedAtBootProblem(dir);
       if (volatile !== undefined) pulumi.log.warn(volatile, this);
     });
+    warnOnProxySkew(current, (message) => pulumi.log.warn(message, this));
     const ctx: BootStepContext = {
       name,
       parent: { parent: this },

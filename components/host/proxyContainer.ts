@@ -1,5 +1,6 @@
 // Renders the istio-proxy container: image, mounts, `docker run` arguments (reference section 1.8) and the
 // digest that decides whether a running container is still the declared one.
+import type { ControlPlaneProxy } from "./controlPlaneProxy";
 import { createHash } from "node:crypto";
 import { isIP } from "node:net";
 import { posix } from "node:path";
@@ -52,6 +53,8 @@ export interface ProxyImageChoice {
    * @default "latest"
    */
   proxyImageTag?: string;
+  /** The control plane's hub, image and tag, used where the three above are unset. */
+  controlPlaneProxy?: ControlPlaneProxy;
 }
 
 export interface ProxyArgsSettings {
@@ -118,8 +121,10 @@ export function proxyImageOf(settings: ProxyImageChoice, workload?: WorkloadIden
     return settings.proxyImage;
   }
   const d = proxyImageDefaults;
-  const hub = (settings.proxyImageHub || d.proxyImageHub).replace(/\/+$/, "");
-  return `${hub}/${settings.proxyImageName || d.proxyImageName}:${settings.proxyImageTag || d.proxyImageTag}`;
+  const cp = settings.controlPlaneProxy ?? {};
+  const hub = (settings.proxyImageHub || cp.hub || d.proxyImageHub).replace(/\/+$/, "");
+  const name = settings.proxyImageName || cp.image || d.proxyImageName;
+  return `${hub}/${name}:${settings.proxyImageTag || cp.tag || d.proxyImageTag}`;
 }
 
 /**
@@ -131,6 +136,7 @@ export function proxyArgsOf(
   workload: WorkloadIdentity,
   mesh: MeshSettings,
   settings: ProxyArgsSettings,
+  controlPlane: ControlPlaneProxy = {},
 ): string[] {
   if (settings.args) {
     return [...settings.args];
@@ -145,10 +151,14 @@ export function proxyArgsOf(
     "--concurrency",
     String(workloadConcurrency ?? settings.concurrency ?? proxyArgsDefaults.concurrency),
     "--proxyLogLevel",
-    annotations[workloadProxyAnnotations.logLevel] || settings.logLevel || proxyArgsDefaults.logLevel,
+    annotations[workloadProxyAnnotations.logLevel] ||
+      settings.logLevel ||
+      controlPlane.logLevel ||
+      proxyArgsDefaults.logLevel,
     "--proxyComponentLogLevel",
     annotations[workloadProxyAnnotations.componentLogLevel] ||
       settings.componentLogLevel ||
+      controlPlane.componentLogLevel ||
       proxyArgsDefaults.componentLogLevel,
     ...(settings.trustDomainFlag ? ["--trust-domain", mesh.trustDomain || istioDefaults.trustDomain] : []),
   ];

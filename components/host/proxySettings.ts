@@ -8,6 +8,7 @@ import type { ProxyArgsSettings } from "./proxyContainer";
 import type { ReadinessSettings } from "./proxyScripts";
 import type { MeshSettings, WorkloadIdentity } from "./sidecarEnv";
 import type { EnvoyRuntimeArgs } from "../runtime/envoyArgs";
+import type { ControlPlaneProxy } from "./controlPlaneProxy";
 
 /**
  * Where and as whom the proxy runs on the VM: tctl's sidecar-bootstrap settings that MeshVm takes at its top level
@@ -93,6 +94,12 @@ export interface MeshVmDeliverySettings {
   egressHostnames?: pulumi.Input<pulumi.Input<string>[]>;
   /** Readiness wait on the VM after (re)starting the proxy (120 s by default). */
   readiness?: ReadinessSettings;
+  /**
+   * The proxy the control plane would inject (readControlPlaneProxy: istiod's injector values, as tctl reads them):
+   * an unset image hub, name, tag and log levels follow it, so an upgrade of istiod upgrades the VM at the next
+   * `up`. A pinned version outside Istio's supported skew from it warns at preview.
+   */
+  controlPlaneProxy?: pulumi.Input<ControlPlaneProxy>;
 }
 
 // Every key of MeshVmDeliverySettings, listed once: the Record type refuses a missing or an unknown key, and the
@@ -111,6 +118,7 @@ const deliverySettingKeyRecord: Record<keyof MeshVmDeliverySettings, true> = {
   readiness: true,
   meshRootCert: true,
   kubernetesRootCert: true,
+  controlPlaneProxy: true,
 };
 export const meshVmDeliverySettingKeys = Object.keys(
   deliverySettingKeyRecord,

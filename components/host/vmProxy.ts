@@ -4,6 +4,7 @@
 // destroy undoes it. The chosen runtime (runtime/registry.ts) renders a RuntimePlan from the bootstrap material
 // (token, CA roots); VmProxy runs it in at most two SSH sessions (docs/architecture.md): `<name>-host` (as root:
 // preparation, generated key, hosts block) and `<name>-proxy` (the files from a secret stdin, then start).
+import { warnOnProxySkew } from "./controlPlaneProxy";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
@@ -487,6 +488,7 @@ export class VmProxy extends pulumi.ComponentResource {
     if (args.hostGone) {
       warn(`hostGone is set: destroying ${name} will not contact the VM or undo anything on it`);
     }
+    warnOnProxySkew(args, warn);
     const workload = pulumi.output(args.workload) as pulumi.Output<WorkloadIdentity>;
     return {
       name,

@@ -66,7 +66,7 @@ export function renderContainerPlan(inputs: RuntimeInputs, material: BootstrapMa
   const container: ContainerSpec = {
     name: inputs.proxyContainerName ?? vmProxyDefaults.proxyContainerName,
     image: proxyImageOf(inputs, inputs.workload),
-    args: proxyArgsOf(inputs.workload, mesh, inputs.proxyArgs ?? {}),
+    args: proxyArgsOf(inputs.workload, mesh, inputs.proxyArgs ?? {}, inputs.controlPlaneProxy),
     configDir,
     addHosts: addHostsOf(inputs.workload, mesh, inputs.gatewayAddress),
     owner,

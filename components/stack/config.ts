@@ -48,6 +48,8 @@ export interface StackConfig {
   meshExpansion?: PlainMeshExpansionArgs;
   /** VMs in waves (`mesh-vm:rollout`), in the order of `mesh-vm:vms` then `mesh-vm:manifests`. */
   rollout?: RolloutArgs;
+  /** Where to read the control plane's proxy (`mesh-vm:followControlPlane`) for the VMs that give none. */
+  followControlPlane?: { istioNamespace?: string; revision?: string };
   vms: ConfiguredVm[];
 }
 
@@ -144,7 +146,10 @@ function configValues(raw: RawStackConfig): Record<string, unknown> {
   // default.
   for (const key of ["kubeconfig", "kubeContext", "clusterIdentifier"])
     if (values[key] === "") delete values[key];
-  for (const key of ["meshExpansion", "rollout"]) if (values[key] === false) delete values[key];
+  for (const key of ["meshExpansion", "rollout", "followControlPlane"])
+    if (values[key] === false) delete values[key];
+  // `followControlPlane: true` reads istio-system's default revision.
+  if (values["followControlPlane"] === true) values["followControlPlane"] = {};
   if (values["meshExpansion"] === true) values["meshExpansion"] = {};
   return values;
 }
@@ -376,6 +381,7 @@ export function parseStackConfig(raw: RawStackConfig): StackConfig {
     ...(cfg.clusterIdentifier !== undefined ? { clusterIdentifier: cfg.clusterIdentifier } : {}),
     ...(meshExpansion ? { meshExpansion } : {}),
     ...(cfg.rollout !== undefined ? { rollout: cfg.rollout } : {}),
+    ...(cfg.followControlPlane !== undefined ? { followControlPlane: cfg.followControlPlane } : {}),
     vms: ctx.vms,
   };
 }

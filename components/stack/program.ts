@@ -3,6 +3,7 @@
 // Automation API programs (the sandbox, the tests) call the same function.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { readControlPlaneProxy, type ControlPlaneProxy } from "../host/controlPlaneProxy";
 import { readMeshRoots, type MeshRoots } from "../host/meshRoots";
 import { istioFirewallPorts, tsbFirewallPorts } from "../mesh/expansion";
 import { MeshExpansion } from "../meshExpansion";
@@ -92,11 +93,16 @@ export function onboardFromConfig(options: OnboardOptions = {}): OnboardOutputs 
   const summaries: Record<string, pulumi.Output<VmSummary>> = {};
   const bundles: Record<string, pulumi.Output<BootBundleFile[]>> = {};
   const roots = sharedRoots(provider);
+  // One read of the control plane's proxy for the fleet (an istiod upgrade moves every unpinned VM at the next up).
+  const controlPlane =
+    config.followControlPlane === undefined
+      ? undefined
+      : readControlPlaneProxy("control-plane", config.followControlPlane, { provider });
   const { names } = declareInWaves(
     config.vms,
     config.rollout,
     (vm, dependsOn) => {
-      const meshVm = new MeshVm(vm.name, withRoots(vm.args, roots), {
+      const meshVm = new MeshVm(vm.name, withControlPlane(withRoots(vm.args, roots), controlPlane), {
         ...opts,
         ...(dependsOn.length > 0 ? { dependsOn } : {}),
       });
@@ -147,6 +153,18 @@ function withRoots(args: MeshVmArgs, roots: (namespace: string) => MeshRoots): M
     kubernetesRootCert: delivery.kubernetesRootCert ?? kubernetesRootCert,
   };
   return args.host !== undefined ? { ...args, host: { ...args.host, ...filled } } : { ...args, boot: filled };
+}
+
+function withControlPlane(
+  args: MeshVmArgs,
+  controlPlane: pulumi.Output<ControlPlaneProxy> | undefined,
+): MeshVmArgs {
+  const delivery = args.host ?? args.boot;
+  if (controlPlane === undefined || delivery === undefined || delivery.controlPlaneProxy !== undefined)
+    return args;
+  return args.host !== undefined
+    ? { ...args, host: { ...args.host, controlPlaneProxy: controlPlane } }
+    : { ...args, boot: { ...delivery, controlPlaneProxy: controlPlane } };
 }
 
 function summarise(vm: MeshVm): pulumi.Output<VmSummary> {

@@ -125,6 +125,16 @@ const deliveryShape = {
   proxyImageTag: text.optional(),
   gatewayAddress: text.optional(),
   egressHostnames: texts.optional(),
+  // The control plane's proxy (host/controlPlaneProxy.ts); `mesh-vm:followControlPlane` reads it for every VM.
+  controlPlaneProxy: z
+    .strictObject({
+      hub: text.optional(),
+      image: text.optional(),
+      tag: text.optional(),
+      logLevel: text.optional(),
+      componentLogLevel: text.optional(),
+    })
+    .optional(),
   // PEM text; without them the program reads both once per namespace (host/meshRoots.ts).
   meshRootCert: text.optional(),
   kubernetesRootCert: text.optional(),
@@ -231,6 +241,10 @@ export const stackSchema = z.strictObject({
   manifests: z.array(manifestSchema).optional(),
   // Only the shape here; maxUnavailable's range is checked by rollout/waves.ts (rolloutIssues).
   rollout: z.strictObject({ maxUnavailable: num }).optional(),
+  // Read the control plane's proxy once (host/controlPlaneProxy.ts) for the VMs that give no controlPlaneProxy.
+  followControlPlane: z
+    .strictObject({ istioNamespace: text.optional(), revision: text.optional() })
+    .optional(),
 });
 
 // The schema must cover exactly the component inputs: adding a MeshVmArgs/MeshVmHostArgs/MeshExpansionArgs field

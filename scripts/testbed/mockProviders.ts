@@ -11,6 +11,11 @@ export const GENERATED_KEY = testPrivateKeyPem();
 /** What the workload certificate mock returns (a shape only: the unit tests check where it goes). */
 export const WORKLOAD_CERT = "-----BEGIN CERTIFICATE-----\nMOCK-WORKLOAD-CERT\n-----END CERTIFICATE-----\n";
 
+/** The `values` of the mocked `istio-sidecar-injector` ConfigMap. */
+export const MOCK_INJECTOR_VALUES = {
+  global: { hub: "registry.example/istio", tag: "1.24.2", proxy: { image: "proxyv2", logLevel: "warning" } },
+};
+
 /**
  * The outputs a provider would add to the inputs. With `preview`, only what a real preview knows: the CA
  * ConfigMap reads and the generated key; the mint and the container's report stay unknown.
@@ -20,6 +25,9 @@ export function providerOutputs(
   options: { preview?: boolean } = {},
 ): Record<string, unknown> {
   if (args.type === "kubernetes:core/v1:ConfigMap") {
+    // istiod's injector values as an istioctl install publishes them (host/controlPlaneProxy.ts reads them).
+    if (args.id?.includes("istio-sidecar-injector"))
+      return { data: { values: JSON.stringify(MOCK_INJECTOR_VALUES) } };
     return {
       data: args.id?.endsWith("istio-ca-root-cert")
         ? { "root-cert.pem": "MESH ROOT PEM" }

@@ -172,6 +172,7 @@ describe("stack configuration: valid", () => {
     assert.deepEqual(Object.keys(defaults).sort(), [
       "clusterIdentifier",
       "flavor",
+      "followControlPlane",
       "kubeContext",
       "kubeconfig",
       "manifests",
@@ -184,7 +185,14 @@ describe("stack configuration: valid", () => {
     assert.equal(cfg.kubeContext, undefined);
     assert.equal(cfg.clusterIdentifier, undefined);
     assert.equal(cfg.rollout, undefined);
+    assert.equal(cfg.followControlPlane, undefined);
     assert.equal(cfg.vms.length, 2);
+    assert.deepEqual(
+      parseStackConfig(
+        raw({ ...defaults, vms: sandboxVms(), kubeconfig: KUBECONFIG, followControlPlane: true }),
+      ).followControlPlane,
+      {},
+    );
     assert.deepEqual(parseStackConfig(raw({ ...defaults, meshExpansion: true })).meshExpansion, {
       flavor: "istio",
     });
