@@ -47,6 +47,18 @@ function checkKnown(
   if (p !== undefined) out.push(issue(field, p, fix));
 }
 
+/** One rule over one field: its issue, if the value is known and breaks it. */
+function knownIssues(
+  field: string,
+  value: unknown,
+  problem: (v: unknown) => string | undefined,
+  fix: string,
+): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  checkKnown(out, field, value, problem, fix);
+  return out;
+}
+
 /** An IP address or a DNS name, on one line. */
 export function hostProblem(v: unknown): string | undefined {
   const t = textProblem(v);
@@ -231,15 +243,12 @@ export function tokenIssues(token: BootstrapTokenArgs | undefined, field: FieldN
 }
 
 export function deregistrationDelayIssues(delay: unknown, field: string): ValidationIssue[] {
-  const out: ValidationIssue[] = [];
-  checkKnown(
-    out,
+  return knownIssues(
     field,
     delay,
     (v) => integerProblem(v, 0, numberBounds.maxDeregistrationDelaySeconds),
     "use the seconds istiod needs to push the removal to clients, e.g. 5",
   );
-  return out;
 }
 
 /** Names for the /etc/hosts block; an Output is not an array, so only plain lists are checked here. */
@@ -281,15 +290,12 @@ export function egressHostnamesIssues(hostnames: unknown, field: FieldName): Val
 
 /** proxyConfigDir, when known: a directory the proxy user may own (never a system directory). */
 export function configDirIssues(dir: unknown, field: string): ValidationIssue[] {
-  const out: ValidationIssue[] = [];
-  checkKnown(
-    out,
+  return knownIssues(
     field,
     dir,
     dedicatedDirectoryProblem,
     'use a directory of its own, e.g. "/etc/istio-proxy" (root makes it the proxy user\'s, mode 775)',
   );
-  return out;
 }
 
 /** The readiness wait: host, port, path and numbers, all of which reach the proxy step's script. */
@@ -371,21 +377,16 @@ export function imageIssues(
 
 /** A user or group name for useradd/groupadd (shadow-utils' rules): never an option, never invalid at `up`. */
 export function posixNameIssues(v: unknown, field: string, fix: string): ValidationIssue[] {
-  const out: ValidationIssue[] = [];
-  checkKnown(out, field, v, posixNameProblem, fix);
-  return out;
+  return knownIssues(field, v, posixNameProblem, fix);
 }
 
 export function containerNameIssues(v: unknown, field: string): ValidationIssue[] {
-  const out: ValidationIssue[] = [];
-  checkKnown(
-    out,
+  return knownIssues(
     field,
     v,
     containerNameProblem,
     "use letters, digits, '_', '.' and '-', e.g. \"istio-proxy\"",
   );
-  return out;
 }
 
 /**
