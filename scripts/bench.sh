@@ -4,6 +4,7 @@
 #        scripts/bench.sh mock [N] [--per-vm-roots]                        mock preview of N MeshVms (default 1000)
 #        scripts/bench.sh fleet [N ...]                                    mesh side only (no hosts)
 #        scripts/bench.sh hosts [--scratch]                                test host creation
+#        scripts/bench.sh shards [N] [K] [C]                               1 stack against K shards (mesh side)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 what="${1:-}"
@@ -12,7 +13,8 @@ case "$what" in
   mock) script=mockScale.ts ;;
   fleet) script=fleet.ts ;;
   hosts) script=hosts.ts ;;
-  *) die "usage: scripts/bench.sh onboard|mock|fleet|hosts [args...]" ;;
+  shards) script=shards.ts ;;
+  *) die "usage: scripts/bench.sh onboard|mock|fleet|hosts|shards [args...]" ;;
 esac
 shift
 

@@ -138,7 +138,7 @@ describe(
     it("a tag pinned two minor versions behind the control plane's warns at preview; the pinned tag wins", async () => {
       await putInjector("1.24.2", "warning");
       await cli!.setPlain({ "vms[0].host.proxyImageTag": "1.22.0" });
-      const preview = await cli!.pulumi(["preview"]);
+      const preview = await cli!.pulumi(["preview", "--diff"]);
       assert.equal(preview.code, 0, `${preview.stdout}\n${preview.stderr}`);
       assert.match(
         preview.stdout + preview.stderr,
