@@ -3,7 +3,7 @@
 // istioctl install publishes them) once, and the VM, which pins no image, runs the control plane's hub, image and
 // tag with its log level. An "istiod upgrade" (the ConfigMap's tag changed) upgrades the container at the next
 // `up`, with no new token; a further `up` opens no SSH session. A VM tag pinned more than one minor version behind
-// the control plane's warns at preview and is what runs.
+// the control plane's warns at preview and is what runs (the stand-in image is tagged as each version).
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -68,7 +68,7 @@ describe(
       await cluster.createServiceAccount(NS, SA);
       [host] = await createHosts([{ name: "follow-cp", networks: ["vm"] }]);
       // The "upgraded" control plane's tag: the same stand-in under a second tag.
-      await host!.run(`podman tag ${HUB}/${IMAGE}:test ${HUB}/${IMAGE}:v2`);
+      await host!.run(`podman tag ${HUB}/${IMAGE}:test ${HUB}/${IMAGE}:v2 ${HUB}/${IMAGE}:1.22.0`);
       cli = await cliProject({
         files: ["Pulumi.yaml", "index.ts", "package.json", "tsconfig.json", "components"],
         nodeModules: join(repoRoot, "node_modules"),
@@ -122,7 +122,12 @@ describe(
       await putInjector("v2", "warning");
       const preview = await cli!.pulumi(["preview", "--diff"]);
       assert.equal(preview.code, 0, `${preview.stdout}\n${preview.stderr}`);
-      assert.match(preview.stdout, /mesh-vm-standin-proxy:v2/, "preview names the new image");
+      assert.match(
+        preview.stdout,
+        /command:remote:Command: \(update\)\s+\[id=ratings-vm-proxy-proxy/,
+        "the proxy step",
+      );
+      assert.match(preview.stdout, /~ 1 to update/, "and nothing else");
       const up = await cli!.withEvents(["up", "--yes", "--skip-preview"]);
       assert.equal(up.code, 0, `${up.stdout}\n${up.stderr}`);
       assert.equal((await proxy())?.image, `${HUB}/${IMAGE}:v2`);
@@ -144,7 +149,14 @@ describe(
         preview.stdout + preview.stderr,
         /proxyImageTag: proxy 1\.22\.0 is 2 minor versions behind the control plane's 1\.24\.2/,
       );
-      assert.match(preview.stdout, /mesh-vm-standin-proxy:1\.22\.0/);
+      assert.match(preview.stdout, /command:remote:Command: \(update\)\s+\[id=ratings-vm-proxy-proxy/);
+      const up = await cli!.withEvents(["up", "--yes", "--skip-preview"]);
+      assert.equal(up.code, 0, `${up.stdout}\n${up.stderr}`);
+      assert.equal(
+        (await proxy())?.image,
+        `${HUB}/${IMAGE}:1.22.0`,
+        "the pinned tag runs, under the control plane's hub",
+      );
       const secrets = knownSecrets({
         tokens: [await host!.readFile(`${CONFIG_DIR}/istio-token`)],
         hosts: [{ name: host!.name, adminPrivateKey: host!.adminPrivateKey }],
