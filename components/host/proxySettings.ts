@@ -36,7 +36,7 @@ export interface ProxyPlacementArgs {
   proxyContainerName?: pulumi.Input<string>;
   /**
    * Registry of the proxy image (Tetrate's builds: `docker.io/tetrate`; tctl's default: the mesh's hub, else this).
-   * @default "docker.io/istio"
+   * @default the control plane's hub with `controlPlaneProxy`, else "docker.io/istio"
    */
   proxyImageHub?: pulumi.Input<string>;
 }
@@ -82,7 +82,7 @@ export interface MeshVmDeliverySettings {
   proxyImage?: pulumi.Input<string>;
   /**
    * Image tag.
-   * @default "latest"
+   * @default the control plane's tag with `controlPlaneProxy`, else "latest"
    */
   proxyImageTag?: pulumi.Input<string>;
   /** Gateway IP istiod is reached through (adds `--add-host` entries for istiod's cluster-local names). */
@@ -133,7 +133,7 @@ export interface ProxySettingsArgs extends ProxyPlacementArgs, MeshVmDeliverySet
   workload: pulumi.Input<WorkloadIdentity>;
   /**
    * Image name under the hub.
-   * @default "proxyv2"
+   * @default the control plane's image with `controlPlaneProxy`, else "proxyv2"
    */
   proxyImageName?: pulumi.Input<string>;
   /** Proxy command-line settings. */
