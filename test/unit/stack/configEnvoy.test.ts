@@ -3,8 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseStackConfig, StackConfigError, type RawStackConfig } from "../../../components/stack/config";
-import { KUBECONFIG } from "../fixtures/kubeconfig";
-import { testPrivateKeyPem } from "../../../scripts/testbed/keys";
+import { configuredVm, rawStackConfig } from "../helpers/stackVms";
 
 const envoy = {
   gatewayAddress: "192.0.2.10",
@@ -19,27 +18,13 @@ const envoy = {
 };
 
 function raw(host: Record<string, unknown>): RawStackConfig {
-  const vms = [
-    {
-      name: "dev-laptop",
-      namespace: "vms",
-      address: "198.51.100.10",
-      serviceAccount: "dev-laptop",
-      labels: { app: "dev-laptop" },
-      ports: [{ name: "http", number: 8080 }],
-      host: {
-        hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey",
-        prepare: { admin: { user: "root", privateKey: testPrivateKeyPem() } },
-        ...host,
-      },
-    },
-  ];
-  return {
-    stack: "dev",
-    values: { "mesh-vm:kubeconfig": KUBECONFIG, "mesh-vm:vms": JSON.stringify(vms) },
-    secretKeys: new Set(["mesh-vm:kubeconfig", "mesh-vm:vms"]),
-    env: {},
-  };
+  return rawStackConfig([
+    configuredVm(
+      "dev-laptop",
+      { namespace: "vms", serviceAccount: "dev-laptop", ports: [{ name: "http", number: 8080 }] },
+      host,
+    ),
+  ]);
 }
 
 describe("stack configuration: runtime envoy", () => {

@@ -4,33 +4,18 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseStackConfig, StackConfigError, type RawStackConfig } from "../../../components/stack/config";
-import { KUBECONFIG } from "../fixtures/kubeconfig";
-import { testPrivateKeyPem } from "../../../scripts/testbed/keys";
+import { configuredVm, rawStackConfig } from "../helpers/stackVms";
 
 const sidecarPackage = { version: "1.31.2", file: "/var/tmp/istio-sidecar.deb", capture: "none" };
 
 function raw(host: Record<string, unknown>): RawStackConfig {
-  const vms = [
-    {
-      name: "payments",
-      namespace: "shop",
-      address: "198.51.100.10",
-      serviceAccount: "payments-sa",
-      labels: { app: "payments" },
-      ports: [{ name: "http", number: 8080 }],
-      host: {
-        hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey",
-        prepare: { admin: { user: "root", privateKey: testPrivateKeyPem() } },
-        ...host,
-      },
-    },
-  ];
-  return {
-    stack: "dev",
-    values: { "mesh-vm:kubeconfig": KUBECONFIG, "mesh-vm:vms": JSON.stringify(vms) },
-    secretKeys: new Set(["mesh-vm:kubeconfig", "mesh-vm:vms"]),
-    env: {},
-  };
+  return rawStackConfig([
+    configuredVm(
+      "payments",
+      { namespace: "shop", serviceAccount: "payments-sa", ports: [{ name: "http", number: 8080 }] },
+      host,
+    ),
+  ]);
 }
 
 function errorOf(host: Record<string, unknown>): Error {

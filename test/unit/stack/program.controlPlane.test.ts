@@ -6,24 +6,10 @@ import { describe, it } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { onboardFromConfig } from "../../../components/stack/program";
 import { KUBECONFIG } from "../fixtures/kubeconfig";
-import { testPrivateKeyPem } from "../../../scripts/testbed/keys";
-
-const ADMIN_KEY = testPrivateKeyPem();
+import { configuredVm } from "../helpers/stackVms";
 
 function vm(name: string, address: string, host: Record<string, unknown> = {}) {
-  return {
-    name,
-    namespace: "bookinfo",
-    address,
-    serviceAccount: "sa",
-    labels: { app: name },
-    ports: [{ name: "http", number: 9080 }],
-    host: {
-      hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey",
-      prepare: { admin: { user: "root", privateKey: ADMIN_KEY } },
-      ...host,
-    },
-  };
+  return configuredVm(name, { address }, host);
 }
 
 /** Everything the proxy step of `name` is given (its script, arguments and files), as text. */

@@ -8,26 +8,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { onboardFromConfig } from "../../../components/stack/program";
 import { parseStackConfig, StackConfigError } from "../../../components/stack/config";
 import { KUBECONFIG } from "../fixtures/kubeconfig";
-import { testPrivateKeyPem } from "../../../scripts/testbed/keys";
-
-const ADMIN_KEY = testPrivateKeyPem();
+import { configuredVm } from "../helpers/stackVms";
 
 const PEM = "-----BEGIN CERTIFICATE-----\nMIIBgiven\n-----END CERTIFICATE-----\n";
 
 function vm(name: string, namespace: string, address: string, host: Record<string, unknown> = {}) {
-  return {
-    name,
-    namespace,
-    address,
-    serviceAccount: "sa",
-    labels: { app: name },
-    ports: [{ name: "http", number: 9080 }],
-    host: {
-      hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey",
-      prepare: { admin: { user: "root", privateKey: ADMIN_KEY } },
-      ...host,
-    },
-  };
+  return configuredVm(name, { namespace, address }, host);
 }
 
 describe("onboardFromConfig: the CA roots", () => {
