@@ -58,6 +58,8 @@ interface Phase {
 interface Row {
   vms: number;
   meshVm: Record<"preview" | "up" | "noop" | "port" | "destroy", Phase>;
+  /** Bytes of the stack's state after the first `up` (`pulumi stack export`, as JSON). */
+  stateBytes: number;
   baseline?: Record<"first" | "rerun", Phase>;
 }
 
@@ -277,7 +279,7 @@ async function measureMeshVm(
   hosts: TestHost[],
   counters: Counters,
   opts: Options,
-): Promise<Row["meshVm"]> {
+): Promise<Pick<Row, "meshVm" | "stateBytes">> {
   const parallel = opts.parallel;
   const knobs: Knobs = { port0: 9080 };
   const stack = await createTestStack({
@@ -291,12 +293,14 @@ async function measureMeshVm(
     const preview = await counters.phase(() => engineRun(stack, "preview", parallel));
     const up = await counters.phase(() => engineRun(stack, "up", parallel));
     upDone = true;
+    // What the state costs per VM (issue #28 item 2): the deployment as the CLI exports it, secrets encrypted.
+    const stateBytes = Buffer.byteLength(JSON.stringify((await stack.stack.exportStack()).deployment));
     const noop = await counters.phase(() => engineRun(stack, "up", parallel));
     knobs.port0 = 9081;
     const port = await counters.phase(() => engineRun(stack, "up", parallel));
     const destroy = await counters.phase(() => engineRun(stack, "destroy", parallel));
     upDone = false;
-    return { preview, up, noop, port, destroy };
+    return { meshVm: { preview, up, noop, port, destroy }, stateBytes };
   } finally {
     if (upDone) await stack.stack.destroy({ color: "never" }).catch(() => undefined);
     await stack.dispose();
@@ -469,11 +473,11 @@ async function measure(cluster: TestCluster, n: number, opts: Options): Promise<
     );
     console.error(`[bench] N=${n}: ${n} hosts ready in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const counters = new Counters(cluster, hosts);
-    const meshVm = await measureMeshVm(cluster, hosts, counters, opts);
-    console.error(`[bench] N=${n}: mesh-vm ${JSON.stringify(meshVm)}`);
+    const { meshVm, stateBytes } = await measureMeshVm(cluster, hosts, counters, opts);
+    console.error(`[bench] N=${n}: mesh-vm ${JSON.stringify(meshVm)} state ${stateBytes} B`);
     const baseline = opts.baseline ? await measureBaseline(cluster, hosts, counters) : undefined;
     if (baseline) console.error(`[bench] N=${n}: baseline ${JSON.stringify(baseline)}`);
-    return { vms: n, meshVm, ...(baseline ? { baseline } : {}) };
+    return { vms: n, meshVm, stateBytes, ...(baseline ? { baseline } : {}) };
   } finally {
     await destroyHosts(hosts);
   }
@@ -516,8 +520,8 @@ function table(runs: Row[][]): string {
   const up1 = one ? meshWall(one, "up").median : undefined;
   const base1 = one?.[0]!.baseline ? stat(one.map((x) => x.baseline!.first.wallS)).median : undefined;
   const lines = [
-    "| N | tool | preview | up / first run | no-op up / re-run | one-port change | destroy | up(N)/up(1) | no-op s/VM | peak RSS engine / program MB | load |",
-    "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    "| N | tool | preview | up / first run | no-op up / re-run | one-port change | destroy | up(N)/up(1) | no-op s/VM | peak RSS engine / program MB | state KB/VM | load |",
+    "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
   ];
   for (const r of runs) {
     const n = r[0]!.vms;
@@ -530,7 +534,7 @@ function table(runs: Row[][]): string {
     lines.push(
       `| ${n} | mesh-vm | ${m("preview")} | ${m("up")} | ${m("noop")} | ${m("port")} | ${m("destroy")} | ` +
         `${up1 ? (up.median / up1).toFixed(2) : "–"} | ${(meshWall(r, "noop").median / n).toFixed(2)} | ` +
-        `${engine.toFixed(0)} / ${program.toFixed(0)} | ${fmt(load)} |`,
+        `${engine.toFixed(0)} / ${program.toFixed(0)} | ${(stat(r.map((x) => x.stateBytes)).median / 1024 / n).toFixed(1)} | ${fmt(load)} |`,
     );
     if (r[0]!.baseline) {
       const b = (p: BasePhase) => phaseCell(r.map((x) => x.baseline?.[p]));
@@ -539,7 +543,7 @@ function table(runs: Row[][]): string {
       const bload = stat(r.flatMap((x) => [x.baseline!.first.load, x.baseline!.rerun.load]));
       lines.push(
         `| ${n} | baseline (tctl-style) | – | ${b("first")} | ${b("rerun")} | – | – | ` +
-          `${base1 ? (first.median / base1).toFixed(2) : "–"} | ${(rerun.median / n).toFixed(2)} | – | ${fmt(bload)} |`,
+          `${base1 ? (first.median / base1).toFixed(2) : "–"} | ${(rerun.median / n).toFixed(2)} | – | – | ${fmt(bload)} |`,
       );
     }
   }
