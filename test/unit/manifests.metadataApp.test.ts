@@ -13,6 +13,8 @@ import {
 } from "../../components";
 import { serviceClusterOf, workloadNameOf } from "../../components/host/sidecarEnv";
 import { workloadIdentityFromWorkloadEntry } from "../../components/host/workloadIdentity";
+// The seed's Sidecar selects app and class: the app label the WorkloadEntry carries in metadata.labels.
+import { seedSidecarYaml } from "./fixtures/ratings";
 
 const weWithMetadataApp = `apiVersion: networking.istio.io/v1beta1
 kind: WorkloadEntry
@@ -31,28 +33,6 @@ spec:
   serviceAccount: bookinfo-ratings
 `;
 
-const sidecarSelectingApp = `apiVersion: networking.istio.io/v1beta1
-kind: Sidecar
-metadata:
-  name: bookinfo-ratings-no-iptables
-  namespace: bookinfo
-spec:
-  egress:
-  - bind: 127.0.0.2
-    hosts:
-    - ./*
-  ingress:
-  - defaultEndpoint: 127.0.0.1:9080
-    port:
-      name: http
-      number: 9080
-      protocol: HTTP
-  workloadSelector:
-    labels:
-      app: ratings
-      class: vm
-`;
-
 describe("fromManifests: the app label in metadata.labels, as tctl reads it", () => {
   it("is accepted and renders the same WorkloadEntry (app stays in metadata.labels, spec.labels unchanged)", () => {
     const args = fromManifests(weWithMetadataApp);
@@ -62,10 +42,10 @@ describe("fromManifests: the app label in metadata.labels, as tctl reads it", ()
   });
 
   it("with the Sidecar that selects app: the selector's app comes from metadata.labels", () => {
-    const args = fromManifests(`${weWithMetadataApp}---\n${sidecarSelectingApp}`);
+    const args = fromManifests(`${weWithMetadataApp}---\n${seedSidecarYaml}`);
     assert.deepEqual(validateMeshVmArgs(args), []);
     const objects = renderMeshVmObjects(resolveMeshVmArgs("x", args));
-    assert.deepStrictEqual(objects.sidecar, parse(sidecarSelectingApp));
+    assert.deepStrictEqual(objects.sidecar, parse(seedSidecarYaml));
   });
 
   it("the proxy's workload name and service cluster are the app, as tctl derives them", () => {
