@@ -59,6 +59,7 @@ export { spiffeId } from "./mesh/identity";
 // The envoy runtime (seed 003): its settings block, and the AuthorizationPolicy MeshVm declares per upstream.
 export type {
   EnvoyCertificateArgs,
+  EnvoyForwardArgs,
   EnvoyInboundArgs,
   EnvoyRuntimeArgs,
   EnvoyUpstreamArgs,
