@@ -53,12 +53,13 @@ export { MeshVmValidationError } from "./rules/issues";
 export type { FieldName, ValidationIssue } from "./rules/issues";
 export { fieldNames } from "./rules/issues";
 export { renderMeshVmObjects } from "./mesh/render";
-export type { MeshVmObjects } from "./mesh/render";
+export type { MeshVmDeclaredObjects, MeshVmObjects } from "./mesh/render";
 export { bootstrapAnnotations, bootstrapDefaults } from "./mesh/annotations";
 export { spiffeId } from "./mesh/identity";
 // The envoy runtime (seed 003): its settings block, and the AuthorizationPolicy MeshVm declares per upstream.
 export type {
   EnvoyCertificateArgs,
+  EnvoyForwardArgs,
   EnvoyInboundArgs,
   EnvoyRuntimeArgs,
   EnvoyUpstreamArgs,

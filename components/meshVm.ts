@@ -16,7 +16,8 @@ import {
 import { securityApiVersion } from "./mesh/authorizationPolicy";
 import { spiffeId } from "./mesh/identity";
 import type { KubeObject } from "./mesh/objects";
-import { MeshVmObjects, renderMeshVmObjects } from "./mesh/render";
+import { envoyVmHasServiceEntry, envoyVmObjects } from "./mesh/envoyVmObjects";
+import { MeshVmDeclaredObjects, renderMeshVmObjects } from "./mesh/render";
 import { meshVmDefaults, ResolvedMeshVm } from "./mesh/settings";
 import { VmBoot } from "./boot/vmBoot";
 import type { BootBundleFile } from "./boot/vmBootArgs";
@@ -77,7 +78,8 @@ export interface MeshVmBootState {
  */
 export interface MeshVmRenderedObjects {
   /* eslint-disable @typescript-eslint/no-explicit-any */
-  workloadEntry: any;
+  /** Absent for runtime `envoy`. */
+  workloadEntry?: any;
   sidecar?: any;
   serviceEntry?: any;
   workloadGroup?: any;
@@ -87,7 +89,7 @@ export interface MeshVmRenderedObjects {
 }
 
 /** Multi-document YAML of the rendered objects, in apply order (what a tctl user would `kubectl apply`). */
-export function objectsToYaml(o: MeshVmObjects): string {
+export function objectsToYaml(o: MeshVmDeclaredObjects): string {
   const all = [o.serviceAccount, o.workloadEntry, o.sidecar, o.serviceEntry, o.workloadGroup];
   return [...all, ...(o.authorizationPolicies ?? [])]
     .filter((x) => x !== undefined)
@@ -109,7 +111,7 @@ function declareAuthorizationPolicies(
   parent: pulumi.Resource,
   name: string,
   delivery: Pick<MeshVmArgs, "host" | "boot">,
-  objects: pulumi.Output<MeshVmObjects>,
+  objects: pulumi.Output<MeshVmDeclaredObjects>,
 ): k8s.apiextensions.CustomResource[] {
   let at = 0;
   return envoyUpstreamsOf(delivery).flatMap((u) => {
@@ -135,8 +137,21 @@ function declareAuthorizationPolicies(
 /** Everything a MeshVm knows after validation: settings and rendered objects. */
 interface Prepared {
   settings: ResolvedMeshVm;
-  objects: MeshVmObjects;
+  objects: MeshVmDeclaredObjects;
+  /**
+   * The workload as a WorkloadEntry renders it: the proxy's identity and address. For runtime `envoy` it is not
+   * declared (not in `objects`): the VM's Envoy never registers with istiod.
+   */
+  workload: WorkloadEntryLike;
 }
+
+/** The envoy runtime's inbound port, when the delivery is `envoy` with an inbound listener. */
+function envoyInboundPortOf(delivery: Pick<MeshVmArgs, "host" | "boot">): number | undefined {
+  return (delivery.host ?? delivery.boot)?.envoy?.inbound?.port;
+}
+
+const isEnvoy = (delivery: Pick<MeshVmArgs, "host" | "boot">): boolean =>
+  (delivery.host ?? delivery.boot)?.runtime === "envoy";
 
 /** Validates (unless already done), resolves and renders; then checks the objects against the CRD schemas. */
 async function prepare(
@@ -148,7 +163,11 @@ async function prepare(
   const owner = `MeshVm "${name}"`;
   if (!validated) throwIfIssues(owner, meshInputIssues(args, delivery));
   const settings = resolveMeshVmArgs(name, args);
-  const objects = renderMeshVmObjects(settings);
+  const rendered = renderMeshVmObjects(settings);
+  const workload = rendered.workloadEntry as unknown as WorkloadEntryLike;
+  const objects = isEnvoy(delivery)
+    ? envoyVmObjects(rendered, settings, envoyInboundPortOf(delivery))
+    : rendered;
   const policies = upstreamAuthorizationPolicies(settings, envoyUpstreamsOf(delivery));
   if (policies.length > 0) objects.authorizationPolicies = policies;
   const istioObjects = [
@@ -159,7 +178,7 @@ async function prepare(
     ...policies,
   ].filter((o): o is NonNullable<typeof o> => o !== undefined) as KubeObject<unknown>[];
   throwIfIssues(owner, await schemaIssues(owner, istioObjects));
-  return { settings, objects };
+  return { settings, objects, workload };
 }
 
 /**
@@ -193,7 +212,7 @@ function meshObjectDeclarer(
   parent: pulumi.Resource,
   name: string,
   apiVersion: string,
-  objects: pulumi.Output<MeshVmObjects>,
+  objects: pulumi.Output<MeshVmDeclaredObjects>,
   dependsOn: pulumi.Resource[],
 ) {
   const aliasesFor = (kind: string): pulumi.Alias[] =>
@@ -202,7 +221,7 @@ function meshObjectDeclarer(
       .map((v) => ({ type: customResourceType(v, kind) }));
   return (
     kind: string,
-    pick: (o: MeshVmObjects) => KubeObject<unknown> | undefined,
+    pick: (o: MeshVmDeclaredObjects) => KubeObject<unknown> | undefined,
     gate: Gate = (v) => v,
   ): k8s.apiextensions.CustomResource =>
     new k8s.apiextensions.CustomResource(
@@ -222,10 +241,10 @@ function meshObjectDeclarer(
  * after the Sidecar that shapes its listeners exists.
  */
 function workloadEntryAfterSidecar(
-  objects: pulumi.Output<MeshVmObjects>,
+  workload: pulumi.Output<WorkloadEntryLike>,
   sidecar: k8s.apiextensions.CustomResource | undefined,
 ): pulumi.Output<WorkloadEntryLike> {
-  const workloadEntry = objects.apply((o) => o.workloadEntry as unknown as WorkloadEntryLike);
+  const workloadEntry = workload;
   return sidecar === undefined
     ? workloadEntry
     : pulumi.all([sidecar.urn, workloadEntry]).apply(([, we]) => we);
@@ -236,7 +255,7 @@ function createVmProxy(
   parent: MeshVm,
   name: string,
   host: MeshVmHostArgs,
-  objects: pulumi.Output<MeshVmObjects>,
+  workload: pulumi.Output<WorkloadEntryLike>,
   sidecar: k8s.apiextensions.CustomResource | undefined,
   serviceAccount: k8s.core.v1.ServiceAccount | undefined,
 ): VmProxy {
@@ -244,7 +263,7 @@ function createVmProxy(
     `${name}-proxy`,
     vmProxyArgsFromMeshVm(
       parent.settings,
-      workloadEntryAfterSidecar(objects, sidecar),
+      workloadEntryAfterSidecar(workload, sidecar),
       host,
       serviceAccount?.metadata.name,
     ),
@@ -257,7 +276,7 @@ function createVmBoot(
   parent: MeshVm,
   name: string,
   boot: MeshVmBootArgs,
-  objects: pulumi.Output<MeshVmObjects>,
+  workload: pulumi.Output<WorkloadEntryLike>,
   sidecar: k8s.apiextensions.CustomResource | undefined,
   serviceAccount: k8s.core.v1.ServiceAccount | undefined,
 ): VmBoot {
@@ -265,7 +284,7 @@ function createVmBoot(
     `${name}-boot`,
     vmBootArgsFromMeshVm(
       parent.settings,
-      workloadEntryAfterSidecar(objects, sidecar),
+      workloadEntryAfterSidecar(workload, sidecar),
       boot,
       serviceAccount?.metadata.name,
     ),
@@ -320,8 +339,8 @@ const proxies = new WeakMap<MeshVm, VmProxy | VmBoot>();
  * soon as they are known (an error then fails the child resources' registration).
  */
 export class MeshVm extends pulumi.ComponentResource {
-  /** Name of the WorkloadEntry. */
-  public readonly workloadEntryName: pulumi.Output<string>;
+  /** Name of the WorkloadEntry; undefined for runtime `envoy`, which declares none (its Envoy never registers). */
+  public readonly workloadEntryName: pulumi.Output<string | undefined>;
   /** Name of the Sidecar, if created. */
   public readonly sidecarName: pulumi.Output<string | undefined>;
   /** Name of the ServiceEntry, if created. */
@@ -370,6 +389,10 @@ export class MeshVm extends pulumi.ComponentResource {
       .apply((plain) => prepare(name, plain as PlainMeshVmArgs, validated, { host, boot }));
     this.settings = prepared.settings;
     const objects = prepared.apply((p) => p.objects);
+    const workload = prepared.apply((p) => p.workload);
+    // Runtime envoy (seed 003): no WorkloadEntry, Sidecar or WorkloadGroup; a ServiceEntry only for an inbound
+    // listener (components/mesh/envoyVmObjects.ts). Decided from plain inputs: resources cannot wait on Outputs.
+    const envoy = isEnvoy({ host, boot });
     this.objects = objects;
     this.manifests = objects.apply(objectsToYaml);
 
@@ -398,33 +421,39 @@ export class MeshVm extends pulumi.ComponentResource {
     );
 
     const sidecar =
-      (args.sidecar?.enabled ?? d.sidecarEnabled) ? declare("Sidecar", (o) => o.sidecar) : undefined;
+      !envoy && (args.sidecar?.enabled ?? d.sidecarEnabled)
+        ? declare("Sidecar", (o) => o.sidecar)
+        : undefined;
     const policies = declareAuthorizationPolicies(this, name, { host, boot }, objects);
     this.authorizationPolicyNames = pulumi.all(policies.map((p) => p.metadata.name));
     const vmProxy =
-      host === undefined ? undefined : createVmProxy(this, name, host, objects, sidecar, serviceAccount);
+      host === undefined ? undefined : createVmProxy(this, name, host, workload, sidecar, serviceAccount);
     const vmBoot =
-      boot === undefined ? undefined : createVmBoot(this, name, boot, objects, sidecar, serviceAccount);
+      boot === undefined ? undefined : createVmBoot(this, name, boot, workload, sidecar, serviceAccount);
     const delivery = vmProxy ?? vmBoot;
     if (delivery !== undefined) proxies.set(this, delivery);
     const registration: Gate = (v) => (delivery === undefined ? v : delivery.afterProxyReady(v));
-    const workloadEntry = declare("WorkloadEntry", (o) => o.workloadEntry, registration);
-    const serviceEntry =
-      (args.serviceEntry?.enabled ?? d.serviceEntryEnabled)
-        ? declare("ServiceEntry", (o) => o.serviceEntry, registration)
-        : undefined;
+    const workloadEntry = envoy ? undefined : declare("WorkloadEntry", (o) => o.workloadEntry, registration);
+    const serviceEntryEnabled = args.serviceEntry?.enabled ?? d.serviceEntryEnabled;
+    const serviceEntry = (
+      envoy
+        ? envoyVmHasServiceEntry(serviceEntryEnabled, envoyInboundPortOf({ host, boot }))
+        : serviceEntryEnabled
+    )
+      ? declare("ServiceEntry", (o) => o.serviceEntry, registration)
+      : undefined;
     const workloadGroup =
-      (args.workloadGroup?.enabled ?? d.workloadGroupEnabled)
+      !envoy && (args.workloadGroup?.enabled ?? d.workloadGroupEnabled)
         ? declare("WorkloadGroup", (o) => o.workloadGroup)
         : undefined;
 
-    this.workloadEntryName = workloadEntry.metadata.name;
+    this.workloadEntryName = nameOf(workloadEntry);
     this.sidecarName = nameOf(sidecar);
     this.serviceEntryName = nameOf(serviceEntry);
     this.workloadGroupName = nameOf(workloadGroup);
     this.serviceAccountName =
       serviceAccount === undefined ? this.settings.serviceAccount : serviceAccount.metadata.name;
-    this.namespace = workloadEntry.metadata.namespace;
+    this.namespace = workloadEntry === undefined ? this.settings.namespace : workloadEntry.metadata.namespace;
     this.spiffeId = this.settings.apply((s) => spiffeId(s.trustDomain, s.namespace, s.serviceAccount));
     this.proxy = proxyStateOf(vmProxy);
     this.userData = vmBoot === undefined ? pulumi.output(undefined) : vmBoot.userData;

@@ -32,6 +32,7 @@ import { materialInputs, withoutKeys } from "../runtime/inputs";
 import { validateVmBootArgs } from "./vmBootValidation";
 import { bootReadyCheckDefaults, bootTokenDefaults } from "./token";
 import type { BootBundleFile, VmBootArgs } from "./vmBootArgs";
+import { envoyForwardWarnings } from "../runtime/envoyValidation";
 
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
@@ -214,6 +215,8 @@ export class VmBoot extends pulumi.ComponentResource {
       if (volatile !== undefined) pulumi.log.warn(volatile, this);
     });
     warnOnProxySkew(current, (message) => pulumi.log.warn(message, this));
+    if (current.runtime === "envoy")
+      for (const w of envoyForwardWarnings(current.envoy, "envoy")) pulumi.log.warn(w, this);
     const ctx: BootStepContext = {
       name,
       parent: { parent: this },

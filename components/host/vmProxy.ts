@@ -35,6 +35,7 @@ import { tokenRotationWindow } from "./tokenRequest";
 import { EnvoyCertificateMaterial, createEnvoyWorkloadCertificate } from "./workloadCertificate";
 import type { EnvoyPlan } from "../runtime/envoy";
 import { envoySettingsWithoutMaterial } from "../runtime/envoyArgs";
+import { envoyForwardWarnings } from "../runtime/envoyValidation";
 import { validateVmProxyArgs } from "./vmProxyValidation";
 
 import type { VmProxyArgs } from "./vmProxyArgs";
@@ -489,6 +490,7 @@ export class VmProxy extends pulumi.ComponentResource {
       warn(`hostGone is set: destroying ${name} will not contact the VM or undo anything on it`);
     }
     warnOnProxySkew(args, warn);
+    if (args.runtime === "envoy") for (const w of envoyForwardWarnings(args.envoy, "envoy")) warn(w);
     const workload = pulumi.output(args.workload) as pulumi.Output<WorkloadIdentity>;
     return {
       name,

@@ -29,6 +29,14 @@ export interface MeshVmObjects {
   authorizationPolicies?: KubeObject<AuthorizationPolicySpec>[];
 }
 
+/**
+ * The objects MeshVm declares: without a WorkloadEntry for runtime `envoy` (components/mesh/envoyVmObjects.ts),
+ * whose Envoy never registers with istiod.
+ */
+export type MeshVmDeclaredObjects = Omit<MeshVmObjects, "workloadEntry"> & {
+  workloadEntry?: WorkloadEntryObject;
+};
+
 export function renderMeshVmObjects(vm: ResolvedMeshVm): MeshVmObjects {
   const objects: MeshVmObjects = { workloadEntry: renderWorkloadEntry(vm) };
   if (vm.sidecar.enabled) objects.sidecar = renderSidecar(vm);

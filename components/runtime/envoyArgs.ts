@@ -52,6 +52,21 @@ export interface EnvoyInboundArgs {
   address?: string;
 }
 
+/**
+ * The forwarding proxy (seed 003's last picture): the upstream listeners on the VM's interface instead of
+ * loopback, for other VMs that stay untouched (plain TCP in from `sourceRanges`, mTLS out as this VM's identity).
+ */
+export interface EnvoyForwardArgs {
+  /** The VM's interface address the upstream listeners bind to (an IP; `0.0.0.0` for every interface). */
+  address: string;
+  /**
+   * The CIDRs whose hosts may connect (`10.0.1.0/24`, `2001:db8::/64`), Envoy's
+   * `filter_chain_match.source_prefix_ranges`: a connection from elsewhere matches no filter chain and is closed
+   * before any byte reaches the mesh. Every source admitted calls the mesh as this VM's identity.
+   */
+  sourceRanges: string[];
+}
+
 /** `envoy: {...}` of a VM whose runtime is `envoy`. */
 export interface EnvoyRuntimeArgs {
   /** The mesh services the VM calls: one loopback listener and one SNI-named cluster each. */
@@ -68,6 +83,8 @@ export interface EnvoyRuntimeArgs {
   configDir?: string;
   /** Optional inbound listener. */
   inbound?: EnvoyInboundArgs;
+  /** Makes this VM a forwarding proxy: the upstream listeners on its interface, open to `sourceRanges` only. */
+  forward?: EnvoyForwardArgs;
   /** The Envoy image; default `docker.io/envoyproxy/envoy:v1.37.0`. */
   image?: string;
   /** The container's name on the VM; default `mesh-envoy`. */
@@ -156,6 +173,20 @@ export interface EnvoySettings {
   adminPort: number;
   configDir: string;
   inbound?: { port: number; targetPort: number; address: string };
+  /** The forwarding proxy: the upstream listeners' address, and the sources allowed in. */
+  forward?: { address: string; sourceRanges: EnvoyCidrRange[] };
+}
+
+/** Envoy's `config.core.v3.CidrRange`. */
+export interface EnvoyCidrRange {
+  address_prefix: string;
+  prefix_len: number;
+}
+
+/** `10.0.1.0/24` as Envoy's CidrRange (validated first: envoyValidation.ts). */
+export function cidrRange(cidr: string): EnvoyCidrRange {
+  const [address, len] = cidr.split("/");
+  return { address_prefix: address!, prefix_len: Number(len) };
 }
 
 /** Where the files live on the VM. Certificates and SDS files share one watched directory. */
@@ -226,6 +257,14 @@ export function resolveEnvoySettings(
             port: args.inbound.port,
             targetPort: args.inbound.targetPort,
             address: args.inbound.address ?? envoyDefaults.inboundAddress,
+          },
+        }
+      : {}),
+    ...(args.forward !== undefined
+      ? {
+          forward: {
+            address: args.forward.address,
+            sourceRanges: args.forward.sourceRanges.map(cidrRange),
           },
         }
       : {}),

@@ -113,10 +113,15 @@ function upstreamListener(s: EnvoySettings, u: EnvoyUpstream): object {
             ],
           },
         };
+  // A forwarding proxy listens on the VM's interface and admits only the named sources: a connection from
+  // elsewhere matches no filter chain, and Envoy closes it before any filter (no upstream connection is made).
+  const address = s.forward?.address ?? s.bind;
+  const match =
+    s.forward === undefined ? {} : { filter_chain_match: { source_prefix_ranges: s.forward.sourceRanges } };
   return {
-    name: `${s.bind}_${u.localPort}`,
-    address: socketAddress(s.bind, u.localPort),
-    filter_chains: [{ filters: [filter] }],
+    name: `${address}_${u.localPort}`,
+    address: socketAddress(address, u.localPort),
+    filter_chains: [{ ...match, filters: [filter] }],
   };
 }
 

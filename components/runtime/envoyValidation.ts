@@ -2,7 +2,8 @@
 // mistake here would otherwise surface only on the VM (Envoy refusing its config) or, worse, as a call that the
 // gateway silently drops (a short host makes an SNI no filter chain matches).
 import { EnvoyRuntimeArgs, envoyUpstreamProtocols, namespaceOfHost, upstreamProtocolOf } from "./envoyArgs";
-import { isHostname, isIpAddress } from "../rules/addresses";
+import { isIP } from "node:net";
+import { cidrNetwork, cidrProblem, isHostname, isIpAddress } from "../rules/addresses";
 import { FieldName, issue, ValidationIssue } from "../rules/issues";
 import {
   dns1123LabelProblem,
@@ -345,6 +346,115 @@ function inboundIssues(a: Record<string, unknown>, field: FieldName): Validation
   return out;
 }
 
+const isLoopback = (a: string): boolean => a === "::1" || /^127\./.test(a);
+const openToAll = (cidr: string): boolean => /^(0\.0\.0\.0|::|0:0:0:0:0:0:0:0)\/0$/.test(cidr);
+
+/**
+ * `forward`: the forwarding proxy's interface address and source ranges. An empty list is refused, not read as
+ * "anyone": Envoy's filter_chain_match treats no source_prefix_ranges as matching every source.
+ */
+function forwardIssues(a: Record<string, unknown>, field: FieldName): ValidationIssue[] {
+  const f: unknown = a.forward;
+  if (f === undefined) return [];
+  const at = (k: string) => field(k === "" ? "forward" : `forward.${k}`);
+  const fix =
+    'give address (the VM\'s interface IP) and sourceRanges, e.g. { address: "10.0.0.5", sourceRanges: ["10.0.1.0/24"] }';
+  if (!isObject(f)) return [issue(at(""), `${excerpt(f)} is not a map`, fix)];
+  const out: ValidationIssue[] = [];
+  for (const k of Object.keys(f)) {
+    if (k !== "address" && k !== "sourceRanges")
+      out.push(issue(at(k), `unknown key ${excerpt(k)}`, "remove it (keys: address, sourceRanges)"));
+  }
+  const address = f.address;
+  if (address === undefined || address === "") {
+    out.push(issue(at("address"), "is required", fix));
+  } else if (typeof address !== "string" || !isIpAddress(address)) {
+    out.push(
+      issue(
+        at("address"),
+        `${excerpt(address)} is not an IP address`,
+        "use the VM's interface address the other VMs reach, e.g. 10.0.0.5 (or 0.0.0.0 for every interface)",
+      ),
+    );
+  } else if (isLoopback(address)) {
+    out.push(
+      issue(
+        at("address"),
+        `${excerpt(address)} is a loopback address: no other VM can reach it`,
+        "use the VM's interface address, or remove forward to serve this VM's own applications on loopback",
+      ),
+    );
+  }
+  if (a.bind !== undefined) {
+    out.push(
+      issue(
+        field("bind"),
+        "is set beside forward: the upstream listeners bind to forward.address",
+        "remove bind",
+      ),
+    );
+  }
+  const ranges = f.sourceRanges;
+  if (!Array.isArray(ranges) || ranges.length === 0) {
+    out.push(
+      issue(
+        at("sourceRanges"),
+        ranges === undefined
+          ? "is required"
+          : Array.isArray(ranges)
+            ? "is empty, which Envoy reads as every source"
+            : `${excerpt(ranges)} is not a list`,
+        'list the CIDRs of the VMs the proxy serves, e.g. ["10.0.1.0/24"]',
+      ),
+    );
+    return out;
+  }
+  const family = typeof address === "string" ? isIP(address) : 0;
+  ranges.forEach((r, i) => {
+    const rat = at(`sourceRanges[${i}]`);
+    const p = typeof r === "string" ? cidrProblem(r) : `${excerpt(r)} is not a string`;
+    if (p !== undefined) {
+      const network = typeof r === "string" ? cidrNetwork(r) : undefined;
+      out.push(
+        issue(
+          rat,
+          p,
+          network !== undefined
+            ? `use ${network} for the network, or ${String(r).split("/")[0]}/${family === 6 || String(r).includes(":") ? 128 : 32} for one host`
+            : "use a CIDR such as 10.0.1.0/24 (one host: 10.0.1.7/32)",
+        ),
+      );
+    } else if (family !== 0 && isIP((r as string).split("/")[0]!) !== family) {
+      // Envoy's listener on an IPv4 address never sees an IPv6 source, and the reverse (no dual-stack socket).
+      out.push(
+        issue(
+          rat,
+          `${excerpt(r)} is IPv${family === 4 ? 6 : 4}, forward.address is IPv${family}: no source of it can connect`,
+          `use an IPv${family} range, or a forward.address of that family`,
+        ),
+      );
+    }
+  });
+  return out;
+}
+
+/**
+ * Warnings (not refusals) for `forward`: a range that admits every address makes the VM's identity, and so every
+ * AuthorizationPolicy admitting it, available to anyone who reaches the interface.
+ */
+export function envoyForwardWarnings(envoy: unknown, field: string): string[] {
+  if (!isObject(envoy) || !isObject(envoy.forward) || !Array.isArray(envoy.forward.sourceRanges)) return [];
+  const address = String(envoy.forward.address);
+  return envoy.forward.sourceRanges.flatMap((r, i) =>
+    typeof r === "string" && openToAll(r)
+      ? [
+          `${field}.forward.sourceRanges[${i}] is ${r}: any host that reaches ${address} calls the mesh as this VM's identity; ` +
+            "name the subnet of the VMs the proxy serves instead, e.g. 10.0.1.0/24",
+        ]
+      : [],
+  );
+}
+
 /** Image, container name and readiness wait. */
 function containerIssues(a: Record<string, unknown>, field: FieldName): ValidationIssue[] {
   const out: ValidationIssue[] = [];
@@ -477,6 +587,7 @@ export function envoyRuntimeIssues(args: unknown, field: FieldName): ValidationI
     "containerName",
     "readinessTimeoutSeconds",
     "certificate",
+    "forward",
   ];
   for (const k of Object.keys(a)) {
     if (!known.includes(k))
@@ -486,6 +597,7 @@ export function envoyRuntimeIssues(args: unknown, field: FieldName): ValidationI
     ...upstreamListIssues(a, field),
     ...endpointIssues(a, field),
     ...inboundIssues(a, field),
+    ...forwardIssues(a, field),
     ...containerIssues(a, field),
     ...certificateIssues(a.certificate, (k) => field(k === "" ? "certificate" : `certificate.${k}`)),
   );

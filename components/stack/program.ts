@@ -31,8 +31,8 @@ export interface ProxySummary {
 export interface VmSummary {
   /** `spiffe://<trust-domain>/ns/<namespace>/sa/<serviceAccount>`. */
   spiffeId: string;
-  /** WorkloadEntry name. */
-  workloadEntry: string;
+  /** WorkloadEntry name; null for runtime `envoy`, which has none. */
+  workloadEntry: string | null;
   namespace: string;
   /** Ports the VM must accept from the mesh (pods and gateways), for its firewall. */
   inboundPorts: number[];
@@ -106,7 +106,7 @@ export function onboardFromConfig(options: OnboardOptions = {}): OnboardOutputs 
         ...opts,
         ...(dependsOn.length > 0 ? { dependsOn } : {}),
       });
-      summaries[vm.name] = summarise(meshVm);
+      summaries[vm.name] = summarise(meshVm, vm.args);
       if (vm.args.boot !== undefined) bundles[vm.name] = meshVm.bootBundle.apply((b) => b ?? []);
       return meshVm;
     },
@@ -167,7 +167,15 @@ function withControlPlane(
     : { ...args, boot: { ...delivery, controlPlaneProxy: controlPlane } };
 }
 
-function summarise(vm: MeshVm): pulumi.Output<VmSummary> {
+function summarise(vm: MeshVm, args: MeshVmArgs): pulumi.Output<VmSummary> {
+  // Runtime envoy: the mesh reaches the VM only on its inbound listener, if it has one.
+  const envoy = args.host ?? args.boot;
+  const envoyInbound =
+    envoy?.runtime === "envoy"
+      ? envoy.envoy?.inbound === undefined
+        ? []
+        : [envoy.envoy.inbound.port]
+      : undefined;
   // Only these proxy fields are summarised, none of them secret; unsecret so that the summary stays readable
   // (`pulumi stack output vms`) should any other field of the proxy state carry a secret.
   const proxy = pulumi.unsecret(
@@ -187,9 +195,9 @@ function summarise(vm: MeshVm): pulumi.Output<VmSummary> {
     .all([vm.spiffeId, vm.workloadEntryName, vm.namespace, vm.settings, proxy])
     .apply(([spiffeId, workloadEntry, namespace, settings, p]) => ({
       spiffeId,
-      workloadEntry,
+      workloadEntry: workloadEntry ?? null,
       namespace,
-      inboundPorts: settings.ports.map((port) => port.targetPort ?? port.number),
+      inboundPorts: envoyInbound ?? settings.ports.map((port) => port.targetPort ?? port.number),
       proxy:
         p === undefined
           ? null

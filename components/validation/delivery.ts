@@ -5,11 +5,12 @@ import { workloadProxyAnnotations } from "../mesh/annotations";
 import type { MeshVmBootArgs, MeshVmHostArgs, PlainMeshVmArgs } from "../meshVmArgs";
 import { FieldName, issue, ValidationIssue } from "../rules/issues";
 import { providedIdentityIssues } from "../host/vmProxyValidation";
+import { envoyMeshObjectIssues } from "./envoyMeshObjects";
 
 /** The delivery settings these checks read (`host` and `boot` share them). */
 type Delivery = Pick<
   MeshVmHostArgs & MeshVmBootArgs,
-  "proxyImage" | "proxyImageTag" | "gatewayAddress" | "envoy" | "meshRootCert"
+  "proxyImage" | "proxyImageTag" | "gatewayAddress" | "envoy" | "meshRootCert" | "runtime"
 >;
 
 /** `sidecar.istio.io/proxyImage` names the whole image (tctl): a delivery image setting would be ignored. */
@@ -76,5 +77,6 @@ export function deliveryIssues(
       },
       deliveryField,
     ),
+    ...envoyMeshObjectIssues(args, delivery, field, deliveryField),
   ];
 }

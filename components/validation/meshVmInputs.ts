@@ -39,6 +39,26 @@ export function deliveryInputIssues(
   ];
 }
 
+/**
+ * The mesh inputs as MeshVm declares them: for runtime `envoy`, no Sidecar or WorkloadGroup and a ServiceEntry
+ * only with an inbound listener (components/mesh/envoyVmObjects.ts), so their rules apply only then. Asking for
+ * one of them explicitly is refused by envoyMeshObjectIssues.
+ */
+function asDeclared(
+  mesh: PlainMeshVmArgs,
+  delivery: MeshVmHostArgs | MeshVmBootArgs | undefined,
+): PlainMeshVmArgs {
+  if (delivery?.runtime !== "envoy") return mesh;
+  const off = (given: { enabled?: boolean } | undefined, keep: boolean) =>
+    given?.enabled === true || keep ? given : { ...given, enabled: false };
+  return {
+    ...mesh,
+    sidecar: off(mesh.sidecar, false),
+    workloadGroup: off(mesh.workloadGroup, false),
+    serviceEntry: off(mesh.serviceEntry, delivery.envoy?.inbound !== undefined),
+  };
+}
+
 /** The mesh inputs' rules and those across them and the delivery (needs the mesh inputs plain). */
 export function meshInputIssues(
   mesh: PlainMeshVmArgs,
@@ -47,7 +67,7 @@ export function meshInputIssues(
 ): ValidationIssue[] {
   const settings = delivery.host ?? delivery.boot;
   return [
-    ...validateMeshVmArgs(mesh, fields.mesh),
+    ...validateMeshVmArgs(asDeclared(mesh, settings), fields.mesh),
     ...(settings === undefined
       ? []
       : deliveryIssues(mesh, settings, fields.mesh, delivery.host !== undefined ? fields.host : fields.boot)),

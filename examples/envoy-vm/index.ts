@@ -30,9 +30,8 @@ const laptop = new MeshVm(
     serviceAccount: "build-agent",
     createServiceAccount: true,
     labels: { app: "build-agent" },
-    // Nothing in the mesh calls this VM: no Sidecar (there is no Istio proxy to shape), no ServiceEntry.
-    sidecar: { enabled: false },
-    serviceEntry: { enabled: false },
+    // No WorkloadEntry, Sidecar or ServiceEntry for runtime envoy: its Envoy never talks to istiod, and nothing
+    // in the mesh calls this VM (an `envoy.inbound` listener would add a ServiceEntry pointing at it).
     host: {
       hostKey: config.require("hostKey"),
       prepare: {

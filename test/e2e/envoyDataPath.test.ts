@@ -7,22 +7,20 @@
 // offering istio-peer-exchange corrupts the stream; a wrong SAN, no Istio ALPN or an unknown SNI fail. Not
 // proven: that Envoy itself behaves as the client does (no Envoy binary here).
 import assert from "node:assert/strict";
-import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse, stringify } from "yaml";
-import { parseIssuedCertificate } from "../../components/host/certificateProgram";
-import { localProgram } from "../../components/localProgram";
-import { apiServerAccessFromKubeconfig } from "../../components/host/tokenRequest";
 import { EnvoyRuntimeArgs, envoyPaths, resolveEnvoySettings } from "../../components/runtime/envoyArgs";
 import { envoyBootstrapYaml, upstreamSni } from "../../components/runtime/envoyBootstrap";
 import { certificateSdsYaml, rootSdsYaml } from "../../components/runtime/envoySds";
 import { startCluster, type TestCluster } from "../../scripts/testbed/cluster";
 import { envoyStandinPath, validateEnvoyFiles } from "../../scripts/testbed/envoyValidator";
-import { ISTIO_NAMESPACE, istioBinaries, type Istiod } from "../../scripts/testbed/istiod";
+import { istioBinaries, type Istiod } from "../../scripts/testbed/istiod";
+import { issueFromIstiod } from "../../scripts/testbed/istiodCertificate";
 
 const VM = {
   trustDomain: "cluster.local",
@@ -59,51 +57,8 @@ describe(
     let gatewayPort = 0;
     const material: Record<string, { key: string; chain: string }> = {};
 
-    /** A key and CSR (openssl, test side), then the certificate from istiod through mesh-vm's program. */
-    function issue(
-      namespace: string,
-      serviceAccount: string,
-      audiences = ["istio-ca"],
-    ): { key: string; chain: string } {
-      const dir = mkdtempSync(join(work, "csr-"));
-      execFileSync(
-        "openssl",
-        ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"].concat([
-          "-keyout",
-          join(dir, "key.pem"),
-          "-out",
-          join(dir, "csr.pem"),
-          "-subj",
-          "/O=cluster.local",
-        ]),
-        { stdio: "ignore" },
-      );
-      const input = {
-        tokenRequest: {
-          access: apiServerAccessFromKubeconfig(cluster!.kubeconfig),
-          namespace,
-          serviceAccount,
-          audiences,
-          expirationSeconds: 600,
-        },
-        csrPem: readFileSync(join(dir, "csr.pem"), "utf8"),
-        validitySeconds: 3600,
-        caAddress: `${istiod.address}:${istiod.port}`,
-        caServerName: `istiod.${ISTIO_NAMESPACE}.svc`,
-        rootPem: istiod.rootCertPem,
-        spiffeId: `spiffe://cluster.local/ns/${namespace}/sa/${serviceAccount}`,
-      };
-      const r = spawnSync(process.execPath, ["-e", localProgram("issueCertificate")], {
-        input: JSON.stringify(input),
-        encoding: "utf8",
-      });
-      if (audiences[0] !== "istio-ca") throw new Error(r.stderr);
-      assert.equal(r.status, 0, r.stderr);
-      return {
-        key: readFileSync(join(dir, "key.pem"), "utf8"),
-        chain: parseIssuedCertificate(r.stdout).certChain,
-      };
-    }
+    const issue = (namespace: string, serviceAccount: string, audiences?: string[]) =>
+      issueFromIstiod(cluster!, istiod, work, namespace, serviceAccount, audiences);
 
     /** Lays the rendered files out under a fresh root, as on the VM; `edit` changes the parsed envoy.yaml first. */
     function renderVm(

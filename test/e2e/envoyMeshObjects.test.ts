@@ -1,7 +1,8 @@
 // The mesh side of the envoy runtime on a real API server with Istio's CRDs (their OpenAPI schemas and CEL
 // rules): MeshExpansion's AUTO_PASSTHROUGH Gateway through the engine, and the AuthorizationPolicy admitting a
 // VM's principal, each read back as rendered; a second up changes nothing. The CEL check is real: the same
-// API server refuses a policy whose selector holds a wildcard.
+// API server refuses a policy whose selector holds a wildcard. The ServiceEntry MeshVm declares for an envoy VM
+// with an inbound listener (the VM as its endpoint, no WorkloadEntry) is accepted as rendered.
 import * as k8s from "@pulumi/kubernetes";
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -12,6 +13,8 @@ import {
   passthroughGatewayDefaults,
   renderPassthroughGateway,
 } from "../../components/mesh/passthroughGateway";
+import { renderEnvoyServiceEntry } from "../../components/mesh/envoyVmObjects";
+import { resolveMeshVmArgs } from "../../components/meshVmResolve";
 import { startCluster, type KubeObject, type TestCluster } from "../../scripts/testbed/cluster";
 import {
   changedSteps,
@@ -52,6 +55,7 @@ describe("envoy runtime: mesh objects on a real API server", { timeout: 10 * 60_
     cluster = await startCluster();
     await cluster.createNamespace("istio-system");
     await cluster.createNamespace("bookinfo");
+    await cluster.createNamespace("vms");
   });
   after(() => tearDown({ stacks: [stack], cluster }));
 
@@ -132,5 +136,27 @@ describe("envoy runtime: mesh objects on a real API server", { timeout: 10 * 60_
     );
     assert.equal(r.status, 422, JSON.stringify(r.body));
     assert.match(String(r.body.message), /wildcard not allowed in label value match/);
+  });
+
+  it("the API server accepts the ServiceEntry of an envoy VM's inbound listener as rendered (endpoints, no selector)", async () => {
+    const se = renderEnvoyServiceEntry(
+      resolveMeshVmArgs("dev-vm", {
+        namespace: "vms",
+        address: "198.51.100.20",
+        serviceAccount: "dev-vm",
+        labels: { app: "dev-vm" },
+        ports: [{ name: "http", number: 8080, protocol: "HTTP" }],
+      }),
+      15006,
+    );
+    const r = await cluster!.request(
+      "POST",
+      "/apis/networking.istio.io/v1/namespaces/vms/serviceentries",
+      se,
+    );
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.deepStrictEqual(userFields(r.body), se);
+    assert.deepEqual(r.body.spec.endpoints[0].ports, { http: 15006 });
+    assert.equal(r.body.spec.workloadSelector, undefined);
   });
 });

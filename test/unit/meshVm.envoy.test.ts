@@ -1,7 +1,7 @@
 // MeshVm with runtime "envoy" and `authorize` on its upstreams: one ALLOW AuthorizationPolicy per such upstream,
 // in the destination's namespace, admitting the VM's principal to the selected workloads; shown in `objects`
 // and `manifests`; a bad selector fails before anything is registered, naming the field and the fix.
-import { registrations, valueOf } from "./helpers/pulumiMocks";
+import { registered, registrations, settle, valueOf } from "./helpers/pulumiMocks";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MeshVm, MeshVmValidationError } from "../../components";
@@ -154,6 +154,128 @@ describe("MeshVm runtime envoy with a certificate handed in", () => {
         /MeshVmArgs\.host\.envoy\.certificate\.provided\.certChain: its first certificate is for spiffe:\/\/cluster\.local\/ns\/vms\/sa\/someone-else, not the VM's spiffe:\/\/cluster\.local\/ns\/vms\/sa\/dev-laptop/.test(
           e.message,
         ),
+    );
+  });
+});
+
+describe("MeshVm runtime envoy: no WorkloadEntry sync (seed 003)", () => {
+  const kindsOf = async (prefix: string) => {
+    await settle();
+    return (
+      registered(prefix)
+        // (ConfigMaps: the mesh and cluster roots the VmProxy reads, not declared objects.)
+        .filter((r) => r.type.startsWith("kubernetes:") && r.type !== "kubernetes:core/v1:ConfigMap")
+        .map((r) => String(r.inputs["kind"] ?? r.type))
+        .sort()
+    );
+  };
+
+  it("declares only the ServiceAccount (its identity) and the policies: no WorkloadEntry, Sidecar or ServiceEntry", async () => {
+    const vm = new MeshVm("envoy-only", {
+      namespace: "vms",
+      address: "203.0.113.10",
+      serviceAccount: "envoy-only",
+      createServiceAccount: true,
+      labels: { app: "envoy-only" },
+      ports: [{ name: "http", number: 8080 }],
+      host: hostWith([{ ...reviews, authorize: { selector: { app: "reviews" } } }]),
+    });
+    assert.equal(await valueOf(vm.workloadEntryName), undefined);
+    assert.equal(await valueOf(vm.sidecarName), undefined);
+    assert.equal(await valueOf(vm.serviceEntryName), undefined);
+    assert.equal(await valueOf(vm.namespace), "vms");
+    assert.equal(await valueOf(vm.spiffeId), "spiffe://cluster.local/ns/vms/sa/envoy-only");
+    assert.deepEqual(await kindsOf("envoy-only-"), ["AuthorizationPolicy", "ServiceAccount"]);
+    const objects = await valueOf(vm.objects);
+    assert.deepEqual(Object.keys(objects).sort(), ["authorizationPolicies", "serviceAccount"]);
+    assert.doesNotMatch(await valueOf(vm.manifests), /WorkloadEntry|Sidecar|ServiceEntry/);
+    // The proxy still gets the VM's identity and address.
+    const proxy = registered("envoy-only-proxy").find((r) => r.type === "mesh-vm:index:VmProxy");
+    assert.ok(proxy, "the VmProxy child is declared");
+  });
+
+  it("with an inbound listener, a ServiceEntry whose endpoint is the VM's Envoy, Istio mTLS, the VM's identity", async () => {
+    const host = hostWith([reviews]);
+    host.envoy!.inbound = { port: 15006, targetPort: 8080 };
+    const vm = new MeshVm("envoy-inbound", {
+      namespace: "vms",
+      address: "203.0.113.11",
+      serviceAccount: "envoy-inbound",
+      labels: { app: "envoy-inbound" },
+      ports: [{ name: "http", number: 8080, protocol: "HTTP" }],
+      host,
+    });
+    assert.equal(await valueOf(vm.workloadEntryName), undefined);
+    assert.equal(await valueOf(vm.serviceEntryName), "envoy-inbound");
+    assert.deepEqual(await kindsOf("envoy-inbound-"), ["ServiceEntry"]);
+    const se = registered("envoy-inbound-serviceentry")[0]!;
+    assert.deepEqual(se.inputs["spec"], {
+      hosts: ["envoy-inbound.vms.svc.cluster.local"],
+      location: "MESH_INTERNAL",
+      ports: [{ name: "http", number: 8080, protocol: "HTTP" }],
+      resolution: "STATIC",
+      endpoints: [
+        {
+          address: "203.0.113.11",
+          ports: { http: 15006 },
+          labels: { app: "envoy-inbound", class: "vm", "security.istio.io/tlsMode": "istio" },
+          serviceAccount: "envoy-inbound",
+        },
+      ],
+    });
+  });
+
+  const refusals = [
+    [
+      "sidecar.enabled",
+      { sidecar: { enabled: true } },
+      /MeshVmArgs\.sidecar\.enabled: the envoy runtime \(MeshVmArgs\.host\.runtime\) takes no configuration from istiod: there is no Sidecar to render; remove MeshVmArgs\.sidecar/,
+    ],
+    [
+      "workloadGroup.enabled",
+      { workloadGroup: { enabled: true } },
+      /MeshVmArgs\.workloadGroup\.enabled: .* there is no WorkloadGroup to render/,
+    ],
+    [
+      "serviceEntry.enabled without inbound",
+      { serviceEntry: { enabled: true } },
+      /MeshVmArgs\.serviceEntry\.enabled: the VM has no inbound listener \(MeshVmArgs\.host\.envoy\.inbound\) for a ServiceEntry to point the mesh at; set MeshVmArgs\.host\.envoy\.inbound, or remove MeshVmArgs\.serviceEntry/,
+    ],
+  ] as const;
+  for (const [i, [what, extra, message]] of refusals.entries()) {
+    it(`refuses ${what} for an envoy VM at preview, before anything is registered`, () => {
+      const before = registrations.length;
+      assert.throws(
+        () =>
+          new MeshVm(`envoy-bad-${i}`, {
+            namespace: "vms",
+            address: "203.0.113.12",
+            serviceAccount: "dev-laptop",
+            labels: { app: "dev-laptop" },
+            ...extra,
+            host: hostWith([reviews]),
+          }),
+        (e: unknown) => e instanceof MeshVmValidationError && message.test(e.message),
+      );
+      assert.equal(registrations.length, before);
+    });
+  }
+
+  it("an inbound listener without ports is refused: the ServiceEntry needs the service's port", () => {
+    const host = hostWith([reviews]);
+    host.envoy!.inbound = { port: 15006, targetPort: 8080 };
+    assert.throws(
+      () =>
+        new MeshVm("envoy-noports", {
+          namespace: "vms",
+          address: "203.0.113.13",
+          serviceAccount: "x",
+          labels: { app: "x" },
+          host,
+        }),
+      (e: unknown) =>
+        e instanceof MeshVmValidationError &&
+        /MeshVmArgs\.ports: a ServiceEntry needs at least one port/.test(e.message),
     );
   });
 });

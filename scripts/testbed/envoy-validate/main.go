@@ -290,6 +290,12 @@ func (c *checker) semantic(b *bootstrapv3.Bootstrap) *Summary {
 	}
 	seenListener := map[string]bool{}
 	seenAddr := map[string]string{}
+	type boundSocket struct {
+		addr string
+		port uint32
+		name string
+	}
+	var bound []boundSocket
 	for i, l := range b.GetStaticResources().GetListeners() {
 		where := fmt.Sprintf("bootstrap.static_resources.listeners[%d]", i)
 		if seenListener[l.GetName()] {
@@ -302,6 +308,15 @@ func (c *checker) semantic(b *bootstrapv3.Bootstrap) *Summary {
 			if other, dup := seenAddr[key]; dup {
 				c.problem(where, "listener %q binds %s, as listener %q does", l.GetName(), key, other)
 			}
+			// A wildcard address takes the port on every address of its family: another listener on that
+			// port fails to bind (EADDRINUSE), e.g. 0.0.0.0:9080 beside 127.0.0.1:9080.
+			for _, o := range bound {
+				if o.port == sa.GetPortValue() && o.addr != sa.GetAddress() &&
+					(wildcardOf(o.addr, sa.GetAddress()) || wildcardOf(sa.GetAddress(), o.addr)) {
+					c.problem(where, "listener %q binds %s, which overlaps listener %q on %s port %d", l.GetName(), key, o.name, o.addr, o.port)
+				}
+			}
+			bound = append(bound, boundSocket{sa.GetAddress(), sa.GetPortValue(), l.GetName()})
 			seenAddr[key] = l.GetName()
 		}
 	}
@@ -516,4 +531,16 @@ func kindOf(s *tlsv3.Secret) string {
 	default:
 		return "another kind"
 	}
+}
+
+// wildcardOf says whether wildcard is the any-address of other's family (0.0.0.0 for IPv4, :: for IPv6).
+func wildcardOf(wildcard, other string) bool {
+	ip, err := netip.ParseAddr(other)
+	if err != nil {
+		return false
+	}
+	if ip.Unmap().Is4() {
+		return wildcard == "0.0.0.0"
+	}
+	return wildcard == "::"
 }

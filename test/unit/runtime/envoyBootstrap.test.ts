@@ -49,6 +49,13 @@ const variants: Record<string, Partial<EnvoyRuntimeArgs>> = {
     inbound: { port: 15006, targetPort: 8080, address: "198.51.100.10" },
   },
   "inbound only": { upstreams: [], inbound: { port: 15006, targetPort: 8080 } },
+  "forwarding proxy on an interface, two source ranges, TCP and HTTP": {
+    upstreams: [reviews, { ...reviews, port: 9081, localPort: 9081, protocol: "TCP" }],
+    forward: { address: "198.51.100.20", sourceRanges: ["198.51.100.0/24", "10.1.0.7/32"] },
+  },
+  "forwarding proxy on every IPv6 interface": {
+    forward: { address: "::", sourceRanges: ["2001:db8:1::/48"] },
+  },
 };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -152,6 +159,61 @@ describe("envoy runtime: the static bootstrap", () => {
       [{ san_type: "URI", matcher: { prefix: "spiffe://cluster.local/" } }],
     );
     assert.deepEqual(l.address.socket_address, { address: "0.0.0.0", port_value: 15006 });
+  });
+
+  it("a forwarding proxy listens on the interface and matches only the source ranges, in Envoy's CidrRange form", () => {
+    const s = settingsOf({
+      forward: { address: "198.51.100.20", sourceRanges: ["198.51.100.0/24", "2001:db8::/32"] },
+    });
+    const l = (envoyBootstrap(s) as Any).static_resources.listeners[0];
+    assert.equal(l.name, "198.51.100.20_9080");
+    assert.deepEqual(l.address.socket_address, { address: "198.51.100.20", port_value: 9080 });
+    assert.equal(l.filter_chains.length, 1, "one chain: a source outside the ranges matches none");
+    assert.equal(l.default_filter_chain, undefined);
+    assert.deepEqual(l.filter_chains[0].filter_chain_match, {
+      source_prefix_ranges: [
+        { address_prefix: "198.51.100.0", prefix_len: 24 },
+        { address_prefix: "2001:db8::", prefix_len: 32 },
+      ],
+    });
+    const plain = (envoyBootstrap(settingsOf()) as Any).static_resources.listeners[0];
+    assert.equal(plain.filter_chains[0].filter_chain_match, undefined, "loopback listeners match any source");
+  });
+
+  it("the validator refuses a source range Envoy would refuse, and a wildcard listener beside a loopback one on its port", () => {
+    const s = settingsOf({ forward: { address: "0.0.0.0", sourceRanges: ["10.0.0.0/8"] } });
+    const files = renderedFiles(s);
+    const config = envoyPaths(s.configDir).config;
+    const edit = (f: (d: Any) => void) =>
+      files.map((x) => {
+        if (x.path !== config) return x;
+        const d: Any = parse(x.content);
+        f(d);
+        return { ...x, content: JSON.stringify(d) };
+      });
+    const badLen = validateEnvoyFiles(
+      edit((d) => {
+        d.static_resources.listeners[0].filter_chains[0].filter_chain_match.source_prefix_ranges[0].prefix_len = 129;
+      }),
+      config,
+    );
+    assert.ok(
+      badLen.problems.some((p) => /PrefixLen/i.test(p) && /128/.test(p)),
+      badLen.problems.join("\n"),
+    );
+    const clash = validateEnvoyFiles(
+      edit((d) => {
+        const l = structuredClone(d.static_resources.listeners[0]);
+        l.name = "127.0.0.1_9080";
+        l.address.socket_address.address = "127.0.0.1";
+        d.static_resources.listeners.push(l);
+      }),
+      config,
+    );
+    assert.ok(
+      clash.problems.some((p) => /overlaps listener "0\.0\.0\.0_9080" on 0\.0\.0\.0 port 9080/.test(p)),
+      clash.problems.join("\n"),
+    );
   });
 
   it("is deterministic (the config digest depends on it)", () => {

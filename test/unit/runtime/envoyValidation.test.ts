@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { fieldNames } from "../../../components/rules/issues";
-import { envoyRuntimeIssues } from "../../../components/runtime/envoyValidation";
+import { envoyForwardWarnings, envoyRuntimeIssues } from "../../../components/runtime/envoyValidation";
 import { reviews } from "./envoyFixtures";
 
 const field = fieldNames("MeshVmArgs.envoy");
@@ -159,6 +159,79 @@ describe("envoy runtime: input checks", () => {
       /certificate\.caAddress: "istiod\.example" is not host:port/,
     ],
     ["unknown certificate key", { ...good, certificate: { ttl: 1 } }, /certificate\.ttl: unknown key "ttl"/],
+    [
+      "forward without sourceRanges",
+      { ...good, forward: { address: "10.0.0.5" } },
+      /^MeshVmArgs\.envoy\.forward\.sourceRanges: is required; list the CIDRs of the VMs the proxy serves/,
+    ],
+    [
+      "forward with empty sourceRanges (Envoy: every source)",
+      { ...good, forward: { address: "10.0.0.5", sourceRanges: [] } },
+      /forward\.sourceRanges: is empty, which Envoy reads as every source/,
+    ],
+    [
+      "a source range that is not a CIDR",
+      { ...good, forward: { address: "10.0.0.5", sourceRanges: ["10.0.1.0"] } },
+      /forward\.sourceRanges\[0\]: "10\.0\.1\.0" is not a CIDR \(<address>\/<prefix length>\); use a CIDR such as 10\.0\.1\.0\/24/,
+    ],
+    [
+      "a source range with host bits",
+      { ...good, forward: { address: "10.0.0.5", sourceRanges: ["10.0.1.5/24"] } },
+      /sourceRanges\[0\]: "10\.0\.1\.5\/24" has address bits set past its \/24 prefix; use 10\.0\.1\.0\/24 for the network, or 10\.0\.1\.5\/32 for one host/,
+    ],
+    [
+      "an IPv6 range with host bits",
+      { ...good, forward: { address: "::", sourceRanges: ["2001:db8::1/64"] } },
+      /sourceRanges\[0\]: .* past its \/64 prefix; use 2001:db8::\/64 for the network, or 2001:db8::1\/128 for one host/,
+    ],
+    [
+      "a prefix length above the family's",
+      { ...good, forward: { address: "10.0.0.5", sourceRanges: ["10.0.1.0/33"] } },
+      /sourceRanges\[0\]: "10\.0\.1\.0\/33" has a prefix length above 32/,
+    ],
+    [
+      "a range of the other family",
+      { ...good, forward: { address: "10.0.0.5", sourceRanges: ["2001:db8::/32"] } },
+      /sourceRanges\[0\]: "2001:db8::\/32" is IPv6, forward\.address is IPv4: no source of it can connect/,
+    ],
+    [
+      "a forward address that is a name",
+      { ...good, forward: { address: "vm.example", sourceRanges: ["10.0.1.0/24"] } },
+      /forward\.address: "vm\.example" is not an IP address; use the VM's interface address/,
+    ],
+    [
+      "a forward address on loopback",
+      { ...good, forward: { address: "127.0.0.1", sourceRanges: ["10.0.1.0/24"] } },
+      /forward\.address: "127\.0\.0\.1" is a loopback address: no other VM can reach it/,
+    ],
+    [
+      "bind beside forward",
+      { ...good, bind: "127.0.0.1", forward: { address: "10.0.0.5", sourceRanges: ["10.0.1.0/24"] } },
+      /^MeshVmArgs\.envoy\.bind: is set beside forward/,
+    ],
+    [
+      "a forwarding listener on the admin port",
+      {
+        ...good,
+        upstreams: [{ ...reviews, localPort: 15000 }],
+        forward: { address: "0.0.0.0", sourceRanges: ["10.0.1.0/24"] },
+      },
+      /upstreams\[0\]\.localPort: port 15000 is Envoy's admin port/,
+    ],
+    [
+      "a forwarding listener on the inbound port",
+      {
+        ...good,
+        inbound: { port: 9080, targetPort: 8080 },
+        forward: { address: "0.0.0.0", sourceRanges: ["10.0.1.0/24"] },
+      },
+      /inbound\.port: port 9080 is also an upstream's localPort/,
+    ],
+    [
+      "an unknown forward key",
+      { ...good, forward: { address: "10.0.0.5", sourceRanges: ["10.0.1.0/24"], cidr: "x" } },
+      /forward\.cidr: unknown key "cidr"/,
+    ],
   ];
   for (const [name, args, pattern] of cases) {
     it(`refuses ${name}`, () => {
@@ -169,4 +242,20 @@ describe("envoy runtime: input checks", () => {
       );
     });
   }
+
+  it("accepts a forwarding proxy, and warns (without refusing) when a range admits every address", () => {
+    const forward = { address: "198.51.100.20", sourceRanges: ["198.51.100.0/24", "10.1.0.7/32"] };
+    assert.deepEqual(problems({ ...good, forward }), []);
+    assert.deepEqual(envoyForwardWarnings({ ...good, forward }, "envoy"), []);
+    const open = { address: "0.0.0.0", sourceRanges: ["10.1.0.0/16", "0.0.0.0/0"] };
+    assert.deepEqual(problems({ ...good, forward: open }), []);
+    assert.deepEqual(envoyForwardWarnings({ ...good, forward: open }, "envoy"), [
+      "envoy.forward.sourceRanges[1] is 0.0.0.0/0: any host that reaches 0.0.0.0 calls the mesh as this VM's identity; " +
+        "name the subnet of the VMs the proxy serves instead, e.g. 10.0.1.0/24",
+    ]);
+    assert.equal(
+      envoyForwardWarnings({ ...good, forward: { address: "::", sourceRanges: ["::/0"] } }, "e").length,
+      1,
+    );
+  });
 });

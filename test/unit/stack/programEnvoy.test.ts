@@ -70,3 +70,24 @@ describe("onboardFromConfig: the laptop's bundle", () => {
     assert.equal(onboardFromConfig().bundles, undefined);
   });
 });
+
+describe("onboardFromConfig: the summary of an envoy VM", () => {
+  it("has no WorkloadEntry, and admits from the mesh only its inbound port (or none)", async () => {
+    const { sidecar: _s, serviceEntry: _e, ...bare } = laptop;
+    void _s;
+    void _e;
+    const inbound = {
+      ...bare,
+      name: "dev-inbound",
+      ports: [{ name: "http", number: 8080 }],
+      boot: { ...laptop.boot, envoy: { ...laptop.boot.envoy, inbound: { port: 15006, targetPort: 8080 } } },
+    };
+    setConfig([bare, inbound]);
+    const vms = await valueOf(onboardFromConfig().vms);
+    await settle();
+    assert.equal(vms["dev-laptop"]!.workloadEntry, null);
+    assert.deepEqual(vms["dev-laptop"]!.inboundPorts, []);
+    assert.equal(vms["dev-inbound"]!.workloadEntry, null);
+    assert.deepEqual(vms["dev-inbound"]!.inboundPorts, [15006]);
+  });
+});

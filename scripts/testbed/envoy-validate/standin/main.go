@@ -1,6 +1,7 @@
 // envoy-standin: the data path of the envoy runtime with named stand-ins, none of them Envoy or Istio.
 //
 //	envoy-standin client  --config FILE --root DIR --cluster NAME [--connect HOST:PORT] [--send TEXT]
+//	envoy-standin forward --config FILE --root DIR --listener NAME
 //	envoy-standin gateway --listen HOST:PORT --route SNI=HOST:PORT ...
 //	envoy-standin sidecar --listen HOST:PORT --cert F --key F --ca F --trust-domain TD
 //
@@ -8,6 +9,10 @@
 // go-control-plane's Bootstrap, the SDS files and PEM files they name under --root): SNI, ALPN, client
 // certificate, trusted root and the URI-SAN matchers of the cluster's UpstreamTlsContext; dials the cluster's
 // endpoint (or --connect), sends a line, prints the answer as JSON.
+//
+// forward: the forwarding proxy's listener, read from the rendered config: listens on its socket address, closes
+// a connection whose source is outside its filter chain's source_prefix_ranges, and otherwise opens its
+// tcp_proxy cluster's connection as the client does and copies plain bytes in, mTLS bytes out.
 //
 // gateway: Istio's AUTO_PASSTHROUGH as pilot/pkg/networking/core/gateway.go builds it: a connection is passed
 // through (bytes untouched, TLS not terminated) only when its ClientHello's SNI is a known
@@ -39,6 +44,8 @@ import (
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	tcpproxyv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/tcp_proxy/v3"
 	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -47,7 +54,6 @@ import (
 
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/tcp_proxy/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 )
 
@@ -64,11 +70,13 @@ func die(format string, args ...any) {
 
 func main() {
 	if len(os.Args) < 2 {
-		die("usage: envoy-standin client|gateway|sidecar ...")
+		die("usage: envoy-standin client|forward|gateway|sidecar ...")
 	}
 	switch os.Args[1] {
 	case "client":
 		client(os.Args[2:])
+	case "forward":
+		forward(os.Args[2:])
 	case "gateway":
 		gateway(os.Args[2:])
 	case "sidecar":
@@ -120,70 +128,68 @@ type result struct {
 	ALPN       []string `json:"alpn"`
 }
 
-func client(args []string) {
-	fs := flag.NewFlagSet("client", flag.ExitOnError)
-	config := fs.String("config", "", "rendered envoy.yaml")
-	root := fs.String("root", "/", "directory standing for the VM's /")
-	clusterName := fs.String("cluster", "", "cluster to act as")
-	connect := fs.String("connect", "", "override the cluster's endpoint")
-	send := fs.String("send", "hello", "line to send")
-	_ = fs.Parse(args)
-	var b bootstrapv3.Bootstrap
-	if err := readYAML(*config, &b); err != nil {
-		die("config: %v", err)
-	}
+// upstream is what a rendered cluster says about its upstream connection: endpoint and TLS client settings.
+type upstream struct {
+	endpoint string
+	sni      string
+	alpn     []string
+	config   *tls.Config
+	// peerURIs holds the server certificate's URI SANs once a handshake verified them.
+	peerURIs *[]string
+}
+
+// clusterUpstream reads cluster `name` of the bootstrap: its endpoint, and SNI, ALPN, client certificate, root
+// and URI-SAN matchers of its UpstreamTlsContext from the SDS and PEM files under root.
+func clusterUpstream(b *bootstrapv3.Bootstrap, root, name string) (*upstream, error) {
 	var ctx tlsv3.UpstreamTlsContext
 	endpoint := ""
 	found := false
 	for _, c := range b.GetStaticResources().GetClusters() {
-		if c.GetName() != *clusterName {
+		if c.GetName() != name {
 			continue
 		}
 		found = true
 		if err := c.GetTransportSocket().GetTypedConfig().UnmarshalTo(&ctx); err != nil {
-			die("cluster %s: transport socket: %v", c.GetName(), err)
+			return nil, fmt.Errorf("cluster %s: transport socket: %v", c.GetName(), err)
 		}
 		sa := c.GetLoadAssignment().GetEndpoints()[0].GetLbEndpoints()[0].GetEndpoint().GetAddress().GetSocketAddress()
 		endpoint = net.JoinHostPort(sa.GetAddress(), fmt.Sprint(sa.GetPortValue()))
 	}
 	if !found {
-		die("no cluster %q in %s", *clusterName, *config)
-	}
-	if *connect != "" {
-		endpoint = *connect
+		return nil, fmt.Errorf("no cluster %q", name)
 	}
 	common := ctx.GetCommonTlsContext()
 	if len(common.GetTlsCertificateSdsSecretConfigs()) != 1 {
-		die("cluster %s: expected one tls_certificate_sds_secret_configs", *clusterName)
+		return nil, fmt.Errorf("cluster %s: expected one tls_certificate_sds_secret_configs", name)
 	}
-	certSecret, err := secret(*root, common.GetTlsCertificateSdsSecretConfigs()[0])
+	certSecret, err := secret(root, common.GetTlsCertificateSdsSecretConfigs()[0])
 	if err != nil {
-		die("%v", err)
+		return nil, err
 	}
-	chainPEM, err1 := file(*root, certSecret.GetTlsCertificate().GetCertificateChain())
-	keyPEM, err2 := file(*root, certSecret.GetTlsCertificate().GetPrivateKey())
+	chainPEM, err1 := file(root, certSecret.GetTlsCertificate().GetCertificateChain())
+	keyPEM, err2 := file(root, certSecret.GetTlsCertificate().GetPrivateKey())
 	if err := errors.Join(err1, err2); err != nil {
-		die("certificate files: %v", err)
+		return nil, fmt.Errorf("certificate files: %v", err)
 	}
 	pair, err := tls.X509KeyPair(chainPEM, keyPEM)
 	if err != nil {
-		die("certificate: %v", err)
+		return nil, fmt.Errorf("certificate: %v", err)
 	}
 	cvc := common.GetCombinedValidationContext()
-	rootSecret, err := secret(*root, cvc.GetValidationContextSdsSecretConfig())
+	rootSecret, err := secret(root, cvc.GetValidationContextSdsSecretConfig())
 	if err != nil {
-		die("%v", err)
+		return nil, err
 	}
-	caPEM, err := file(*root, rootSecret.GetValidationContext().GetTrustedCa())
+	caPEM, err := file(root, rootSecret.GetValidationContext().GetTrustedCa())
 	if err != nil {
-		die("trusted CA: %v", err)
+		return nil, fmt.Errorf("trusted CA: %v", err)
 	}
 	roots := x509.NewCertPool()
 	if !roots.AppendCertsFromPEM(caPEM) {
-		die("trusted CA holds no certificate")
+		return nil, errors.New("trusted CA holds no certificate")
 	}
 	matchers := cvc.GetDefaultValidationContext().GetMatchTypedSubjectAltNames()
-	var peerURIs []string
+	peerURIs := []string{}
 	cfg := &tls.Config{
 		ServerName:   ctx.GetSni(),
 		NextProtos:   common.GetAlpnProtocols(),
@@ -227,16 +233,51 @@ func client(args []string) {
 			return fmt.Errorf("server certificate SANs %v match none of the cluster's match_typed_subject_alt_names", peerURIs)
 		},
 	}
+	return &upstream{endpoint: endpoint, sni: ctx.GetSni(), alpn: common.GetAlpnProtocols(), config: cfg, peerURIs: &peerURIs}, nil
+}
+
+// dial opens the cluster's mTLS connection (endpoint, or connect when given) and completes the handshake.
+func (u *upstream) dial(connect string) (*tls.Conn, error) {
+	endpoint := u.endpoint
+	if connect != "" {
+		endpoint = connect
+	}
 	conn, err := net.DialTimeout("tcp", endpoint, 5*time.Second)
 	if err != nil {
-		die("dial %s: %v", endpoint, err)
+		return nil, fmt.Errorf("dial %s: %v", endpoint, err)
 	}
-	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	tc := tls.Client(conn, cfg)
+	tc := tls.Client(conn, u.config.Clone())
 	if err := tc.Handshake(); err != nil {
-		die("TLS handshake with %s (SNI %s): %v", endpoint, ctx.GetSni(), err)
+		conn.Close()
+		return nil, fmt.Errorf("TLS handshake with %s (SNI %s): %v", endpoint, u.sni, err)
 	}
+	_ = conn.SetDeadline(time.Time{})
+	return tc, nil
+}
+
+func client(args []string) {
+	fs := flag.NewFlagSet("client", flag.ExitOnError)
+	config := fs.String("config", "", "rendered envoy.yaml")
+	root := fs.String("root", "/", "directory standing for the VM's /")
+	clusterName := fs.String("cluster", "", "cluster to act as")
+	connect := fs.String("connect", "", "override the cluster's endpoint")
+	send := fs.String("send", "hello", "line to send")
+	_ = fs.Parse(args)
+	var b bootstrapv3.Bootstrap
+	if err := readYAML(*config, &b); err != nil {
+		die("config: %v", err)
+	}
+	up, err := clusterUpstream(&b, *root, *clusterName)
+	if err != nil {
+		die("%s: %v", *config, err)
+	}
+	tc, err := up.dial(*connect)
+	if err != nil {
+		die("%v", err)
+	}
+	defer tc.Close()
+	_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.WriteString(tc, *send+"\n"); err != nil {
 		die("write: %v", err)
 	}
@@ -245,8 +286,95 @@ func client(args []string) {
 	if err != nil {
 		die("read: %v", err)
 	}
-	out, _ := json.Marshal(result{Negotiated: tc.ConnectionState().NegotiatedProtocol, PeerURIs: peerURIs, Answer: strings.TrimRight(line, "\n"), SNI: ctx.GetSni(), ALPN: common.GetAlpnProtocols()})
+	out, _ := json.Marshal(result{Negotiated: tc.ConnectionState().NegotiatedProtocol, PeerURIs: *up.peerURIs, Answer: strings.TrimRight(line, "\n"), SNI: up.sni, ALPN: up.alpn})
 	fmt.Println(string(out))
+}
+
+// ---- forward ------------------------------------------------------------------------------------
+
+// forward: the forwarding proxy's listener as rendered: it listens on the listener's socket address, admits a
+// connection only when its source is in the filter chain's source_prefix_ranges (no chain matches otherwise,
+// and Envoy closes the connection before any filter: no upstream connection), then does what the chain's
+// tcp_proxy cluster says (mTLS out, as the client above) and copies bytes both ways.
+func forward(args []string) {
+	fs := flag.NewFlagSet("forward", flag.ExitOnError)
+	config := fs.String("config", "", "rendered envoy.yaml")
+	root := fs.String("root", "/", "directory standing for the VM's /")
+	listenerName := fs.String("listener", "", "listener to act as")
+	_ = fs.Parse(args)
+	var b bootstrapv3.Bootstrap
+	if err := readYAML(*config, &b); err != nil {
+		die("config: %v", err)
+	}
+	var l *listenerv3.Listener
+	for _, x := range b.GetStaticResources().GetListeners() {
+		if x.GetName() == *listenerName {
+			l = x
+		}
+	}
+	if l == nil {
+		die("no listener %q in %s", *listenerName, *config)
+	}
+	if len(l.GetFilterChains()) != 1 || l.GetDefaultFilterChain() != nil {
+		die("listener %s: the stand-in takes exactly one filter chain and no default chain", l.GetName())
+	}
+	chain := l.GetFilterChains()[0]
+	var ranges []*net.IPNet
+	for _, r := range chain.GetFilterChainMatch().GetSourcePrefixRanges() {
+		_, n, err := net.ParseCIDR(fmt.Sprintf("%s/%d", r.GetAddressPrefix(), r.GetPrefixLen().GetValue()))
+		if err != nil {
+			die("listener %s: source_prefix_ranges: %v", l.GetName(), err)
+		}
+		ranges = append(ranges, n)
+	}
+	var proxy tcpproxyv3.TcpProxy
+	filters := chain.GetFilters()
+	if len(filters) != 1 || filters[0].GetTypedConfig().UnmarshalTo(&proxy) != nil {
+		die("listener %s: the stand-in forwards a chain of one tcp_proxy filter only", l.GetName())
+	}
+	up, err := clusterUpstream(&b, *root, proxy.GetCluster())
+	if err != nil {
+		die("%s: %v", *config, err)
+	}
+	sa := l.GetAddress().GetSocketAddress()
+	ln, err := net.Listen("tcp", net.JoinHostPort(sa.GetAddress(), fmt.Sprint(sa.GetPortValue())))
+	if err != nil {
+		die("listen: %v", err)
+	}
+	fmt.Fprintf(os.Stderr, "forward listening on %s (sources %v) to cluster %s\n", ln.Addr(), ranges, proxy.GetCluster())
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			die("accept: %v", err)
+		}
+		go forwardOne(c, ranges, up)
+	}
+}
+
+func forwardOne(c net.Conn, ranges []*net.IPNet, up *upstream) {
+	defer c.Close()
+	src := c.RemoteAddr().(*net.TCPAddr).IP
+	// No ranges match every source, as an empty filter_chain_match does.
+	admitted := len(ranges) == 0
+	for _, n := range ranges {
+		admitted = admitted || n.Contains(src)
+	}
+	if !admitted {
+		fmt.Fprintf(os.Stderr, "forward: refused %s: no filter chain matches its source\n", src)
+		return
+	}
+	tc, err := up.dial("")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "forward: %s: %v\n", src, err)
+		return
+	}
+	defer tc.Close()
+	fmt.Fprintf(os.Stderr, "forward: %s through %s as SNI %s\n", src, up.endpoint, up.sni)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); _, _ = io.Copy(tc, c); _ = tc.CloseWrite() }()
+	go func() { defer wg.Done(); _, _ = io.Copy(c, tc); closeWrite(c) }()
+	wg.Wait()
 }
 
 // ---- gateway ------------------------------------------------------------------------------------
