@@ -128,14 +128,19 @@ export function startScript(plan: BootPlan, from: "in-place" | "bundle"): string
       );
     }
   }
+  const hosts =
+    plan.hostsBlock && plan.hostsBlock.hostnames.length > 0
+      ? [
+          // The block on stdin, as over SSH; printf is the shell's own, so its size meets no argv limit.
+          `out=$(printf '%s' ${shellQuote(renderHostsBlock(plan.hostsBlock))} | sh -c ${shellQuote(applyHostsBlockScript(plan.hostsBlock))})`,
+          `echo "mesh-vm: /etc/hosts block: $out"`,
+        ]
+      : [];
+  // Names the proxy resolves itself go first; names that lead to the proxy once it serves them.
+  const first = plan.hostsBlock?.beforeStart === true;
+  if (first) lines.push(...hosts);
   lines.push(`echo "mesh-vm: ${plan.describe.starting}"`, `${run} ${shellQuote(plan.start)}`);
-  if (plan.hostsBlock && plan.hostsBlock.hostnames.length > 0) {
-    lines.push(
-      // The block on stdin, as over SSH; printf is the shell's own, so its size meets no argv limit.
-      `out=$(printf '%s' ${shellQuote(renderHostsBlock(plan.hostsBlock))} | sh -c ${shellQuote(applyHostsBlockScript(plan.hostsBlock))})`,
-      `echo "mesh-vm: /etc/hosts block: $out"`,
-    );
-  }
+  if (!first) lines.push(...hosts);
   lines.push(`echo "mesh-vm: the proxy of ${plan.owner} is ready"`);
   return lines.join("\n") + "\n";
 }
@@ -144,23 +149,31 @@ export function startScript(plan: BootPlan, from: "in-place" | "bundle"): string
  * cloud-init user data (`#cloud-config`). Module order on a cloud image (cloud-init >= 21.4): `users` (init
  * stage) creates the proxy user and its missing groups (docker's too) before the `write_files` entries marked
  * `defer` are written (final stage, `write_files_deferred`), which is before `runcmd` runs (final stage,
- * `scripts_user`). `users` starts with `default` so the image's default user is still created. Contains the
- * token: treat it as a secret.
+ * `scripts_user`). `users` starts with `default` so the image's default user is still created. An account that
+ * `prepare` makes (a package's) is left to it: `bootcmd` (init stage, before `users`) runs `prepare` once per
+ * instance, so the package's own account and directories (Istio's /etc/istio link) exist before the files are
+ * written into them. Contains the token: treat it as a secret.
  */
 export function renderCloudConfig(plan: BootPlan): string {
   checkPlan(plan);
+  const byPrepare = plan.account.madeByPrepare === true;
   const doc = {
+    ...(byPrepare
+      ? { bootcmd: [["cloud-init-per", "instance", "mesh-vm-prepare", "sh", "-c", plan.prepare.apply]] }
+      : {}),
     // cloud-init creates the user's missing groups itself (the docker group, before docker.io is installed).
-    users: [
-      "default",
-      {
-        name: plan.account.user,
-        primary_group: plan.account.user,
-        groups: plan.account.groups,
-        shell: "/bin/sh",
-        lock_passwd: true,
-      },
-    ],
+    users: byPrepare
+      ? ["default"]
+      : [
+          "default",
+          {
+            name: plan.account.user,
+            primary_group: plan.account.user,
+            groups: plan.account.groups,
+            shell: "/bin/sh",
+            lock_passwd: true,
+          },
+        ],
     write_files: vmConfigFiles(plan).map((f) => ({
       path: f.path,
       owner: f.owner,

@@ -88,9 +88,10 @@ export function renderPackagePlan(inputs: RuntimeInputs, material: BootstrapMate
       proxy: `the istio-sidecar of ${owner} (${name} ${settings.version}, capture ${capture})`,
       starting: `installing ${name} ${settings.version} if absent, starting istio.service and waiting until it is ready`,
     },
-    // The package creates its own account; the unit runs as root and drops to it.
-    account: { user: PROXY_USER, groups: [] },
+    // The package creates its own account (and /etc/istio, its directories); the unit runs as root and drops to it.
+    account: { user: PROXY_USER, groups: [], madeByPrepare: true },
     runsAs: "root",
-    ...(hostsBlock ? { hostsBlock: { owner, ...hostsBlock } } : {}),
+    // istiod's name: the agent needs it to start (the boot start script writes it first).
+    ...(hostsBlock ? { hostsBlock: { owner, ...hostsBlock, beforeStart: true } } : {}),
   };
 }

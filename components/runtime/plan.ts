@@ -30,6 +30,12 @@ export interface ProxyAccount {
   user: string;
   /** Supplementary groups, e.g. the docker group. */
   groups: string[];
+  /**
+   * The account is the one `prepare` makes (a package's own, with its home and directories): at boot `prepare`
+   * then runs before the files are written (cloud-init `bootcmd`, once per instance), and cloud-init makes no
+   * account of its own.
+   */
+  madeByPrepare?: boolean;
 }
 
 /** The managed `/etc/hosts` block: the mesh names the VM calls, pointed at the egress bind address. */
@@ -38,6 +44,12 @@ export interface PlannedHostsBlock {
   owner: string;
   address: string;
   hostnames: string[];
+  /**
+   * The proxy itself resolves these names (the control plane's, the package runtime's istiod line): the boot
+   * start script writes the block before it starts the proxy, as the SSH delivery's host step does, not once
+   * the proxy is ready (names that lead to the proxy).
+   */
+  beforeStart?: boolean;
 }
 
 export interface RuntimePlan {

@@ -43,3 +43,20 @@ done
 install -d "$root/var/log/journal"
 # Every host gets its own machine id (harness); an empty file here would make each boot a first boot.
 : >"$root/etc/machine-id"
+
+# cloud-init as on a cloud image: its generator (ds-identify) enables cloud-init.target for a boot only when a
+# datasource is there, so a host without a seed boots as before. Two sources to search, since ds-identify takes
+# a single one (or one and None) as found without looking: NoCloud, the seed the harness writes
+# (SystemdHost.firstBootCommand), and ConfigDrive, which the test bed never provides. The network, hostname and
+# SSH host key stay the harness's (as on the Docker-runtime hosts, prepare-host.sh).
+cat >"$root/etc/cloud/cloud.cfg.d/90-mesh-vm-testbed.cfg" <<'CONF'
+# mesh-vm test host: the network, hostname and SSH host key are the test bed's, not cloud-init's.
+datasource_list: [ NoCloud, ConfigDrive ]
+network: {config: disabled}
+preserve_hostname: true
+ssh_deletekeys: false
+ssh_genkeytypes: [ed25519]
+resize_rootfs: false
+growpart: {mode: "off"}
+locale: C.UTF-8
+CONF

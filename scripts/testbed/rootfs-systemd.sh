@@ -27,12 +27,14 @@ mirror="${MESH_VM_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 suite=bookworm
 variant=minbase
 # The set verified in ../shared/reference/testbed-notes.md ("Hosts with systemd as init"), plus the
-# istio-sidecar package's dependencies (packaging.mk: iproute2, iptables, sudo, hostname) and curl, with
-# which a VM fetches a package from a URL.
+# istio-sidecar package's dependencies (packaging.mk: iproute2, iptables, sudo, hostname), curl, with
+# which a VM fetches a package from a URL, and cloud-init, run by its own units at boot as on a cloud image
+# (boot-time delivery of the package runtime, test/e2e/packageBoot.test.ts).
 packages=(
   systemd systemd-sysv dbus libpam-systemd
   openssh-server openssh-sftp-server sudo passwd
   iproute2 iptables hostname procps curl ca-certificates
+  cloud-init
 )
 log() { printf '[rootfs-systemd] %s\n' "$*" >&2; }
 

@@ -8,7 +8,8 @@
 // journal on disk keeps the earlier boot). Killing the launcher's process group is a power cut: unshare
 // --kill-child takes the host's init, and with it every process and mount of the host.
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { NetnsHost } from "./netnsHost";
 import { pidAlive, shellQuote, sleep } from "./process";
 import { saveRecord } from "./registry";
@@ -84,6 +85,55 @@ mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$root/tmp"
 # A VM's kernel is not the guest's to change: no modules, clock, raw I/O or audit control.
 exec setpriv --bounding-set -sys_module,-sys_time,-sys_rawio,-audit_control,-audit_read,-mac_admin,-mac_override,-syslog,-wake_alarm,-block_suspend \\
   chroot "$root" /usr/bin/env -i container=unshare /lib/systemd/systemd
+`;
+
+// A cloud VM's first boot with its user data, run on the machine (a `local.Command` standing in for a cloud's
+// instance resource runs it): the user data on stdin becomes the NoCloud seed on the host's disk, then the host
+// boots again and cloud-init runs as on a cloud image, from its own units (its generator, ds-identify, finds the
+// seed and enables cloud-init.target; without a seed it leaves the boot alone). Waits for cloud-init's end and
+// fails with the end of its output log when a stage failed. Prints nothing from the user data (it holds a token).
+// $1 the launcher's pid, $2 the host's root as the machine sees it, $3 the instance id.
+const FIRST_BOOT_SCRIPT = `set -eu
+launcher="$1" root="$2" instance="$3"
+# The host's init: the child of the launcher's unshare (as findInit below).
+init_of() {
+  for c in $(cat "/proc/$launcher/task/$launcher/children" 2>/dev/null); do
+    case "$(tr '\\0' ' ' <"/proc/$c/cmdline" 2>/dev/null)" in
+    unshare* | */unshare*)
+      set -- $(cat "/proc/$c/task/$c/children" 2>/dev/null)
+      echo "\${1:-}"
+      return
+      ;;
+    esac
+  done
+}
+in_host() {
+  pid="$1"
+  shift
+  nsenter -t "$pid" -m -u -i -n -p -r -w -- /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"
+}
+old=$(init_of)
+[ -n "$old" ] || { echo "mesh-vm-first-boot: the host is not running (launcher $launcher)" >&2; exit 1; }
+seed="$root/var/lib/cloud/seed/nocloud"
+mkdir -p "$root/var/lib/cloud/seed"
+install -d -m 0700 "$seed"
+(umask 077 && cat >"$seed/user-data")
+printf 'instance-id: %s\\nlocal-hostname: %s\\n' "$instance" "$(cat "$root/etc/hostname")" >"$seed/meta-data"
+start=$(date +%s%N)
+in_host "$old" systemctl reboot
+while :; do
+  kill -0 "$launcher" 2>/dev/null || { echo "mesh-vm-first-boot: the host powered off" >&2; exit 1; }
+  new=$(init_of)
+  if [ -n "$new" ] && [ "$new" != "$old" ] && [ "$(cat "/proc/$new/comm" 2>/dev/null)" = systemd ]; then break; fi
+  sleep 0.05
+done
+if ! status=$(in_host "$new" cloud-init status --wait); then
+  echo "mesh-vm-first-boot: cloud-init failed ($(echo "$status" | tail -n 1)); the end of /var/log/cloud-init-output.log:" >&2
+  tail -n 40 "$root/var/log/cloud-init-output.log" >&2 || true
+  exit 1
+fi
+ms=$((($(date +%s%N) - start) / 1000000))
+echo "mesh-vm-first-boot: cloud-init finished: $(echo "$status" | tail -n 1) ($ms ms from the reboot)"
 `;
 
 export class SystemdHost extends NetnsHost {
@@ -234,6 +284,19 @@ export class SystemdHost extends NetnsHost {
     this.initPid = 0;
     this.record.launcherPid = undefined;
     this.record.initPid = undefined;
+  }
+
+  /**
+   * The first boot with cloud-init user data, as a cloud VM's: the user data on stdin becomes the NoCloud seed
+   * on the host's disk, the host boots again and cloud-init's own units run (FIRST_BOOT_SCRIPT). The command
+   * line names the launcher, not the init, so it stays the same across reboots (an instance resource's input).
+   */
+  override firstBootCommand(instanceId: string): string {
+    const launcher = this.record.launcherPid;
+    if (!launcher) throw new Error(`host ${this.name} is not running`);
+    const script = join(this.record.dir, "first-boot.sh");
+    writeFileSync(script, FIRST_BOOT_SCRIPT, { mode: 0o700 });
+    return ["sh", script, String(launcher), this.record.root, instanceId].map(shellQuote).join(" ");
   }
 
   /** Power cut, then boot again (what a hypervisor's reset does). */

@@ -47,6 +47,8 @@ describe("runtime package", () => {
       owner: "bookinfo/ratings-vm",
       address: "198.51.100.1",
       hostnames: ["istiod.istio-system.svc"],
+      // The agent resolves istiod by it: the boot start script writes it before Istio's unit starts.
+      beforeStart: true,
     });
     assert.match(plan.prepare.apply, /pkg=\/opt\/istio-sidecar\.deb/);
     assert.equal(plan.readiness?.url, "http://127.0.0.1:15020/healthz/ready");
