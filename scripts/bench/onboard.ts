@@ -274,6 +274,17 @@ async function engineRun(
   return op === "preview" ? 0 : remoteSteps(events);
 }
 
+/** Where the state's bytes go: each resource type's share, largest first. */
+function stateByType(resources: { type: string }[]): string {
+  const bytes = new Map<string, number>();
+  for (const r of resources)
+    bytes.set(r.type, (bytes.get(r.type) ?? 0) + Buffer.byteLength(JSON.stringify(r)));
+  return [...bytes]
+    .sort((a, b) => b[1] - a[1])
+    .map(([type, b]) => `${type} ${(b / 1024).toFixed(1)} KB`)
+    .join(", ");
+}
+
 async function measureMeshVm(
   cluster: TestCluster,
   hosts: TestHost[],
@@ -294,7 +305,13 @@ async function measureMeshVm(
     const up = await counters.phase(() => engineRun(stack, "up", parallel));
     upDone = true;
     // What the state costs per VM (issue #28 item 2): the deployment as the CLI exports it, secrets encrypted.
-    const stateBytes = Buffer.byteLength(JSON.stringify((await stack.stack.exportStack()).deployment));
+    const deployment = (await stack.stack.exportStack()).deployment as {
+      resources?: { type: string }[];
+    };
+    const stateBytes = Buffer.byteLength(JSON.stringify(deployment));
+    console.error(
+      `[bench] N=${hosts.length}: state bytes by resource type: ${stateByType(deployment.resources ?? [])}`,
+    );
     const noop = await counters.phase(() => engineRun(stack, "up", parallel));
     knobs.port0 = 9081;
     const port = await counters.phase(() => engineRun(stack, "up", parallel));
