@@ -20,6 +20,8 @@ async function settle(): Promise<void> {
 
 const host: MeshVmHostArgs = {
   hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey",
+  // The package runtime's steps run as root: both log in as sshUser (admin) with its own key.
+  privateKey: "ADMIN-PRIVATE-KEY-SECRET",
   prepare: { admin: { user: "admin", privateKey: "ADMIN-PRIVATE-KEY-SECRET" } },
   kubeconfig: KUBECONFIG,
   runtime: "package",
@@ -84,6 +86,12 @@ describe("MeshVm with the package runtime", () => {
       host: { sidecarPackage: { version: "1.31.2", repository: true, capture: "ebpf" } },
       expect:
         /MeshVmArgs\.host\.sidecarPackage\.capture: "ebpf" is not a capture mode; use "iptables" or "none"/,
+    },
+    {
+      name: "no key for the login (a generated one would be installed for istio-proxy)",
+      host: { privateKey: undefined },
+      expect:
+        /MeshVmArgs\.host\.privateKey: is required with runtime "package" \(its steps run as root, logged in as sshUser\); set MeshVmArgs\.host\.privateKey \(or MeshVmArgs\.host\.agentSocketPath\) for sshUser/,
     },
     {
       name: "the block with the container runtime",

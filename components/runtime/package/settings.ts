@@ -12,6 +12,27 @@ export const sidecarPackageDefaults = {
   captureDns: true,
 } as const;
 
+/**
+ * The package runtime's steps run as root, logged in as `sshUser` with the login's own key or agent: Istio's
+ * package makes its own istio-proxy account, so a key mesh-vm would generate (without privateKey or
+ * agentSocketPath) would be installed for istio-proxy, which no step logs in as. Known values only: a runtime
+ * still an Output is checked where it is used.
+ */
+export function packageLoginIssues(
+  runtime: unknown,
+  ownCredentials: boolean,
+  field: { privateKey: string; agentSocketPath: string },
+): ValidationIssue[] {
+  if (runtime !== "package" || ownCredentials) return [];
+  return [
+    issue(
+      field.privateKey,
+      'is required with runtime "package" (its steps run as root, logged in as sshUser)',
+      `set ${field.privateKey} (or ${field.agentSocketPath}) for sshUser, a login with sudo -n (or root)`,
+    ),
+  ];
+}
+
 /** Issues of a `sidecarPackage` block (known values only): version, exactly one source, capture. */
 export function sidecarPackageIssues(settings: unknown, field: (path: string) => string): ValidationIssue[] {
   if (settings === null || typeof settings !== "object" || Array.isArray(settings)) {

@@ -85,4 +85,31 @@ describe("runtime package", () => {
     assert.ok(found, JSON.stringify(issues));
     assert.match(found.problem, /is set but VmProxyArgs.runtime is "container"/);
   });
+
+  it("refuses a login without its own key or agent at preview (the steps run as root, as sshUser)", () => {
+    const args = {
+      runtime: "package",
+      sidecarPackage: { version: "1.31.2", repository: true },
+      sshUser: "admin",
+      prepare: { admin: { user: "admin", privateKey: "ADMIN-KEY" } },
+      workload,
+      kubeconfig: "x",
+    };
+    const issues = validateVmProxyArgs({ ...args, ssh: { host: "h", hostKey: "ssh-ed25519 AAAA" } });
+    const found = issues.find((i) => i.field === "VmProxyArgs.ssh.privateKey");
+    assert.ok(found, JSON.stringify(issues));
+    assert.match(found.problem, /is required with runtime "package"/);
+    assert.match(
+      found.fix,
+      /set VmProxyArgs\.ssh\.privateKey \(or VmProxyArgs\.ssh\.agentSocketPath\) for sshUser/,
+    );
+    for (const login of [{ privateKey: "K" }, { agentSocketPath: "/run/agent.sock" }]) {
+      const ok = validateVmProxyArgs({ ...args, ssh: { host: "h", hostKey: "ssh-ed25519 AAAA", ...login } });
+      assert.deepEqual(
+        ok.filter((i) => i.field === "VmProxyArgs.ssh.privateKey"),
+        [],
+        JSON.stringify(login),
+      );
+    }
+  });
 });
