@@ -6,6 +6,10 @@ import { describe, it } from "node:test";
 import { fieldNames } from "../../../components/rules/issues";
 import { renderRuntimePlan, runtimeIssues } from "../../../components/runtime/registry";
 import { validateVmProxyArgs } from "../../../components/host/vmProxyValidation";
+import { bootPackageSourceIssues } from "../../../components/runtime/package/settings";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const workload = {
   name: "ratings-vm",
@@ -111,5 +115,54 @@ describe("runtime package", () => {
         JSON.stringify(login),
       );
     }
+  });
+
+  it("checks localFile at preview on this machine: a missing, unreadable or non-file path names the field and the fix", () => {
+    const dir = mkdtempSync(join(tmpdir(), "mesh-vm-localfile-"));
+    try {
+      const deb = join(dir, "istio-sidecar.deb");
+      writeFileSync(deb, "a package");
+      const field = fieldNames("VmProxyArgs");
+      const issues = (sidecarPackage: unknown) =>
+        runtimeIssues({ runtime: "package", sidecarPackage }, field);
+      assert.deepEqual(issues({ version: "1.31.2", localFile: deb }), []);
+      for (const [path, problem] of [
+        [join(dir, "missing.deb"), /cannot be read here \(no such file\)/],
+        [dir, /is not a file/],
+        ["", /is not a path/],
+      ] as const) {
+        const found = issues({ version: "1.31.2", localFile: path });
+        assert.equal(found.length, 1, JSON.stringify(found));
+        assert.equal(found[0]!.field, "VmProxyArgs.sidecarPackage.localFile");
+        assert.match(found[0]!.problem, problem);
+        assert.match(found[0]!.fix, /on the machine that runs Pulumi, readable by it/);
+      }
+      if (process.getuid?.() !== 0) {
+        chmodSync(deb, 0o000);
+        assert.match(
+          issues({ version: "1.31.2", localFile: deb })[0]!.problem,
+          /cannot be read here \(EACCES\)/,
+        );
+      }
+      assert.match(
+        issues({ version: "1.31.2", localFile: deb, file: "/var/tmp/x.deb" })[0]!.problem,
+        /names 2 package sources/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses localFile with the boot delivery, which opens no SSH session", () => {
+    const found = bootPackageSourceIssues(
+      { version: "1.31.2", localFile: "/tmp/x.deb" },
+      (p) => `VmBootArgs.sidecarPackage.${p}`,
+    );
+    assert.equal(found[0]?.field, "VmBootArgs.sidecarPackage.localFile");
+    assert.match(found[0]!.fix, /give url \(the VM fetches it\) or file/);
+    assert.deepEqual(
+      bootPackageSourceIssues({ version: "1.31.2", file: "/tmp/x.deb" }, (p) => p),
+      [],
+    );
   });
 });

@@ -58,6 +58,11 @@ describe("stack configuration: runtime package", () => {
       /mesh-vm:vms\[0\]\.host\.sidecarPackage\.capture: "tproxy" is not a capture mode; use "iptables" or "none"/,
     );
     assert.match(
+      errorOf({ runtime: "package", sidecarPackage: { version: "1.31.2", localFile: "/nonexistent/a.deb" } })
+        .message,
+      /mesh-vm:vms\[0\]\.host\.sidecarPackage\.localFile: "\/nonexistent\/a\.deb" cannot be read here \(no such file\); give the path of the package file/,
+    );
+    assert.match(
       errorOf({ runtime: "package", sidecarPackage: { version: "1.31.2" } }).message,
       /mesh-vm:vms\[0\]\.host\.sidecarPackage: names no package source; set exactly one of url/,
     );
