@@ -60,11 +60,17 @@ mkdir "$root/sys/fs/cgroup/systemd" "$root/sys/fs/cgroup/unified"
 mount -t cgroup -o none,name=systemd,nosuid,nodev,noexec cgroup "$root/sys/fs/cgroup/systemd"
 mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 "$root/sys/fs/cgroup/unified"
 mount -o remount,ro,nosuid,nodev,noexec "$root/sys/fs/cgroup"
-# /dev: the harmless devices only; the console is /dev/null (no terminal); ptys of its own.
+# /dev: the harmless devices only, as nodes of its own: systemd takes its console (chown root:tty, chmod 0620),
+# and a bind of the machine's /dev/null there left that unwritable for every other user of the machine and of
+# the host (its sftp-server among them). The console is a null device (no terminal); ptys of its own.
 mount -t tmpfs -o mode=0755,nosuid tmpfs "$root/dev"
-for d in null zero full random urandom tty; do : >"$root/dev/$d"; mount --bind "/dev/$d" "$root/dev/$d"; done
-: >"$root/dev/console"
-mount --bind /dev/null "$root/dev/console"
+mknod -m 0666 "$root/dev/null" c 1 3
+mknod -m 0666 "$root/dev/zero" c 1 5
+mknod -m 0666 "$root/dev/full" c 1 7
+mknod -m 0666 "$root/dev/random" c 1 8
+mknod -m 0666 "$root/dev/urandom" c 1 9
+mknod -m 0666 "$root/dev/tty" c 5 0
+mknod -m 0600 "$root/dev/console" c 1 3
 mkdir "$root/dev/pts" "$root/dev/shm"
 mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts "$root/dev/pts"
 ln -s pts/ptmx "$root/dev/ptmx"
