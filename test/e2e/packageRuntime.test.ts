@@ -7,7 +7,8 @@
 // rotation rewrites only the token (same MainPID); a reboot brings the agent and its rules back; capture off
 // restarts the unit and leaves no rule, capture on sets them again; a version change, from a file on this machine
 // (`localFile`, copied over SSH), upgrades the package once and restarts the unit with the token kept, and a further
-// `up` opens no SSH session; destroy leaves the host as it was; a create from `localFile` opens three SSH sessions.
+// `up` opens no SSH session, another file is copied again (a rollback); destroy leaves the host as it was; a create
+// from `localFile` opens three SSH sessions.
 // The packages are the test bed's stand-ins built from Istio's own packaging (scripts/testbed/sidecar-package.sh:
 // Envoy a stand-in, DISABLE_ENVOY; sidecar-package-next.sh: the same as <version>+next), the first placed on the
 // VM as a user's file.
@@ -63,8 +64,8 @@ const HOST_STATE =
     "{ iptables-legacy-save; iptables-nft-save; } 2>/dev/null | grep -E '^(-A|:)' | grep -vE '^:(PREROUTING|INPUT|OUTPUT|POSTROUTING|FORWARD) '",
     "systemctl list-unit-files --no-legend --plain | awk '{ print $1, $2 }' | sort",
     "ls -1A /etc/istio /var/lib/istio /var/log/istio /etc/certs /usr/local/bin /lib/systemd/system /var/lib/mesh-vm /var/run/secrets/tokens 2>&1",
-    // The login's home, where sidecarPackage.localFile is copied to.
-    "ls -1A ~admin",
+    // mesh-vm's files in the login's home, where sidecarPackage.localFile is copied to (sudo adds its own).
+    "ls -1A ~admin | grep mesh-vm",
   ].join("; echo ---; ") + "; true";
 
 describe(
@@ -78,6 +79,7 @@ describe(
     let before0 = "";
     let debPath = "";
     let version = "";
+    let firstDebPath = "";
     let nextDebPath = "";
     let nextVersion = "";
     const knobs: {
@@ -148,6 +150,7 @@ describe(
       nextDebPath = await sidecarPackagePath("next").catch((e: Error) => (missing.push(e.message), ""));
       if (missing.length > 0) throw new Error(`the test bed is incomplete:\n- ${missing.join("\n- ")}`);
       version = sidecarPackageVersion(debPath);
+      firstDebPath = debPath;
       nextVersion = sidecarPackageVersion(nextDebPath);
       // Hosts first: istiod listens on their network's gateway, which exists once a host is on it.
       [host] = await createSystemdHosts([{ name: "pkgrt-vm" }]);
@@ -321,7 +324,11 @@ describe(
       const upgradesBefore = Number(await upgrades());
       knobs.source = { version: nextVersion, localFile: nextDebPath };
       const t0 = Date.now();
-      const { events } = await stack!.up();
+      const { events } = await stack!.up().catch(async (e: Error) => {
+        // What sshd saw of the copy's SFTP session.
+        console.log((await host!.run("tail -n 40 /var/log/sshd.log", { check: false })).stdout);
+        throw e;
+      });
       const seconds = (Date.now() - t0) / 1000;
       const sessions = (await host!.sshLogins()) - logins;
       console.log(`# SSH sessions of the upgrade up (package runtime, localFile): ${sessions}`);
@@ -333,9 +340,8 @@ describe(
           `create command:remote:CopyToRemote ${VM}-proxy-package-copy`,
           `update command:remote:Command ${VM}-proxy-host`,
           PROXY_STEP,
-          DRIFT_STEP,
         ].sort(),
-        "the copy, the host step (install) and the proxy step (restart): no new token",
+        "the copy, the host step (install) and the proxy step (restart): no new token; Istio's files are the same",
       );
       assert.equal(sessions, 3, "the copy, the host step and the proxy step");
       assert.equal((await host!.run("dpkg-query -W -f='${Version}' istio-sidecar")).stdout, nextVersion);
@@ -377,6 +383,28 @@ describe(
       assert.equal(await upgrades(), upgradesBefore, "no new install");
     });
 
+    it("another local file (the first version again) is copied again and installed: a rollback", async () => {
+      const pid = await mainPid();
+      const logins = await host!.sshLogins();
+      knobs.source = { version, localFile: firstDebPath };
+      const { events } = await stack!.up();
+      const sessions = (await host!.sshLogins()) - logins;
+      assert.deepEqual(errors(events), []);
+      assert.deepEqual(
+        changedSteps(events).sort(),
+        [
+          `update command:remote:CopyToRemote ${VM}-proxy-package-copy`,
+          `update command:remote:Command ${VM}-proxy-host`,
+          PROXY_STEP,
+        ].sort(),
+        "a new content: copied again, installed, the unit restarted",
+      );
+      assert.equal(sessions, 3, "the copy, the host step and the proxy step");
+      assert.equal((await host!.run("dpkg-query -W -f='${Version}' istio-sidecar")).stdout, version);
+      assert.notEqual(await mainPid(), pid, "the unit was restarted");
+      assert.equal((await host!.run(READY)).stdout, "200", "the agent is ready again");
+    });
+
     it("destroy deregisters, removes the package, unit, files and rules and leaves the host as before", async () => {
       const { events } = await stack!.destroy();
       assert.deepEqual(errors(events), []);
@@ -386,6 +414,7 @@ describe(
     });
 
     it("a create from a local file opens three SSH sessions, and destroy leaves the host as before", async () => {
+      knobs.source = { version: nextVersion, localFile: nextDebPath };
       const logins = await host!.sshLogins();
       const t0 = Date.now();
       const { events } = await stack!.up();

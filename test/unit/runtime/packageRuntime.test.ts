@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import { fieldNames } from "../../../components/rules/issues";
 import { renderRuntimePlan, runtimeIssues } from "../../../components/runtime/registry";
 import { validateVmProxyArgs } from "../../../components/host/vmProxyValidation";
-import { bootPackageSourceIssues } from "../../../components/runtime/package/settings";
+import { validateVmBootArgs } from "../../../components/boot/vmBootValidation";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -153,16 +153,16 @@ describe("runtime package", () => {
     }
   });
 
-  it("refuses localFile with the boot delivery, which opens no SSH session", () => {
-    const found = bootPackageSourceIssues(
-      { version: "1.31.2", localFile: "/tmp/x.deb" },
-      (p) => `VmBootArgs.sidecarPackage.${p}`,
+  it("refuses localFile with the boot delivery (VmBoot, MeshVm's boot), which opens no SSH session", () => {
+    const boot = (sidecarPackage: unknown) =>
+      validateVmBootArgs({ runtime: "package", sidecarPackage, workload, kubeconfig: "x" } as never).filter(
+        (i) => i.field.startsWith("VmBootArgs.sidecarPackage"),
+      );
+    const found = boot({ version: "1.31.2", localFile: "/tmp/x.deb" }).find(
+      (i) => i.field === "VmBootArgs.sidecarPackage.localFile" && /boot delivery/.test(i.problem),
     );
-    assert.equal(found[0]?.field, "VmBootArgs.sidecarPackage.localFile");
-    assert.match(found[0]!.fix, /give url \(the VM fetches it\) or file/);
-    assert.deepEqual(
-      bootPackageSourceIssues({ version: "1.31.2", file: "/tmp/x.deb" }, (p) => p),
-      [],
-    );
+    assert.ok(found, "named");
+    assert.match(found.fix, /give url \(the VM fetches it\) or file/);
+    assert.deepEqual(boot({ version: "1.31.2", file: "/tmp/x.deb" }), []);
   });
 });
