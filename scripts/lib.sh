@@ -62,6 +62,8 @@ ensure_systemd_testbed() {
   bash "$MESH_VM_ROOT/scripts/testbed/rootfs-systemd.sh" build >/dev/null
   log "test bed: the istio-sidecar package (scripts/testbed/sidecar-package.sh)"
   bash "$MESH_VM_ROOT/scripts/testbed/sidecar-package.sh" build >/dev/null
+  log "test bed: its second version, for the upgrade (scripts/testbed/sidecar-package-next.sh)"
+  bash "$MESH_VM_ROOT/scripts/testbed/sidecar-package-next.sh" build >/dev/null
 }
 
 # Proof that the test bed still builds from nothing: its cheap parts (minutes) are built into a throw-away

@@ -20,6 +20,7 @@ import { caRootIssues } from "../host/meshRoots";
 import { FieldName, fieldNames, issue, ValidationIssue } from "../rules/issues";
 import { excerpt, integerProblem, textProblem } from "../rules/values";
 import { runtimeIssues } from "../runtime/registry";
+import { bootPackageSourceIssues } from "../runtime/package/settings";
 import { BOOT_TOKEN_MAX_SECONDS, BOOT_TOKEN_MIN_SECONDS, bootReadyCheckDefaults } from "./token";
 import type { VmBootArgs } from "./vmBootArgs";
 
@@ -97,6 +98,7 @@ export function validateVmBootArgs(
     ),
     ...deregistrationDelayIssues(boot.deregistrationDelaySeconds, field("deregistrationDelaySeconds")),
     ...runtimeIssues(boot as Record<string, unknown>, field),
+    ...bootPackageSourceIssues(boot.sidecarPackage, (p) => field(`sidecarPackage.${p}`)),
     ...providedIdentityIssues(boot as Parameters<typeof providedIdentityIssues>[0], field),
     ...imageIssues(boot, field),
     ...gatewayAddressIssues(boot.gatewayAddress, field),

@@ -152,12 +152,18 @@ export interface SidecarPackageSettings {
    * installed when absent, upgraded (and the unit restarted) when another is installed.
    */
   version: string;
-  /** A URL the VM fetches the .deb or .rpm from (one of url, file, repository). */
+  /** A URL the VM fetches the .deb or .rpm from (one of url, file, localFile, repository). */
   url?: string;
   /** sha256 of the file at `url`, checked on the VM before it is installed. */
   sha256?: string;
-  /** A package file already on the VM (one of url, file, repository). */
+  /** A package file already on the VM (one of url, file, localFile, repository). */
   file?: string;
+  /**
+   * A package file on the machine that runs Pulumi (one of url, file, localFile, repository): VmProxy copies it to
+   * the VM over SSH (SFTP, as the host step's login) when its content changed, and the host step checks its
+   * sha256 and installs it. Read at preview: a missing or unreadable file fails naming this field.
+   */
+  localFile?: string;
   /** Install `name` at `version` from the repositories the VM already has (apt, dnf or yum). */
   repository?: boolean;
   /** @default "istio-sidecar" */

@@ -37,6 +37,7 @@ import type { EnvoyPlan } from "../runtime/envoy";
 import { envoySettingsWithoutMaterial } from "../runtime/envoyArgs";
 import { envoyForwardWarnings } from "../runtime/envoyValidation";
 import { validateVmProxyArgs } from "./vmProxyValidation";
+import { createPackageCopy, localPackageOf, type PackageCopy } from "./packageCopy";
 
 import type { VmProxyArgs } from "./vmProxyArgs";
 export type { BootstrapTokenArgs, HostPreparationArgs, Inputs, VmProxyArgs } from "./vmProxyArgs";
@@ -138,7 +139,11 @@ function createBootstrapToken(ctx: ProxyStepContext, args: VmProxyArgs): MintedT
 // --- runtime plan -------------------------------------------------------------------------------------------
 
 /** The settings the runtime renders from: VmProxy's proxy settings as they are, with the context's resolved ones. */
-function runtimeInputsOf(ctx: ProxyStepContext, args: VmProxyArgs): pulumi.Output<RuntimeInputs> {
+function runtimeInputsOf(
+  ctx: ProxyStepContext,
+  args: VmProxyArgs,
+  copy?: PackageCopy,
+): pulumi.Output<RuntimeInputs> {
   const delivery = [
     "ssh",
     "prepare",
@@ -155,6 +160,7 @@ function runtimeInputsOf(ctx: ProxyStepContext, args: VmProxyArgs): pulumi.Outpu
     proxyConfigDir: ctx.configDir,
     sshUser: ctx.sshUser,
     dockerGroup: args.prepare?.dockerGroup,
+    ...(copy ? { sidecarPackageCopy: { sha256: copy.sha256 } } : {}),
   }) as pulumi.Output<RuntimeInputs>;
 }
 
@@ -223,6 +229,7 @@ function createHostStep(
   ssh: SshAccess,
   publicPlan: pulumi.Output<RuntimePlan>,
   repair: pulumi.Output<string>,
+  copy?: PackageCopy,
 ): command.remote.Command | undefined {
   const prepares = args.prepare !== undefined;
   const managesHosts = args.egressHostnames !== undefined;
@@ -250,7 +257,7 @@ function createHostStep(
       stdin,
       addPreviousOutputInEnv: false,
     },
-    ctx.remote,
+    copy ? { ...ctx.remote, dependsOn: [copy.resource] } : ctx.remote,
   );
 }
 
@@ -404,8 +411,13 @@ export class VmProxy extends pulumi.ComponentResource {
     const token = envoy ? undefined : createBootstrapToken(ctx, current);
     this.tokenExpiry = token ? token.expiry : pulumi.output("");
     this.certificateExpiry = certificate ? certificate.notAfter : pulumi.output("");
+    // sidecarPackage.localFile: copied over the host step's login before the host step installs it.
+    const localPackage = current.runtime === "package" ? localPackageOf(current.sidecarPackage) : undefined;
+    const copy = localPackage
+      ? createPackageCopy(ctx.name, localPackage, ssh.admin ?? ssh.proxy, ctx.remote)
+      : undefined;
     const plans = renderPlans(
-      runtimeInputsOf(ctx, current),
+      runtimeInputsOf(ctx, current, copy),
       token ? token.token : pulumi.output(""),
       roots,
       certificate,
@@ -415,7 +427,7 @@ export class VmProxy extends pulumi.ComponentResource {
     const checksDrift = current.driftCheck ?? !runsAsComponentProvider();
     const drift = checksDrift ? createDriftCheck(ctx, current, ssh.proxy, publicPlan) : undefined;
     const noRepair = pulumi.output("");
-    const hostStep = createHostStep(ctx, current, ssh, publicPlan, drift?.hostRepair ?? noRepair);
+    const hostStep = createHostStep(ctx, current, ssh, publicPlan, drift?.hostRepair ?? noRepair, copy);
     const proxy = createProxyStep(
       ctx,
       ssh.proxy,

@@ -21,6 +21,7 @@ import {
 } from "../rules/values";
 import { numberBounds, readinessDefaults, tokenDefaults } from "./defaults";
 import { runtimeIssues } from "../runtime/registry";
+import { packageLoginIssues } from "../runtime/package/settings";
 import { gatewayAddressProblem } from "./proxyContainer";
 import { providedIdentityProblem, type ProvidedIdentityArgs } from "./providedCertificate";
 import type { BastionArgs } from "./sshConnection";
@@ -656,6 +657,10 @@ export function validateVmProxyArgs(
       { login: field("ssh"), prepareAdmin: field("prepare.admin") },
       { privateKey: "ssh.privateKey", agentSocketPath: "ssh.agentSocketPath", user: "sshUser" },
     ),
+    ...packageLoginIssues(args.runtime, ssh.privateKey !== undefined || ssh.agentSocketPath !== undefined, {
+      privateKey: field("ssh.privateKey"),
+      agentSocketPath: field("ssh.agentSocketPath"),
+    }),
     ...kubeconfigIssues(args.kubeconfig, field("kubeconfig")),
     ...tokenIssues(args.token, (p) => field(`token.${p}`)),
     ...configDirIssues(args.proxyConfigDir, field("proxyConfigDir")),

@@ -14,6 +14,11 @@ export const materialInputs = ["kubeconfig", "kubeContext", "meshRootCert", "kub
 export type RuntimeInputs = pulumi.Unwrap<Omit<ProxySettingsArgs, (typeof materialInputs)[number]>> & {
   /** Group that may use docker. Default `docker`. */
   dockerGroup?: string;
+  /**
+   * The sha256 of `sidecarPackage.localFile`, read by the SSH delivery that copies it (host/packageCopy.ts): the
+   * renderer reads no file.
+   */
+  sidecarPackageCopy?: { sha256: string };
 };
 
 /** `args` without the keys listed: the settings a delivery passes to the renderer as they are. */

@@ -14,9 +14,16 @@ import { sidecarPackageDefaults, type SidecarPackageSettings } from "./package/s
 import type { RuntimePlan } from "./plan";
 
 /** Where the VM gets the package, from the settings block (validation makes sure exactly one is set). */
-function sourceOf(s: SidecarPackageSettings): PackageSource {
+function sourceOf(s: SidecarPackageSettings, copy: RuntimeInputs["sidecarPackageCopy"]): PackageSource {
   if (s.url !== undefined) return { kind: "url", url: s.url, ...(s.sha256 ? { sha256: s.sha256 } : {}) };
   if (s.file !== undefined) return { kind: "file", path: s.file };
+  if (s.localFile !== undefined) {
+    if (!copy)
+      throw new Error(
+        "sidecarPackage.localFile is copied to the VM over SSH (VmProxy, MeshVm's host): give url or file to this delivery",
+      );
+    return { kind: "copied", sha256: copy.sha256 };
+  }
   return { kind: "repository" };
 }
 
@@ -44,7 +51,7 @@ export function renderPackagePlan(inputs: RuntimeInputs, material: BootstrapMate
   const readiness = inputs.readiness ?? {};
   const plan: PackageRuntimePlan = packageRuntimePlan(
     {
-      package: { name, version: settings.version, source: sourceOf(settings) },
+      package: { name, version: settings.version, source: sourceOf(settings, inputs.sidecarPackageCopy) },
       capture,
       group: {
         name: workloadNameOf(workload),

@@ -102,6 +102,7 @@ const deliveryShape = {
       url: text.optional(),
       sha256: text.optional(),
       file: text.optional(),
+      localFile: text.optional(),
       repository: bool.optional(),
       name: text.optional(),
       capture: text.optional(),

@@ -3,6 +3,7 @@
 // (host/vmProxyValidation.ts), applied to MeshVm's host inputs and named by their MeshVm fields. Values that are still
 // Outputs are checked later, where VmProxy uses them.
 import { runtimeIssues } from "../runtime/registry";
+import { packageLoginIssues } from "../runtime/package/settings";
 import {
   deregistrationDelayIssues,
   egressHostnamesIssues,
@@ -58,6 +59,10 @@ export function validateMeshVmHostArgs(
       { login: field("privateKey"), prepareAdmin: field("prepare.admin") },
       { privateKey: field("privateKey"), agentSocketPath: field("agentSocketPath"), user: "sshUser" },
     ),
+    ...packageLoginIssues(host.runtime, ownCredentials, {
+      privateKey: field("privateKey"),
+      agentSocketPath: field("agentSocketPath"),
+    }),
     ...kubeconfigIssues(host.kubeconfig, field("kubeconfig")),
     ...sshSettingsIssues(
       {

@@ -7,12 +7,16 @@ import { basename, join, resolve } from "node:path";
 import { readRecord } from "./hosts/registry";
 import type { TestHost } from "./hosts/types";
 
-const script = resolve(__dirname, "sidecar-package.sh");
+const scripts = {
+  first: resolve(__dirname, "sidecar-package.sh"),
+  // The second version, for the upgrade (sidecar-package-next.sh: the first repacked as <version>+next).
+  next: resolve(__dirname, "sidecar-package-next.sh"),
+};
 
 /** The cached package file; rejects with the set-up command when it is not built. */
-export function sidecarPackagePath(): Promise<string> {
+export function sidecarPackagePath(which: keyof typeof scripts = "first"): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    execFile("bash", [script, "path"], { encoding: "utf8" }, (error, stdout, stderr) => {
+    execFile("bash", [scripts[which], "path"], { encoding: "utf8" }, (error, stdout, stderr) => {
       if (error) reject(new Error(stderr.trim() || error.message));
       else resolvePromise(stdout.trim());
     });

@@ -5,9 +5,13 @@
 // modes, the agent holds istiod's certificate for the VM's SPIFFE id, Istio's rules are in the host's network
 // namespace, and istiod lists the WorkloadEntry; a second `up` changes nothing and opens no SSH session; a token
 // rotation rewrites only the token (same MainPID); a reboot brings the agent and its rules back; capture off
-// restarts the unit and leaves no rule, capture on sets them again; destroy leaves the host as it was. The package
-// is the test bed's stand-in built from Istio's own packaging (scripts/testbed/sidecar-package.sh: Envoy a
-// stand-in, DISABLE_ENVOY), placed on the VM as a user's file.
+// restarts the unit and leaves no rule, capture on sets them again; a version change, from a file on this machine
+// (`localFile`, copied over SSH), upgrades the package once and restarts the unit with the token kept, and a further
+// `up` opens no SSH session, another file is copied again (a rollback); destroy leaves the host as it was; a create
+// from `localFile` opens three SSH sessions.
+// The packages are the test bed's stand-ins built from Istio's own packaging (scripts/testbed/sidecar-package.sh:
+// Envoy a stand-in, DISABLE_ENVOY; sidecar-package-next.sh: the same as <version>+next), the first placed on the
+// VM as a user's file.
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { after, before, describe, it } from "node:test";
@@ -60,6 +64,8 @@ const HOST_STATE =
     "{ iptables-legacy-save; iptables-nft-save; } 2>/dev/null | grep -E '^(-A|:)' | grep -vE '^:(PREROUTING|INPUT|OUTPUT|POSTROUTING|FORWARD) '",
     "systemctl list-unit-files --no-legend --plain | awk '{ print $1, $2 }' | sort",
     "ls -1A /etc/istio /var/lib/istio /var/log/istio /etc/certs /usr/local/bin /lib/systemd/system /var/lib/mesh-vm /var/run/secrets/tokens 2>&1",
+    // mesh-vm's files in the login's home, where sidecarPackage.localFile is copied to (sudo adds its own).
+    "ls -1A ~admin | grep mesh-vm",
   ].join("; echo ---; ") + "; true";
 
 describe(
@@ -73,12 +79,21 @@ describe(
     let before0 = "";
     let debPath = "";
     let version = "";
-    const knobs: { rotation: string; capture: "iptables" | "none" } = { rotation: "1", capture: "iptables" };
+    let firstDebPath = "";
+    let nextDebPath = "";
+    let nextVersion = "";
+    const knobs: {
+      rotation: string;
+      capture: "iptables" | "none";
+      source: { version: string; file: string } | { version: string; localFile: string };
+    } = { rotation: "1", capture: "iptables", source: { version: "", file: "" } };
 
     const natRules = async () =>
       (await host!.run("iptables-legacy-save -t nat 2>/dev/null; iptables-nft-save -t nat 2>/dev/null"))
         .stdout;
     const mainPid = async () => (await host!.systemctl("show -P MainPID istio.service")).stdout.trim();
+    const upgrades = async () =>
+      (await host!.run("grep -c ' upgrade istio-sidecar:' /var/log/dpkg.log || true")).stdout.trim();
     const workloadEntry = () =>
       cluster!.request("GET", `/apis/networking.istio.io/v1/namespaces/${NS}/workloadentries/${VM}`);
 
@@ -99,7 +114,7 @@ describe(
             runtime: "package",
             // istioctl's --capture-dns=false: with DNS capture the agent is ready only once istiod's DNS table
             // came over Envoy's stream, and this package's Envoy is a stand-in.
-            sidecarPackage: { version, file: debPath, captureDns: false, capture: knobs.capture },
+            sidecarPackage: { ...knobs.source, captureDns: false, capture: knobs.capture },
             hostKey: h.hostKey,
             privateKey: h.adminPrivateKey,
             prepare: { admin: { user: h.adminUser, privateKey: h.adminPrivateKey } },
@@ -132,8 +147,11 @@ describe(
         missing.push((error as Error).message);
       }
       debPath = await sidecarPackagePath().catch((e: Error) => (missing.push(e.message), ""));
+      nextDebPath = await sidecarPackagePath("next").catch((e: Error) => (missing.push(e.message), ""));
       if (missing.length > 0) throw new Error(`the test bed is incomplete:\n- ${missing.join("\n- ")}`);
       version = sidecarPackageVersion(debPath);
+      firstDebPath = debPath;
+      nextVersion = sidecarPackageVersion(nextDebPath);
       // Hosts first: istiod listens on their network's gateway, which exists once a host is on it.
       [host] = await createSystemdHosts([{ name: "pkgrt-vm" }]);
       cluster = await startCluster({ istiod: { address: networkGateway("vm") } });
@@ -142,6 +160,7 @@ describe(
       await cluster.createServiceAccount(NS, SA);
       // The user's file already on the VM (sidecarPackage.file).
       debPath = await placeSidecarPackage(host, debPath, "/var/tmp");
+      knobs.source = { version, file: debPath };
       before0 = (await host.run(HOST_STATE)).stdout;
       stack = await createTestStack({ program, projectName: "mesh-vm-package" });
     });
@@ -297,11 +316,120 @@ describe(
       );
     });
 
+    it("a version change from a file copied over SSH upgrades the package once and restarts the unit, the token kept", async () => {
+      const pid = await mainPid();
+      const logins = await host!.sshLogins();
+      const tokens = await cluster!.tokenRequests();
+      const token = await host!.readFile(packagePaths.token);
+      const upgradesBefore = Number(await upgrades());
+      knobs.source = { version: nextVersion, localFile: nextDebPath };
+      const t0 = Date.now();
+      const { events } = await stack!.up().catch(async (e: Error) => {
+        // What sshd saw of the copy's SFTP session.
+        console.log((await host!.run("tail -n 40 /var/log/sshd.log", { check: false })).stdout);
+        throw e;
+      });
+      const seconds = (Date.now() - t0) / 1000;
+      const sessions = (await host!.sshLogins()) - logins;
+      console.log(`# SSH sessions of the upgrade up (package runtime, localFile): ${sessions}`);
+      console.log(`# upgrade up (one VM, package runtime, through MeshVm): ${seconds.toFixed(1)} s`);
+      assert.deepEqual(errors(events), []);
+      assert.deepEqual(
+        changedSteps(events).sort(),
+        [
+          `create command:remote:CopyToRemote ${VM}-proxy-package-copy`,
+          `update command:remote:Command ${VM}-proxy-host`,
+          PROXY_STEP,
+        ].sort(),
+        "the copy, the host step (install) and the proxy step (restart): no new token; Istio's files are the same",
+      );
+      assert.equal(sessions, 3, "the copy, the host step and the proxy step");
+      assert.equal((await host!.run("dpkg-query -W -f='${Version}' istio-sidecar")).stdout, nextVersion);
+      assert.equal(Number(await upgrades()), upgradesBefore + 1, "dpkg upgraded the package once");
+      assert.match(
+        (await host!.run("grep ' upgrade istio-sidecar:' /var/log/dpkg.log | tail -n 1")).stdout,
+        new RegExp(
+          ` upgrade istio-sidecar:amd64 ${version.replace(/\W/g, "\\$&")} ${nextVersion.replace(/\W/g, "\\$&")}$`,
+          "m",
+        ),
+      );
+      assert.equal(
+        (await host!.run("cat /var/lib/mesh-vm/istio-sidecar/installed-by")).stdout.trim(),
+        "mesh-vm",
+        "still installed by mesh-vm: destroy removes it",
+      );
+      // The copy left the login's reach: root's, in mesh-vm's state directory, nothing in the home.
+      const kept = await host!.stat("/var/lib/mesh-vm/istio-sidecar/package.pkg");
+      assert.equal(kept?.owner, "root");
+      assert.equal(kept?.mode, 0o600);
+      assert.equal((await host!.run("ls -1A ~admin | grep -c mesh-vm || true")).stdout.trim(), "0");
+      assert.notEqual(await mainPid(), pid, "the unit was restarted");
+      assert.equal((await host!.systemctl("is-active istio.service", false)).stdout.trim(), "active");
+      assert.equal((await host!.run(READY)).stdout, "200", "the agent is ready again");
+      const leaf = leafOf(await host!.readFile("/etc/certs/cert-chain.pem"));
+      const root = new X509Certificate(istiod.rootCertPem);
+      assert.equal(leaf.subjectAltName, `URI:${SPIFFE}`);
+      assert.ok(leaf.checkIssued(root) && leaf.verify(root.publicKey), "signed by istiod's root");
+      assert.equal(await cluster!.tokenRequests(), tokens, "no TokenRequest");
+      assert.equal(await host!.readFile(packagePaths.token), token, "the token on the VM is the same");
+    });
+
+    it("a further up after the upgrade changes nothing and opens no SSH session", async () => {
+      const logins = await host!.sshLogins();
+      const upgradesBefore = await upgrades();
+      const { events } = await stack!.up();
+      assert.deepEqual(changedSteps(events), []);
+      assert.equal(await host!.sshLogins(), logins, "no SSH session");
+      assert.equal(await upgrades(), upgradesBefore, "no new install");
+    });
+
+    it("another local file (the first version again) is copied again and installed: a rollback", async () => {
+      const pid = await mainPid();
+      const logins = await host!.sshLogins();
+      knobs.source = { version, localFile: firstDebPath };
+      const { events } = await stack!.up();
+      const sessions = (await host!.sshLogins()) - logins;
+      assert.deepEqual(errors(events), []);
+      assert.deepEqual(
+        changedSteps(events).sort(),
+        [
+          `update command:remote:CopyToRemote ${VM}-proxy-package-copy`,
+          `update command:remote:Command ${VM}-proxy-host`,
+          PROXY_STEP,
+        ].sort(),
+        "a new content: copied again, installed, the unit restarted",
+      );
+      assert.equal(sessions, 3, "the copy, the host step and the proxy step");
+      assert.equal((await host!.run("dpkg-query -W -f='${Version}' istio-sidecar")).stdout, version);
+      assert.notEqual(await mainPid(), pid, "the unit was restarted");
+      assert.equal((await host!.run(READY)).stdout, "200", "the agent is ready again");
+    });
+
     it("destroy deregisters, removes the package, unit, files and rules and leaves the host as before", async () => {
       const { events } = await stack!.destroy();
       assert.deepEqual(errors(events), []);
       assert.equal((await workloadEntry()).status, 404, "the WorkloadEntry is gone");
       assert.doesNotMatch(await natRules(), /ISTIO_/);
+      assert.deepEqual((await host!.run(HOST_STATE)).stdout.split("\n"), before0.split("\n"));
+    });
+
+    it("a create from a local file opens three SSH sessions, and destroy leaves the host as before", async () => {
+      knobs.source = { version: nextVersion, localFile: nextDebPath };
+      const logins = await host!.sshLogins();
+      const t0 = Date.now();
+      const { events } = await stack!.up();
+      const seconds = (Date.now() - t0) / 1000;
+      const sessions = (await host!.sshLogins()) - logins;
+      console.log(`# SSH sessions per VM on create (package runtime, localFile): ${sessions}`);
+      console.log(`# first up (one VM, package runtime, localFile, through MeshVm): ${seconds.toFixed(1)} s`);
+      assert.deepEqual(errors(events), []);
+      assert.equal(sessions, 3, "the copy, the host step and the proxy step");
+      assert.equal((await host!.run("dpkg-query -W -f='${Version}' istio-sidecar")).stdout, nextVersion);
+      assert.equal((await host!.run(READY)).stdout, "200", "the agent is ready");
+      const leaf = leafOf(await host!.readFile("/etc/certs/cert-chain.pem"));
+      assert.equal(leaf.subjectAltName, `URI:${SPIFFE}`);
+      const down = await stack!.destroy();
+      assert.deepEqual(errors(down.events), []);
       assert.deepEqual((await host!.run(HOST_STATE)).stdout.split("\n"), before0.split("\n"));
     });
   },

@@ -4,11 +4,15 @@
 import { registrations } from "./helpers/pulumiMocks";
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { MeshVm, MeshVmValidationError } from "../../components";
 import type { MeshVmArgs, MeshVmHostArgs } from "../../components";
 import { ratingsVmArgs } from "./fixtures/ratings";
 import { KUBECONFIG } from "./fixtures/kubeconfig";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
   return (o as unknown as { promise(): Promise<T> }).promise();
@@ -20,6 +24,8 @@ async function settle(): Promise<void> {
 
 const host: MeshVmHostArgs = {
   hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey",
+  // The package runtime's steps run as root: both log in as sshUser (admin) with its own key.
+  privateKey: "ADMIN-PRIVATE-KEY-SECRET",
   prepare: { admin: { user: "admin", privateKey: "ADMIN-PRIVATE-KEY-SECRET" } },
   kubeconfig: KUBECONFIG,
   runtime: "package",
@@ -45,6 +51,59 @@ describe("MeshVm with the package runtime", () => {
     assert.match(create, /^# \/var\/run\/secrets\/tokens\/istio-token secret$/m);
     assert.match(create, /systemctl start istio\.service/);
     assert.match(String(hostStep["create"]), /\/var\/tmp\/istio-sidecar\.deb/);
+  });
+
+  it("copies sidecarPackage.localFile over the host step's login and has the host step check its sha256", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "mesh-vm-localfile-"));
+    try {
+      const deb = join(dir, "istio-sidecar_1.31.2_amd64.deb");
+      writeFileSync(deb, "the package");
+      const sha = createHash("sha256").update("the package").digest("hex");
+      const vm = new MeshVm("pkg-copy", {
+        ...ratingsVmArgs,
+        sshUser: "admin",
+        host: { ...host, sidecarPackage: { version: "1.31.2", localFile: deb } },
+      });
+      await valueOf(vm.proxy);
+      await settle();
+      const copy = registrations.find((r) => r.name === "pkg-copy-proxy-package-copy");
+      assert.ok(copy, "the copy is a resource of its own");
+      assert.equal(copy.type, "command:remote:CopyToRemote");
+      assert.equal(copy.inputs["remotePath"], ".mesh-vm-istio-sidecar.pkg", "into the login's home");
+      assert.ok(
+        pulumi.asset.FileAsset.isInstance(copy.raw["source"]),
+        "a FileAsset: its path and hash in state",
+      );
+      assert.equal(await (copy.raw["source"] as pulumi.asset.FileAsset).path, deb);
+      assert.equal(
+        (copy.inputs["connection"] as { user?: string }).user,
+        "admin",
+        "as the host step's login (prepare.admin)",
+      );
+      const hostStep = registrations.find((r) => r.name === "pkg-copy-proxy-host")!;
+      const create = String(hostStep.inputs["create"]).replaceAll("'\\''", "'");
+      assert.match(create, new RegExp(`echo '${sha}  '"\\$pkg" \\| sha256sum -c`));
+      assert.doesNotMatch(create, new RegExp(dir.replace(/\W/g, "\\$&")), "no local path on the VM");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a localFile that is not on this machine before registering anything", () => {
+    const before = registrations.length;
+    const args: MeshVmArgs = {
+      ...ratingsVmArgs,
+      host: { ...host, sidecarPackage: { version: "1.31.2", localFile: "/nonexistent/istio-sidecar.deb" } },
+    };
+    assert.throws(
+      () => new MeshVm("bad-local-file", args),
+      (e: unknown) =>
+        e instanceof MeshVmValidationError &&
+        /MeshVmArgs\.host\.sidecarPackage\.localFile: "\/nonexistent\/istio-sidecar\.deb" cannot be read here \(no such file\); give the path of the package file/.test(
+          e.message,
+        ),
+    );
+    assert.equal(registrations.length, before, "nothing was registered");
   });
 
   it("writes the WorkloadGroup's ports as istioctl does: the VM ports that differ from the service's, else *", async () => {
@@ -84,6 +143,12 @@ describe("MeshVm with the package runtime", () => {
       host: { sidecarPackage: { version: "1.31.2", repository: true, capture: "ebpf" } },
       expect:
         /MeshVmArgs\.host\.sidecarPackage\.capture: "ebpf" is not a capture mode; use "iptables" or "none"/,
+    },
+    {
+      name: "no key for the login (a generated one would be installed for istio-proxy)",
+      host: { privateKey: undefined },
+      expect:
+        /MeshVmArgs\.host\.privateKey: is required with runtime "package" \(its steps run as root, logged in as sshUser\); set MeshVmArgs\.host\.privateKey \(or MeshVmArgs\.host\.agentSocketPath\) for sshUser/,
     },
     {
       name: "the block with the container runtime",

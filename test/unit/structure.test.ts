@@ -26,7 +26,7 @@ const layers: Levels = [
   { name: "runtimes", modules: ["runtime/"] },
   {
     name: "SSH delivery (VmProxy)",
-    modules: ["host/vmProxy.ts", "host/vmProxyValidation.ts", "host/index.ts"],
+    modules: ["host/vmProxy.ts", "host/vmProxyValidation.ts", "host/packageCopy.ts", "host/index.ts"],
   },
   { name: "boot (VmBoot)", modules: ["boot/"] },
   // Programs that local.Command runs as `node -e <text>`: they import the types of their stdin documents.

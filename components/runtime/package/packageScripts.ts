@@ -4,9 +4,15 @@
 import { shellQuote } from "../../host/shell";
 import { packagePaths, PROXY_USER } from "./layout";
 
-/** Where the package comes from: a URL the VM fetches, a file already copied to the VM, or the VM's repositories. */
+/**
+ * Where the package comes from: a URL the VM fetches, a file already on the VM, a file mesh-vm copied into the
+ * login's home (`copied`: sidecarPackage.localFile, checked against its sha256), or the VM's repositories.
+ */
 export type PackageSource =
-  { kind: "url"; url: string; sha256?: string } | { kind: "file"; path: string } | { kind: "repository" };
+  | { kind: "url"; url: string; sha256?: string }
+  | { kind: "file"; path: string }
+  | { kind: "copied"; sha256: string }
+  | { kind: "repository" };
 
 export interface PackageScriptSettings {
   /** The package name (Istio's: istio-sidecar). */
@@ -20,6 +26,39 @@ export interface PackageScriptSettings {
 export const PACKAGE_STATE_DIR = "/var/lib/mesh-vm/istio-sidecar";
 
 const UNIT = packagePaths.unit;
+
+/**
+ * Where the SSH delivery copies sidecarPackage.localFile: relative to the login's home (SFTP's start directory), a
+ * dot file named after the package. The host step moves it into PACKAGE_STATE_DIR before it checks it.
+ */
+export function packageCopyPath(name: string): string {
+  return `.mesh-vm-${name}.pkg`;
+}
+
+/** The copied package, kept (root's, 0600) for a repair of the host step: removed by undo with the state. */
+const KEPT_COPY = `${PACKAGE_STATE_DIR}/package.pkg`;
+
+/**
+ * Shell lines setting `$copy` to the copied file in the login's home: sudo's invoking user's home, or root's own
+ * when the step logged in as root.
+ */
+function copyPathLines(name: string): string[] {
+  return [
+    'if [ -n "${SUDO_USER:-}" ]; then home=$(getent passwd "$SUDO_USER" | cut -d: -f6); else home=${HOME:-/root}; fi',
+    `copy="$home/"${shellQuote(packageCopyPath(name))}`,
+  ];
+}
+
+/**
+ * A copied package (sidecarPackage.localFile): a new copy moves out of the login's reach into the state directory
+ * (root's, 0600) at every run, so none stays in the home; it is kept for a later repair of the host step.
+ */
+function stageCopyLines(name: string): string[] {
+  return [
+    ...copyPathLines(name),
+    `if [ -f "$copy" ]; then install -m 0600 -o root -g root "$copy" ${shellQuote(KEPT_COPY)}; rm -f "$copy"; fi`,
+  ];
+}
 
 /** The package's own directories that exist on a host before it (and that dpkg -P would take along). */
 const PACKAGE_DIRS = ["/usr/local/bin", "/lib/systemd/system", "/var/lib"];
@@ -59,6 +98,13 @@ function installCommands(settings: PackageScriptSettings): string[] {
       ];
     case "file":
       return [`pkg=${shellQuote(source.path)}`, ...install];
+    case "copied":
+      // Checked as root, after the move: the content of the local file the plan was rendered from.
+      return [
+        `pkg=${shellQuote(KEPT_COPY)}`,
+        `echo ${shellQuote(`${source.sha256}  `)}"$pkg" | sha256sum -c --status 2>/dev/null || { echo "mesh-vm: the ${name} package copied to this host is missing or does not have the sha256 of sidecarPackage.localFile (${source.sha256}): copy it again with pulumi up --replace on the VM's <name>-package-copy resource" >&2; exit 4; }`,
+        ...install,
+      ];
     case "repository":
       return [
         `if [ "$kind" = deb ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades ${shellQuote(`${name}=${version}`)} >"$tmp/install.log" 2>&1`,
@@ -86,6 +132,7 @@ export function packagePrepareScript(settings: PackageScriptSettings): string {
     // dpkg -P removes the package's directories once empty, /usr/local/bin too: undo puts back those that were here.
     `  for d in ${PACKAGE_DIRS.join(" ")}; do [ -d "$d" ] && echo "$d"; done >${state}/dirs-before || true`,
     "fi",
+    ...(settings.source.kind === "copied" ? stageCopyLines(settings.name) : []),
     'if [ "$have" != "$want" ]; then',
     "  tmp=$(mktemp -d)",
     "  trap 'rm -rf \"$tmp\"' EXIT",
@@ -119,6 +166,9 @@ export function packageUndoScript(settings: Pick<PackageScriptSettings, "name">)
     "  rmdir /etc/certs 2>/dev/null || true",
     `  while read -r d; do install -d -m 0755 "$d"; done <${state}/dirs-before`,
     "fi",
+    // A copy of sidecarPackage.localFile a failed step left in the login's home.
+    ...copyPathLines(settings.name),
+    'rm -f "$copy"',
     `rm -rf ${state}`,
     `rmdir ${shellQuote(PACKAGE_STATE_DIR.replace(/\/[^/]+$/, ""))} 2>/dev/null || true`,
   ].join("\n");

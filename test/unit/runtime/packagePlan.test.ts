@@ -118,4 +118,36 @@ describe("package runtime plan", () => {
     assert.match(repo, /apt-get install -y -q --allow-downgrades istio-sidecar=1\.31\.2/);
     assert.match(repo, /dnf install -y istio-sidecar-1\.31\.2/);
   });
+
+  it("installs a copied file (localFile) from root's kept copy after checking its sha256; undo removes both", () => {
+    const sha = "a".repeat(64);
+    const plan = packageRuntimePlan(
+      { ...settings, package: { ...settings.package, source: { kind: "copied", sha256: sha } } },
+      material,
+    );
+    const apply = plan.prepare.apply;
+    // The copy in the login's home (sudo's invoking user, or root's own) moves into the state directory, root's 0600.
+    assert.match(apply, /home=\$\(getent passwd "\$SUDO_USER" \| cut -d: -f6\)/);
+    assert.match(apply, /copy="\$home\/"\.mesh-vm-istio-sidecar\.pkg/);
+    assert.match(
+      apply,
+      /install -m 0600 -o root -g root "\$copy" \/var\/lib\/mesh-vm\/istio-sidecar\/package\.pkg; rm -f "\$copy"/,
+    );
+    // Moved at every run (no copy stays in the home); checked and installed only when the version differs.
+    const move = apply.indexOf('install -m 0600 -o root -g root "$copy"');
+    const versionCheck = apply.indexOf('if [ "$have" != "$want" ]');
+    const shaCheck = apply.indexOf(`echo '${sha}  '"$pkg" | sha256sum -c --status`);
+    assert.ok(move > 0 && move < versionCheck && versionCheck < shaCheck, apply);
+    assert.match(apply, /pkg=\/var\/lib\/mesh-vm\/istio-sidecar\/package\.pkg/);
+    assert.match(apply, /does not have the sha256 of sidecarPackage\.localFile/);
+    // Undo: a copy a failed step left in the home, and the kept copy with the state directory.
+    assert.match(plan.prepare.undo, /rm -f "\$copy"/);
+    assert.match(plan.prepare.undo, /rm -rf \/var\/lib\/mesh-vm\/istio-sidecar/);
+    // A new content is a new script: the host step runs again after a new copy.
+    const other = packageRuntimePlan(
+      { ...settings, package: { ...settings.package, source: { kind: "copied", sha256: "b".repeat(64) } } },
+      material,
+    );
+    assert.notEqual(other.prepare.apply, apply);
+  });
 });

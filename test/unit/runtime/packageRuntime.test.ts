@@ -6,6 +6,10 @@ import { describe, it } from "node:test";
 import { fieldNames } from "../../../components/rules/issues";
 import { renderRuntimePlan, runtimeIssues } from "../../../components/runtime/registry";
 import { validateVmProxyArgs } from "../../../components/host/vmProxyValidation";
+import { validateVmBootArgs } from "../../../components/boot/vmBootValidation";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const workload = {
   name: "ratings-vm",
@@ -86,5 +90,81 @@ describe("runtime package", () => {
     const found = issues.find((i) => i.field === "VmProxyArgs.sidecarPackage");
     assert.ok(found, JSON.stringify(issues));
     assert.match(found.problem, /is set but VmProxyArgs.runtime is "container"/);
+  });
+
+  it("refuses a login without its own key or agent at preview (the steps run as root, as sshUser)", () => {
+    const args = {
+      runtime: "package",
+      sidecarPackage: { version: "1.31.2", repository: true },
+      sshUser: "admin",
+      prepare: { admin: { user: "admin", privateKey: "ADMIN-KEY" } },
+      workload,
+      kubeconfig: "x",
+    };
+    const issues = validateVmProxyArgs({ ...args, ssh: { host: "h", hostKey: "ssh-ed25519 AAAA" } });
+    const found = issues.find((i) => i.field === "VmProxyArgs.ssh.privateKey");
+    assert.ok(found, JSON.stringify(issues));
+    assert.match(found.problem, /is required with runtime "package"/);
+    assert.match(
+      found.fix,
+      /set VmProxyArgs\.ssh\.privateKey \(or VmProxyArgs\.ssh\.agentSocketPath\) for sshUser/,
+    );
+    for (const login of [{ privateKey: "K" }, { agentSocketPath: "/run/agent.sock" }]) {
+      const ok = validateVmProxyArgs({ ...args, ssh: { host: "h", hostKey: "ssh-ed25519 AAAA", ...login } });
+      assert.deepEqual(
+        ok.filter((i) => i.field === "VmProxyArgs.ssh.privateKey"),
+        [],
+        JSON.stringify(login),
+      );
+    }
+  });
+
+  it("checks localFile at preview on this machine: a missing, unreadable or non-file path names the field and the fix", () => {
+    const dir = mkdtempSync(join(tmpdir(), "mesh-vm-localfile-"));
+    try {
+      const deb = join(dir, "istio-sidecar.deb");
+      writeFileSync(deb, "a package");
+      const field = fieldNames("VmProxyArgs");
+      const issues = (sidecarPackage: unknown) =>
+        runtimeIssues({ runtime: "package", sidecarPackage }, field);
+      assert.deepEqual(issues({ version: "1.31.2", localFile: deb }), []);
+      for (const [path, problem] of [
+        [join(dir, "missing.deb"), /cannot be read here \(no such file\)/],
+        [dir, /is not a file/],
+        ["", /is not a path/],
+      ] as const) {
+        const found = issues({ version: "1.31.2", localFile: path });
+        assert.equal(found.length, 1, JSON.stringify(found));
+        assert.equal(found[0]!.field, "VmProxyArgs.sidecarPackage.localFile");
+        assert.match(found[0]!.problem, problem);
+        assert.match(found[0]!.fix, /on the machine that runs Pulumi, readable by it/);
+      }
+      if (process.getuid?.() !== 0) {
+        chmodSync(deb, 0o000);
+        assert.match(
+          issues({ version: "1.31.2", localFile: deb })[0]!.problem,
+          /cannot be read here \(EACCES\)/,
+        );
+      }
+      assert.match(
+        issues({ version: "1.31.2", localFile: deb, file: "/var/tmp/x.deb" })[0]!.problem,
+        /names 2 package sources/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses localFile with the boot delivery (VmBoot, MeshVm's boot), which opens no SSH session", () => {
+    const boot = (sidecarPackage: unknown) =>
+      validateVmBootArgs({ runtime: "package", sidecarPackage, workload, kubeconfig: "x" } as never).filter(
+        (i) => i.field.startsWith("VmBootArgs.sidecarPackage"),
+      );
+    const found = boot({ version: "1.31.2", localFile: "/tmp/x.deb" }).find(
+      (i) => i.field === "VmBootArgs.sidecarPackage.localFile" && /boot delivery/.test(i.problem),
+    );
+    assert.ok(found, "named");
+    assert.match(found.fix, /give url \(the VM fetches it\) or file/);
+    assert.deepEqual(boot({ version: "1.31.2", file: "/tmp/x.deb" }), []);
   });
 });

@@ -4,16 +4,20 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseStackConfig, StackConfigError, type RawStackConfig } from "../../../components/stack/config";
+import { testPrivateKeyPem } from "../../../scripts/testbed/keys";
 import { configuredVm, rawStackConfig } from "../helpers/stackVms";
 
 const sidecarPackage = { version: "1.31.2", file: "/var/tmp/istio-sidecar.deb", capture: "none" };
+
+// The package runtime's steps run as root, logged in as sshUser with its own key (here root's test key).
+const login = { privateKey: testPrivateKeyPem() };
 
 function raw(host: Record<string, unknown>): RawStackConfig {
   return rawStackConfig([
     configuredVm(
       "payments",
       { namespace: "shop", serviceAccount: "payments-sa", ports: [{ name: "http", number: 8080 }] },
-      host,
+      { ...login, ...host },
     ),
   ]);
 }
@@ -54,8 +58,20 @@ describe("stack configuration: runtime package", () => {
       /mesh-vm:vms\[0\]\.host\.sidecarPackage\.capture: "tproxy" is not a capture mode; use "iptables" or "none"/,
     );
     assert.match(
+      errorOf({ runtime: "package", sidecarPackage: { version: "1.31.2", localFile: "/nonexistent/a.deb" } })
+        .message,
+      /mesh-vm:vms\[0\]\.host\.sidecarPackage\.localFile: "\/nonexistent\/a\.deb" cannot be read here \(no such file\); give the path of the package file/,
+    );
+    assert.match(
       errorOf({ runtime: "package", sidecarPackage: { version: "1.31.2" } }).message,
       /mesh-vm:vms\[0\]\.host\.sidecarPackage: names no package source; set exactly one of url/,
+    );
+  });
+
+  it("refuses the runtime without the login's own key, naming the stack key and the fix", () => {
+    assert.match(
+      errorOf({ runtime: "package", sidecarPackage, privateKey: undefined }).message,
+      /mesh-vm:vms\[0\]\.host\.privateKey: is required with runtime "package" \(its steps run as root, logged in as sshUser\); set mesh-vm:vms\[0\]\.host\.privateKey \(or mesh-vm:vms\[0\]\.host\.agentSocketPath\)/,
     );
   });
 
