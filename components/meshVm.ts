@@ -25,7 +25,7 @@ import type { WorkloadEntryLike } from "./host/workloadIdentity";
 import type { MeshVmArgs, MeshVmBootArgs, MeshVmHostArgs, PlainMeshVmArgs } from "./meshVmArgs";
 import { vmBootArgsFromMeshVm } from "./meshVmBoot";
 import { upstreamAuthorizationPolicies } from "./meshVmAuthorization";
-import { vmProxyArgsFromMeshVm } from "./meshVmHost";
+import { autoRegisteredEntryNameFor, vmProxyArgsFromMeshVm } from "./meshVmHost";
 import { resolveMeshVmArgs } from "./meshVmResolve";
 import { throwIfIssues } from "./rules/issues";
 import { deliveryInputIssues, meshInputIssues, meshVmInputIssues } from "./validation/meshVmInputs";
@@ -86,9 +86,13 @@ export interface MeshVmRenderedObjects {
   /* eslint-enable @typescript-eslint/no-explicit-any */
 }
 
-/** Multi-document YAML of the rendered objects, in apply order (what a tctl user would `kubectl apply`). */
-export function objectsToYaml(o: MeshVmObjects): string {
-  const all = [o.serviceAccount, o.workloadEntry, o.sidecar, o.serviceEntry, o.workloadGroup];
+/**
+ * Multi-document YAML of the rendered objects, in apply order (what a tctl user would `kubectl apply`); with
+ * auto-registration without the WorkloadEntry, which istiod makes.
+ */
+export function objectsToYaml(o: MeshVmObjects, autoRegister = false): string {
+  const entry = autoRegister ? undefined : o.workloadEntry;
+  const all = [o.serviceAccount, entry, o.sidecar, o.serviceEntry, o.workloadGroup];
   return [...all, ...(o.authorizationPolicies ?? [])]
     .filter((x) => x !== undefined)
     .map((x) => stringify(x))
@@ -219,16 +223,18 @@ function meshObjectDeclarer(
 
 /**
  * The rendered WorkloadEntry, carrying a dependency on the Sidecar: the proxy (or the boot-time files) is set up
- * after the Sidecar that shapes its listeners exists.
+ * after the Sidecar that shapes its listeners exists, and, with auto-registration, after the WorkloadGroup
+ * istiod makes the entry from (so destroy stops the proxy before the group goes).
  */
-function workloadEntryAfterSidecar(
+function workloadEntryAfter(
   objects: pulumi.Output<MeshVmObjects>,
-  sidecar: k8s.apiextensions.CustomResource | undefined,
+  before: (k8s.apiextensions.CustomResource | undefined)[],
 ): pulumi.Output<WorkloadEntryLike> {
   const workloadEntry = objects.apply((o) => o.workloadEntry as unknown as WorkloadEntryLike);
-  return sidecar === undefined
+  const urns = before.flatMap((r) => (r === undefined ? [] : [r.urn]));
+  return urns.length === 0
     ? workloadEntry
-    : pulumi.all([sidecar.urn, workloadEntry]).apply(([, we]) => we);
+    : pulumi.all([workloadEntry, pulumi.all(urns)]).apply(([we]) => we);
 }
 
 /** The proxy on the host, started after the Sidecar exists (it shapes the proxy's listeners). */
@@ -237,14 +243,14 @@ function createVmProxy(
   name: string,
   host: MeshVmHostArgs,
   objects: pulumi.Output<MeshVmObjects>,
-  sidecar: k8s.apiextensions.CustomResource | undefined,
+  before: (k8s.apiextensions.CustomResource | undefined)[],
   serviceAccount: k8s.core.v1.ServiceAccount | undefined,
 ): VmProxy {
   return new VmProxy(
     `${name}-proxy`,
     vmProxyArgsFromMeshVm(
       parent.settings,
-      workloadEntryAfterSidecar(objects, sidecar),
+      workloadEntryAfter(objects, before),
       host,
       serviceAccount?.metadata.name,
     ),
@@ -258,14 +264,14 @@ function createVmBoot(
   name: string,
   boot: MeshVmBootArgs,
   objects: pulumi.Output<MeshVmObjects>,
-  sidecar: k8s.apiextensions.CustomResource | undefined,
+  before: (k8s.apiextensions.CustomResource | undefined)[],
   serviceAccount: k8s.core.v1.ServiceAccount | undefined,
 ): VmBoot {
   return new VmBoot(
     `${name}-boot`,
     vmBootArgsFromMeshVm(
       parent.settings,
-      workloadEntryAfterSidecar(objects, sidecar),
+      workloadEntryAfter(objects, before),
       boot,
       serviceAccount?.metadata.name,
     ),
@@ -320,7 +326,10 @@ const proxies = new WeakMap<MeshVm, VmProxy | VmBoot>();
  * soon as they are known (an error then fails the child resources' registration).
  */
 export class MeshVm extends pulumi.ComponentResource {
-  /** Name of the WorkloadEntry. */
+  /**
+   * Name of the WorkloadEntry; with `workloadGroup.autoRegister`, the name istiod gives the entry it makes when
+   * the proxy connects (`<group>-<address>[-<network>]`), which mesh-vm does not declare.
+   */
   public readonly workloadEntryName: pulumi.Output<string>;
   /** Name of the Sidecar, if created. */
   public readonly sidecarName: pulumi.Output<string | undefined>;
@@ -371,7 +380,8 @@ export class MeshVm extends pulumi.ComponentResource {
     this.settings = prepared.settings;
     const objects = prepared.apply((p) => p.objects);
     this.objects = objects;
-    this.manifests = objects.apply(objectsToYaml);
+    const autoRegister = args.workloadGroup?.autoRegister === true;
+    this.manifests = objects.apply((o) => objectsToYaml(o, autoRegister));
 
     const serviceAccount =
       (args.createServiceAccount ?? d.createServiceAccount)
@@ -401,30 +411,49 @@ export class MeshVm extends pulumi.ComponentResource {
       (args.sidecar?.enabled ?? d.sidecarEnabled) ? declare("Sidecar", (o) => o.sidecar) : undefined;
     const policies = declareAuthorizationPolicies(this, name, { host, boot }, objects);
     this.authorizationPolicyNames = pulumi.all(policies.map((p) => p.metadata.name));
+    const workloadGroup =
+      (args.workloadGroup?.enabled ?? (autoRegister || d.workloadGroupEnabled))
+        ? declare("WorkloadGroup", (o) => o.workloadGroup)
+        : undefined;
+    const before = [sidecar, autoRegister ? workloadGroup : undefined];
     const vmProxy =
-      host === undefined ? undefined : createVmProxy(this, name, host, objects, sidecar, serviceAccount);
+      host === undefined ? undefined : createVmProxy(this, name, host, objects, before, serviceAccount);
     const vmBoot =
-      boot === undefined ? undefined : createVmBoot(this, name, boot, objects, sidecar, serviceAccount);
+      boot === undefined ? undefined : createVmBoot(this, name, boot, objects, before, serviceAccount);
     const delivery = vmProxy ?? vmBoot;
     if (delivery !== undefined) proxies.set(this, delivery);
     const registration: Gate = (v) => (delivery === undefined ? v : delivery.afterProxyReady(v));
-    const workloadEntry = declare("WorkloadEntry", (o) => o.workloadEntry, registration);
+    // With auto-registration istiod makes the WorkloadEntry from the WorkloadGroup when the agent connects.
+    const workloadEntry = autoRegister
+      ? undefined
+      : declare("WorkloadEntry", (o) => o.workloadEntry, registration);
     const serviceEntry =
       (args.serviceEntry?.enabled ?? d.serviceEntryEnabled)
         ? declare("ServiceEntry", (o) => o.serviceEntry, registration)
         : undefined;
-    const workloadGroup =
-      (args.workloadGroup?.enabled ?? d.workloadGroupEnabled)
-        ? declare("WorkloadGroup", (o) => o.workloadGroup)
-        : undefined;
 
-    this.workloadEntryName = workloadEntry.metadata.name;
+    if (workloadEntry === undefined) {
+      const autoName = autoRegisteredEntryNameFor(this.settings, host ?? boot);
+      this.workloadEntryName = autoName.apply((n) => n!);
+      pulumi
+        .all([this.settings, autoName])
+        .apply(([s, n]) =>
+          pulumi.log.info(
+            `workloadGroup.autoRegister: istiod creates the WorkloadEntry ${s.namespace}/${n} from WorkloadGroup ` +
+              `${s.workloadGroup.name} when the proxy connects and deletes it once the proxy is gone (its grace period); ` +
+              "mesh-vm declares no WorkloadEntry",
+            this,
+          ),
+        );
+    } else {
+      this.workloadEntryName = workloadEntry.metadata.name;
+    }
     this.sidecarName = nameOf(sidecar);
     this.serviceEntryName = nameOf(serviceEntry);
     this.workloadGroupName = nameOf(workloadGroup);
     this.serviceAccountName =
       serviceAccount === undefined ? this.settings.serviceAccount : serviceAccount.metadata.name;
-    this.namespace = workloadEntry.metadata.namespace;
+    this.namespace = workloadEntry?.metadata.namespace ?? this.settings.namespace;
     this.spiffeId = this.settings.apply((s) => spiffeId(s.trustDomain, s.namespace, s.serviceAccount));
     this.proxy = proxyStateOf(vmProxy);
     this.userData = vmBoot === undefined ? pulumi.output(undefined) : vmBoot.userData;

@@ -5,11 +5,12 @@ import { workloadProxyAnnotations } from "../mesh/annotations";
 import type { MeshVmBootArgs, MeshVmHostArgs, PlainMeshVmArgs } from "../meshVmArgs";
 import { FieldName, issue, ValidationIssue } from "../rules/issues";
 import { providedIdentityIssues } from "../host/vmProxyValidation";
+import { autoRegistrationIssues } from "../runtime/registry";
 
 /** The delivery settings these checks read (`host` and `boot` share them). */
 type Delivery = Pick<
   MeshVmHostArgs & MeshVmBootArgs,
-  "proxyImage" | "proxyImageTag" | "gatewayAddress" | "envoy" | "meshRootCert"
+  "proxyImage" | "proxyImageTag" | "gatewayAddress" | "envoy" | "meshRootCert" | "runtime"
 >;
 
 /** `sidecar.istio.io/proxyImage` names the whole image (tctl): a delivery image setting would be ignored. */
@@ -67,6 +68,13 @@ export function deliveryIssues(
   return [
     ...proxyAddressIssues(args, field, deliveryField),
     ...proxyImageIssues(args, delivery, field, deliveryField),
+    ...(args.workloadGroup?.autoRegister === true
+      ? autoRegistrationIssues(
+          delivery.runtime,
+          field("workloadGroup.autoRegister"),
+          deliveryField("runtime"),
+        )
+      : []),
     ...providedIdentityIssues(
       {
         envoy: delivery.envoy,
