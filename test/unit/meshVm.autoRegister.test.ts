@@ -95,7 +95,10 @@ describe("MeshVm with workloadGroup.autoRegister", () => {
   const cases: { name: string; args: MeshVmArgs; expect: RegExp }[] = [
     {
       name: "the envoy runtime",
-      args: { ...vmArgs, host: { ...host, runtime: "envoy", envoy: { upstreams: [] } } },
+      args: {
+        ...vmArgs,
+        host: { ...host, runtime: "envoy", envoy: { gatewayAddress: "192.0.2.1", upstreams: [] } },
+      },
       expect:
         /MeshVmArgs\.workloadGroup\.autoRegister: auto-registration needs Istio's agent connected to istiod, which MeshVmArgs\.host\.runtime "envoy" does not run; remove MeshVmArgs\.workloadGroup\.autoRegister/,
     },
