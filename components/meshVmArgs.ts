@@ -106,7 +106,8 @@ export interface MeshVmWorkloadGroupArgs {
    * Auto-registration, as istio.io's VM guide (`istioctl x workload entry configure --autoregister`): the proxy
    * names this WorkloadGroup (ISTIO_META_AUTO_REGISTER_GROUP) and istiod creates the VM's WorkloadEntry
    * `<group>-<address>[-<network>]` from it when the agent connects, and deletes it once the agent has been gone
-   * for its grace period (`PILOT_WORKLOAD_ENTRY_GRACE_PERIOD`, 10 s). MeshVm then declares no WorkloadEntry;
+   * for its grace period (`PILOT_WORKLOAD_ENTRY_GRACE_PERIOD`, 10 s); the entry is the group's dependent, so
+   * destroy (proxy first, then the group) removes it with the group. MeshVm then declares no WorkloadEntry;
    * `workloadEntryName` is the name istiod gives it. Needs `host` or `boot` with runtime `container` or `package`
    * and an IP `address` (the entry's address is the proxy's instance IP). Plain value: it decides which resources
    * exist.

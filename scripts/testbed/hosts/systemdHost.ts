@@ -60,11 +60,11 @@ mkdir "$root/sys/fs/cgroup/systemd" "$root/sys/fs/cgroup/unified"
 mount -t cgroup -o none,name=systemd,nosuid,nodev,noexec cgroup "$root/sys/fs/cgroup/systemd"
 mount -t cgroup2 -o nosuid,nodev,noexec cgroup2 "$root/sys/fs/cgroup/unified"
 mount -o remount,ro,nosuid,nodev,noexec "$root/sys/fs/cgroup"
-# /dev: the harmless devices only; the console is /dev/null (no terminal); ptys of its own.
+# /dev: the harmless devices only; the console a null device of its own (no terminal: systemd gives its console
+# root:tty 0620, which on a bind of the machine's /dev/null broke every other user's /dev/null); ptys of its own.
 mount -t tmpfs -o mode=0755,nosuid tmpfs "$root/dev"
 for d in null zero full random urandom tty; do : >"$root/dev/$d"; mount --bind "/dev/$d" "$root/dev/$d"; done
-: >"$root/dev/console"
-mount --bind /dev/null "$root/dev/console"
+mknod -m 0600 "$root/dev/console" c 1 3
 mkdir "$root/dev/pts" "$root/dev/shm"
 mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts "$root/dev/pts"
 ln -s pts/ptmx "$root/dev/ptmx"
