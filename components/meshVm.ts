@@ -26,7 +26,7 @@ import type { WorkloadEntryLike } from "./host/workloadIdentity";
 import type { MeshVmArgs, MeshVmBootArgs, MeshVmHostArgs, PlainMeshVmArgs } from "./meshVmArgs";
 import { vmBootArgsFromMeshVm } from "./meshVmBoot";
 import { upstreamAuthorizationPolicies } from "./meshVmAuthorization";
-import { vmProxyArgsFromMeshVm } from "./meshVmHost";
+import { autoRegisteredEntryNameFor, vmProxyArgsFromMeshVm } from "./meshVmHost";
 import { resolveMeshVmArgs } from "./meshVmResolve";
 import { throwIfIssues } from "./rules/issues";
 import { deliveryInputIssues, meshInputIssues, meshVmInputIssues } from "./validation/meshVmInputs";
@@ -88,9 +88,13 @@ export interface MeshVmRenderedObjects {
   /* eslint-enable @typescript-eslint/no-explicit-any */
 }
 
-/** Multi-document YAML of the rendered objects, in apply order (what a tctl user would `kubectl apply`). */
-export function objectsToYaml(o: MeshVmDeclaredObjects): string {
-  const all = [o.serviceAccount, o.workloadEntry, o.sidecar, o.serviceEntry, o.workloadGroup];
+/**
+ * Multi-document YAML of the rendered objects, in apply order (what a tctl user would `kubectl apply`); with
+ * auto-registration without the WorkloadEntry, which istiod makes.
+ */
+export function objectsToYaml(o: MeshVmDeclaredObjects, autoRegister = false): string {
+  const entry = autoRegister ? undefined : o.workloadEntry;
+  const all = [o.serviceAccount, entry, o.sidecar, o.serviceEntry, o.workloadGroup];
   return [...all, ...(o.authorizationPolicies ?? [])]
     .filter((x) => x !== undefined)
     .map((x) => stringify(x))
@@ -238,16 +242,18 @@ function meshObjectDeclarer(
 
 /**
  * The rendered WorkloadEntry, carrying a dependency on the Sidecar: the proxy (or the boot-time files) is set up
- * after the Sidecar that shapes its listeners exists.
+ * after the Sidecar that shapes its listeners exists, and, with auto-registration, after the WorkloadGroup
+ * istiod makes the entry from (so destroy stops the proxy before the group goes).
  */
-function workloadEntryAfterSidecar(
+function workloadEntryAfter(
   workload: pulumi.Output<WorkloadEntryLike>,
-  sidecar: k8s.apiextensions.CustomResource | undefined,
+  before: (k8s.apiextensions.CustomResource | undefined)[],
 ): pulumi.Output<WorkloadEntryLike> {
   const workloadEntry = workload;
-  return sidecar === undefined
+  const urns = before.flatMap((r) => (r === undefined ? [] : [r.urn]));
+  return urns.length === 0
     ? workloadEntry
-    : pulumi.all([sidecar.urn, workloadEntry]).apply(([, we]) => we);
+    : pulumi.all([workloadEntry, pulumi.all(urns)]).apply(([we]) => we);
 }
 
 /** The proxy on the host, started after the Sidecar exists (it shapes the proxy's listeners). */
@@ -256,14 +262,14 @@ function createVmProxy(
   name: string,
   host: MeshVmHostArgs,
   workload: pulumi.Output<WorkloadEntryLike>,
-  sidecar: k8s.apiextensions.CustomResource | undefined,
+  before: (k8s.apiextensions.CustomResource | undefined)[],
   serviceAccount: k8s.core.v1.ServiceAccount | undefined,
 ): VmProxy {
   return new VmProxy(
     `${name}-proxy`,
     vmProxyArgsFromMeshVm(
       parent.settings,
-      workloadEntryAfterSidecar(workload, sidecar),
+      workloadEntryAfter(workload, before),
       host,
       serviceAccount?.metadata.name,
     ),
@@ -277,14 +283,14 @@ function createVmBoot(
   name: string,
   boot: MeshVmBootArgs,
   workload: pulumi.Output<WorkloadEntryLike>,
-  sidecar: k8s.apiextensions.CustomResource | undefined,
+  before: (k8s.apiextensions.CustomResource | undefined)[],
   serviceAccount: k8s.core.v1.ServiceAccount | undefined,
 ): VmBoot {
   return new VmBoot(
     `${name}-boot`,
     vmBootArgsFromMeshVm(
       parent.settings,
-      workloadEntryAfterSidecar(workload, sidecar),
+      workloadEntryAfter(workload, before),
       boot,
       serviceAccount?.metadata.name,
     ),
@@ -339,7 +345,11 @@ const proxies = new WeakMap<MeshVm, VmProxy | VmBoot>();
  * soon as they are known (an error then fails the child resources' registration).
  */
 export class MeshVm extends pulumi.ComponentResource {
-  /** Name of the WorkloadEntry; undefined for runtime `envoy`, which declares none (its Envoy never registers). */
+  /**
+   * Name of the WorkloadEntry; with `workloadGroup.autoRegister`, the name istiod gives the entry it makes when
+   * the proxy connects (`<group>-<address>[-<network>]`), which mesh-vm does not declare; undefined for runtime
+   * `envoy`, which declares none (its Envoy never registers).
+   */
   public readonly workloadEntryName: pulumi.Output<string | undefined>;
   /** Name of the Sidecar, if created. */
   public readonly sidecarName: pulumi.Output<string | undefined>;
@@ -394,7 +404,8 @@ export class MeshVm extends pulumi.ComponentResource {
     // listener (components/mesh/envoyVmObjects.ts). Decided from plain inputs: resources cannot wait on Outputs.
     const envoy = isEnvoy({ host, boot });
     this.objects = objects;
-    this.manifests = objects.apply(objectsToYaml);
+    const autoRegister = args.workloadGroup?.autoRegister === true;
+    this.manifests = objects.apply((o) => objectsToYaml(o, autoRegister));
 
     const serviceAccount =
       (args.createServiceAccount ?? d.createServiceAccount)
@@ -426,14 +437,21 @@ export class MeshVm extends pulumi.ComponentResource {
         : undefined;
     const policies = declareAuthorizationPolicies(this, name, { host, boot }, objects);
     this.authorizationPolicyNames = pulumi.all(policies.map((p) => p.metadata.name));
+    const workloadGroup =
+      !envoy && (args.workloadGroup?.enabled ?? (autoRegister || d.workloadGroupEnabled))
+        ? declare("WorkloadGroup", (o) => o.workloadGroup)
+        : undefined;
+    const before = [sidecar, autoRegister ? workloadGroup : undefined];
     const vmProxy =
-      host === undefined ? undefined : createVmProxy(this, name, host, workload, sidecar, serviceAccount);
+      host === undefined ? undefined : createVmProxy(this, name, host, workload, before, serviceAccount);
     const vmBoot =
-      boot === undefined ? undefined : createVmBoot(this, name, boot, workload, sidecar, serviceAccount);
+      boot === undefined ? undefined : createVmBoot(this, name, boot, workload, before, serviceAccount);
     const delivery = vmProxy ?? vmBoot;
     if (delivery !== undefined) proxies.set(this, delivery);
     const registration: Gate = (v) => (delivery === undefined ? v : delivery.afterProxyReady(v));
-    const workloadEntry = envoy ? undefined : declare("WorkloadEntry", (o) => o.workloadEntry, registration);
+    // With auto-registration istiod makes the WorkloadEntry from the WorkloadGroup when the agent connects.
+    const workloadEntry =
+      envoy || autoRegister ? undefined : declare("WorkloadEntry", (o) => o.workloadEntry, registration);
     const serviceEntryEnabled = args.serviceEntry?.enabled ?? d.serviceEntryEnabled;
     const serviceEntry = (
       envoy
@@ -442,18 +460,29 @@ export class MeshVm extends pulumi.ComponentResource {
     )
       ? declare("ServiceEntry", (o) => o.serviceEntry, registration)
       : undefined;
-    const workloadGroup =
-      !envoy && (args.workloadGroup?.enabled ?? d.workloadGroupEnabled)
-        ? declare("WorkloadGroup", (o) => o.workloadGroup)
-        : undefined;
 
-    this.workloadEntryName = nameOf(workloadEntry);
+    if (autoRegister) {
+      const autoName = autoRegisteredEntryNameFor(this.settings, host ?? boot);
+      this.workloadEntryName = autoName;
+      pulumi
+        .all([this.settings, autoName])
+        .apply(([s, n]) =>
+          pulumi.log.info(
+            `workloadGroup.autoRegister: istiod creates the WorkloadEntry ${s.namespace}/${n} from WorkloadGroup ` +
+              `${s.workloadGroup.name} when the proxy connects and deletes it once the proxy is gone (its grace period); ` +
+              "mesh-vm declares no WorkloadEntry",
+            this,
+          ),
+        );
+    } else {
+      this.workloadEntryName = nameOf(workloadEntry);
+    }
     this.sidecarName = nameOf(sidecar);
     this.serviceEntryName = nameOf(serviceEntry);
     this.workloadGroupName = nameOf(workloadGroup);
     this.serviceAccountName =
       serviceAccount === undefined ? this.settings.serviceAccount : serviceAccount.metadata.name;
-    this.namespace = workloadEntry === undefined ? this.settings.namespace : workloadEntry.metadata.namespace;
+    this.namespace = workloadEntry?.metadata.namespace ?? this.settings.namespace;
     this.spiffeId = this.settings.apply((s) => spiffeId(s.trustDomain, s.namespace, s.serviceAccount));
     this.proxy = proxyStateOf(vmProxy);
     this.userData = vmBoot === undefined ? pulumi.output(undefined) : vmBoot.userData;

@@ -93,15 +93,27 @@ export interface MeshVmServiceEntryArgs {
   hosts?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
-/** Optional WorkloadGroup for users who want istiod auto-registration of further instances. */
+/** The WorkloadGroup: the template istiod auto-registers VMs from (this one with `autoRegister`, or others). */
 export interface MeshVmWorkloadGroupArgs {
   /**
    * Create the WorkloadGroup. Plain value: it decides whether the resource exists.
-   * @default false
+   * @default `autoRegister`
    */
   enabled?: boolean;
   /** Object name. Default: the WorkloadEntry name. */
   name?: pulumi.Input<string>;
+  /**
+   * Auto-registration, as istio.io's VM guide (`istioctl x workload entry configure --autoregister`): the proxy
+   * names this WorkloadGroup (ISTIO_META_AUTO_REGISTER_GROUP) and istiod creates the VM's WorkloadEntry
+   * `<group>-<address>[-<network>]` from it when the agent connects, and deletes it once the agent has been gone
+   * for its grace period (`PILOT_WORKLOAD_ENTRY_GRACE_PERIOD`, 10 s); the entry is the group's dependent, so
+   * destroy (proxy first, then the group) removes it with the group. MeshVm then declares no WorkloadEntry;
+   * `workloadEntryName` is the name istiod gives it. Needs `host` or `boot` with runtime `container` or `package`
+   * and an IP `address` (the entry's address is the proxy's instance IP). Plain value: it decides which resources
+   * exist.
+   * @default false
+   */
+  autoRegister?: boolean;
 }
 
 /** Inputs of {@link MeshVm}. */

@@ -15,7 +15,25 @@ import type { MeshSettings } from "./host/sidecarEnv";
 import type { VmProxyArgs } from "./host/vmProxyArgs";
 import { WorkloadEntryLike, workloadIdentityFromWorkloadEntry } from "./host/workloadIdentity";
 import type { ResolvedMeshVm } from "./mesh/settings";
+import { autoRegisteredEntryNameOf } from "./mesh/workloadGroup";
 import type { MeshVmHostArgs } from "./meshVmArgs";
+
+/**
+ * With auto-registration, the WorkloadEntry name istiod will give the VM (its agent reports the mesh settings'
+ * default network when the VM has none, except the package runtime's, which istioctl gives the group's only).
+ */
+export function autoRegisteredEntryNameFor(
+  settings: pulumi.Output<ResolvedMeshVm>,
+  delivery: Pick<MeshVmDeliverySettings, "mesh" | "runtime"> | undefined,
+): pulumi.Output<string | undefined> {
+  return pulumi
+    .all([settings, pulumi.output(delivery?.mesh ?? {}), pulumi.output(delivery?.runtime)])
+    .apply(([s, m, runtime]) =>
+      s.workloadGroup.autoRegister
+        ? autoRegisteredEntryNameOf(s, runtime === "package" ? undefined : (m as MeshSettings).defaultNetwork)
+        : undefined,
+    );
+}
 
 /**
  * The proxy settings of a MeshVm's delivery: `delivery`'s own (runtime, kubeconfig, mesh, image, gateway,
@@ -28,18 +46,26 @@ export function proxySettingsFromMeshVm(
   delivery: MeshVmDeliverySettings,
   serviceAccountName?: pulumi.Input<string>,
 ): ProxySettingsArgs {
-  const workload = pulumi.all([settings, workloadEntry, serviceAccountName]).apply(([s, we, sa]) => ({
-    ...workloadIdentityFromWorkloadEntry(we, s.bootstrap.proxyInstanceIp),
-    ...(sa ? { serviceAccount: sa } : {}),
-  }));
   const mesh = pulumi
     .all([settings, pulumi.output(delivery.mesh ?? {})])
     .apply(([s, m]) => ({ trustDomain: s.trustDomain, ...(m as MeshSettings) }));
+  const workload = pulumi
+    .all([settings, workloadEntry, serviceAccountName, autoRegisteredEntryNameFor(settings, delivery)])
+    .apply(([s, we, sa, autoName]) => ({
+      ...workloadIdentityFromWorkloadEntry(we, s.bootstrap.proxyInstanceIp),
+      ...(sa ? { serviceAccount: sa } : {}),
+      // POD_NAME and ISTIO_META_OWNER name the entry istiod makes.
+      ...(autoName !== undefined ? { name: autoName } : {}),
+    }));
   return {
     ...Object.fromEntries(meshVmDeliverySettingKeys.map((k) => [k, delivery[k]])),
     kubeconfig: delivery.kubeconfig,
     workload,
     mesh,
+    // An Output of undefined without auto-registration: the renderers see the setting unset.
+    autoRegisterGroup: settings.apply((s) =>
+      s.workloadGroup.autoRegister ? s.workloadGroup.name : undefined,
+    ) as pulumi.Output<string>,
     sshUser: settings.apply((s) => s.bootstrap.sshUser),
     proxyConfigDir: settings.apply((s) => s.bootstrap.proxyConfigDir),
     proxyContainerName: settings.apply((s) => s.bootstrap.proxyContainerName),

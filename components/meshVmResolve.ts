@@ -139,8 +139,11 @@ export function resolveMeshVmArgs(defaultName: string, args: PlainMeshVmArgs): R
       hosts: [...(args.serviceEntry?.hosts ?? [defaultServiceEntryHost(name, args.namespace)])],
     },
     workloadGroup: {
-      enabled: args.workloadGroup?.enabled ?? meshVmDefaults.workloadGroupEnabled,
+      enabled:
+        args.workloadGroup?.enabled ??
+        (args.workloadGroup?.autoRegister || meshVmDefaults.workloadGroupEnabled),
       name: args.workloadGroup?.name ?? name,
+      autoRegister: args.workloadGroup?.autoRegister ?? false,
     },
     apiVersion: normaliseNetworkingApiVersion(args.apiVersion) ?? meshVmDefaults.apiVersion,
     flavor: args.flavor ?? meshVmDefaults.flavor,

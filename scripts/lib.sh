@@ -45,6 +45,10 @@ ensure_toolchain() {
 # cached by version, so a warm run only checks paths.
 ensure_istio_build() {
   "$MESH_VM_ROOT/scripts/istio.sh" build >&2
+  # The stand-in for Envoy's xDS stream (auto-registration suite), built against the same istio module.
+  log "test bed: the xds-client (scripts/testbed/xdsClient.ts)"
+  (cd "$MESH_VM_ROOT" && eval "$("$MESH_VM_ROOT/scripts/toolchain.sh" env)" &&
+    node --import tsx -e "require('./scripts/testbed/xdsClient.ts').xdsClientPath().then((p) => console.error(p))")
 }
 
 # The test bed's cached parts that tests only look up (they never build): the VM hosts' root filesystem with

@@ -143,6 +143,13 @@ export interface ProxySettingsArgs extends ProxyPlacementArgs, MeshVmDeliverySet
    * @default "127.0.0.2"
    */
   egressBindAddress?: pulumi.Input<string>;
+  /**
+   * Auto-registration (istioctl's `--autoregister`): the WorkloadGroup in the workload's namespace the agent names
+   * in ISTIO_META_AUTO_REGISTER_GROUP; istiod then creates the VM's WorkloadEntry `<group>-<instance IP>[-<network>]`
+   * from the group's template when the agent connects and deletes it after its grace period once the agent is gone.
+   * Runtimes `container` and `package` (Istio's agent); refused with `envoy`, which does not connect to istiod.
+   */
+  autoRegisterGroup?: pulumi.Input<string>;
 }
 
 /** The `package` runtime's settings block (runtime/package/settings.ts checks it at preview). */

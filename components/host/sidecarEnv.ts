@@ -216,8 +216,15 @@ function stringMap(value: unknown): Record<string, string> {
   return out;
 }
 
-/** Every sidecar.env variable, in tctl's order: proxyMetadata (sorted by key) first, then the fixed list. */
-export function sidecarEnvEntries(workload: WorkloadIdentity, mesh: MeshSettings): EnvEntries {
+/**
+ * Every sidecar.env variable, in tctl's order: proxyMetadata (sorted by key) first, then the fixed list; with
+ * auto-registration, ISTIO_META_AUTO_REGISTER_GROUP last (istioctl's `--autoregister`; tctl has none).
+ */
+export function sidecarEnvEntries(
+  workload: WorkloadIdentity,
+  mesh: MeshSettings,
+  autoRegisterGroup?: string,
+): EnvEntries {
   const proxyConfig = proxyConfigOf(workload, mesh);
   const metadata = stringMap(proxyConfig.proxyMetadata);
   const discoveryAddress = String(proxyConfig.discoveryAddress);
@@ -269,6 +276,7 @@ export function sidecarEnvEntries(workload: WorkloadIdentity, mesh: MeshSettings
     ],
     ["ISTIO_META_MESH_ID", mesh.meshId || trustDomain],
   );
+  if (autoRegisterGroup) entries.push(["ISTIO_META_AUTO_REGISTER_GROUP", autoRegisterGroup]);
   return entries;
 }
 
@@ -297,6 +305,7 @@ const envSources: Record<string, string> = {
   ISTIO_META_NETWORK: "network, else mesh.defaultNetwork",
   ISTIO_META_WORKLOAD_NAME: 'labels["app"], else metadataLabels["app"], else serviceAccount',
   ISTIO_META_MESH_ID: "mesh.meshId, else trustDomain",
+  ISTIO_META_AUTO_REGISTER_GROUP: "autoRegisterGroup",
 };
 
 /** The input a sidecar.env variable comes from (see envSources). */
@@ -329,7 +338,11 @@ export function renderEnvFile(entries: EnvEntries): string {
   return entries.map(([key, value]) => `${key}=${value}`).join("\n");
 }
 
-/** Renders sidecar.env for a workload. */
-export function renderSidecarEnv(workload: WorkloadIdentity, mesh: MeshSettings): string {
-  return renderEnvFile(sidecarEnvEntries(workload, mesh));
+/** Renders sidecar.env for a workload (with auto-registration into `autoRegisterGroup` when given). */
+export function renderSidecarEnv(
+  workload: WorkloadIdentity,
+  mesh: MeshSettings,
+  autoRegisterGroup?: string,
+): string {
+  return renderEnvFile(sidecarEnvEntries(workload, mesh, autoRegisterGroup));
 }

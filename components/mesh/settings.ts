@@ -150,6 +150,8 @@ export interface ResolvedServiceEntry {
 export interface ResolvedWorkloadGroup {
   enabled: boolean;
   name: string;
+  /** istiod creates the WorkloadEntry when the proxy connects (MeshVm declares none). */
+  autoRegister: boolean;
 }
 
 /** Settings a user gave explicitly; only these are written as annotations (absent means tctl's default). */

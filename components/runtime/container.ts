@@ -61,7 +61,7 @@ export function renderContainerPlan(inputs: RuntimeInputs, material: BootstrapMa
   const mesh = inputs.mesh ?? {};
   const configDir = proxyConfigDirOf(inputs);
   const { user, owner } = accountOf(inputs);
-  const sidecarEnv = renderSidecarEnv(inputs.workload, mesh);
+  const sidecarEnv = renderSidecarEnv(inputs.workload, mesh, inputs.autoRegisterGroup);
   const contents = { ...material, sidecarEnv };
   const container: ContainerSpec = {
     name: inputs.proxyContainerName ?? vmProxyDefaults.proxyContainerName,

@@ -54,7 +54,8 @@ export function renderPackagePlan(inputs: RuntimeInputs, material: BootstrapMate
       package: { name, version: settings.version, source: sourceOf(settings, inputs.sidecarPackageCopy) },
       capture,
       group: {
-        name: workloadNameOf(workload),
+        // With auto-registration the group is the real WorkloadGroup, as istioctl reads it from the cluster.
+        name: inputs.autoRegisterGroup || workloadNameOf(workload),
         namespace: workload.namespace,
         spec: {
           metadata: { labels: { ...(workload.metadataLabels ?? {}) } },
@@ -75,6 +76,7 @@ export function renderPackagePlan(inputs: RuntimeInputs, material: BootstrapMate
         },
         internalIp: workload.proxyInstanceIp || workload.address,
         captureDns: settings.captureDns ?? sidecarPackageDefaults.captureDns,
+        ...(inputs.autoRegisterGroup ? { autoRegister: true } : {}),
       },
       discoveryAddress,
       ...(inputs.gatewayAddress ? { gatewayAddress: inputs.gatewayAddress } : {}),

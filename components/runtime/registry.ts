@@ -2,6 +2,7 @@
 // plus, when it has a settings block of its own, that block's field and validator. Adding a runtime is one
 // entry here (and its renderer file); both deliveries, MeshVm and the stack configuration read this list.
 import { issue, type ValidationIssue } from "../rules/issues";
+import { dns1123SubdomainProblem } from "../rules/names";
 import { excerpt } from "../rules/values";
 import { renderContainerPlan } from "./container";
 import { renderEnvoyPlan } from "./envoy";
@@ -20,11 +21,13 @@ export interface RuntimeDefinition {
   settingsRequired?: boolean;
   /** Issues of that settings block, known values only; `field` names its paths (`""` names the block). */
   settingsIssues?(settings: unknown, field: (path: string) => string): ValidationIssue[];
+  /** Runs Istio's agent, which connects to istiod: only then can istiod auto-register the VM. */
+  runsIstioAgent?: boolean;
 }
 
 /** The implemented runtimes. */
 export const runtimes: Readonly<Record<string, RuntimeDefinition>> = {
-  container: { render: renderContainerPlan },
+  container: { render: renderContainerPlan, runsIstioAgent: true },
   envoy: {
     render: renderEnvoyPlan,
     settingsField: "envoy",
@@ -35,6 +38,7 @@ export const runtimes: Readonly<Record<string, RuntimeDefinition>> = {
     render: renderPackagePlan,
     settingsField: "sidecarPackage",
     settingsIssues: sidecarPackageIssues,
+    runsIstioAgent: true,
   },
 };
 
@@ -53,6 +57,27 @@ export function runtimeDefinition(name: string | undefined): RuntimeDefinition {
 /** Renders the plan of the runtime `inputs.runtime` names. */
 export function renderRuntimePlan(inputs: RuntimeInputs, material: BootstrapMaterial): RuntimePlan {
   return runtimeDefinition(inputs.runtime).render(inputs, material);
+}
+
+/**
+ * Auto-registration asked for (`autoRegisterField`) with a runtime that runs no Istio agent (`envoy`): istiod
+ * never hears from the VM, so it would never create the WorkloadEntry. A runtime still unknown passes.
+ */
+export function autoRegistrationIssues(
+  runtime: unknown,
+  autoRegisterField: string,
+  runtimeField: string,
+): ValidationIssue[] {
+  const name = runtime === undefined ? defaultRuntime : runtime;
+  if (typeof name !== "string" || !Object.hasOwn(runtimes, name) || runtimes[name]!.runsIstioAgent) return [];
+  const agents = Object.keys(runtimes).filter((n) => runtimes[n]!.runsIstioAgent);
+  return [
+    issue(
+      autoRegisterField,
+      `auto-registration needs Istio's agent connected to istiod, which ${runtimeField} "${name}" does not run`,
+      `remove ${autoRegisterField} (mesh-vm then declares the WorkloadEntry), or set ${runtimeField} to ${agents.map((n) => `"${n}"`).join(" or ")}`,
+    ),
+  ];
 }
 
 /**
@@ -80,6 +105,19 @@ export function runtimeIssues(
   // Not a plain string yet (an Output): the blocks are checked once the name is known, where it is used.
   const chosen = typeof name === "string" ? name : name === undefined ? defaultRuntime : undefined;
   const out: ValidationIssue[] = [];
+  const group: unknown = args["autoRegisterGroup"];
+  if (group !== undefined && (typeof group !== "object" || group === null)) {
+    const p = typeof group === "string" && group !== "" ? dns1123SubdomainProblem(group) : "is empty";
+    if (typeof group !== "string" || p !== undefined)
+      out.push(
+        issue(
+          field("autoRegisterGroup"),
+          `${excerpt(group)} is not a WorkloadGroup name: ${p ?? "not a string"}`,
+          `set ${field("autoRegisterGroup")} to the name of the WorkloadGroup in the workload's namespace`,
+        ),
+      );
+    out.push(...autoRegistrationIssues(name, field("autoRegisterGroup"), field("runtime")));
+  }
   for (const [runtime, def] of Object.entries(registry)) {
     if (def.settingsField === undefined) continue;
     if (args[def.settingsField] === undefined) {

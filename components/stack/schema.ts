@@ -67,7 +67,9 @@ const meshVmShape = {
   serviceEntry: z
     .strictObject({ enabled: bool.optional(), name: text.optional(), hosts: texts.optional() })
     .optional(),
-  workloadGroup: z.strictObject({ enabled: bool.optional(), name: text.optional() }).optional(),
+  workloadGroup: z
+    .strictObject({ enabled: bool.optional(), name: text.optional(), autoRegister: bool.optional() })
+    .optional(),
   apiVersion: text.optional(),
   flavor: text.optional(),
   trustDomain: text.optional(),

@@ -6,6 +6,7 @@ import type { MeshVmBootArgs, MeshVmHostArgs, PlainMeshVmArgs } from "../meshVmA
 import { FieldName, issue, ValidationIssue } from "../rules/issues";
 import { providedIdentityIssues } from "../host/vmProxyValidation";
 import { envoyMeshObjectIssues } from "./envoyMeshObjects";
+import { autoRegistrationIssues } from "../runtime/registry";
 
 /** The delivery settings these checks read (`host` and `boot` share them). */
 type Delivery = Pick<
@@ -68,6 +69,13 @@ export function deliveryIssues(
   return [
     ...proxyAddressIssues(args, field, deliveryField),
     ...proxyImageIssues(args, delivery, field, deliveryField),
+    ...(args.workloadGroup?.autoRegister === true
+      ? autoRegistrationIssues(
+          delivery.runtime,
+          field("workloadGroup.autoRegister"),
+          deliveryField("runtime"),
+        )
+      : []),
     ...providedIdentityIssues(
       {
         envoy: delivery.envoy,

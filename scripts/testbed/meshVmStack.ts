@@ -50,6 +50,8 @@ export interface Knobs {
   agentImage?: string;
   /** `host.readiness.timeoutSeconds` (default 60 with the stand-in, 120 with the agent: it waits for its certificate). */
   readinessTimeoutSeconds?: number;
+  /** `workloadGroup` (e.g. `{ name, autoRegister: true }` with the real agent); unset: none. */
+  workloadGroup?: MeshVmArgs["workloadGroup"];
 }
 
 export function proxyContainerOf(containers: ContainerInfo[]): ContainerInfo | undefined {
@@ -94,6 +96,7 @@ export function vmArgs(cluster: TestCluster, vm: Vm, knobs: Knobs): MeshVmArgs {
     proxyInstanceIp: vm.proxyInstanceIp,
     serviceEntry: { name: `${vm.name}-svc` },
     sidecar: { name: `${vm.name}-no-iptables` },
+    ...(knobs.workloadGroup !== undefined ? { workloadGroup: knobs.workloadGroup } : {}),
     // The host half: MeshVm registers the WorkloadEntry and ServiceEntry only once this proxy is ready.
     host: {
       hostKey: vm.hostKey ?? vm.host.hostKey,

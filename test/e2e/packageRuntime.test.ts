@@ -15,8 +15,6 @@
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import * as command from "@pulumi/command";
-import * as tls from "@pulumi/tls";
 import { MeshVm } from "../../components";
 import { packageFileSpec, packagePaths } from "../../components/runtime/package/layout";
 import { leafOf } from "../../scripts/testbed/certs";
@@ -30,14 +28,8 @@ import {
   type Istiod,
 } from "../../scripts/testbed/istiod";
 import { poll } from "../../scripts/testbed/poll";
-import {
-  changedSteps,
-  createTestStack,
-  errors,
-  kubernetesProvider,
-  steps,
-  type TestStack,
-} from "../../scripts/testbed/pulumi";
+import { meshVmProviders, packageVmArgs } from "../../scripts/testbed/packageVmStack";
+import { changedSteps, createTestStack, errors, steps, type TestStack } from "../../scripts/testbed/pulumi";
 import {
   placeSidecarPackage,
   sidecarPackagePath,
@@ -48,6 +40,12 @@ import { tearDown } from "../../scripts/testbed/teardown";
 const NS = "shop";
 const SA = "payments-sa";
 const VM = "payments";
+const WORKLOAD = {
+  namespace: NS,
+  serviceAccount: SA,
+  labels: { app: "payments", version: "v1" },
+  port: 8080,
+};
 const SPIFFE = `spiffe://cluster.local/ns/${NS}/sa/${SA}`;
 const READY = "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:15020/healthz/ready";
 const PROXY_STEP = `update command:remote:Command ${VM}-proxy-proxy`;
@@ -98,43 +96,14 @@ describe(
       cluster!.request("GET", `/apis/networking.istio.io/v1/namespaces/${NS}/workloadentries/${VM}`);
 
     const program = async () => {
-      const h = host!;
       const vm = new MeshVm(
         VM,
-        {
-          namespace: NS,
-          address: h.address,
-          serviceAccount: SA,
-          labels: { app: "payments", version: "v1" },
-          ports: [{ name: "http", number: 8080 }],
-          sshPort: h.sshPort,
-          // Istio's unit runs as root: the proxy step logs in as the admin and uses sudo -n.
-          sshUser: h.adminUser,
-          host: {
-            runtime: "package",
-            // istioctl's --capture-dns=false: with DNS capture the agent is ready only once istiod's DNS table
-            // came over Envoy's stream, and this package's Envoy is a stand-in.
-            sidecarPackage: { ...knobs.source, captureDns: false, capture: knobs.capture },
-            hostKey: h.hostKey,
-            privateKey: h.adminPrivateKey,
-            prepare: { admin: { user: h.adminUser, privateKey: h.adminPrivateKey } },
-            kubeconfig: cluster!.kubeconfig,
-            mesh: { discoveryAddress: istiod.discoveryAddress },
-            gatewayAddress: istiod.address,
-            egressHostnames: [],
-            token: { rotation: knobs.rotation },
-            // Without Envoy the agent's own status port says when it is ready.
-            readiness: { port: 15020, path: "/healthz/ready", timeoutSeconds: 120 },
-            deregistrationDelaySeconds: 0,
-          },
-        },
-        {
-          providers: {
-            kubernetes: kubernetesProvider("cluster", cluster!.kubeconfig),
-            command: new command.Provider("command", {}),
-            tls: new tls.Provider("tls", {}),
-          },
-        },
+        packageVmArgs(cluster!, host!, WORKLOAD, {
+          source: knobs.source,
+          capture: knobs.capture,
+          rotation: knobs.rotation,
+        }),
+        { providers: meshVmProviders(cluster!) },
       );
       return { workloadEntry: vm.workloadEntryName, spiffeId: vm.spiffeId };
     };

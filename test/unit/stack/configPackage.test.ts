@@ -85,4 +85,19 @@ describe("stack configuration: runtime package", () => {
       /mesh-vm:vms\[0\]\.host\.sidecarPackage: is set but mesh-vm:vms\[0\]\.host\.runtime is "container"/,
     );
   });
+
+  it("carries vms[i].workloadGroup.autoRegister, and refuses it for the envoy runtime naming the key", () => {
+    const auto = (host: Record<string, unknown>) =>
+      rawStackConfig([configuredVm("payments", { workloadGroup: { autoRegister: "true" } }, host)]);
+    const cfg = parseStackConfig(auto({ runtime: "package", sidecarPackage }));
+    assert.deepEqual(cfg.vms[0]!.args.workloadGroup, { autoRegister: true });
+    assert.throws(
+      () => parseStackConfig(auto({ runtime: "envoy", envoy: { upstreams: [] } })),
+      (e: unknown) =>
+        e instanceof StackConfigError &&
+        /mesh-vm:vms\[0\]\.workloadGroup\.autoRegister: auto-registration needs Istio's agent connected to istiod, which mesh-vm:vms\[0\]\.host\.runtime "envoy" does not run/.test(
+          e.message,
+        ),
+    );
+  });
 });

@@ -35,7 +35,12 @@ describe("one definition per input", () => {
 
   it("MeshVm hands every delivery proxy setting to the delivery unchanged", () => {
     const delivery = Object.fromEntries(meshVmDeliverySettingKeys.map((k) => [k, `value-of-${k}`]));
-    const resolved = { bootstrap: {}, explicitBootstrap: {}, egress: [] } as unknown as ResolvedMeshVm;
+    const resolved = {
+      bootstrap: {},
+      explicitBootstrap: {},
+      egress: [],
+      workloadGroup: { enabled: false, name: "ratings-vm", autoRegister: false },
+    } as unknown as ResolvedMeshVm;
     const out = proxySettingsFromMeshVm(
       pulumi.output(resolved),
       pulumi.output({
