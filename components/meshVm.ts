@@ -329,6 +329,25 @@ function proxyStateOf(vmProxy: VmProxy | undefined): pulumi.Output<MeshVmProxySt
   }) as pulumi.Output<MeshVmProxyState>;
 }
 
+/** With auto-registration: the name istiod gives the VM's WorkloadEntry, said at preview (mesh-vm declares none). */
+function announceAutoRegisteredEntry(
+  parent: MeshVm,
+  delivery: MeshVmHostArgs | MeshVmBootArgs | undefined,
+): pulumi.Output<string | undefined> {
+  const autoName = autoRegisteredEntryNameFor(parent.settings, delivery);
+  pulumi
+    .all([parent.settings, autoName])
+    .apply(([s, n]) =>
+      pulumi.log.info(
+        `workloadGroup.autoRegister: istiod creates the WorkloadEntry ${s.namespace}/${n} from WorkloadGroup ` +
+          `${s.workloadGroup.name} when the proxy connects and deletes it once the proxy is gone (its grace period); ` +
+          "mesh-vm declares no WorkloadEntry",
+        parent,
+      ),
+    );
+  return autoName;
+}
+
 const nameOf = (r: k8s.apiextensions.CustomResource | undefined): pulumi.Output<string | undefined> =>
   r === undefined ? pulumi.output(undefined) : r.metadata.name;
 
@@ -461,22 +480,9 @@ export class MeshVm extends pulumi.ComponentResource {
       ? declare("ServiceEntry", (o) => o.serviceEntry, registration)
       : undefined;
 
-    if (autoRegister) {
-      const autoName = autoRegisteredEntryNameFor(this.settings, host ?? boot);
-      this.workloadEntryName = autoName;
-      pulumi
-        .all([this.settings, autoName])
-        .apply(([s, n]) =>
-          pulumi.log.info(
-            `workloadGroup.autoRegister: istiod creates the WorkloadEntry ${s.namespace}/${n} from WorkloadGroup ` +
-              `${s.workloadGroup.name} when the proxy connects and deletes it once the proxy is gone (its grace period); ` +
-              "mesh-vm declares no WorkloadEntry",
-            this,
-          ),
-        );
-    } else {
-      this.workloadEntryName = nameOf(workloadEntry);
-    }
+    this.workloadEntryName = autoRegister
+      ? announceAutoRegisteredEntry(this, host ?? boot)
+      : nameOf(workloadEntry);
     this.sidecarName = nameOf(sidecar);
     this.serviceEntryName = nameOf(serviceEntry);
     this.workloadGroupName = nameOf(workloadGroup);

@@ -24,6 +24,8 @@ const packageHost: MeshVmHostArgs = {
   proxyImageTag: undefined,
   runtime: "package",
   sidecarPackage: { version: "1.31.2", file: "/var/tmp/istio-sidecar.deb" },
+  // Istio's unit runs as root: the steps log in as the admin, with its own key.
+  privateKey: "ADMIN-PRIVATE-KEY-SECRET",
 };
 
 /** The ratings VM without the seed's separate instance IP (istiod would register that one instead). */

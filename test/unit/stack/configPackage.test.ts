@@ -88,7 +88,9 @@ describe("stack configuration: runtime package", () => {
 
   it("carries vms[i].workloadGroup.autoRegister, and refuses it for the envoy runtime naming the key", () => {
     const auto = (host: Record<string, unknown>) =>
-      rawStackConfig([configuredVm("payments", { workloadGroup: { autoRegister: "true" } }, host)]);
+      rawStackConfig([
+        configuredVm("payments", { workloadGroup: { autoRegister: "true" } }, { ...login, ...host }),
+      ]);
     const cfg = parseStackConfig(auto({ runtime: "package", sidecarPackage }));
     assert.deepEqual(cfg.vms[0]!.args.workloadGroup, { autoRegister: true });
     assert.throws(
