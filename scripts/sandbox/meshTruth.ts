@@ -92,6 +92,11 @@ export interface PackageUnit {
   state: string;
   /** The installed istio-sidecar's version (dpkg), or "" when it is not installed. */
   version: string;
+  /**
+   * The iptables command whose nat table holds Istio's chains: istio-iptables picks the backend (legacy or nft)
+   * by itself, and plain `iptables` on Debian only hints at the other one.
+   */
+  iptables: "iptables" | "iptables-legacy";
 }
 
 /** Istio's unit and package on the package host, read inside the host (no SSH session). */
@@ -100,9 +105,13 @@ export async function packageUnit(vm: SandboxVm): Promise<PackageUnit | undefine
   if (!record?.initPid) return undefined;
   const r = await runInHost(
     record.initPid,
-    "systemctl is-active istio.service; dpkg-query -W -f='${Version}' istio-sidecar 2>/dev/null",
+    [
+      "systemctl is-active istio.service",
+      "iptables-legacy-save -t nat 2>/dev/null | grep -q '^:ISTIO_' && echo iptables-legacy || echo iptables",
+      "dpkg-query -W -f='${Version}' istio-sidecar 2>/dev/null",
+    ].join("; "),
     { check: false },
   );
-  const [state = "", version = ""] = r.stdout.split("\n");
-  return { state: state.trim(), version: version.trim() };
+  const [state = "", iptables = "", version = ""] = r.stdout.split("\n").map((l) => l.trim());
+  return { state, version, iptables: iptables === "iptables-legacy" ? iptables : "iptables" };
 }

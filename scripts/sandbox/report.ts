@@ -129,7 +129,10 @@ export async function printGuide(g: Guide): Promise<boolean> {
       // Istio's own unit, its files in Istio's places, and the nat rules istio-start.sh set.
       say(`  ${vm.name}: ${ssh} sudo systemctl status istio --no-pager`);
       say(`${indent}${ssh} sudo ls -l ${ISTIO_FILES.join(" ")}`);
-      say(`${indent}${ssh} sudo iptables -t nat -S`);
+      const iptables = (await packageUnit(vm).catch(() => undefined))?.iptables ?? "iptables";
+      say(
+        `${indent}${ssh} sudo ${iptables} -t nat -S${iptables === "iptables" ? "" : "   # istio-iptables chose the legacy backend"}`,
+      );
     } else say(`  ${vm.name}: ${ssh} sudo docker ps`);
     say(`${indent}curl -s ${readinessUrl(vm, !!state.withIstiod)}`);
     if (istiod)
