@@ -1,7 +1,8 @@
 // Where the local sandbox keeps everything it makes: one directory (default `<repo>/.sandbox`,
 // override with MESH_VM_SANDBOX_DIR), holding state.json (what runs: cluster PIDs/ports/dirs, host
-// ids/addresses; with --istiod, istiod's PID/ports/dir, the agent image and the package host's istio-sidecar file), the kubeconfig, each host's known_hosts and admin key, the Pulumi project dir with
-// the `sandbox` stack file, the file backend and the secrets passphrase. `down` removes all of it.
+// ids/addresses; with --istiod, istiod's PID/ports/dir, the agent image and the package host's istio-sidecar
+// file), the kubeconfig, each host's known_hosts and admin key, the Pulumi project dir with the `sandbox` stack
+// file, the file backend and the secrets passphrase. `down` removes all of it.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { ClusterRecord } from "../testbed/cluster";

@@ -4,7 +4,8 @@
 // network (198.51.100.0/24) and `ratings-vm-2` segregated (public address on 203.0.113.0/24, SSH over
 // 198.18.0.0/24, the proxy bound to its 198.51.100.0/24 address). Everything is found again from
 // state.json and stopped by PID. With `up --istiod`, a detached istiod too (its xDS/CA port on the vm network's
-// gateway, which both hosts are on), and the real Istio agent's image imported into both hosts.
+// gateway, which both hosts are on); `ratings-vm` then boots systemd as init and gets Istio's istio-sidecar deb
+// (the package runtime's host), `ratings-vm-2` the real Istio agent's image.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { chmod, copyFile, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
