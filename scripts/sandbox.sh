@@ -9,7 +9,9 @@
 #           look. Re-running it on a running sandbox converges the stack again (no changes).
 #           --istiod (or MESH_VM_SANDBOX_ISTIOD=1): with a real istiod and the real Istio agent on both
 #           hosts instead of the stand-in proxy (builds them first with scripts/istio.sh, cached by
-#           version). A running sandbox keeps the mode it was started with: `up` in the other mode refuses.
+#           version): ratings-vm boots systemd and runs Istio's istio-sidecar package (the package
+#           runtime), ratings-vm-2 the agent's image. A running sandbox keeps the mode it was started
+#           with: `up` in the other mode refuses.
 #   down    `pulumi destroy`, then stop every process and remove every namespace, mount and file it made.
 #   status  what runs, and whether each proxy is ready.
 # Needs root: the VM hosts are network namespaces.
@@ -46,9 +48,11 @@ args=("$what")
 if [ "$what" = up ]; then
   ensure_apt_packages
   ensure_toolchain
-  # istiod and the agent only for --istiod: a plain sandbox needs neither.
+  # istiod, the agent, and the package host's systemd root filesystem and istio-sidecar deb only for --istiod:
+  # a plain sandbox needs none of them.
   if [ "$istiod" = 1 ]; then
     ensure_istio_build
+    ensure_systemd_testbed
     args+=(--istiod)
   fi
   ensure_node_modules

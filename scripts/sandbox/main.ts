@@ -8,8 +8,10 @@
 //           reuses the test bed and converges the stack again (a second `up` changes nothing); on a
 //           broken one (a process gone), it tears that down first and starts afresh.
 //           --istiod: a real istiod (detached, stopped by PID at `down`) and the real Istio agent on both hosts
-//           instead of the stand-in proxy; `up` also reports istiod's listing of each VM and each agent's
-//           certificate. A running sandbox keeps its mode: `up` in the other mode refuses (see ./mode.ts).
+//           instead of the stand-in proxy: ratings-vm boots systemd and runs Istio's istio-sidecar package
+//           (`runtime: package`), ratings-vm-2 the agent's image (container runtime); `up` also reports
+//           istiod's listing of each VM, each agent's certificate and ratings-vm's istio.service. A running
+//           sandbox keeps its mode: `up` in the other mode refuses (see ./mode.ts).
 //   down    `pulumi destroy` (while the cluster runs; bounded), then stop hosts and cluster by PID and
 //           remove the sandbox dir. Safe to run twice and after a failed `up`.
 //   status  what runs, the mesh objects, and whether each proxy is ready.
@@ -20,7 +22,7 @@ import type { TestCluster } from "../testbed/cluster";
 import { leftovers } from "../testbed/hosts";
 import { SPIFFE_ID, istiodListing } from "./meshTruth";
 import { modeConflict, modeName, parseInvocation, type Invocation } from "./mode";
-import { meshObjects, printGuide, proxyReady, shown } from "./report";
+import { meshObjects, printGuide, proxyReady, shown, unitLine } from "./report";
 import { prepareProject, pulumiRunning, pulumiStreamed, writeStackConfig, type PulumiRun } from "./stack";
 import { NAMESPACE, readinessUrl, sandboxStackConfig, sandboxVms } from "./stackConfig";
 import { readState, repoRoot, SandboxPaths, writeState, type SandboxState } from "./state";
@@ -219,8 +221,11 @@ async function status(paths: SandboxPaths): Promise<number> {
   }
   for (const h of state.hosts) {
     const running = hostRunning(h.id);
+    const runtime = h.sidecarPackage
+      ? `; systemd, package runtime (istio-sidecar ${h.sidecarPackage.version})`
+      : "";
     console.log(
-      `  host ${h.name}: ${running ? "running" : "NOT running"} (${Object.values(h.addresses).join(", ")}; netns ${h.netns})`,
+      `  host ${h.name}: ${running ? "running" : "NOT running"} (${Object.values(h.addresses).join(", ")}; netns ${h.netns}${runtime})`,
     );
   }
   // Where each proxy answers (ratings-vm's address, ratings-vm-2's proxy instance IP), as a user checks it.
@@ -230,6 +235,8 @@ async function status(paths: SandboxPaths): Promise<number> {
       const url = readinessUrl(vm, !!state.withIstiod);
       const ready = hostRunning(vm.host.id) && (await proxyReady(url));
       console.log(`  ${what} on ${vm.name}: ${ready ? "READY" : "NOT READY"} (${url})`);
+      if (vm.host.sidecarPackage && hostRunning(vm.host.id))
+        await unitLine(vm, (s = "") => (console.log(s), 0));
       if (state.withIstiod && state.istiod && istiodRunning(state.istiod)) {
         const listing = await istiodListing(state.istiod, vm).catch(() => ({ serviceAccount: undefined }));
         console.log(

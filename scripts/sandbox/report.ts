@@ -1,14 +1,16 @@
 // What the sandbox prints: what was created (objects read back from the API server, each proxy's
 // readiness read from its host, each WorkloadEntry's registration; with istiod, istiod's listing of each
-// VM and each agent's certificate), where to look and how to tear down.
+// VM, each agent's certificate and the package host's istio.service), where to look and how to tear down.
 // Commands shown carry no secret: the API token and the passphrase are read from files.
 import { relative } from "node:path";
 import type { TestCluster } from "../testbed/cluster";
-import { agentCertificate, CERT_CHAIN, SPIFFE_ID, waitIstiodListing } from "./meshTruth";
+import { agentCertificate, certChainPath, packageUnit, SPIFFE_ID, waitIstiodListing } from "./meshTruth";
 import { NAMESPACE, readinessUrl, SERVICE_ACCOUNT, sandboxVms, type SandboxVm } from "./stackConfig";
 import { repoRoot, type SandboxPaths, type SandboxState } from "./state";
 
 const RULE = "=".repeat(100);
+/** Istio's files on the package host (docs/package-runtime.md), as `ls -l` shows their owners and modes. */
+const ISTIO_FILES = ["/var/lib/istio/envoy/cluster.env", "/etc/istio/config/mesh", "/etc/certs"];
 
 /** A path as the user types it from the repo root. */
 export function shown(path: string): string {
@@ -81,6 +83,9 @@ export async function printGuide(g: Guide): Promise<boolean> {
     if (vm.proxyInstanceIp) parts.push(`proxy instance IP ${vm.proxyInstanceIp}`);
     parts.push(`SSH ${vm.sshHost ?? vm.address}`);
     if (vm.network) parts.push(`network ${vm.network}`);
+    const pkg = vm.host.sidecarPackage;
+    if (pkg) parts.push(`systemd, package runtime: istio-sidecar ${pkg.version} from ${pkg.file}`);
+    else if (state.withIstiod) parts.push("container runtime: the agent image in podman");
     say(`  VM host ${vm.name}: ${parts.join(", ")}`);
   }
   say(`  stack "sandbox" (root program): ${objects.length ? objects.join(", ") : "NO mesh objects found"}`);
@@ -120,9 +125,18 @@ export async function printGuide(g: Guide): Promise<boolean> {
   for (const vm of vms) {
     const ssh = `ssh -o UserKnownHostsFile=${shown(paths.knownHosts)} -o StrictHostKeyChecking=yes -i ${shown(paths.adminKey(vm.name))} ${vm.host.adminUser}@${vm.sshHost ?? vm.address}`;
     const indent = `  ${" ".repeat(vm.name.length)}  `;
-    say(`  ${vm.name}: ${ssh} sudo docker ps`);
+    if (vm.host.sidecarPackage) {
+      // Istio's own unit, its files in Istio's places, and the nat rules istio-start.sh set.
+      say(`  ${vm.name}: ${ssh} sudo systemctl status istio --no-pager`);
+      say(`${indent}${ssh} sudo ls -l ${ISTIO_FILES.join(" ")}`);
+      const iptables = (await packageUnit(vm).catch(() => undefined))?.iptables ?? "iptables";
+      say(
+        `${indent}${ssh} sudo ${iptables} -t nat -S${iptables === "iptables" ? "" : "   # istio-iptables chose the legacy backend"}`,
+      );
+    } else say(`  ${vm.name}: ${ssh} sudo docker ps`);
     say(`${indent}curl -s ${readinessUrl(vm, !!state.withIstiod)}`);
-    if (istiod) say(`${indent}${ssh} sudo cat ${CERT_CHAIN} | openssl x509 -noout -ext subjectAltName`);
+    if (istiod)
+      say(`${indent}${ssh} sudo cat ${certChainPath(vm)} | openssl x509 -noout -ext subjectAltName`);
   }
   if (istiod) {
     say(`  istiod's view of the mesh (its debug port, loopback only):`);
@@ -154,10 +168,23 @@ async function meshTruth(g: Guide, vm: SandboxVm, say: (s?: string) => number): 
   );
   const cert = await agentCertificate(g.cluster, vm);
   const issued = !!cert && cert.subjectAltName === `URI:${SPIFFE_ID}` && cert.signedByIstiod;
+  const chain = certChainPath(vm);
   say(
     cert
-      ? `  agent certificate on ${vm.name} (${CERT_CHAIN}): ${cert.subjectAltName}, ${cert.signedByIstiod ? "signed by istiod's root" : "NOT signed by istiod's root"}, valid until ${cert.validTo}`
-      : `  agent certificate on ${vm.name}: NONE at ${CERT_CHAIN}`,
+      ? `  agent certificate on ${vm.name} (${chain}): ${cert.subjectAltName}, ${cert.signedByIstiod ? "signed by istiod's root" : "NOT signed by istiod's root"}, valid until ${cert.validTo}`
+      : `  agent certificate on ${vm.name}: NONE at ${chain}`,
   );
-  return listed && issued;
+  return listed && issued && (await unitLine(vm, say));
+}
+
+/** On the package host: says whether Istio's unit runs from the package the stack names; true when it does. */
+export async function unitLine(vm: SandboxVm, say: (s?: string) => number): Promise<boolean> {
+  const pkg = vm.host.sidecarPackage;
+  if (!pkg) return true;
+  const unit = await packageUnit(vm).catch(() => undefined);
+  const running = unit?.state === "active" && unit.version === pkg.version;
+  say(
+    `  istio.service on ${vm.name}: ${unit?.state || "unknown"}${running ? "" : " (NOT running)"}, istio-sidecar ${unit?.version ? `${unit.version} installed` : "NOT installed"} (systemd)`,
+  );
+  return running;
 }

@@ -1,7 +1,7 @@
 // The `sandbox` stack's configuration (the root program's `mesh-vm:` keys, see Pulumi.yaml) for the
 // sandbox's test bed: the seeds' ratings example on two VMs. Pure: the values to write, with the
 // secrets apart so they are set encrypted (`pulumi config set --secret --path`) and never in plain text.
-import type { SandboxHost } from "./state";
+import type { SandboxHost, SandboxSidecarPackage } from "./state";
 
 /** The seeds' ratings example: its namespace and ServiceAccount (the test bed creates both). */
 export const NAMESPACE = "bookinfo";
@@ -74,7 +74,9 @@ export interface StackConfig {
  * key as a secret, the stand-in proxy image), so `pulumi up` onboards the hosts too: proxy user and
  * files prepared over SSH, bootstrap token minted, proxy started and ready, then the WorkloadEntry.
  * With `istiod`, each host runs the real agent instead, as test/e2e/istiod.test.ts does: istiod's names
- * mapped to its gateway address (as through an east-west gateway), readiness on the agent's status port.
+ * mapped to its gateway address (as through an east-west gateway), readiness on the agent's status port; the
+ * host holding a `sidecarPackage` (the systemd one) runs it with the package runtime, logging in as its admin
+ * with the admin's key (`host.privateKey`), as test/e2e/packageRuntime.test.ts does.
  */
 export function sandboxStackConfig(opts: {
   vms: SandboxVm[];
@@ -100,12 +102,23 @@ export function sandboxStackConfig(opts: {
     };
     const adminKey = opts.adminKeys[vm.host.name];
     if (!adminKey) throw new Error(`no admin key for host ${vm.host.name}`);
-    entry.host = {
-      hostKey: vm.host.hostKey,
-      prepare: { admin: { user: vm.host.adminUser } },
-      proxyImage: STANDIN_PROXY_IMAGE,
-      ...(opts.istiod ? agentHost(opts.istiod) : {}),
-    };
+    const pkg = vm.host.sidecarPackage;
+    if (pkg && !opts.istiod)
+      throw new Error(`host ${vm.host.name} runs the package runtime: it needs istiod`);
+    const prepare = { admin: { user: vm.host.adminUser } };
+    if (pkg) {
+      // Istio's unit runs as root: both steps log in as the admin (sudo -n), with its key.
+      entry.sshUser = vm.host.adminUser;
+      entry.host = { ...packageHost(pkg), hostKey: vm.host.hostKey, prepare, ...istiodHost(opts.istiod!) };
+      secrets.push({ key: `mesh-vm:vms[${i}].host.privateKey`, value: adminKey });
+    } else {
+      entry.host = {
+        hostKey: vm.host.hostKey,
+        prepare,
+        proxyImage: opts.istiod?.agentImage ?? STANDIN_PROXY_IMAGE,
+        ...(opts.istiod ? istiodHost(opts.istiod) : {}),
+      };
+    }
     secrets.push({ key: `mesh-vm:vms[${i}].host.prepare.admin.privateKey`, value: adminKey });
     return entry;
   });
@@ -119,10 +132,24 @@ export function sandboxStackConfig(opts: {
   };
 }
 
-/** The `host` keys that point a VM's proxy at the real istiod and run the real agent. */
-function agentHost(istiod: SandboxIstiod): Record<string, unknown> {
+/**
+ * The package runtime's `host` keys (docs/package-runtime.md): Istio's istio-sidecar deb, already on the VM.
+ * Capture stays on (Istio's iptables rules); DNS capture off, as istioctl's --capture-dns=false: with it the
+ * agent is ready only once istiod's DNS table came over Envoy's stream, and the test bed's Envoy is a stand-in.
+ */
+function packageHost(pkg: SandboxSidecarPackage): Record<string, unknown> {
   return {
-    proxyImage: istiod.agentImage,
+    runtime: "package",
+    sidecarPackage: { version: pkg.version, file: pkg.file, captureDns: false },
+    // The package runtime writes istiod's /etc/hosts line (gatewayAddress) only in the host step's hosts block,
+    // which exists when egressHostnames is given: none here, the block holds istiod's name alone.
+    egressHostnames: [],
+  };
+}
+
+/** The `host` keys that point a VM's agent at the real istiod. */
+function istiodHost(istiod: SandboxIstiod): Record<string, unknown> {
+  return {
     mesh: { discoveryAddress: istiod.discoveryAddress },
     gatewayAddress: istiod.address,
     readiness: { port: AGENT_READINESS_PORT, path: READINESS_PATH },

@@ -1,7 +1,8 @@
 // Where the local sandbox keeps everything it makes: one directory (default `<repo>/.sandbox`,
 // override with MESH_VM_SANDBOX_DIR), holding state.json (what runs: cluster PIDs/ports/dirs, host
-// ids/addresses; with --istiod, istiod's PID/ports/dir and the agent image), the kubeconfig, each host's known_hosts and admin key, the Pulumi project dir with
-// the `sandbox` stack file, the file backend and the secrets passphrase. `down` removes all of it.
+// ids/addresses; with --istiod, istiod's PID/ports/dir, the agent image and the package host's istio-sidecar
+// file), the kubeconfig, each host's known_hosts and admin key, the Pulumi project dir with the `sandbox` stack
+// file, the file backend and the secrets passphrase. `down` removes all of it.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { ClusterRecord } from "../testbed/cluster";
@@ -21,6 +22,16 @@ export interface SandboxHost {
   hostKey: string;
   adminUser: string;
   sshPort: number;
+  /** Present on the systemd host of `up --istiod`: onboarded with the package runtime (Istio's istio-sidecar). */
+  sidecarPackage?: SandboxSidecarPackage;
+}
+
+/** The istio-sidecar package the set-up built, placed on the package host as a user's file. */
+export interface SandboxSidecarPackage {
+  /** Its path on the host (`host.sidecarPackage.file`). */
+  file: string;
+  /** Its version as dpkg reports it (`host.sidecarPackage.version`). */
+  version: string;
 }
 
 export interface SandboxState {

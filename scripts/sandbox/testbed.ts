@@ -4,7 +4,8 @@
 // network (198.51.100.0/24) and `ratings-vm-2` segregated (public address on 203.0.113.0/24, SSH over
 // 198.18.0.0/24, the proxy bound to its 198.51.100.0/24 address). Everything is found again from
 // state.json and stopped by PID. With `up --istiod`, a detached istiod too (its xDS/CA port on the vm network's
-// gateway, which both hosts are on), and the real Istio agent's image imported into both hosts.
+// gateway, which both hosts are on); `ratings-vm` then boots systemd as init and gets Istio's istio-sidecar deb
+// (the package runtime's host), `ratings-vm-2` the real Istio agent's image.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { chmod, copyFile, mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -32,18 +33,28 @@ import {
 } from "../testbed/istiod";
 import { STATE_DIR } from "../testbed/hosts/registry";
 import { pidAlive } from "../testbed/hosts/process";
+import { placeSidecarPackage, sidecarPackagePath, sidecarPackageVersion } from "../testbed/sidecarPackage";
 import { NAMESPACE, SERVICE_ACCOUNT } from "./stackConfig";
 import { writeState, type SandboxHost, type SandboxPaths, type SandboxState } from "./state";
 
-/** The seeds' ratings VM on the pods' network, and a segregated second one that SSH reaches over a third network. */
-export function hostSpecs(): HostSpec[] {
+/** The host `up --istiod` onboards with the package runtime: systemd as init, Istio's istio-sidecar package. */
+export const PACKAGE_HOST = "ratings-vm";
+
+/**
+ * The seeds' ratings VM on the pods' network, and a segregated second one that SSH reaches over a third network.
+ * With istiod the first boots systemd (the package runtime's host); the second stays a Docker-runtime host.
+ */
+export function hostSpecs(withIstiod = false): HostSpec[] {
   return [
-    { name: "ratings-vm", networks: ["vm"] },
+    { name: "ratings-vm", networks: ["vm"], ...(withIstiod ? { init: "systemd" as const } : {}) },
     { name: "ratings-vm-2", networks: ["vm", "second", "third"] },
   ];
 }
 
 const log = (line: string): void => console.error(`[sandbox] ${line}`);
+
+/** Where the package host holds the istio-sidecar deb (the user's file on the VM). */
+export const PACKAGE_DIR = "/var/tmp";
 
 /** The test network whose gateway istiod listens on: both sandbox hosts are on it. */
 export const ISTIOD_NETWORK = "vm";
@@ -88,21 +99,41 @@ export async function startTestbed(paths: SandboxPaths, state: SandboxState): Pr
   );
   if (state.withIstiod) {
     const at = Date.now();
-    for (const h of hosts) state.agentImage = await installAgentImage(h);
+    for (const h of hosts) {
+      if (h.name === PACKAGE_HOST) await placePackage(paths, state, h);
+      else state.agentImage = await installAgentImage(h);
+    }
     writeState(paths, state);
+    const pkg = state.hosts.find((h) => h.sidecarPackage)?.sidecarPackage;
     log(
-      `agent image ${state.agentImage} imported into both hosts' podman (${((Date.now() - at) / 1000).toFixed(1)} s)`,
+      `agent image ${state.agentImage} imported into ratings-vm-2's podman; istio-sidecar ${pkg?.version} placed on ${PACKAGE_HOST} at ${pkg?.file} (${((Date.now() - at) / 1000).toFixed(1)} s)`,
     );
   }
   return cluster;
 }
 
+/**
+ * Puts the istio-sidecar deb the set-up built on the package host, as a user's file already on the VM
+ * (`host.sidecarPackage.file`), and records it.
+ */
+async function placePackage(paths: SandboxPaths, state: SandboxState, host: TestHost): Promise<void> {
+  const deb = await sidecarPackagePath();
+  const file = await placeSidecarPackage(host, deb, PACKAGE_DIR);
+  const recorded = state.hosts.find((h) => h.id === host.id)!;
+  recorded.sidecarPackage = { file, version: sidecarPackageVersion(deb) };
+  writeState(paths, state);
+}
+
 /** Starts both VM hosts and records them, their admin keys and a known_hosts pinning every address. */
 async function startHosts(paths: SandboxPaths, state: SandboxState): Promise<TestHost[]> {
-  log("starting two VM hosts (network namespaces with sshd and podman as docker, detached)");
+  log(
+    state.withIstiod
+      ? `starting two VM hosts (network namespaces, detached): ${PACKAGE_HOST} with systemd as init, ratings-vm-2 with sshd and podman as docker`
+      : "starting two VM hosts (network namespaces with sshd and podman as docker, detached)",
+  );
   const t = Date.now();
   // The sandbox dir keeps the hosts: while it exists no other run's stale-host sweep touches them.
-  const hosts = await createHosts(hostSpecs(), { detached: { keeper: paths.dir } });
+  const hosts = await createHosts(hostSpecs(state.withIstiod), { detached: { keeper: paths.dir } });
   state.hosts = hosts.map((h): SandboxHost => ({
     id: h.id,
     name: h.name,

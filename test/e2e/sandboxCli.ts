@@ -4,7 +4,7 @@
 // sandbox test makes of a no-op `up` and of `down`.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { request as httpsRequest } from "node:https";
 import { connect } from "node:net";
@@ -113,6 +113,28 @@ export function processesUnder(dir: string): string[] {
   return out;
 }
 
+/**
+ * Live processes of the hosts whose dirs are `hostDirs`, whatever their name: every process whose root is a
+ * host's overlay (a systemd host's PID 1 and every unit it started: journald, sshd, Istio's agent, ...) and
+ * every process whose command line names a host's dir (a systemd host's launcher loop on the machine).
+ */
+export function hostProcesses(hostDirs: string[]): string[] {
+  const out: string[] = [];
+  const ofHost = (text: string): boolean => hostDirs.some((d) => text === d || text.startsWith(`${d}/`));
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || !pidAlive(Number(entry))) continue;
+    try {
+      const root = readlinkSync(`/proc/${entry}/root`);
+      const argv = readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      if (ofHost(root) || argv.some((a) => hostDirs.some((d) => a.includes(d))))
+        out.push(`${entry} (root ${root}) ${argv.join(" ").slice(0, 120)}`);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
 /** A sandbox dir in a fresh temporary base, one per test file. */
 export interface TempSandbox {
   readonly base: string;
@@ -146,12 +168,17 @@ export function assertUpChangedNothing(output: string): void {
 }
 
 /**
- * After `down`: no host namespace, mount, process or cgroup (`traces`, taken while the hosts ran), no cluster
+ * After `down`: no host namespace, mount, process (of any name: a systemd host's init and units too) or cgroup
+ * (`traces`, taken while the hosts ran), no cluster
  * process or port, no process under the sandbox dir, the dir removed; a second `down` has nothing to do.
  */
 export async function assertSandboxGone(dir: string, state: SandboxState, traces: HostTraces): Promise<void> {
   assert.ok(state.cluster, "up recorded its cluster");
   assert.deepEqual(await leftovers(traces), { netns: [], mounts: [], processes: [], cgroups: [] });
+  assert.ok(traces.dirs.length === state.hosts.length, "the traces name every host's dir");
+  assert.deepEqual(hostProcesses(traces.dirs), [], "no process of any host, by its root or command line");
+  for (const h of state.hosts)
+    assert.equal(existsSync(`/run/netns/${h.netns}`), false, `netns ${h.netns} gone`);
   for (const pid of state.cluster.pids) assert.equal(pidAlive(pid), false, `cluster process ${pid} stopped`);
   for (const port of state.cluster.ports) assert.equal(await portOpen(port), false, `port ${port} closed`);
   assert.deepEqual(processesUnder(dir), []);

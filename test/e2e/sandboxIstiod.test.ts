@@ -1,26 +1,31 @@
 // The sandbox with a real istiod, as a user runs it: `scripts/sandbox.sh up --istiod` starts istiod detached
 // against the sandbox's API server (its xDS/CA port on the vm network's gateway, which both hosts are on),
-// imports the real Istio agent (pilot-agent, no Envoy) into both hosts, and onboards the ratings example
-// through the root program; `up` ends when both agents are ready on their status port, both WorkloadEntries
-// registered, istiod lists both VMs with their SPIFFE identity and each agent holds a certificate for it
-// signed by istiod's own root. Checked here independently of what `up` printed: istiod's debug endpoint, the
-// certificate read over SSH with the printed command, the root read from the cluster. A second `up --istiod`
-// changes nothing, a plain `up` refuses to mix modes, `status` shows istiod, and `down` stops istiod by PID
-// and leaves nothing behind.
+// boots ratings-vm with systemd as init and places Istio's istio-sidecar deb on it (the package runtime),
+// imports the real Istio agent's image (pilot-agent, no Envoy) into ratings-vm-2 (the container runtime), and
+// onboards the ratings example through the root program; `up` ends when both agents are ready on their status
+// port, both WorkloadEntries registered, istiod lists both VMs with their SPIFFE identity, each agent holds a
+// certificate for it signed by istiod's own root, and ratings-vm's istio.service runs. Checked here
+// independently of what `up` printed: istiod's debug endpoint, the certificates, the unit, Istio's files and
+// nat rules read over SSH with the printed commands, the root read from the cluster. A second `up --istiod`
+// changes nothing, a plain `up` refuses to mix modes, `status` shows istiod and the package host, and `down`
+// stops istiod by PID and leaves nothing behind (no process of the systemd host either).
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse } from "yaml";
 import { leafOf } from "../../scripts/testbed/certs";
 import { hostTraces, type HostTraces } from "../../scripts/testbed/hosts";
+import { runInHost } from "../../scripts/testbed/hosts/netnsHost";
 import { pidAlive } from "../../scripts/testbed/hosts/process";
+import { readRecord } from "../../scripts/testbed/hosts/registry";
 import { addressesOf, endpointsOf, istioBinaries, networkGateway } from "../../scripts/testbed/istiod";
 import { localProcessList } from "../../scripts/testbed/processes";
 import {
   assertSandboxGone,
   assertUpChangedNothing,
+  hostProcesses,
   kubeGet,
   portOpen,
   removeTempSandbox,
@@ -36,6 +41,13 @@ import type { SandboxState } from "../../scripts/sandbox/state";
 
 const SPIFFE = "spiffe://cluster.local/ns/bookinfo/sa/bookinfo-ratings";
 const VMS = ["ratings-vm", "ratings-vm-2"];
+/** The package runtime's host (systemd, Istio's istio-sidecar) and the container runtime's. */
+const PACKAGE_VM = "ratings-vm";
+const CERT_CHAIN: Record<string, string> = {
+  "ratings-vm": "/etc/certs/cert-chain.pem",
+  "ratings-vm-2": "/etc/istio-proxy/certs/cert-chain.pem",
+};
+const escaped = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 
 /** Lines of `output` that, trimmed, match `pattern`. */
 function lines(output: string, pattern: RegExp): string[] {
@@ -54,6 +66,8 @@ describe(
     let up: Run | undefined;
     let state: SandboxState | undefined;
     let traces: HostTraces | undefined;
+    /** The systemd host's launcher loop and PID 1, while it ran. */
+    let systemdPids: number[] = [];
 
     before(async () => {
       // A missing istio build is a failure here, not a skip (sandbox.sh would build it: minutes, not ours to start).
@@ -70,6 +84,18 @@ describe(
       state = sandboxState(dir);
       traces = hostTraces(state.hosts.map((h) => h.id));
       const istiod = state.istiod;
+      // ratings-vm is a host with systemd as PID 1 (its launcher loop on the machine), holding the package file.
+      const pkgHost = state.hosts.find((h) => h.name === PACKAGE_VM)!;
+      const record = readRecord(pkgHost.id);
+      assert.ok(record?.initPid && record.launcherPid, "the package host was booted by its launcher");
+      systemdPids = [record.launcherPid, record.initPid];
+      assert.equal(readFileSync(`/proc/${record.initPid}/comm`, "utf8").trim(), "systemd");
+      assert.match(pkgHost.sidecarPackage?.file ?? "", /^\/var\/tmp\/istio-sidecar_.+_amd64\.deb$/);
+      assert.ok(existsSync(join(record.root, pkgHost.sidecarPackage!.file)), "the deb is on the VM");
+      assert.equal(state.hosts.find((h) => h.name !== PACKAGE_VM)!.sidecarPackage, undefined);
+      // While it runs, the clean-up check of `down` sees its processes (so it can fail).
+      const running = hostProcesses(traces.dirs).map((l) => Number(l.split(" ")[0]));
+      for (const pid of systemdPids) assert.ok(running.includes(pid), `process ${pid} of the host is seen`);
       assert.equal(state.withIstiod, true);
       assert.ok(istiod, "istiod recorded in state.json");
       // A live pilot-discovery, detached from `up` (which has exited), listening on the vm network's gateway.
@@ -91,12 +117,22 @@ describe(
         VMS,
       );
       for (const vm of vms) {
-        assert.equal(vm.host.proxyImage, state.agentImage);
-        assert.match(vm.host.proxyImage as string, /^localhost\/mesh-vm-istio-agent:[0-9a-f]{12}$/);
         assert.equal(vm.host.gatewayAddress, istiod.address);
         assert.equal(vm.host.mesh.discoveryAddress, istiod.discoveryAddress);
         assert.equal(vm.host.readiness.port, 15020);
       }
+      // ratings-vm: Istio's package, the file on the VM, logging in as the admin; ratings-vm-2: the agent image.
+      const [pkgVm, containerVm] = vms as [KubeObject, KubeObject];
+      assert.equal(pkgVm.host.runtime, "package");
+      assert.deepEqual(pkgVm.host.sidecarPackage, { ...pkgHost.sidecarPackage, captureDns: false });
+      assert.equal(pkgVm.host.proxyImage, undefined);
+      assert.equal(pkgVm.sshUser, "admin");
+      assert.equal(containerVm.host.runtime, undefined);
+      assert.equal(containerVm.host.proxyImage, state.agentImage);
+      assert.match(containerVm.host.proxyImage as string, /^localhost\/mesh-vm-istio-agent:[0-9a-f]{12}$/);
+      // The admin's key as its login: set encrypted (`pulumi config set --secret --path`), like every key.
+      assert.match(String(pkgVm.host.privateKey?.secure), /^v1:/);
+      assert.equal(containerVm.host.privateKey, undefined);
       assert.doesNotMatch(stackFile, /PRIVATE KEY|token:/, "no secret in plain text in the stack file");
       const kubeconfig = join(dir, "kubeconfig");
       const adminToken = (parse(readFileSync(kubeconfig, "utf8")) as KubeObject).users[0].user
@@ -115,10 +151,20 @@ describe(
         assert.match(
           up.output,
           new RegExp(
-            `agent certificate on ${name} \\(/etc/istio-proxy/certs/cert-chain.pem\\): URI:${SPIFFE}, signed by istiod's root`,
+            `agent certificate on ${name} \\(${escaped(CERT_CHAIN[name]!)}\\): URI:${SPIFFE}, signed by istiod's root`,
           ),
         );
       }
+      assert.match(
+        up.output,
+        /VM host ratings-vm: address [0-9.]+, SSH [0-9.]+, systemd, package runtime: istio-sidecar \S+ from \/var\/tmp\/istio-sidecar_/,
+      );
+      assert.match(
+        up.output,
+        new RegExp(
+          `istio.service on ratings-vm: active, istio-sidecar ${escaped(pkgHost.sidecarPackage!.version)} installed \\(systemd\\)`,
+        ),
+      );
       assert.match(
         up.output,
         /both VMs onboarded: agents ready, WorkloadEntries registered, listed by istiod, certificates issued/,
@@ -168,38 +214,76 @@ describe(
         const r = await shell(`${c} -o /dev/null -w '%{http_code}'`);
         assert.equal(r.output.trim(), "200", `${c}: ${r.output}`);
       }
-      const sanCommands = lines(
-        up.output,
-        /^ssh .* sudo cat \/etc\/istio-proxy\/certs\/cert-chain\.pem \| openssl x509 -noout -ext subjectAltName$/,
-      );
-      assert.equal(sanCommands.length, 2, `prints a certificate command per host:\n${up.output}`);
-      for (const c of sanCommands) {
-        const san = await shell(c.replace(/^ssh /, "ssh -o BatchMode=yes "));
+      // The printed ssh commands of each host (each host's first guide line is prefixed with its name).
+      const guide = up.output.replace(/^\s*ratings-vm(-2)?: /gm, "");
+      const sshAt = {
+        "ratings-vm": weAddress["ratings-vm"],
+        "ratings-vm-2": byName("ratings-vm-2").addresses.third!,
+      };
+      const printed = (name: keyof typeof sshAt, tail: string): string => {
+        const found = lines(
+          guide,
+          new RegExp(`^ssh .* admin@${escaped(sshAt[name])} sudo ${escaped(tail)}$`),
+        );
+        assert.equal(found.length, 1, `prints "${tail}" for ${name}:\n${up!.output}`);
+        return found[0]!.replace(/^ssh /, "ssh -o BatchMode=yes ");
+      };
+      for (const name of VMS as (keyof typeof sshAt)[]) {
+        const c = printed(name, `cat ${CERT_CHAIN[name]} | openssl x509 -noout -ext subjectAltName`);
+        const san = await shell(c);
         assert.equal(san.code, 0, `${c}: ${san.output}`);
         assert.match(san.output, new RegExp(`URI:${SPIFFE}`));
         // The chain itself: its leaf signed by istiod's root and currently valid.
-        const chain = await shell(c.replace(/^ssh /, "ssh -o BatchMode=yes ").replace(/ \| openssl .*$/, ""));
+        const chain = await shell(c.replace(/ \| openssl .*$/, ""));
         const leaf = leafOf(chain.output);
         assert.equal(leaf.subjectAltName, `URI:${SPIFFE}`);
-        assert.ok(leaf.checkIssued(root) && leaf.verify(root.publicKey), "signed by istiod's root");
+        assert.ok(leaf.checkIssued(root) && leaf.verify(root.publicKey), `${name}: signed by istiod's root`);
         assert.ok(
           Date.parse(leaf.validFrom) <= Date.now() && Date.now() < Date.parse(leaf.validTo),
           "valid now",
         );
       }
-      // The container each host runs is the agent's.
-      // Each host's first guide line is prefixed with its name ("ratings-vm: ssh ...").
-      const ps = lines(up.output.replace(/^\s*ratings-vm(-2)?: /gm, ""), /^ssh .* sudo docker ps$/);
-      assert.equal(ps.length, 2);
-      for (const c of ps) {
-        const r = await shell(c.replace(/^ssh /, "ssh -o BatchMode=yes "));
-        assert.equal(r.code, 0, r.output);
-        assert.match(r.output, /localhost\/mesh-vm-istio-agent:[0-9a-f]{12}.*istio-proxy/);
-      }
+      // The container ratings-vm-2 runs is the agent's.
+      const ps = await shell(printed("ratings-vm-2", "docker ps"));
+      assert.equal(ps.code, 0, ps.output);
+      assert.match(ps.output, /localhost\/mesh-vm-istio-agent:[0-9a-f]{12}.*istio-proxy/);
+      assert.equal(lines(guide, /^ssh .* sudo docker ps$/).length, 1, "no docker ps for the package host");
+
+      // ratings-vm, as the guide says to look at it: Istio's unit runs the agent from the package's files...
+      const unit = await shell(printed(PACKAGE_VM, "systemctl status istio --no-pager"));
+      assert.equal(unit.code, 0, unit.output);
+      assert.match(unit.output, /istio\.service - istio-sidecar: The Istio sidecar/);
+      assert.match(unit.output, /Active: active \(running\)/);
+      assert.match(unit.output, /\/usr\/local\/bin\/pilot-agent proxy/);
+      // ...Istio's files with istio-proxy's owner...
+      const files = await shell(
+        printed(PACKAGE_VM, "ls -l /var/lib/istio/envoy/cluster.env /etc/istio/config/mesh /etc/certs"),
+      );
+      assert.equal(files.code, 0, files.output);
+      assert.match(
+        files.output,
+        /^-rw-r--r-- 1 istio-proxy istio-proxy .* \/var\/lib\/istio\/envoy\/cluster\.env$/m,
+      );
+      assert.match(files.output, /^-rw-r--r-- 1 istio-proxy istio-proxy .* \/etc\/istio\/config\/mesh$/m);
+      assert.match(files.output, / cert-chain\.pem$/m);
+      assert.match(files.output, / root-cert\.pem$/m);
+      // ...and the nat rules istio-start.sh set (capture on), SSH exempted.
+      // The backend istio-iptables chose (on these hosts, legacy), as the guide names it.
+      const natCommand = lines(guide, /^ssh .* sudo iptables(-legacy)? -t nat -S( .*)?$/);
+      assert.equal(natCommand.length, 1, `prints the nat rules command:\n${up.output}`);
+      const nat = await shell(natCommand[0]!.replace(/^ssh /, "ssh -o BatchMode=yes "));
+      assert.equal(nat.code, 0, nat.output);
+      assert.match(nat.output, /^-A ISTIO_OUTPUT .*-j ISTIO_REDIRECT$/m);
+      assert.match(nat.output, /^-A ISTIO_INBOUND -p tcp -m tcp --dport 22 -j RETURN$/m);
     });
 
     it("a second up --istiod changes nothing; a plain up refuses to mix modes; status shows istiod and both agents", async () => {
       assert.ok(state?.istiod, "up recorded istiod");
+      const pkgHost = state.hosts.find((h) => h.name === PACKAGE_VM)!;
+      const mainPid = async (): Promise<string> =>
+        (await runInHost(systemdPids[1]!, "systemctl show -P MainPID istio.service")).stdout.trim();
+      const agentPid = await mainPid();
+      assert.match(agentPid, /^[1-9]\d*$/, "istio.service runs");
       const again = await sandbox(dir, "up", [], { MESH_VM_SANDBOX_ISTIOD: "1" });
       assert.equal(again.code, 0, again.output);
       assertUpChangedNothing(again.output);
@@ -209,6 +293,8 @@ describe(
       );
       const after2 = sandboxState(dir);
       assert.equal(after2.istiod?.pid, state!.istiod!.pid, "the same istiod");
+      assert.deepEqual(after2.hosts, state.hosts, "the same hosts, ratings-vm still the package host");
+      assert.equal(await mainPid(), agentPid, "istio.service was not restarted");
 
       const plain = await sandbox(dir, "up");
       assert.equal(plain.code, 2, plain.output);
@@ -218,6 +304,7 @@ describe(
       );
       assert.doesNotMatch(plain.output, /pulumi (preview|up)/);
       assert.ok(pidAlive(state!.istiod!.pid), "istiod still runs");
+      assert.equal(await mainPid(), agentPid, "nor was the package host touched");
 
       const status = await sandbox(dir, "status");
       assert.equal(status.code, 0, status.output);
@@ -229,10 +316,21 @@ describe(
         );
         assert.match(status.output, new RegExp(`istiod lists ${name} \\([0-9.]+, ${SPIFFE}\\)`));
       }
+      const version = escaped(pkgHost.sidecarPackage!.version);
+      assert.match(
+        status.output,
+        new RegExp(
+          `host ratings-vm: running \\([0-9.]+; netns mvm-\\w+; systemd, package runtime \\(istio-sidecar ${version}\\)\\)`,
+        ),
+      );
+      assert.match(
+        status.output,
+        new RegExp(`istio.service on ratings-vm: active, istio-sidecar ${version} installed`),
+      );
       assert.match(status.output, /all running/);
     });
 
-    it("down stops istiod by PID and leaves no process, port, namespace, mount, container or file", async () => {
+    it("down stops istiod by PID and leaves no process (the systemd host's neither), port, namespace, mount, container or file", async () => {
       assert.ok(state?.cluster && state.istiod && traces, "up recorded its test bed");
       const down = await sandbox(dir, "down");
       sb!.downDone = true;
@@ -247,6 +345,8 @@ describe(
           `istiod port ${port} closed`,
         );
       await assertSandboxGone(dir, state, traces);
+      for (const pid of systemdPids)
+        assert.equal(pidAlive(pid), false, `systemd host process ${pid} stopped`);
     });
   },
 );

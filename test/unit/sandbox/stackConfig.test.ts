@@ -3,6 +3,7 @@
 // only ever written encrypted.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig } from "../../../components/stack/config";
 import {
   AGENT_READINESS_PORT,
@@ -125,15 +126,22 @@ describe("the sandbox stack config with istiod (up --istiod)", () => {
     discoveryAddress: "istiod.istio-system.svc:41234",
     agentImage: "localhost/mesh-vm-istio-agent:eed52ebb66ad",
   };
+  const sidecarPackage = { file: "/var/tmp/istio-sidecar_1.31dev_amd64.deb", version: "1.31dev" };
+  // As `up --istiod` records them: ratings-vm is the systemd host with the package placed on it.
+  const istiodHosts = [{ ...hosts[0]!, sidecarPackage }, hosts[1]!];
   const renderIstiod = (): StackConfig =>
-    sandboxStackConfig({ vms: sandboxVms(hosts), kubeconfig: KUBECONFIG, adminKeys: defaultKeys(), istiod });
+    sandboxStackConfig({
+      vms: sandboxVms(istiodHosts),
+      kubeconfig: KUBECONFIG,
+      adminKeys: defaultKeys(),
+      istiod,
+    });
 
   it("both VMs run the real agent against istiod, as the root program reads it", () => {
     const parsed = parseStackConfig(asEngineConfig(renderIstiod()));
     assert.equal(parsed.vms.length, 2);
     for (const vm of parsed.vms) {
       const h = vm.args.host!;
-      assert.equal(h.proxyImage, istiod.agentImage, `${vm.name} runs the agent image`);
       assert.equal(h.gatewayAddress, istiod.address, `${vm.name} reaches istiod at its gateway address`);
       assert.equal(
         (h.mesh as { discoveryAddress?: string } | undefined)?.discoveryAddress,
@@ -142,10 +150,42 @@ describe("the sandbox stack config with istiod (up --istiod)", () => {
       // Without Envoy nothing serves 15021: the agent's status port.
       assert.deepEqual(h.readiness, { port: AGENT_READINESS_PORT, path: "/healthz/ready" });
       assert.equal(h.hostKey, hosts.find((x) => x.name === vm.name)!.hostKey, "host key still pinned");
+      assert.equal(h.prepare?.admin?.user, "admin");
     }
     // The segregated layout is unchanged.
     assert.equal(parsed.vms[1]!.args.proxyInstanceIp, "198.51.100.11");
     assert.equal(parsed.vms[1]!.args.sshHost, "198.18.0.10");
+  });
+
+  it("ratings-vm runs Istio's package under systemd (runtime package), ratings-vm-2 the agent image", async () => {
+    const parsed = parseStackConfig(asEngineConfig(renderIstiod()));
+    const [a, b] = parsed.vms;
+    const pkgHost = a!.args.host as unknown as Record<string, unknown>;
+    assert.equal(pkgHost.runtime, "package");
+    assert.deepEqual(pkgHost.sidecarPackage, { ...sidecarPackage, captureDns: false });
+    assert.equal(pkgHost.proxyImage, undefined, "no image: the package runs the agent");
+    // The hosts block (istiod's name at the gateway address) is written only with egressHostnames.
+    assert.deepEqual(pkgHost.egressHostnames, []);
+    // Istio's unit runs as root: both steps log in as the admin with its key.
+    assert.equal(a!.args.sshUser, "admin");
+    const key = pkgHost.privateKey as pulumi.Output<string>;
+    assert.ok(pulumi.Output.isInstance(key) && (await pulumi.isSecret(key)), "the admin's key, as a secret");
+    const containerHost = b!.args.host as unknown as Record<string, unknown>;
+    assert.equal(containerHost.runtime, undefined, "the container runtime (the default)");
+    assert.equal(containerHost.proxyImage, istiod.agentImage);
+    assert.equal(containerHost.privateKey, undefined, "a key mesh-vm generates for the proxy user");
+  });
+
+  it("a package host without istiod is an error: its agent could never become ready", () => {
+    assert.throws(
+      () =>
+        sandboxStackConfig({
+          vms: sandboxVms(istiodHosts),
+          kubeconfig: KUBECONFIG,
+          adminKeys: defaultKeys(),
+        }),
+      /host ratings-vm runs the package runtime: it needs istiod/,
+    );
   });
 
   it("without istiod nothing of it is set: the stand-in image and its readiness default", () => {
@@ -160,11 +200,16 @@ describe("the sandbox stack config with istiod (up --istiod)", () => {
     }
   });
 
-  it("same secrets as without istiod, none of them in the plain values", () => {
+  it("the package host's login key is one more secret, none of them in the plain values", () => {
     const config = renderIstiod();
     assert.deepEqual(
       config.secrets.map((s) => s.key),
-      render().secrets.map((s) => s.key),
+      [
+        "mesh-vm:kubeconfig",
+        "mesh-vm:vms[0].host.privateKey",
+        "mesh-vm:vms[0].host.prepare.admin.privateKey",
+        "mesh-vm:vms[1].host.prepare.admin.privateKey",
+      ],
     );
     const plain = JSON.stringify(config.plain);
     assert.ok(!plain.includes("PRIVATE KEY") && !plain.includes("kube-admin-secret"));
