@@ -11,7 +11,7 @@ import * as tls from "@pulumi/tls";
 import { throwIfIssues } from "../rules/issues";
 import { clearedAtBootProblem, dedicatedDirectoryProblem, formatInteger } from "../rules/values";
 import { materialInputs, withoutKeys, type RuntimeInputs } from "../runtime/inputs";
-import { publicPlanOf, sha256, type RuntimePlan } from "../runtime/plan";
+import { publicPlanOf, sha256, type PlannedHostsBlock, type RuntimePlan } from "../runtime/plan";
 import { renderRuntimePlan } from "../runtime/registry";
 import type { ContainerPlan } from "../runtime/container";
 import { MintedToken, createTokenMint } from "./bootstrapMaterial";
@@ -220,8 +220,19 @@ function createEnvoyCertificate(
 // --- host step ----------------------------------------------------------------------------------------------
 
 /**
+ * The `/etc/hosts` block the host step writes: the egress names when `egressHostnames` is given, and always the
+ * names the proxy itself resolves (`beforeStart`: the package runtime's istiod line, without which its agent never
+ * reaches istiod).
+ */
+function managedHostsBlock(args: VmProxyArgs, p: RuntimePlan): PlannedHostsBlock | undefined {
+  if (p.hostsBlock === undefined) return undefined;
+  return args.egressHostnames !== undefined || p.hostsBlock.beforeStart === true ? p.hostsBlock : undefined;
+}
+
+/**
  * `<name>-host`, as root (the admin when prepared): the runtime's preparation and the generated key when
- * `prepare` is given, the `/etc/hosts` block when `egressHostnames` is. Undefined when there is neither.
+ * `prepare` is given, the `/etc/hosts` block when `egressHostnames` is or the runtime needs one (managedHostsBlock).
+ * Undefined when there is neither.
  */
 function createHostStep(
   ctx: ProxyStepContext,
@@ -232,22 +243,22 @@ function createHostStep(
   copy?: PackageCopy,
 ): command.remote.Command | undefined {
   const prepares = args.prepare !== undefined;
-  const managesHosts = args.egressHostnames !== undefined;
+  const managesHosts = args.egressHostnames !== undefined || args.runtime === "package";
   if (!prepares && !managesHosts) return undefined;
   const installsKey = prepares && ssh.generatedKey !== undefined;
   const spec = pulumi.all([publicPlan, ctx.owner, repair]).apply(([p, who, r]): HostStepSpec => ({
     ...(r ? { repair: r } : {}),
     ...(prepares ? { prepare: p.prepare } : {}),
     ...(installsKey ? { key: { user: p.account.user, keyOwner: who } } : {}),
-    ...(managesHosts && p.hostsBlock
-      ? { hostsBlock: { owner: p.hostsBlock.owner, address: p.hostsBlock.address } }
+    ...(managedHostsBlock(args, p)
+      ? { hostsBlock: { owner: p.hostsBlock!.owner, address: p.hostsBlock!.address } }
       : {}),
   }));
   const scripts = spec.apply(hostStepScripts);
   // The public half of the generated key and the block (neither secret); a new key re-runs the step.
   const stdin = pulumi
     .all([publicPlan, installsKey ? ssh.generatedKey!.publicKeyOpenssh : undefined])
-    .apply(([p, key]) => hostStepStdin(key, managesHosts ? p.hostsBlock : undefined));
+    .apply(([p, key]) => hostStepStdin(key, managedHostsBlock(args, p)));
   return new command.remote.Command(
     `${ctx.name}-host`,
     {
@@ -300,11 +311,11 @@ function createDriftCheck(
   connection: Connection,
   publicPlan: pulumi.Output<RuntimePlan>,
 ): DriftCheck {
-  const managesHosts = args.egressHostnames !== undefined;
   // Messages name the VM as the mesh does (the workload's name), not this component.
   const vm = ctx.workload.apply((w) => w.name);
   const checkCommand = pulumi.all([publicPlan, vm]).apply(([p, name]) => {
-    const block = managesHosts && p.hostsBlock ? renderHostsBlock(p.hostsBlock) : "";
+    const managed = managedHostsBlock(args, p);
+    const block = managed ? renderHostsBlock(managed) : "";
     return driftCheckCommand(
       {
         vm: name,

@@ -141,9 +141,6 @@ function packageHost(pkg: SandboxSidecarPackage): Record<string, unknown> {
   return {
     runtime: "package",
     sidecarPackage: { version: pkg.version, file: pkg.file, captureDns: false },
-    // The package runtime writes istiod's /etc/hosts line (gatewayAddress) only in the host step's hosts block,
-    // which exists when egressHostnames is given: none here, the block holds istiod's name alone.
-    egressHostnames: [],
   };
 }
 

@@ -53,6 +53,24 @@ describe("MeshVm with the package runtime", () => {
     assert.match(String(hostStep["create"]), /\/var\/tmp\/istio-sidecar\.deb/);
   });
 
+  it("writes istiod's hosts line in the host step without egressHostnames: the agent needs it to reach istiod", async () => {
+    const vm = new MeshVm("pkg-hosts", {
+      ...ratingsVmArgs,
+      sshUser: "admin",
+      host: { ...host, gatewayAddress: "198.51.100.1", egressHostnames: undefined },
+    });
+    await valueOf(vm.proxy);
+    await settle();
+    const hostStep = registrations.find((r) => r.name === "pkg-hosts-proxy-host")?.inputs;
+    assert.ok(hostStep, "the host step is registered");
+    const stdin = String(hostStep["stdin"])
+      .split("\n")
+      .map((l) => Buffer.from(l, "base64").toString("utf8"))
+      .join("\n");
+    assert.match(stdin, /^198\.51\.100\.1 istiod\.istio-system\.svc$/m, "istiod's name → the gateway");
+    assert.match(await valueOf(vm.proxy).then((p) => p!.hostsBlock), /istiod\.istio-system\.svc/);
+  });
+
   it("copies sidecarPackage.localFile over the host step's login and has the host step check its sha256", async () => {
     const dir = mkdtempSync(join(tmpdir(), "mesh-vm-localfile-"));
     try {
