@@ -70,6 +70,17 @@ export interface EnvoyValidation {
 }
 
 /** A file at its absolute path on the VM. */
+/** The envoy runtime's directory on a VM (its default `configDir`) and the files it writes there. */
+export const ENVOY_DIR = "/etc/envoy";
+export const ENVOY_FILES = [
+  "envoy.yaml",
+  "certs/workload-certificate.yaml",
+  "certs/root-ca.yaml",
+  "certs/cert-chain.pem",
+  "certs/key.pem",
+  "certs/root-cert.pem",
+];
+
 export interface VmFile {
   path: string;
   content: string;

@@ -15,7 +15,7 @@ import { MeshVm } from "../../components";
 import type { BootBundleFile } from "../../components";
 import { leafOf } from "../../scripts/testbed/certs";
 import { startCluster, type TestCluster } from "../../scripts/testbed/cluster";
-import { validateEnvoyFiles } from "../../scripts/testbed/envoyValidator";
+import { ENVOY_DIR, ENVOY_FILES, validateEnvoyFiles } from "../../scripts/testbed/envoyValidator";
 import { createHosts, type TestHost } from "../../scripts/testbed/hosts";
 import { ISTIO_NAMESPACE, istioBinaries, type Istiod } from "../../scripts/testbed/istiod";
 import {
@@ -25,18 +25,8 @@ import {
   kubernetesProvider,
   type TestStack,
 } from "../../scripts/testbed/pulumi";
+import { PROXY_IMAGE } from "../../scripts/testbed/meshVmStack";
 import { tearDown } from "../../scripts/testbed/teardown";
-
-const IMAGE = "localhost/mesh-vm-standin-proxy:test";
-const DIR = "/etc/envoy";
-const FILES = [
-  "envoy.yaml",
-  "certs/workload-certificate.yaml",
-  "certs/root-ca.yaml",
-  "certs/cert-chain.pem",
-  "certs/key.pem",
-  "certs/root-cert.pem",
-];
 
 describe("envoy runtime at first boot, with the real istiod", { timeout: 30 * 60_000 }, () => {
   let cluster: TestCluster | undefined;
@@ -65,7 +55,7 @@ describe("envoy runtime at first boot, with the real istiod", { timeout: 30 * 60
           authorize: { selector: { app: "reviews" } },
         },
       ],
-      image: IMAGE,
+      image: PROXY_IMAGE,
       readinessTimeoutSeconds: 60,
       certificate: { caAddress: `127.0.0.1:${istiod.port}`, caServerName: `istiod.${ISTIO_NAMESPACE}.svc` },
     });
@@ -120,8 +110,8 @@ describe("envoy runtime at first boot, with the real istiod", { timeout: 30 * 60
 
   async function assertEnvoyFiles(h: TestHost): Promise<void> {
     const files: { path: string; content: string }[] = [];
-    for (const f of FILES) {
-      const path = `${DIR}/${f}`;
+    for (const f of ENVOY_FILES) {
+      const path = `${ENVOY_DIR}/${f}`;
       const st = await h.stat(path);
       assert.ok(st, `${h.name}: ${path} exists`);
       assert.equal(st.mode, f === "certs/key.pem" ? 0o600 : 0o640, `${path} mode`);
@@ -137,7 +127,7 @@ describe("envoy runtime at first boot, with the real istiod", { timeout: 30 * 60
     );
     assert.ok(leaf.verify(leafOf(istiod.rootCertPem).publicKey), "signed by istiod's root");
     assert.deepEqual(
-      validateEnvoyFiles(files, `${DIR}/envoy.yaml`).problems,
+      validateEnvoyFiles(files, `${ENVOY_DIR}/envoy.yaml`).problems,
       [],
       "the files pass Envoy's API rules",
     );
@@ -159,7 +149,7 @@ describe("envoy runtime at first boot, with the real istiod", { timeout: 30 * 60
     const cc = parse(up.result.outputs["userData"]!.value as string) as { write_files: { path: string }[] };
     assert.deepEqual(
       cc.write_files.map((f) => f.path),
-      FILES.map((f) => `${DIR}/${f}`),
+      ENVOY_FILES.map((f) => `${ENVOY_DIR}/${f}`),
     );
     assert.ok(Date.parse(up.result.outputs["certificateExpiry"]!.value as string) > Date.now());
     await assertEnvoyFiles(vmHost!);
@@ -188,7 +178,7 @@ describe("envoy runtime at first boot, with the real istiod", { timeout: 30 * 60
     const files = (out["bundles"]!.value as Record<string, BootBundleFile[]>)["dev-laptop"]!;
     assert.deepEqual(
       files.map((f) => f.path),
-      [...FILES.map((f) => `etc/${f.slice(f.lastIndexOf("/") + 1)}`), "bin/start-envoy.sh"],
+      [...ENVOY_FILES.map((f) => `etc/${f.slice(f.lastIndexOf("/") + 1)}`), "bin/start-envoy.sh"],
     );
     const remote = "/root/dev-laptop";
     for (const f of files) {

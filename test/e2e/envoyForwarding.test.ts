@@ -21,7 +21,12 @@ import { parse } from "yaml";
 import { MeshVm } from "../../components";
 import { upstreamSni } from "../../components/runtime/envoyBootstrap";
 import { startCluster, type TestCluster } from "../../scripts/testbed/cluster";
-import { envoyStandinPath, validateEnvoyFiles } from "../../scripts/testbed/envoyValidator";
+import {
+  envoyStandinPath,
+  ENVOY_DIR,
+  ENVOY_FILES,
+  validateEnvoyFiles,
+} from "../../scripts/testbed/envoyValidator";
 import { createHosts, NETWORKS, type TestHost } from "../../scripts/testbed/hosts";
 import { ISTIO_NAMESPACE, istioBinaries, type Istiod } from "../../scripts/testbed/istiod";
 import { issueFromIstiod } from "../../scripts/testbed/istiodCertificate";
@@ -32,18 +37,9 @@ import {
   kubernetesProvider,
   type TestStack,
 } from "../../scripts/testbed/pulumi";
+import { PROXY_IMAGE } from "../../scripts/testbed/meshVmStack";
 import { tearDown } from "../../scripts/testbed/teardown";
 
-const IMAGE = "localhost/mesh-vm-standin-proxy:test";
-const DIR = "/etc/envoy";
-const FILES = [
-  "envoy.yaml",
-  "certs/workload-certificate.yaml",
-  "certs/root-ca.yaml",
-  "certs/cert-chain.pem",
-  "certs/key.pem",
-  "certs/root-cert.pem",
-];
 /** The machine's own address on the VM network (the bridge): where the gateway stand-in listens. */
 const MACHINE = `${NETWORKS.vm.prefix}.1`;
 const REVIEWS = {
@@ -176,7 +172,7 @@ describe("envoy runtime: the forwarding proxy serves an untouched VM", { timeout
                 gatewayPort,
                 upstreams: [{ ...REVIEWS, authorize: { selector: { app: "reviews" } } }],
                 forward: { address: proxyHost!.address, sourceRanges: [`${appHost!.address}/32`] },
-                image: IMAGE,
+                image: PROXY_IMAGE,
                 readinessTimeoutSeconds: 60,
                 certificate: {
                   caAddress: `127.0.0.1:${istiod.port}`,
@@ -228,9 +224,12 @@ describe("envoy runtime: the forwarding proxy serves an untouched VM", { timeout
 
     // The files as MeshVm wrote them on fwd-proxy: they pass Envoy's API rules, and the stand-in reads them.
     const files = await Promise.all(
-      FILES.map(async (f) => ({ path: `${DIR}/${f}`, content: await proxyHost!.readFile(`${DIR}/${f}`) })),
+      ENVOY_FILES.map(async (f) => ({
+        path: `${ENVOY_DIR}/${f}`,
+        content: await proxyHost!.readFile(`${ENVOY_DIR}/${f}`),
+      })),
     );
-    assert.deepEqual(validateEnvoyFiles(files, `${DIR}/envoy.yaml`).problems, []);
+    assert.deepEqual(validateEnvoyFiles(files, `${ENVOY_DIR}/envoy.yaml`).problems, []);
     const root = join(work, "fwd-proxy-root");
     for (const f of files) {
       mkdirSync(dirname(join(root, f.path)), { recursive: true });
@@ -242,13 +241,21 @@ describe("envoy runtime: the forwarding proxy serves an untouched VM", { timeout
     const { address, port_value: port } = listener.address.socket_address;
     assert.equal(address, proxyHost!.address, "the listener is on the VM's interface");
     await start(
-      ["forward", "--config", join(root, `${DIR}/envoy.yaml`), "--root", root, "--listener", listener.name],
+      [
+        "forward",
+        "--config",
+        join(root, `${ENVOY_DIR}/envoy.yaml`),
+        "--root",
+        root,
+        "--listener",
+        listener.name,
+      ],
       proxyHost!.netns,
       (s) => (forwardLog += s),
     );
 
     // The untouched VM: nothing of mesh-vm on it; plain TCP from its own network namespace.
-    assert.equal(await appHost!.exists(DIR), false);
+    assert.equal(await appHost!.exists(ENVOY_DIR), false);
     assert.equal(await appHost!.exists("/etc/istio-proxy"), false);
     assert.deepEqual(await appHost!.containers(), []);
     const call = spawnSync(
@@ -276,6 +283,6 @@ describe("envoy runtime: the forwarding proxy serves an untouched VM", { timeout
 
     const down = await stack!.destroy();
     assert.equal(down.result.summary.result, "succeeded");
-    assert.equal(await proxyHost!.exists(DIR), false, `${DIR} is gone`);
+    assert.equal(await proxyHost!.exists(ENVOY_DIR), false, `${ENVOY_DIR} is gone`);
   });
 });

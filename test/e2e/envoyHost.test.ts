@@ -16,22 +16,12 @@ import type { VmProxyArgs } from "../../components/host/vmProxyArgs";
 import type { EnvoyCertificateArgs } from "../../components/runtime/envoyArgs";
 import { leafOf } from "../../scripts/testbed/certs";
 import { startCluster, type TestCluster } from "../../scripts/testbed/cluster";
-import { validateEnvoyFiles } from "../../scripts/testbed/envoyValidator";
+import { ENVOY_DIR, ENVOY_FILES, validateEnvoyFiles } from "../../scripts/testbed/envoyValidator";
 import { createHosts, type TestHost } from "../../scripts/testbed/hosts";
 import { ISTIO_NAMESPACE, istioBinaries, type Istiod } from "../../scripts/testbed/istiod";
 import { changedSteps, createTestStack, errors, type TestStack } from "../../scripts/testbed/pulumi";
+import { PROXY_IMAGE } from "../../scripts/testbed/meshVmStack";
 import { tearDown } from "../../scripts/testbed/teardown";
-
-const IMAGE = "localhost/mesh-vm-standin-proxy:test";
-const DIR = "/etc/envoy";
-const FILES = [
-  "envoy.yaml",
-  "certs/workload-certificate.yaml",
-  "certs/root-ca.yaml",
-  "certs/cert-chain.pem",
-  "certs/key.pem",
-  "certs/root-cert.pem",
-];
 
 describe("envoy runtime over SSH on a test host, with the real istiod", { timeout: 20 * 60_000 }, () => {
   let cluster: TestCluster | undefined;
@@ -110,7 +100,7 @@ describe("envoy runtime over SSH on a test host, with the real istiod", { timeou
             localPort: 9080,
           },
         ],
-        image: IMAGE,
+        image: PROXY_IMAGE,
         readinessTimeoutSeconds: 60,
         certificate,
       },
@@ -162,8 +152,8 @@ describe("envoy runtime over SSH on a test host, with the real istiod", { timeou
     assert.equal(up.result.outputs["state"]?.value, "running");
 
     const files: { path: string; content: string }[] = [];
-    for (const f of FILES) {
-      const path = `${DIR}/${f}`;
+    for (const f of ENVOY_FILES) {
+      const path = `${ENVOY_DIR}/${f}`;
       const st = await host!.stat(path);
       assert.ok(st, `${path} exists`);
       assert.equal(st.mode, f === "certs/key.pem" ? 0o600 : 0o640, `${path} mode`);
@@ -175,7 +165,7 @@ describe("envoy runtime over SSH on a test host, with the real istiod", { timeou
       /URI:spiffe:\/\/cluster\.local\/ns\/vms\/sa\/dev-laptop/,
     );
     assert.deepEqual(
-      validateEnvoyFiles(files, `${DIR}/envoy.yaml`).problems,
+      validateEnvoyFiles(files, `${ENVOY_DIR}/envoy.yaml`).problems,
       [],
       "the files as written pass Envoy's API rules",
     );
@@ -190,7 +180,7 @@ describe("envoy runtime over SSH on a test host, with the real istiod", { timeou
 
     const down = await stack!.destroy();
     assert.equal(down.result.summary.result, "succeeded");
-    assert.equal(await host!.exists(DIR), false, `${DIR} is gone`);
+    assert.equal(await host!.exists(ENVOY_DIR), false, `${ENVOY_DIR} is gone`);
     assert.ok(!(await host!.containers()).some((c) => c.name === "mesh-envoy"), "no container left");
   });
 
@@ -204,14 +194,17 @@ describe("envoy runtime over SSH on a test host, with the real istiod", { timeou
     assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
     assert.equal(await cluster!.tokenRequests(), minted, "no token minted: istiod issued nothing");
     assert.equal(up.result.outputs["state"]?.value, "running");
-    assert.equal(await host!.readFile(`${DIR}/certs/cert-chain.pem`), provided.cert);
-    assert.equal(await host!.readFile(`${DIR}/certs/key.pem`), provided.key);
-    assert.equal((await host!.stat(`${DIR}/certs/key.pem`))?.mode, 0o600);
+    assert.equal(await host!.readFile(`${ENVOY_DIR}/certs/cert-chain.pem`), provided.cert);
+    assert.equal(await host!.readFile(`${ENVOY_DIR}/certs/key.pem`), provided.key);
+    assert.equal((await host!.stat(`${ENVOY_DIR}/certs/key.pem`))?.mode, 0o600);
     const files = await Promise.all(
-      FILES.map(async (f) => ({ path: `${DIR}/${f}`, content: await host!.readFile(`${DIR}/${f}`) })),
+      ENVOY_FILES.map(async (f) => ({
+        path: `${ENVOY_DIR}/${f}`,
+        content: await host!.readFile(`${ENVOY_DIR}/${f}`),
+      })),
     );
     assert.deepEqual(
-      validateEnvoyFiles(files, `${DIR}/envoy.yaml`).problems,
+      validateEnvoyFiles(files, `${ENVOY_DIR}/envoy.yaml`).problems,
       [],
       "the files pass Envoy's API rules",
     );
@@ -219,6 +212,6 @@ describe("envoy runtime over SSH on a test host, with the real istiod", { timeou
     assert.ok(!state.includes(provided.key.split("\n")[1]!), "the key is not in plain state");
     assert.deepEqual(changedSteps((await providedStack!.up()).events), []);
     assert.equal((await providedStack!.destroy()).result.summary.result, "succeeded");
-    assert.equal(await host!.exists(DIR), false, `${DIR} is gone`);
+    assert.equal(await host!.exists(ENVOY_DIR), false, `${ENVOY_DIR} is gone`);
   });
 });
