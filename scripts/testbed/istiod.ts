@@ -31,6 +31,7 @@ import { stringify } from "yaml";
 import type { ApiResponse } from "./kubeApi";
 import { pidAlive } from "./hosts/process";
 import { readRecord } from "./hosts/registry";
+import { poll } from "./poll";
 import { NETWORKS, type NetworkName, type TestHost } from "./hosts/types";
 import { toolchainEnv } from "./toolchain";
 
@@ -450,6 +451,22 @@ export function endpointsOf(shardz: unknown): IstiodEndpoint[] {
 export function addressesOf(e: IstiodEndpoint): string[] {
   const a = e.Addresses ?? e.addresses ?? e.Address ?? e.address ?? [];
   return Array.isArray(a) ? a.map(String) : [String(a)];
+}
+
+/** Waits until istiod lists an endpoint at `address` (a VM it registered) and returns it. */
+export function listedEndpoint(istiod: Istiod, address: string, timeoutMs = 30_000): Promise<IstiodEndpoint> {
+  return poll(`istiod to list ${address} in /debug/endpointShardz`, timeoutMs, async () => {
+    const r = await istiod.debug("/debug/endpointShardz");
+    return endpointsOf(r.body).find((e) => addressesOf(e).includes(address));
+  });
+}
+
+/** Waits until istiod lists no endpoint at `address` any more (the VM deregistered). */
+export async function endpointDropped(istiod: Istiod, address: string, timeoutMs = 30_000): Promise<void> {
+  await poll(`istiod to drop ${address} from /debug/endpointShardz`, timeoutMs, async () => {
+    const r = await istiod.debug("/debug/endpointShardz");
+    return endpointsOf(r.body).some((e) => addressesOf(e).includes(address)) ? undefined : true;
+  });
 }
 
 /**

@@ -24,8 +24,8 @@ import {
   type TestHost,
 } from "../../scripts/testbed/hosts";
 import {
-  addressesOf,
-  endpointsOf,
+  endpointDropped,
+  listedEndpoint,
   installAgentImage,
   istiodTestBedMissing,
   networkGateway,
@@ -120,16 +120,8 @@ describe(
       assert.ok(disconnectedAt, "istiod recorded the proxy's disconnect on its entry");
       return { events, disconnectedAt, goneAt: goneAt!, destroyed };
     };
-    const listed = (address: string) =>
-      poll(`istiod to list ${address} in /debug/endpointShardz`, 30_000, async () => {
-        const r = await istiod.debug("/debug/endpointShardz");
-        return endpointsOf(r.body).find((e) => addressesOf(e).includes(address));
-      });
-    const unlisted = (address: string) =>
-      poll(`istiod to drop ${address} from /debug/endpointShardz`, 60_000, async () => {
-        const r = await istiod.debug("/debug/endpointShardz");
-        return endpointsOf(r.body).some((e) => addressesOf(e).includes(address)) ? undefined : true;
-      });
+    const listed = (address: string) => listedEndpoint(istiod, address);
+    const unlisted = (address: string) => endpointDropped(istiod, address, 60_000);
     /** The stack's checkpoint holds no WorkloadEntry: istiod's is not mesh-vm's. */
     const assertNoEntryInState = async (stack: TestStack) => {
       const types =

@@ -16,8 +16,8 @@ import { leafOf } from "../../scripts/testbed/certs";
 import { startCluster, type TestCluster } from "../../scripts/testbed/cluster";
 import { createHosts, type TestHost } from "../../scripts/testbed/hosts";
 import {
-  addressesOf,
-  endpointsOf,
+  endpointDropped,
+  listedEndpoint,
   installAgentImage,
   istiodTestBedMissing,
   networkGateway,
@@ -89,14 +89,7 @@ describe(
       assert.equal(up.result.summary.result, "succeeded", errors(up.events).join("\n"));
       assert.equal(up.result.outputs[`${good.name}.spiffeId`]?.value, SPIFFE);
 
-      const endpoint = await poll(
-        "istiod to list the WorkloadEntry in /debug/endpointShardz",
-        30_000,
-        async () => {
-          const r = await istiod.debug("/debug/endpointShardz");
-          return endpointsOf(r.body).find((e) => addressesOf(e).includes(good.host.address));
-        },
-      );
+      const endpoint = await listedEndpoint(istiod, good.host.address);
       assert.equal(endpoint.ServiceAccount ?? endpoint.serviceAccount, SPIFFE, JSON.stringify(endpoint));
       assert.equal(endpoint.WorkloadName ?? endpoint.workloadName, good.name, JSON.stringify(endpoint));
       assert.equal(endpoint.Namespace ?? endpoint.namespace, NS, JSON.stringify(endpoint));
@@ -189,10 +182,7 @@ describe(
       const [stack] = stacks;
       const down = await stack!.destroy();
       assert.equal(down.result.summary.result, "succeeded", errors(down.events).join("\n"));
-      await poll("istiod to drop the VM's endpoint", 30_000, async () => {
-        const r = await istiod.debug("/debug/endpointShardz");
-        return endpointsOf(r.body).some((e) => addressesOf(e).includes(good.host.address)) ? undefined : true;
-      });
+      await endpointDropped(istiod, good.host.address);
     });
   },
 );

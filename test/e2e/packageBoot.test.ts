@@ -23,13 +23,7 @@ import { packageFileSpec, packagePaths } from "../../components/runtime/package/
 import { leafOf } from "../../scripts/testbed/certs";
 import { startCluster, type TestCluster } from "../../scripts/testbed/cluster";
 import { createSystemdHosts, type SystemdHost } from "../../scripts/testbed/hosts";
-import {
-  addressesOf,
-  endpointsOf,
-  istioBinaries,
-  networkGateway,
-  type Istiod,
-} from "../../scripts/testbed/istiod";
+import { listedEndpoint, istioBinaries, networkGateway, type Istiod } from "../../scripts/testbed/istiod";
 import { poll } from "../../scripts/testbed/poll";
 import {
   changedSteps,
@@ -287,10 +281,7 @@ describe(
       const we = await workloadEntry();
       assert.equal(we.status, 200);
       assert.equal(we.body.spec.address, host!.address);
-      const endpoint = await poll("istiod to list the WorkloadEntry", 30_000, async () => {
-        const r = await istiod.debug("/debug/endpointShardz");
-        return endpointsOf(r.body).find((e) => addressesOf(e).includes(host!.address));
-      });
+      const endpoint = await listedEndpoint(istiod, host!.address);
       assert.equal(endpoint.ServiceAccount ?? endpoint.serviceAccount, SPIFFE, JSON.stringify(endpoint));
     });
 

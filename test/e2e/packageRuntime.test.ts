@@ -20,13 +20,7 @@ import { packageFileSpec, packagePaths } from "../../components/runtime/package/
 import { leafOf } from "../../scripts/testbed/certs";
 import { startCluster, type TestCluster } from "../../scripts/testbed/cluster";
 import { createSystemdHosts, type SystemdHost } from "../../scripts/testbed/hosts";
-import {
-  addressesOf,
-  endpointsOf,
-  istioBinaries,
-  networkGateway,
-  type Istiod,
-} from "../../scripts/testbed/istiod";
+import { listedEndpoint, istioBinaries, networkGateway, type Istiod } from "../../scripts/testbed/istiod";
 import { poll } from "../../scripts/testbed/poll";
 import { meshVmProviders, packageVmArgs } from "../../scripts/testbed/packageVmStack";
 import { changedSteps, createTestStack, errors, steps, type TestStack } from "../../scripts/testbed/pulumi";
@@ -208,10 +202,7 @@ describe(
       assert.match(await host!.readFile(packagePaths.log), /./);
       // Registered once the proxy was ready: istiod lists the WorkloadEntry with the VM's identity.
       assert.equal((await workloadEntry()).status, 200);
-      const endpoint = await poll("istiod to list the WorkloadEntry", 30_000, async () => {
-        const r = await istiod.debug("/debug/endpointShardz");
-        return endpointsOf(r.body).find((e) => addressesOf(e).includes(host!.address));
-      });
+      const endpoint = await listedEndpoint(istiod, host!.address);
       assert.equal(endpoint.ServiceAccount ?? endpoint.serviceAccount, SPIFFE, JSON.stringify(endpoint));
     });
 
