@@ -7,9 +7,8 @@
 // offering istio-peer-exchange corrupts the stream; a wrong SAN, no Istio ALPN or an unknown SNI fail. Not
 // proven: that Envoy itself behaves as the client does (no Envoy binary here).
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -20,6 +19,7 @@ import { certificateSdsYaml, rootSdsYaml } from "../../components/runtime/envoyS
 import { startCluster, type TestCluster } from "../../scripts/testbed/cluster";
 import { envoyStandinPath, validateEnvoyFiles } from "../../scripts/testbed/envoyValidator";
 import { istioBinaries, type Istiod } from "../../scripts/testbed/istiod";
+import { startMeshDestination } from "../../scripts/testbed/envoyStandins";
 import { issueFromIstiod } from "../../scripts/testbed/istiodCertificate";
 
 const VM = {
@@ -34,17 +34,6 @@ const REVIEWS = {
   serviceAccount: "bookinfo-reviews",
   localPort: 9080,
 };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
-    });
-  });
-}
 
 describe(
   "envoy runtime: the data path through stand-ins, with certificates from the real istiod",
@@ -125,17 +114,6 @@ describe(
       };
     }
 
-    async function start(args: string[]): Promise<void> {
-      const child = spawn(envoyStandinPath(), args, { stdio: ["ignore", "ignore", "pipe"] });
-      procs.push(child);
-      await new Promise<void>((resolve, reject) => {
-        child.once("exit", (code) => reject(new Error(`${args[0]} exited ${code}`)));
-        child.stderr!.on("data", (d: Buffer) => {
-          if (d.toString().includes("listening")) resolve();
-        });
-      });
-    }
-
     before(async () => {
       istioBinaries();
       envoyStandinPath();
@@ -151,30 +129,12 @@ describe(
       }
       material.vm = issue(VM.namespace, VM.serviceAccount);
       const reviews = issue("bookinfo", "bookinfo-reviews");
-      writeFileSync(join(work, "reviews-chain.pem"), reviews.chain);
-      writeFileSync(join(work, "reviews-key.pem"), reviews.key, { mode: 0o600 });
-      writeFileSync(join(work, "root.pem"), istiod.rootCertPem);
-      const sidecarPort = await freePort();
-      gatewayPort = await freePort();
-      await start(
-        ["sidecar", "--listen", `127.0.0.1:${sidecarPort}`, "--cert", join(work, "reviews-chain.pem")].concat(
-          [
-            "--key",
-            join(work, "reviews-key.pem"),
-            "--ca",
-            join(work, "root.pem"),
-            "--trust-domain",
-            "cluster.local",
-          ],
-        ),
+      gatewayPort = await startMeshDestination(
+        procs,
+        work,
+        { ...reviews, rootCertPem: istiod.rootCertPem },
+        upstreamSni(REVIEWS),
       );
-      await start([
-        "gateway",
-        "--listen",
-        `127.0.0.1:${gatewayPort}`,
-        "--route",
-        `${upstreamSni(REVIEWS)}=127.0.0.1:${sidecarPort}`,
-      ]);
     });
 
     after(async () => {
